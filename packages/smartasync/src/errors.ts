@@ -1,0 +1,195 @@
+/**
+ * The errors smartasync raises itself, and the codec that carries a thrown value from a
+ * worker back to the caller without losing what makes it useful (class, code, cause, stack).
+ */
+import { lookupKey, keyOfErrorClass } from './registry.ts';
+
+/** Base class of every error smartasync raises itself; `code` is stable and machine-readable. */
+export class SmartAsyncError extends Error {
+  /** A stable identifier such as `ERR_SMARTASYNC_TIMEOUT`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** A call was cancelled through its `AbortSignal`. `cause` holds the signal's reason. */
+export class CallAbortedError extends SmartAsyncError {
+  constructor(what: string, reason: unknown) {
+    super('ERR_SMARTASYNC_ABORTED', `${what} was aborted before it settled.`, { cause: reason });
+  }
+}
+
+/** A call did not settle within its `timeout`. */
+export class CallTimeoutError extends SmartAsyncError {
+  constructor(what: string, ms: number, running: boolean) {
+    super(
+      'ERR_SMARTASYNC_TIMEOUT',
+      `${what} did not settle within ${ms} ms` +
+        (running
+          ? '; it was running synchronous code that cannot be interrupted, so its worker was terminated and will be replaced.'
+          : '; it was still waiting in the queue and never started.'),
+    );
+  }
+}
+
+/** The pool's bounded queue is full: the caller should shed load or raise `maxQueue`. */
+export class QueueFullError extends SmartAsyncError {
+  constructor(what: string, maxQueue: number) {
+    super(
+      'ERR_SMARTASYNC_QUEUE_FULL',
+      `${what} was refused: the smartasync pool queue already holds ${maxQueue} calls. ` +
+        'Shed load (answer 503), or raise maxQueue / size with configure().',
+    );
+  }
+}
+
+/** The worker running a call died (uncaught error, `process.exit`, out of memory). */
+export class WorkerCrashedError extends SmartAsyncError {
+  constructor(what: string, detail: string, options?: ErrorOptions) {
+    super(
+      'ERR_SMARTASYNC_WORKER_CRASHED',
+      `${what} was lost: its worker thread ${detail}. The worker has been replaced; other calls go on.`,
+      options,
+    );
+  }
+}
+
+/** A call was made after `close()`. */
+export class PoolClosedError extends SmartAsyncError {
+  constructor(what: string) {
+    super('ERR_SMARTASYNC_CLOSED', `${what} was refused: the smartasync pool is closed.`);
+  }
+}
+
+/** Code could not be found or loaded again inside a worker. */
+export class RegistrationError extends SmartAsyncError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SMARTASYNC_REGISTRATION', message, options);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Codec for thrown values.
+
+/** What crosses the thread boundary for a thrown value. */
+export type ThrownData =
+  | { readonly kind: 'value'; readonly value: unknown }
+  | {
+      readonly kind: 'error';
+      readonly name: string;
+      readonly message: string;
+      readonly stack: string | undefined;
+      /** Name of the nearest built-in error class on the prototype chain. */
+      readonly builtin: string;
+      /** Registry key of the nearest registered custom class, if any. */
+      readonly classKey: string | undefined;
+      readonly props: Record<string, unknown>;
+      readonly cause?: ThrownData;
+      readonly errors?: ThrownData[];
+    };
+
+const BUILTINS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+  AggregateError: AggregateError as unknown as ErrorConstructor,
+};
+
+function nearestBuiltin(err: object): string {
+  for (let proto = Object.getPrototypeOf(err); proto; proto = Object.getPrototypeOf(proto)) {
+    const ctor = (proto as { constructor?: unknown }).constructor;
+    if (typeof ctor === 'function' && BUILTINS[ctor.name] === ctor) return ctor.name;
+  }
+  return 'Error';
+}
+
+function nearestRegistered(err: object): string | undefined {
+  for (let proto = Object.getPrototypeOf(err); proto; proto = Object.getPrototypeOf(proto)) {
+    const ctor = (proto as { constructor?: unknown }).constructor;
+    if (typeof ctor === 'function') {
+      const key = keyOfErrorClass(ctor);
+      if (key) return key;
+    }
+  }
+  return undefined;
+}
+
+/** Whether structured clone can carry `value` intact; cheap for primitives. */
+function cloneable(value: unknown): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+    return true;
+  }
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Turns anything thrown in a worker into data that survives structured clone. */
+export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
+  const isErrorLike =
+    thrown instanceof Error ||
+    (typeof thrown === 'object' && thrown !== null && 'message' in thrown && 'stack' in thrown);
+  if (!isErrorLike || depth > 8) {
+    return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) };
+  }
+  const err = thrown as Error & { errors?: unknown };
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(err)) {
+    if (key === 'cause' || key === 'errors') continue;
+    const v = (err as unknown as Record<string, unknown>)[key];
+    props[key] = cloneable(v) ? v : String(v);
+  }
+  if ('code' in err && !('code' in props)) {
+    const code = (err as { code?: unknown }).code;
+    if (cloneable(code)) props.code = code;
+  }
+  const data: ThrownData = {
+    kind: 'error',
+    name: String(err.name),
+    message: String(err.message),
+    stack: typeof err.stack === 'string' ? err.stack : undefined,
+    builtin: nearestBuiltin(err),
+    classKey: nearestRegistered(err),
+    props,
+    ...('cause' in err ? { cause: encodeThrown(err.cause, depth + 1) } : {}),
+    ...(Array.isArray(err.errors) ? { errors: err.errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
+  };
+  return data;
+}
+
+/** Why the `at` lines after the worker's own frames belong to the caller. */
+const BOUNDARY = '    at <smartasync: worker thread boundary>';
+
+/** Rebuilds a thrown value on the caller's side; `callerStack` is captured at the call. */
+export function decodeThrown(data: ThrownData, callerStack?: string): unknown {
+  if (data.kind === 'value') return data.value;
+  let proto: object = (BUILTINS[data.builtin] ?? Error).prototype;
+  if (data.classKey) {
+    const reg = lookupKey(data.classKey);
+    if (reg) proto = (reg.target as { prototype: object }).prototype;
+  }
+  const err = Object.create(proto) as Error & Record<string, unknown>;
+  const hidden = (key: string, value: unknown): void => {
+    Object.defineProperty(err, key, { value, writable: true, configurable: true, enumerable: false });
+  };
+  hidden('message', data.message);
+  if (err.name !== data.name) hidden('name', data.name);
+  const frames = callerStack?.split('\n').slice(1).join('\n');
+  hidden('stack', frames ? `${data.stack ?? `${data.name}: ${data.message}`}\n${BOUNDARY}\n${frames}` : data.stack);
+  if (data.cause) hidden('cause', decodeThrown(data.cause));
+  if (data.errors) hidden('errors', data.errors.map((e) => decodeThrown(e)));
+  Object.assign(err, data.props);
+  return err;
+}

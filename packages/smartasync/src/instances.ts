@@ -1,0 +1,70 @@
+/**
+ * The instance model: a wrapped instance lives on the calling thread, and each worker that
+ * runs one of its methods builds a replica from the same constructor arguments. This module
+ * numbers instances and releases their replicas on dispose or garbage collection.
+ */
+import { checkCloneable } from './clone.ts';
+import { disposeObject } from './dispose.ts';
+import { getPool, type InstanceRef } from './pool.ts';
+import { releaseOnBridge } from './sync-bridge.ts';
+import type { Placement } from './types.ts';
+
+let nextInstanceId = 1;
+const disposers = new WeakMap<object, () => Promise<void>>();
+
+// When the caller drops an instance, its replicas go too.
+const finalizer = new FinalizationRegistry<InstanceRef>((ref) => releaseReplicas(ref).catch(() => {}));
+
+async function releaseReplicas(ref: InstanceRef): Promise<void> {
+  releaseOnBridge(ref);
+  const pool = getPool();
+  if (!pool.closed) await pool.release(ref);
+}
+
+/**
+ * Describes a new instance of `className` built from `args` (checked to be cloneable now,
+ * so a bad argument fails at `new`, naming the class). `holder` is the object the caller
+ * keeps; `inner` the instance to dispose on this thread.
+ */
+export function trackInstance(className: string, args: unknown[], placement: Placement | undefined): InstanceRef {
+  const ctorBuffers = checkCloneable(args, `the constructor arguments of class ${className}`, 'args');
+  return {
+    id: nextInstanceId++,
+    label: `an instance of class ${className}`,
+    ctorArgs: args,
+    ctorBuffers,
+    pinned: placement === 'pinned',
+  };
+}
+
+/** Ties the replicas of `ref` to the lifetime of `holder`; returns its dispose function. */
+export function attachInstance(holder: object, ref: InstanceRef, inner: object): () => Promise<void> {
+  let disposed: Promise<void> | undefined;
+  const dispose = (): Promise<void> =>
+    (disposed ??= (async () => {
+      finalizer.unregister(ref);
+      await releaseReplicas(ref);
+      await disposeObject(inner);
+    })());
+  finalizer.register(holder, ref, ref);
+  disposers.set(holder, dispose);
+  return dispose;
+}
+
+/** Releases worker replicas without waiting (for sync callers). */
+export function releaseInBackground(ref: InstanceRef): void {
+  releaseReplicas(ref).catch(() => {});
+}
+
+/**
+ * Releases a wrapped (or `@offloadable`) instance: disposes each worker replica (its
+ * `Symbol.asyncDispose`, `Symbol.dispose` or `close()`), then this thread's instance.
+ * Same as `await instance[Symbol.asyncDispose]()` or `await using` for `smartasync(Class)`.
+ */
+export async function release(instance: object): Promise<void> {
+  const dispose = disposers.get(instance);
+  if (!dispose) {
+    throw new TypeError('smartasync: release() expects an instance of a smartasync(Class) or @offloadable class.');
+  }
+  await dispose();
+}

@@ -1,0 +1,540 @@
+/**
+ * The worker pool: persistent workers created on demand, a bounded queue, per-call abort and
+ * timeout, crash recovery and graceful close. It decides where a call runs and when; the
+ * transport carries the messages, the worker runs them.
+ */
+import { Worker } from 'node:worker_threads';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { BatchingChannel } from './transport.ts';
+import { restoreBuffers, type ValuePath } from './clone.ts';
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  PoolClosedError,
+  QueueFullError,
+  WorkerCrashedError,
+  decodeThrown,
+  type ThrownData,
+} from './errors.ts';
+import type { Registration } from './registry.ts';
+import { workerScript } from './environment.ts';
+import { CTRL_RUNNING, CTRL_STARTED, CTRL_WORDS, MARK, type Reply, type Request, type TargetDef, type WorkerBoot } from './protocol.ts';
+import type { CallOptions, DurationStats, PoolOptions, PoolStats } from './types.ts';
+
+/** An instance whose methods run on worker replicas. Owned by the API layer, placed by the pool. */
+export interface InstanceRef {
+  readonly id: number;
+  readonly label: string;
+  readonly ctorArgs: unknown[];
+  readonly ctorBuffers: ValuePath[] | undefined;
+  readonly pinned: boolean;
+  /** For pinned instances: the worker it keeps to, once chosen. */
+  slot?: WorkerSlot;
+}
+
+/** One call as the pool sees it. */
+export interface Task {
+  readonly reg: Registration;
+  /** For messages: `hash()`, `UserRepo#find()`. */
+  readonly label: string;
+  readonly args: unknown[];
+  readonly argBuffers: ValuePath[] | undefined;
+  readonly instance?: InstanceRef;
+  readonly method?: string;
+  readonly options?: CallOptions;
+  /** Holds the caller's stack (formatted only if an error needs it). */
+  readonly caller?: { readonly stack?: string };
+  /** Told which replica fields a method changed; asks the worker to watch. */
+  readonly onChanged?: (fields: string[]) => void;
+}
+
+interface Pending {
+  readonly task: Task;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+  readonly enqueuedAt: number;
+  /** Release requests are bookkeeping, not calls: no stats. */
+  readonly control: boolean;
+  seq: number;
+  slot?: WorkerSlot;
+  settled: boolean;
+  timer?: NodeJS.Timeout;
+  onAbort?: () => void;
+}
+
+class WorkerSlot {
+  readonly worker: Worker;
+  readonly channel: BatchingChannel<Request, Reply>;
+  readonly ctrl: Int32Array;
+  readonly inflight = new Map<number, Pending>();
+  readonly known = new Set<number>(); // target ids defined here
+  readonly replicas = new Set<number>(); // instance ids with a replica here
+  readonly pinnedQueue: Pending[] = [];
+  nextSeq = 1;
+  /** Exit was asked for (close, or to stop a running call): not a crash. */
+  stopping = false;
+  lastError: Error | undefined;
+
+  readonly index: number;
+
+  constructor(index: number, options: PoolOptions, onReplies: (slot: WorkerSlot, replies: Reply[]) => void) {
+    this.index = index;
+    const ctrl = new SharedArrayBuffer(CTRL_WORDS * 4);
+    this.ctrl = new Int32Array(ctrl);
+    const boot: WorkerBoot = { role: 'pool', ctrl };
+    this.worker = new Worker(workerScript, {
+      workerData: { [MARK]: boot },
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+      name: `smartasync-${index}`,
+    });
+    this.worker.unref(); // an idle pool never keeps the process alive
+    this.channel = new BatchingChannel(this.worker, (replies) => onReplies(this, replies));
+  }
+
+  /** Whether the call with `seq` has started on the worker. */
+  started(seq: number): boolean {
+    return Atomics.load(this.ctrl, CTRL_STARTED) >= seq;
+  }
+
+  /** Whether the call with `seq` is executing synchronous code right now. */
+  running(seq: number): boolean {
+    return Atomics.load(this.ctrl, CTRL_RUNNING) === seq;
+  }
+}
+
+class Durations {
+  count = 0;
+  totalMs = 0;
+  maxMs = 0;
+  add(ms: number): void {
+    this.count++;
+    this.totalMs += ms;
+    if (ms > this.maxMs) this.maxMs = ms;
+  }
+  snapshot(): DurationStats {
+    return { count: this.count, totalMs: this.totalMs, meanMs: this.count ? this.totalMs / this.count : 0, maxMs: this.maxMs };
+  }
+}
+
+/** A pool of worker threads that runs registered code. */
+export class Pool {
+  private readonly options: Required<Pick<PoolOptions, 'size' | 'maxQueue' | 'concurrencyPerWorker'>> & PoolOptions;
+  private readonly slots: WorkerSlot[] = [];
+  private readonly queue: Pending[] = [];
+  private queueHead = 0;
+  private queued = 0;
+  private nextSlotIndex = 1;
+  private pinRotation = 0;
+  private readonly targetIds = new Map<Registration, TargetDef>();
+  private closing = false;
+  private drained: (() => void) | undefined;
+  private completed = 0;
+  private failed = 0;
+  private crashed = 0;
+  private readonly waitTime = new Durations();
+  private readonly runTime = new Durations();
+
+  constructor(options: PoolOptions = {}) {
+    validateOptions(options);
+    this.options = {
+      ...options,
+      size: options.size ?? Math.max(1, os.availableParallelism()),
+      maxQueue: options.maxQueue ?? 10_000,
+      concurrencyPerWorker: options.concurrencyPerWorker ?? 8,
+    };
+  }
+
+  /** Runs `task` on a worker. */
+  run(task: Task): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.closing) return reject(new PoolClosedError(task.label));
+      const signal = task.options?.signal;
+      if (signal?.aborted) return reject(new CallAbortedError(task.label, signal.reason));
+      const call: Pending = { task, resolve, reject, enqueuedAt: performance.now(), control: false, seq: 0, settled: false };
+      if (!this.place(call)) {
+        if (this.queued >= this.options.maxQueue) return reject(new QueueFullError(task.label, this.options.maxQueue));
+        this.enqueue(call);
+      }
+      const timeout = task.options?.timeout;
+      if (timeout !== undefined && !call.settled) {
+        call.timer = setTimeout(() => this.cancel(call, 'timeout'), timeout);
+      }
+      if (signal && !call.settled) {
+        call.onAbort = () => this.cancel(call, 'abort');
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+    });
+  }
+
+  /**
+   * Drops the worker replicas of `instance` (each is disposed in its worker). Resolves when
+   * every worker holding one has done so.
+   */
+  async release(instance: InstanceRef): Promise<void> {
+    const holders = this.slots.filter((s) => s.replicas.has(instance.id));
+    await Promise.all(
+      holders.map(
+        (slot) =>
+          new Promise((resolve, reject) => {
+            slot.replicas.delete(instance.id);
+            const call: Pending = {
+              task: { reg: undefined as never, label: `release of ${instance.label}`, args: [], argBuffers: undefined },
+              resolve,
+              reject,
+              enqueuedAt: performance.now(),
+              control: true,
+              seq: slot.nextSeq++,
+              slot,
+              settled: false,
+            };
+            this.hold(slot, call);
+            slot.channel.send({ op: 'release', seq: call.seq, instance: instance.id });
+          }),
+      ),
+    );
+    instance.slot = undefined;
+  }
+
+  /** A snapshot of the pool's state and running totals. */
+  stats(): PoolStats {
+    let running = 0;
+    let idle = 0;
+    for (const s of this.slots) {
+      running += s.inflight.size;
+      if (s.inflight.size === 0) idle++;
+    }
+    return {
+      workers: this.slots.length,
+      idleWorkers: idle,
+      queued: this.queued + this.slots.reduce((n, s) => n + s.pinnedQueue.length, 0),
+      running,
+      completed: this.completed,
+      failed: this.failed,
+      crashedWorkers: this.crashed,
+      waitTime: this.waitTime.snapshot(),
+      runTime: this.runTime.snapshot(),
+    };
+  }
+
+  /** The configured limits. */
+  get size(): number {
+    return this.options.size;
+  }
+
+  /** Whether any worker was ever started. */
+  get started(): boolean {
+    return this.nextSlotIndex > 1;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  /**
+   * Graceful shutdown: refuses new calls, lets queued and running ones finish, then ends the
+   * workers.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    await new Promise<void>((resolve) => {
+      this.drained = resolve;
+      this.checkDrained();
+    });
+    await Promise.all(
+      this.slots.splice(0).map((slot) => {
+        slot.stopping = true;
+        return slot.worker.terminate();
+      }),
+    );
+  }
+
+  // ---- placement ------------------------------------------------------------------------
+
+  private spawn(): WorkerSlot {
+    const slot = new WorkerSlot(this.nextSlotIndex++, this.options, (s, replies) => this.onReplies(s, replies));
+    slot.worker.on('error', (err) => (slot.lastError = err));
+    slot.worker.on('exit', (code) => this.onExit(slot, code));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Sends `call` to a worker now if one has room; false when it must wait. */
+  private place(call: Pending): boolean {
+    const instance = call.task.instance;
+    if (instance?.pinned) {
+      const slot = (instance.slot ??= this.pinTarget());
+      if (slot.pinnedQueue.length === 0 && slot.inflight.size < this.options.concurrencyPerWorker) {
+        this.dispatch(slot, call);
+      } else {
+        slot.pinnedQueue.push(call);
+      }
+      return true; // a pinned call waits in its worker's own line, never the shared queue
+    }
+    let best: WorkerSlot | undefined;
+    for (const s of this.slots) {
+      if (s.inflight.size === 0 && s.pinnedQueue.length === 0) {
+        best = s;
+        break;
+      }
+      if (s.inflight.size < this.options.concurrencyPerWorker && s.pinnedQueue.length === 0 && (!best || s.inflight.size < best.inflight.size)) {
+        best = s;
+      }
+    }
+    if ((!best || best.inflight.size > 0) && this.slots.length < this.options.size) best = this.spawn();
+    if (!best) return false;
+    this.dispatch(best, call);
+    return true;
+  }
+
+  private pinTarget(): WorkerSlot {
+    if (this.slots.length < this.options.size) return this.spawn();
+    return this.slots[this.pinRotation++ % this.slots.length]!;
+  }
+
+  private enqueue(call: Pending): void {
+    this.queue.push(call);
+    this.queued++;
+  }
+
+  private dequeue(): Pending | undefined {
+    while (this.queueHead < this.queue.length) {
+      const call = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined as never;
+      if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+        this.queue.splice(0, this.queueHead);
+        this.queueHead = 0;
+      }
+      if (!call.settled) {
+        this.queued--;
+        return call;
+      }
+    }
+    return undefined;
+  }
+
+  private hold(slot: WorkerSlot, call: Pending): void {
+    if (slot.inflight.size === 0) slot.worker.ref(); // a call in flight keeps the process alive
+    slot.inflight.set(call.seq, call);
+  }
+
+  private dispatch(slot: WorkerSlot, call: Pending): void {
+    const { task } = call;
+    call.slot = slot;
+    call.seq = slot.nextSeq++;
+    this.hold(slot, call);
+    const def = this.targetDef(task.reg);
+    const firstHere = !slot.known.has(def.id);
+    if (firstHere) slot.known.add(def.id);
+    const inst = task.instance;
+    let instance;
+    if (inst) {
+      const needsCtor = !slot.replicas.has(inst.id);
+      if (needsCtor) slot.replicas.add(inst.id);
+      instance = {
+        id: inst.id,
+        method: task.method!,
+        ...(needsCtor ? { ctorArgs: inst.ctorArgs, ...(inst.ctorBuffers ? { ctorBuffers: inst.ctorBuffers } : {}) } : {}),
+      };
+    }
+    slot.channel.send(
+      {
+        op: 'call',
+        seq: call.seq,
+        target: def.id,
+        args: task.args,
+        ...(firstHere ? { def } : {}),
+        ...(task.argBuffers ? { argBuffers: task.argBuffers } : {}),
+        ...(instance ? { instance } : {}),
+        ...(task.onChanged ? { watchFields: true } : {}),
+      },
+      task.options?.transfer,
+    );
+  }
+
+  private targetDef(reg: Registration): TargetDef {
+    let def = this.targetIds.get(reg);
+    if (!def) {
+      def = { id: this.targetIds.size + 1, key: reg.key, moduleUrl: reg.site?.moduleUrl ?? '', label: reg.label, where: reg.where };
+      this.targetIds.set(reg, def);
+    }
+    return def;
+  }
+
+  /** Fills `slot` up to its concurrency: its pinned line first, then the shared queue. */
+  private pump(slot: WorkerSlot): void {
+    while (slot.inflight.size < this.options.concurrencyPerWorker) {
+      const next = slot.pinnedQueue.shift() ?? this.dequeue();
+      if (!next) break;
+      if (next.settled) continue;
+      this.dispatch(slot, next);
+    }
+  }
+
+  /** Places queued calls after a worker went away (or on any change of capacity). */
+  private pumpAll(): void {
+    for (const s of this.slots) this.pump(s);
+    while (this.queued > 0 && this.slots.length < this.options.size) this.pump(this.spawn());
+    this.checkDrained();
+  }
+
+  private checkDrained(): void {
+    if (this.drained && this.queued === 0 && this.slots.every((s) => s.inflight.size === 0 && s.pinnedQueue.length === 0)) {
+      const done = this.drained;
+      this.drained = undefined;
+      done();
+    }
+  }
+
+  // ---- settling -------------------------------------------------------------------------
+
+  private onReplies(slot: WorkerSlot, replies: Reply[]): void {
+    const now = performance.now();
+    for (const reply of replies) {
+      const call = slot.inflight.get(reply.seq);
+      if (!call) continue;
+      this.unhold(slot, call);
+      if (call.settled) continue; // aborted while it ran: the result is dropped
+      if (!call.control) {
+        this.runTime.add(reply.runMs);
+        this.waitTime.add(Math.max(0, now - call.enqueuedAt - reply.runMs));
+      }
+      if (reply.changedFields) call.task.onChanged?.(reply.changedFields);
+      if (reply.ok) this.settle(call, undefined, restoreBuffers(reply.value, reply.buffers));
+      else this.settle(call, decodeThrown(reply.value as ThrownData, call.task.caller?.stack));
+    }
+    this.pump(slot);
+    this.checkDrained();
+  }
+
+  private unhold(slot: WorkerSlot, call: Pending): void {
+    slot.inflight.delete(call.seq);
+    if (slot.inflight.size === 0) slot.worker.unref();
+  }
+
+  private settle(call: Pending, err: unknown, value?: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    if (call.timer) clearTimeout(call.timer);
+    if (call.onAbort) call.task.options?.signal?.removeEventListener('abort', call.onAbort);
+    if (!call.control) {
+      if (err === undefined) this.completed++;
+      else this.failed++;
+    }
+    if (err === undefined) call.resolve(value);
+    else call.reject(err);
+  }
+
+  private cancel(call: Pending, why: 'abort' | 'timeout'): void {
+    if (call.settled) return;
+    const slot = call.slot;
+    const running = slot !== undefined && slot.running(call.seq);
+    const { label, options } = call.task;
+    const err = why === 'timeout' ? new CallTimeoutError(label, options!.timeout!, running) : new CallAbortedError(label, options?.signal?.reason);
+    if (!slot) {
+      // Still waiting: take it out of its line; it never reached a worker.
+      const pinnedLine = call.task.instance?.slot?.pinnedQueue;
+      const at = pinnedLine ? pinnedLine.indexOf(call) : -1;
+      if (at >= 0) pinnedLine!.splice(at, 1);
+      else this.removeFromQueue(call);
+      this.settle(call, err);
+      this.checkDrained();
+      return;
+    }
+    this.settle(call, err);
+    // Synchronous code cannot be interrupted: end the worker. Calls it held that had not
+    // started go back in line; any that had started cannot be finished and fail.
+    if (running) this.stopWorker(slot, label);
+  }
+
+  private removeFromQueue(call: Pending): void {
+    const at = this.queue.indexOf(call, this.queueHead);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.queued--;
+    }
+  }
+
+  private stopWorker(slot: WorkerSlot, reason: string): void {
+    slot.stopping = true;
+    this.retire(slot, (call) =>
+      slot.started(call.seq)
+        ? new WorkerCrashedError(call.task.label, `was terminated to stop ${reason}, which ran past its timeout or was aborted`)
+        : undefined,
+    );
+    void slot.worker.terminate();
+  }
+
+  private onExit(slot: WorkerSlot, code: number): void {
+    if (slot.stopping || !this.slots.includes(slot)) return;
+    this.crashed++;
+    const cause = slot.lastError;
+    const detail = cause
+      ? `died with an uncaught error (${cause.message})`
+      : `exited with code ${code} (process.exit() in the worker, or a fatal error)`;
+    this.retire(slot, (call) => new WorkerCrashedError(call.task.label, detail, cause ? { cause } : undefined));
+  }
+
+  /**
+   * Takes `slot` out of the pool. For each call it held, `failure` says how it fails, or
+   * undefined to put it back in line. Pinned instances move to another worker.
+   */
+  private retire(slot: WorkerSlot, failure: (call: Pending) => Error | undefined): void {
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    const requeue: Pending[] = [];
+    for (const call of slot.inflight.values()) {
+      if (call.settled) continue;
+      const err = call.control ? undefined : failure(call);
+      if (call.control) this.settle(call, undefined); // its replica is gone with the worker
+      else if (err) this.settle(call, err);
+      else requeue.push(call);
+    }
+    slot.inflight.clear();
+    for (const call of [...requeue, ...slot.pinnedQueue]) {
+      call.slot = undefined;
+      if (call.task.instance?.slot === slot) call.task.instance.slot = undefined;
+      if (!this.place(call)) {
+        this.queue.splice(this.queueHead, 0, call);
+        this.queued++;
+      }
+    }
+    slot.pinnedQueue.length = 0;
+    this.pumpAll();
+  }
+}
+
+function validateOptions(options: PoolOptions): void {
+  for (const name of ['size', 'maxQueue', 'concurrencyPerWorker'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new RangeError(`smartasync: pool option ${name} must be a whole number of at least 1, got ${String(value)}.`);
+    }
+  }
+}
+
+let defaultPool: Pool | undefined;
+let defaultOptions: PoolOptions = {};
+
+/**
+ * Sets the options of the default pool. Call it before the first offloaded call (or after
+ * `getPool().close()`): a running pool cannot change shape under its calls.
+ */
+export function configure(options: PoolOptions): void {
+  validateOptions(options);
+  if (defaultPool && defaultPool.started && !defaultPool.closed) {
+    throw new Error(
+      'smartasync: configure() was called after the default pool started its workers. ' +
+        'Call configure() at start-up, before the first offloaded call, or await getPool().close() first.',
+    );
+  }
+  defaultOptions = { ...options };
+  defaultPool = undefined;
+}
+
+/** The default pool that wrapped functions and classes use; created on first use. */
+export function getPool(): Pool {
+  if (!defaultPool || defaultPool.closed) defaultPool = new Pool(defaultOptions);
+  return defaultPool;
+}

@@ -1,0 +1,80 @@
+/**
+ * The messages between a calling thread and a smartasync worker. Everything here must
+ * survive structured clone; the transport moves these without looking inside.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { ValuePath } from './clone.ts';
+import type { ThrownData } from './errors.ts';
+
+/** How a worker finds user code: sent with the first call that needs it, then referred to by id. */
+export interface TargetDef {
+  readonly id: number;
+  readonly key: string;
+  readonly moduleUrl: string;
+  readonly label: string;
+  readonly where: string;
+}
+
+/** The instance a method call runs on: the worker builds a replica from `ctorArgs` once. */
+export interface InstancePart {
+  readonly id: number;
+  readonly method: string;
+  /** Sent until the worker is known to hold the replica. */
+  readonly ctorArgs?: unknown[];
+  readonly ctorBuffers?: ValuePath[];
+}
+
+/** Run a registered function, or a method on a replica. */
+export interface CallRequest {
+  readonly op: 'call';
+  /** Per-worker sequence number: tells which calls a worker has started. */
+  readonly seq: number;
+  readonly target: number;
+  readonly def?: TargetDef;
+  readonly args: unknown[];
+  readonly argBuffers?: ValuePath[];
+  readonly instance?: InstancePart;
+  /** Report own fields of the replica that the method changed (development aid). */
+  readonly watchFields?: boolean;
+}
+
+/** Drop the replica of an instance, disposing it (`Symbol.dispose`, `close()`). */
+export interface ReleaseRequest {
+  readonly op: 'release';
+  readonly seq: number;
+  readonly instance: number;
+}
+
+/** Main → worker. */
+export type Request = CallRequest | ReleaseRequest;
+
+/** Worker → main: the outcome of one request. */
+export interface Reply {
+  readonly seq: number;
+  readonly ok: boolean;
+  /** The result when `ok`, else the encoded thrown value. */
+  readonly value: unknown;
+  readonly buffers?: ValuePath[];
+  /** Milliseconds the call ran in the worker. */
+  readonly runMs: number;
+  /** Own fields of the replica the method changed, when asked to watch. */
+  readonly changedFields?: string[];
+}
+
+/** Index of the shared control words each pool worker publishes. */
+export const CTRL_RUNNING = 0; // seq of the call executing synchronously now, 0 when none
+export const CTRL_STARTED = 1; // seq of the last call that started
+export const CTRL_WORDS = 2;
+
+/** What a smartasync worker receives as `workerData`, under the MARK key. */
+export interface WorkerBoot {
+  readonly role: 'pool' | 'bridge';
+  readonly ctrl: SharedArrayBuffer;
+  /** For the bridge: the port requests arrive on, and the word it notifies when a reply is ready. */
+  readonly port?: MessagePort;
+}
+
+/** `workerData` key that marks a smartasync worker. */
+export const MARK = 'smartasync.worker.v1';
+
+export type { ThrownData };

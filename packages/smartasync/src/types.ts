@@ -1,0 +1,115 @@
+/**
+ * The public types: what `smartasync(fn)` and `smartasync(Class)` return.
+ */
+
+/** Any function smartasync can wrap. `any` stays internal: no public signature exposes it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (...args: any[]) => any;
+/** Any class smartasync can wrap. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyClass = abstract new (...args: any[]) => object;
+
+/** Options for one call. */
+export interface CallOptions {
+  /** Cancels the call. A queued call is dropped; a running sync call's worker is terminated and replaced. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds before the call rejects with `CallTimeoutError` (same effect as aborting). */
+  readonly timeout?: number;
+  /** Objects among the arguments to transfer rather than copy (ArrayBuffers, MessagePorts). */
+  readonly transfer?: readonly import('node:worker_threads').TransferListItem[];
+}
+
+/**
+ * A wrapped function: one typed surface, two ways to call it.
+ * - `await f(...)`: a synchronous body runs on a worker thread; an async body runs here.
+ * - `f.sync(...)`: a synchronous body runs here; an async body runs on a worker while this
+ *   thread blocks until it settles.
+ */
+export interface SmartFunction<F extends AnyFunction> {
+  (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  /** Calls from synchronous code and returns the settled value (or throws). */
+  sync(...args: Parameters<F>): Awaited<ReturnType<F>>;
+  /** The same function with per-call options bound: `f.with({ timeout: 500 })(x)`. */
+  with(options: CallOptions): SmartFunction<F>;
+  /** The function as written. */
+  readonly original: F;
+  /** Whether the body is `async` (decides which form offloads). */
+  readonly isAsync: boolean;
+}
+
+/** Methods of `T` become smart functions; other members keep their types. */
+export type SmartMembers<T> = {
+  [K in keyof T]: T[K] extends AnyFunction ? SmartFunction<T[K]> : T[K];
+};
+
+/** An instance of a wrapped class. */
+export type SmartInstance<T> = SmartMembers<T> & {
+  /** The plain instance on this thread, typed as the original class, for synchronous code. */
+  readonly sync: T;
+  /** Releases the worker replicas, then disposes this thread's instance. */
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** Where an instance's worker-side calls run. */
+export type Placement = 'spread' | 'pinned';
+
+/** Options for `smartasync(Class, options)`. */
+export interface ClassOptions {
+  /**
+   * `'spread'` (default): calls go to any pool worker, each with its own replica.
+   * `'pinned'`: each instance keeps to one worker, so its calls run there in call order
+   * (session state, read-your-writes sequences).
+   */
+  readonly placement?: Placement;
+}
+
+/** A wrapped class: same constructor parameters, instances with smart methods. */
+export interface SmartClass<C extends AnyClass> {
+  new (...args: ConstructorParameters<C>): SmartInstance<InstanceType<C>>;
+  /** The class as written. */
+  readonly original: C;
+}
+
+/** Options for the worker pool. */
+export interface PoolOptions {
+  /** Worker threads at most. Default: `os.availableParallelism()` (at least 1). */
+  readonly size?: number;
+  /** Calls allowed to wait for a worker before new ones are refused. Default: 10,000. */
+  readonly maxQueue?: number;
+  /** Calls sent to one worker ahead of time, so messages batch. Default: 8. */
+  readonly concurrencyPerWorker?: number;
+  /** Memory limits for each worker; a worker that exceeds them dies and is replaced. */
+  readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
+  /** Node options for workers. Default: the process's own `execArgv` (keeps loaders such as tsx). */
+  readonly execArgv?: string[];
+}
+
+/** Running totals of a duration, in milliseconds. */
+export interface DurationStats {
+  readonly count: number;
+  readonly totalMs: number;
+  readonly meanMs: number;
+  readonly maxMs: number;
+}
+
+/** A snapshot of the pool, e.g. for a metrics endpoint. */
+export interface PoolStats {
+  /** Worker threads alive now. */
+  readonly workers: number;
+  /** Workers holding no call. */
+  readonly idleWorkers: number;
+  /** Calls waiting for a worker. */
+  readonly queued: number;
+  /** Calls sent to a worker and not yet settled. */
+  readonly running: number;
+  /** Calls that settled with a value. */
+  readonly completed: number;
+  /** Calls that settled with an error (including aborts, timeouts and crashes). */
+  readonly failed: number;
+  /** Workers that died unexpectedly and were replaced. */
+  readonly crashedWorkers: number;
+  /** From the call to its start on a worker. */
+  readonly waitTime: DurationStats;
+  /** Time running on the worker. */
+  readonly runTime: DurationStats;
+}

@@ -1,0 +1,254 @@
+/**
+ * The worker entry. It finds user code by importing the module that registered it, keeps a
+ * replica per instance, runs calls in arrival order and answers each with a Reply.
+ */
+import module from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { workerBoot } from './environment.ts';
+import { lookupKey, importOnce, type Registration } from './registry.ts';
+import { checkCloneable, restoreBuffers } from './clone.ts';
+import { encodeThrown, RegistrationError, WorkerCrashedError } from './errors.ts';
+import { BatchingChannel } from './transport.ts';
+import { disposeObject } from './dispose.ts';
+import { CTRL_RUNNING, CTRL_STARTED, type CallRequest, type Reply, type Request, type TargetDef } from './protocol.ts';
+import { parentPort } from 'node:worker_threads';
+
+const TS_FILE = /\.[cm]?tsx?$/;
+let tsResolution = false;
+
+/**
+ * Test runners (Vitest) and bundler-style TypeScript let users write `import './db'` without
+ * an extension; Node's own loader does not. When a worker imports a TypeScript module we
+ * teach Node those spellings, only as a fallback after normal resolution fails.
+ */
+function enableTypeScriptResolution(): void {
+  if (tsResolution || typeof module.registerHooks !== 'function') return;
+  tsResolution = true;
+  module.registerHooks({
+    resolve(specifier, context, next) {
+      try {
+        return next(specifier, context);
+      } catch (err) {
+        if (!/^\.\.?\//.test(specifier) || !context.parentURL || !TS_FILE.test(context.parentURL)) throw err;
+        const candidates = [
+          specifier.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts').replace(/\.cjs$/, '.cts'),
+          `${specifier}.ts`,
+          `${specifier}.tsx`,
+          `${specifier}/index.ts`,
+        ];
+        for (const candidate of candidates) {
+          if (candidate === specifier) continue;
+          try {
+            return next(candidate, context);
+          } catch {
+            // try the next spelling
+          }
+        }
+        throw err;
+      }
+    },
+  });
+}
+
+async function loadModule(url: string): Promise<unknown> {
+  if (TS_FILE.test(url)) enableTypeScriptResolution();
+  return import(url);
+}
+
+async function findTarget(def: TargetDef): Promise<Registration> {
+  const known = lookupKey(def.key);
+  if (known) return known;
+  try {
+    await importOnce(def.moduleUrl, loadModule);
+  } catch (err) {
+    throw new RegistrationError(
+      `smartasync: a worker could not import ${def.moduleUrl} to find ${def.label} (registered at ${def.where}): ` +
+        `${(err as Error)?.message ?? String(err)}. The module must be importable on its own by Node in a worker ` +
+        '(for TypeScript: run under tsx, or use erasable syntax that Node can strip).',
+      { cause: err },
+    );
+  }
+  const found = lookupKey(def.key);
+  if (found) return found;
+  throw new RegistrationError(
+    `smartasync: ${def.label} was registered at ${def.where}, but importing that module in a worker did not register it again. ` +
+      'smartasync() must run at module top level (not inside a function, a condition or a request handler), ' +
+      'so that importing the module registers it. Move the smartasync(...) call to the top level of its module.',
+  );
+}
+
+/** Runs requests in arrival order and answers each through `send`. */
+function createExecutor(send: (reply: Reply) => void, ctrl?: Int32Array): (req: Request) => void {
+  const targets = new Map<number, Registration>();
+  const replicas = new Map<number, Record<string, unknown>>();
+  let waiting: Promise<void> | undefined; // set while a module import holds the line
+
+  const fail = (seq: number, err: unknown, started = performance.now()): void =>
+    send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started });
+
+  const succeed = (req: CallRequest, reg: Registration, value: unknown, started: number, changed?: string[]): void => {
+    let buffers;
+    try {
+      const label = req.instance ? `${reg.target.name}#${req.instance.method}()` : reg.label;
+      buffers = checkCloneable(value, `the return value of ${label}`, 'result');
+    } catch (err) {
+      fail(req.seq, err, started);
+      return;
+    }
+    const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started };
+    send(buffers || changed ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) } : reply);
+  };
+
+  const replicaFor = (req: CallRequest, reg: Registration): Record<string, unknown> => {
+    const part = req.instance!;
+    let replica = replicas.get(part.id);
+    if (!replica) {
+      if (!part.ctorArgs) throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${part.id} in this worker.`);
+      const Ctor = reg.target as new (...args: unknown[]) => Record<string, unknown>;
+      replica = new Ctor(...restoreBuffers(part.ctorArgs, part.ctorBuffers));
+      replicas.set(part.id, replica);
+    }
+    return replica;
+  };
+
+  const run = (req: CallRequest, reg: Registration): void => {
+    const started = performance.now();
+    if (ctrl) {
+      Atomics.store(ctrl, CTRL_RUNNING, req.seq);
+      Atomics.store(ctrl, CTRL_STARTED, req.seq);
+    }
+    let result: unknown;
+    let changed: string[] | undefined;
+    try {
+      const args = restoreBuffers(req.args, req.argBuffers);
+      if (req.instance) {
+        const replica = replicaFor(req, reg);
+        const method = replica[req.instance.method];
+        if (typeof method !== 'function') {
+          throw new TypeError(`smartasync: ${reg.label} has no method ${req.instance.method}() in the worker.`);
+        }
+        const before = req.watchFields ? snapshot(replica) : undefined;
+        result = (method as (...a: unknown[]) => unknown).apply(replica, args);
+        if (before) changed = changedFields(before, replica);
+      } else {
+        result = (reg.target as (...a: unknown[]) => unknown)(...args);
+      }
+    } catch (err) {
+      if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
+      fail(req.seq, err, started);
+      return;
+    }
+    if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        (value) => succeed(req, reg, value, started, changed),
+        (err: unknown) => fail(req.seq, err, started),
+      );
+    } else {
+      succeed(req, reg, result, started, changed);
+    }
+  };
+
+  const release = async (seq: number, id: number): Promise<void> => {
+    const replica = replicas.get(id);
+    replicas.delete(id);
+    try {
+      await disposeObject(replica);
+      send({ seq, ok: true, value: undefined, runMs: 0 });
+    } catch (err) {
+      fail(seq, err);
+    }
+  };
+
+  // Returns a promise only when it has to wait (a module import), so the fast path stays sync.
+  const handle = (req: Request): void | Promise<void> => {
+    if (req.op === 'release') return release(req.seq, req.instance);
+    let reg = targets.get(req.target);
+    if (!reg && req.def) {
+      const found = lookupKey(req.def.key);
+      if (found) targets.set(req.target, (reg = found));
+      else {
+        return findTarget(req.def).then(
+          (r) => {
+            targets.set(req.target, r);
+            run(req, r);
+          },
+          (err: unknown) => fail(req.seq, err),
+        );
+      }
+    }
+    if (!reg) return fail(req.seq, new RegistrationError(`smartasync: unknown target ${req.target} in worker.`));
+    run(req, reg);
+  };
+
+  return (req) => {
+    if (waiting) {
+      waiting = waiting.then(() => handle(req));
+      return;
+    }
+    const pending = handle(req);
+    if (pending) {
+      const mine: Promise<void> = pending.finally(() => {
+        if (waiting === mine) waiting = undefined;
+      });
+      waiting = mine;
+    }
+  };
+}
+
+function snapshot(obj: Record<string, unknown>): Map<string, unknown> {
+  return new Map(Object.entries(obj));
+}
+
+function changedFields(before: Map<string, unknown>, obj: Record<string, unknown>): string[] | undefined {
+  const changed: string[] = [];
+  for (const [k, v] of Object.entries(obj)) if (!before.has(k) || before.get(k) !== v) changed.push(k);
+  for (const k of before.keys()) if (!(k in obj)) changed.push(k);
+  return changed.length ? changed : undefined;
+}
+
+function startPoolWorker(): void {
+  const ctrl = new Int32Array(workerBoot!.ctrl);
+  // eslint-disable-next-line prefer-const
+  let execute: (req: Request) => void;
+  const channel = new BatchingChannel<Reply, Request>(parentPort!, (batch) => {
+    for (const req of batch) execute(req);
+  });
+  execute = createExecutor((reply) => channel.send(reply), ctrl);
+}
+
+/**
+ * The sync bridge: one request at a time from a thread that is blocked in Atomics.wait
+ * until we flip the signal word. Whatever happens, the blocked thread must be woken.
+ */
+function startBridgeWorker(): void {
+  const port = workerBoot!.port!;
+  const signal = new Int32Array(workerBoot!.ctrl);
+  let current: number | undefined;
+  const send = (reply: Reply): void => {
+    current = undefined;
+    port.postMessage(reply);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  };
+  const execute = createExecutor(send);
+  port.on('message', (req: Request) => {
+    current = req.seq;
+    execute(req);
+  });
+  const crash = (detail: string, err?: unknown): void => {
+    if (current === undefined) return;
+    send({
+      seq: current,
+      ok: false,
+      value: encodeThrown(new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err })),
+      runMs: 0,
+    });
+  };
+  process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${(err as Error)?.message ?? String(err)}`, err));
+  process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${(err as Error)?.message ?? String(err)}`, err));
+  process.on('exit', (code) => crash(`exited with code ${code}`));
+}
+
+if (workerBoot?.role === 'bridge') startBridgeWorker();
+else if (workerBoot?.role === 'pool') startPoolWorker();
