@@ -1,0 +1,122 @@
+// The instance model: replicas per worker, built once from the constructor arguments,
+// pinned placement, release on dispose, the development warning for replica changes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { configure, getPool, release } from 'smartasync';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SmartCounter, PinnedCounter, SmartConnection, SmartSession, busyWait } from './fixtures/basic.ts';
+
+configure({ size: 2 });
+
+test('each worker builds one replica from the constructor arguments and reuses it', async () => {
+  const c = new SmartCounter(100, 'replicated');
+  // Keep both workers busy so the reads spread over them.
+  const reads = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? busyWait(3) : c.read()) as Promise<Record<string, unknown>>),
+  );
+  const replicaReads = reads.filter((r) => 'label' in r);
+  assert.ok(replicaReads.every((r) => r.label === 'replicated' && r.n === 100), 'constructor arguments honoured');
+  const threads = new Set(replicaReads.map((r) => r.threadId));
+  assert.ok(!threads.has(0));
+  // A replica per worker: its own writes stay on that worker and accumulate there.
+  const before = await Promise.all([c.add(1), c.add(1), c.add(1), c.add(1)]);
+  const perThread = new Map<number, number>();
+  for (const r of before) perThread.set(r.threadId, Math.max(perThread.get(r.threadId) ?? 0, r.n));
+  const total = [...perThread.values()].reduce((sum, n) => sum + (n - 100), 0);
+  assert.equal(total, 4, 'each add landed on exactly one replica, and replicas were not rebuilt');
+  assert.equal(c.sync.n, 100, 'the calling thread’s instance is untouched');
+});
+
+test('separate instances get separate replicas', async () => {
+  const a = new SmartCounter(1);
+  const b = new SmartCounter(1000);
+  const [ra, rb] = await Promise.all([a.read(), b.read()]);
+  assert.equal(ra.n, 1);
+  assert.equal(rb.n, 1000);
+});
+
+test('pinned placement runs every call of an instance on one worker, in call order', async () => {
+  const c = new PinnedCounter(0);
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => c.add(i)));
+  const threads = new Set(results.map((r) => r.threadId));
+  assert.equal(threads.size, 1, 'one worker only');
+  let expected = 0;
+  results.forEach((r, i) => {
+    expected += i;
+    assert.equal(r.n, expected, `call ${i} saw the writes of every earlier call`);
+  });
+  const after = await c.read();
+  assert.equal(after.n, expected, 'read-your-writes across calls');
+});
+
+test('pinned instances are spread over the workers', async () => {
+  const counters = Array.from({ length: 4 }, () => new PinnedCounter(0));
+  const threads = new Set((await Promise.all(counters.map((c) => c.read()))).map((r) => r.threadId));
+  assert.equal(threads.size, 2);
+});
+
+test('release() disposes every worker replica and the calling thread’s instance', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartasync-'));
+  const log = path.join(dir, 'log');
+  const conn = new SmartConnection(log);
+  const threads = new Set(await Promise.all(Array.from({ length: 20 }, () => Promise.all([conn.ping(), busyWait(2)]).then(([t]) => t))));
+  await release(conn);
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n').sort();
+  const expected = [...threads, 0].map((t) => `closed ${t}`).sort();
+  assert.deepEqual(lines, expected);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('await using disposes through Symbol.asyncDispose, and close() closes everything', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartasync-'));
+  const log = path.join(dir, 'log');
+  {
+    await using conn = new SmartConnection(log);
+    await conn.ping();
+  }
+  assert.equal(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 2, 'one worker replica and the local instance');
+  const log2 = path.join(dir, 'log2');
+  const conn2 = new SmartConnection(log2);
+  await conn2.ping();
+  await conn2.close();
+  assert.equal(fs.readFileSync(log2, 'utf8').split('\n').filter(Boolean).length, 2);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('constructor arguments that cannot cross threads fail at new, naming the class and argument', () => {
+  assert.throws(
+    () => new SmartCounter(1, (() => 'x') as unknown as string),
+    (err: Error) =>
+      err instanceof TypeError && /class Counter/.test(err.message) && /args\[1\]/.test(err.message) && /function/.test(err.message),
+  );
+});
+
+test('a replica changing its own fields warns once, in development', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  const s = new SmartSession();
+  await s.remember('ada');
+  await s.remember('grace');
+  await new Promise((r) => setImmediate(r));
+  process.off('warning', onWarning);
+  const mine = warnings.filter((w) => (w as Error & { code?: string }).code === 'SMARTASYNC_REPLICA_CHANGED');
+  assert.equal(mine.length, 1);
+  assert.match(mine[0]!.message, /Session#remember\(\) changed this\.user/);
+  assert.equal(s.sync.user, undefined, 'this thread never saw the change');
+});
+
+test('dropped instances release their worker replicas when garbage-collected', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartasync-'));
+  const log = path.join(dir, 'log');
+  const script = fileURLToPath(new URL('./fixtures/gc-release.ts', import.meta.url));
+  const out = execFileSync(process.execPath, ['--expose-gc', script, log], { encoding: 'utf8', timeout: 20_000 });
+  const text = JSON.parse(out) as string | null;
+  assert.ok(text, 'the replica was never disposed');
+  assert.match(text, /^closed [1-9]\d*$/m, 'disposed in the worker');
+  fs.rmSync(dir, { recursive: true });
+});
