@@ -1,0 +1,80 @@
+// Admin CLI: the same data layer, called synchronously (`.sync`, no await, no workers).
+import { Value } from 'typebox/value';
+import { AsyncDatabaseManager } from './db/async.ts';
+import { DEFAULT_DATABASE_URL } from './db/url.ts';
+import { UserInput } from './schemas.ts';
+
+const USAGE = `Usage: npm run cli -- <command>
+
+Commands:
+  list                     list users
+  add-user <name> <email>  create a user
+  delete-user <id>         delete a user
+
+The database is DATABASE_URL (default ${DEFAULT_DATABASE_URL}): sqlite:PATH, node-sqlite:PATH or postgres://...
+Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable.`;
+
+class Usage extends Error {}
+class Refused extends Error {}
+
+function run(argv: string[]): string {
+  const [command, ...args] = argv;
+  const arity = (n: number, form: string) => {
+    if (args.length !== n) throw new Usage(`${command} takes ${n === 1 ? 'one argument' : `${n} arguments`}: ${form}`);
+  };
+  switch (command) {
+    case 'list': {
+      arity(0, 'list');
+      const users = open().getAllUsers.sync();
+      if (users.length === 0) return 'No users.';
+      const width = Math.max(...users.map((u) => String(u.id).length));
+      return users.map((u) => `${String(u.id).padStart(width)}  ${u.name} <${u.email}>`).join('\n');
+    }
+    case 'add-user': {
+      arity(2, 'add-user <name> <email>');
+      const input = { name: args[0]!, email: args[1]! };
+      if (!Value.Check(UserInput, input)) throw new Usage(`invalid user: ${[...Value.Errors(UserInput, input)].map((e) => `${e.instancePath.slice(1)} ${e.message}`).join('; ')}`);
+      const user = open().createUser.sync(input);
+      return `Created user ${user.id}: ${user.name} <${user.email}>`;
+    }
+    case 'delete-user': {
+      arity(1, 'delete-user <id>');
+      const id = Number(args[0]);
+      if (!Number.isSafeInteger(id) || id < 1) throw new Usage(`user id must be a positive integer, not ${JSON.stringify(args[0])}`);
+      if (!open().deleteUser.sync(id)) throw new Refused(`User ${id} not found`);
+      return `Deleted user ${id}`;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      return USAGE;
+    default:
+      throw new Usage(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+let db: InstanceType<typeof AsyncDatabaseManager> | undefined;
+function open() {
+  return (db ??= new AsyncDatabaseManager(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL));
+}
+
+try {
+  console.log(run(process.argv.slice(2)));
+} catch (error) {
+  const e = error as Error & { code?: string };
+  if (error instanceof Usage) {
+    console.error(`error: ${e.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else if (error instanceof Refused || e.code === 'EMAIL_TAKEN') {
+    console.error(`error: ${e.message}`);
+    process.exitCode = 1;
+  } else if (e.code === 'DATABASE_UNAVAILABLE') {
+    console.error(`error: ${e.message}`);
+    process.exitCode = 3;
+  } else {
+    throw error;
+  }
+} finally {
+  db?.sync.close();
+}

@@ -1,0 +1,49 @@
+// The server process: configuration from the environment, listen, and graceful shutdown.
+import { buildApp } from './app.ts';
+import { closeWorkerPool, type DataMode } from './db/store.ts';
+
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+const host = process.env.HOST ?? '127.0.0.1';
+const port = Number(process.env.PORT ?? 8000);
+const mode = (process.env.DATA_MODE ?? 'smartasync') as DataMode;
+if (mode !== 'smartasync' && mode !== 'inline') {
+  console.error(`DATA_MODE must be smartasync or inline, not ${JSON.stringify(mode)}`);
+  process.exit(2);
+}
+
+let app;
+try {
+  app = await buildApp({
+    databaseUrl: process.env.DATABASE_URL,
+    mode,
+    reportCost: process.env.REPORT_COST ? Number(process.env.REPORT_COST) : undefined,
+    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+  });
+  await app.listen({ host, port });
+} catch (error) {
+  console.error(`users-api failed to start: ${(error as Error).message}`);
+  await app?.close();
+  process.exit(1);
+}
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) {
+    app.log.warn(`${signal} again: exiting without waiting`);
+    process.exit(1);
+  }
+  stopping = true;
+  app.log.info(`${signal}: finishing in-flight requests, then closing`);
+  setTimeout(() => {
+    app.log.error(`still busy after ${SHUTDOWN_TIMEOUT_MS} ms: exiting`);
+    process.exit(1);
+  }, SHUTDOWN_TIMEOUT_MS).unref();
+  // Stops accepting, waits for in-flight requests, then releases the workers' connections
+  // (onClose hook); the pool goes last, once nothing can call it any more.
+  await app.close();
+  await closeWorkerPool();
+  app.log.info('closed');
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolStats } from './db/store.ts';
+
+/**
+ * Prometheus metrics on a registry of the app's own (so several apps in one process, as in
+ * the tests, do not collide): process defaults, HTTP requests, and the worker pool.
+ */
+export function registerMetrics(app: FastifyInstance, poolStats?: () => PoolStats): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const labelNames = ['method', 'route', 'status_code'] as const;
+  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to sending its response',
+    labelNames,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL, keeps label cardinality bounded.
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  if (poolStats) {
+    const gauge = (name: string, help: string, read: (s: PoolStats) => number) =>
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read(poolStats())); } });
+    // Totals the pool keeps itself: re-exposed as counters set to the pool's value.
+    const total = (name: string, help: string, read: (s: PoolStats) => number) =>
+      new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(poolStats())); } });
+    gauge('smartasync_pool_workers', 'Live worker threads', (s) => s.workers);
+    gauge('smartasync_pool_queued_calls', 'Calls waiting for a worker', (s) => s.queued);
+    gauge('smartasync_pool_running_calls', 'Calls running on a worker', (s) => s.running);
+    total('smartasync_pool_completed_calls_total', 'Calls that returned', (s) => s.completed);
+    total('smartasync_pool_failed_calls_total', 'Calls that threw or were cancelled', (s) => s.failed);
+    total('smartasync_pool_wait_seconds_total', 'Time calls spent queued', (s) => s.waitTimeMs / 1000);
+    total('smartasync_pool_run_seconds_total', 'Time calls spent running on workers', (s) => s.runTimeMs / 1000);
+  }
+  return registry;
+}

@@ -1,0 +1,269 @@
+// Every endpoint and status code, on each of the three drivers, through the worker pool.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import PgClient from 'pg-native';
+import { buildApp } from '../src/app.ts';
+import { DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
+import { setUpPool, TEST_MODE } from './support/pool.ts';
+
+let databases: TestDatabases;
+before(async () => {
+  setUpPool();
+  databases = await testDatabases();
+});
+after(() => databases.stop());
+
+async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) {
+  const response = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  return { status: response.statusCode, body: response.body ? response.json() : undefined, raw: response };
+}
+
+for (const driver of DRIVERS) {
+  describe(driver, () => {
+    let app: FastifyInstance;
+    let url: string;
+    before(async () => {
+      url = databases.freshUrl(driver);
+      app = await buildApp({ databaseUrl: url, mode: TEST_MODE, reportCost: 1000 });
+    });
+    after(() => app?.close());
+
+    test('users: create, read, list, replace, delete', async () => {
+      assert.deepEqual(await call(app, 'GET', '/users').then((r) => r.body), []);
+
+      const alice = await call(app, 'POST', '/users', { name: 'Alice', email: 'alice@example.com' });
+      assert.equal(alice.status, 201);
+      assert.deepEqual(alice.body, { id: alice.body.id, name: 'Alice', email: 'alice@example.com' });
+      assert.equal(typeof alice.body.id, 'number');
+      const bob = await call(app, 'POST', '/users', { name: 'Bob', email: 'bob@example.org' });
+      assert.equal(bob.status, 201);
+
+      const got = await call(app, 'GET', `/users/${alice.body.id}`);
+      assert.deepEqual([got.status, got.body], [200, alice.body]);
+      const list = await call(app, 'GET', '/users');
+      assert.equal(list.status, 200);
+      assert.deepEqual(list.body, [alice.body, bob.body]);
+
+      const replaced = await call(app, 'PUT', `/users/${alice.body.id}`, { name: 'Alice B', email: 'alice.b@example.com' });
+      assert.equal(replaced.status, 200);
+      assert.deepEqual(replaced.body, { id: alice.body.id, name: 'Alice B', email: 'alice.b@example.com' });
+      assert.deepEqual((await call(app, 'GET', `/users/${alice.body.id}`)).body, replaced.body);
+      const same = await call(app, 'PUT', `/users/${alice.body.id}`, { name: 'Alice C', email: 'alice.b@example.com' });
+      assert.equal(same.status, 200, 'keeping ones own email is not a duplicate');
+
+      const deleted = await call(app, 'DELETE', `/users/${alice.body.id}`);
+      assert.equal(deleted.status, 204);
+      assert.equal(deleted.raw.body, '');
+      assert.equal((await call(app, 'GET', `/users/${alice.body.id}`)).status, 404);
+      assert.deepEqual((await call(app, 'GET', '/users')).body, [bob.body]);
+    });
+
+    test('users: 404 for a missing user on GET, PUT and DELETE', async () => {
+      for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+        const response = await call(app, method, '/users/999999', method === 'PUT' ? { name: 'X', email: 'x@example.com' } : undefined);
+        assert.equal(response.status, 404, method);
+        assert.deepEqual(response.body, { detail: 'User not found' }, method);
+      }
+    });
+
+    test('users: duplicate email is a 400 saying so, on create and on replace', async () => {
+      const first = await call(app, 'POST', '/users', { name: 'Carol', email: 'carol@example.com' });
+      assert.equal(first.status, 201);
+      const again = await call(app, 'POST', '/users', { name: 'Carol 2', email: 'carol@example.com' });
+      assert.equal(again.status, 400);
+      assert.match(again.body.detail, /carol@example\.com already exists/);
+
+      const dave = await call(app, 'POST', '/users', { name: 'Dave', email: 'dave@example.com' });
+      const clash = await call(app, 'PUT', `/users/${dave.body.id}`, { name: 'Dave', email: 'carol@example.com' });
+      assert.equal(clash.status, 400);
+      assert.match(clash.body.detail, /already exists/);
+      assert.deepEqual((await call(app, 'GET', `/users/${dave.body.id}`)).body, dave.body, 'unchanged');
+    });
+
+    test('users: invalid bodies and ids are 400 with a detail', async () => {
+      const invalid: unknown[] = [
+        {},
+        { name: 'No email' },
+        { email: 'no-name@example.com' },
+        { name: '', email: 'empty@example.com' },
+        { name: 'Bad', email: 'not-an-email' },
+        { name: 42, email: 'typed@example.com' },
+        [],
+      ];
+      for (const body of invalid) {
+        const response = await call(app, 'POST', '/users', body);
+        assert.equal(response.status, 400, JSON.stringify(body));
+        assert.equal(typeof response.body.detail, 'string', JSON.stringify(body));
+      }
+      const notJson = await app.inject({ method: 'POST', url: '/users', headers: { 'content-type': 'application/json' }, payload: '{"name":' });
+      assert.equal(notJson.statusCode, 400);
+      assert.equal(typeof notJson.json().detail, 'string');
+      const put = await call(app, 'PUT', '/users/1', { name: 'Only name' });
+      assert.equal(put.status, 400);
+      for (const id of ['abc', '0', '-1', '1.5']) {
+        assert.equal((await call(app, 'GET', `/users/${id}`)).status, 400, id);
+      }
+      assert.equal((await call(app, 'POST', '/users', { name: 'Unchanged', email: 'not-an-email' })).status, 400);
+      const names = (await call(app, 'GET', '/users')).body.map((u: { name: string }) => u.name);
+      assert.ok(!names.includes('Unchanged'));
+    });
+
+    test('accounts: open, read, list; invalid and missing', async () => {
+      const a = await call(app, 'POST', '/accounts', { owner: 'Alice', balance: 1000 });
+      assert.equal(a.status, 201);
+      assert.deepEqual(a.body, { id: a.body.id, owner: 'Alice', balance: 1000 });
+      assert.deepEqual(await call(app, 'GET', `/accounts/${a.body.id}`).then((r) => [r.status, r.body]), [200, a.body]);
+      assert.ok((await call(app, 'GET', '/accounts')).body.some((x: { id: number }) => x.id === a.body.id));
+      const missing = await call(app, 'GET', '/accounts/999999');
+      assert.deepEqual([missing.status, missing.body], [404, { detail: 'Account not found' }]);
+      assert.equal((await call(app, 'POST', '/accounts', { owner: 'Neg', balance: -1 })).status, 400);
+      assert.equal((await call(app, 'POST', '/accounts', { owner: 'Frac', balance: 1.5 })).status, 400);
+    });
+
+    test('transfers: move money atomically; refusals change nothing', async () => {
+      const from = (await call(app, 'POST', '/accounts', { owner: 'From', balance: 500 })).body;
+      const to = (await call(app, 'POST', '/accounts', { owner: 'To', balance: 100 })).body;
+      const balances = async () => [
+        (await call(app, 'GET', `/accounts/${from.id}`)).body.balance,
+        (await call(app, 'GET', `/accounts/${to.id}`)).body.balance,
+      ];
+
+      const done = await call(app, 'POST', '/transfers', { from: from.id, to: to.id, amount: 200 });
+      assert.equal(done.status, 201);
+      assert.equal(done.body.from, from.id);
+      assert.equal(done.body.to, to.id);
+      assert.equal(done.body.amount, 200);
+      assert.ok(!Number.isNaN(Date.parse(done.body.createdAt)));
+      assert.deepEqual(await balances(), [300, 300]);
+
+      const refusals: [object, number, RegExp][] = [
+        [{ from: from.id, to: to.id, amount: 301 }, 409, /Insufficient funds in account \d+: balance 300/],
+        [{ from: 999999, to: to.id, amount: 1 }, 404, /Account 999999 not found/],
+        [{ from: from.id, to: 999999, amount: 1 }, 404, /Account 999999 not found/],
+        [{ from: from.id, to: from.id, amount: 1 }, 400, /to itself/],
+        [{ from: from.id, to: to.id, amount: 0 }, 400, /amount/],
+        [{ from: from.id, to: to.id, amount: 2.5 }, 400, /amount/],
+        [{ from: from.id, to: to.id }, 400, /amount/],
+      ];
+      for (const [body, status, detail] of refusals) {
+        const response = await call(app, 'POST', '/transfers', body);
+        assert.equal(response.status, status, JSON.stringify(body));
+        assert.match(response.body.detail, detail);
+        assert.deepEqual(await balances(), [300, 300], JSON.stringify(body));
+      }
+    });
+
+    test('report, health, metrics, unknown routes', async () => {
+      const report = await call(app, 'GET', '/reports/users');
+      assert.equal(report.status, 200);
+      const users = (await call(app, 'GET', '/users')).body;
+      assert.equal(report.body.users, users.length);
+      assert.ok(report.body.domains.some((d: { domain: string }) => d.domain === 'example.com'));
+      assert.ok(report.body.transfers.count >= 1);
+      assert.match(report.body.signature, /^[0-9a-f]{64}$/);
+      assert.match(report.body.text, /^USERS REPORT/);
+
+      assert.deepEqual(await call(app, 'GET', '/health').then((r) => [r.status, r.body]), [200, { status: 'ok' }]);
+
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(metrics.statusCode, 200);
+      assert.match(metrics.headers['content-type'] as string, /^text\/plain/);
+      assert.match(metrics.body, /^http_requests_total\{method="GET",route="\/users\/:id",status_code="200"\} \d+/m);
+      assert.match(metrics.body, /^http_request_duration_seconds_bucket\{/m);
+      assert.match(metrics.body, /^process_cpu_user_seconds_total /m);
+      if (TEST_MODE === 'smartasync') {
+        assert.match(metrics.body, /^smartasync_pool_workers [1-9]\d*$/m);
+        assert.match(metrics.body, /^smartasync_pool_completed_calls_total [1-9]\d*$/m);
+        assert.match(metrics.body, /^smartasync_pool_queued_calls \d+$/m);
+      }
+
+      const unknown = await call(app, 'GET', '/nope');
+      assert.deepEqual([unknown.status, unknown.body], [404, { detail: 'Not found' }]);
+    });
+
+    test('concurrent POSTs of one email: exactly one succeeds', async () => {
+      const responses = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => call(app, 'POST', '/users', { name: `Racer ${i}`, email: 'race@example.com' })),
+      );
+      assert.equal(responses.filter((r) => r.status === 201).length, 1);
+      const refused = responses.filter((r) => r.status === 400);
+      assert.equal(refused.length, 23);
+      for (const r of refused) assert.match(r.body.detail, /already exists/);
+      const stored = (await call(app, 'GET', '/users')).body.filter((u: { email: string }) => u.email === 'race@example.com');
+      assert.equal(stored.length, 1);
+    });
+
+    test('concurrent transfers keep the total constant and no balance negative', async () => {
+      const accounts = [];
+      for (let i = 0; i < 6; i++) accounts.push((await call(app, 'POST', '/accounts', { owner: `Pool ${i}`, balance: 100 })).body);
+      const ids = accounts.map((a) => a.id as number);
+      const totalOf = async () =>
+        (await call(app, 'GET', '/accounts')).body
+          .filter((a: { id: number }) => ids.includes(a.id))
+          .reduce((sum: number, a: { balance: number }) => sum + a.balance, 0);
+      assert.equal(await totalOf(), 600);
+
+      // Deterministic pseudo-random pairs and amounts, some larger than a balance can hold.
+      let seed = 7;
+      const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+      const transfers = Array.from({ length: 150 }, () => {
+        const from = ids[next(ids.length)]!;
+        let to = ids[next(ids.length)]!;
+        if (to === from) to = ids[(ids.indexOf(from) + 1) % ids.length]!;
+        return { from, to, amount: 1 + next(80) };
+      });
+      const responses = await Promise.all(transfers.map((t) => call(app, 'POST', '/transfers', t)));
+      for (const r of responses) assert.ok(r.status === 201 || r.status === 409, `${r.status} ${JSON.stringify(r.body)}`);
+      const succeeded = responses.filter((r) => r.status === 201);
+      assert.ok(succeeded.length > 0 && succeeded.length < transfers.length, `${succeeded.length} succeeded`);
+
+      assert.equal(await totalOf(), 600);
+      const final = (await call(app, 'GET', '/accounts')).body.filter((a: { id: number }) => ids.includes(a.id));
+      for (const a of final) assert.ok(a.balance >= 0);
+      // Each account's balance is exactly what the successful transfers imply.
+      const expected = new Map(ids.map((id) => [id, 100]));
+      for (const { body } of succeeded) {
+        expected.set(body.from, expected.get(body.from)! - body.amount);
+        expected.set(body.to, expected.get(body.to)! + body.amount);
+      }
+      for (const a of final) assert.equal(a.balance, expected.get(a.id), `account ${a.id}`);
+    });
+
+    test('many concurrent writes through several workers: nothing lost', async () => {
+      const before = (await call(app, 'GET', '/users')).body.length;
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => call(app, 'POST', '/users', { name: `Writer ${i}`, email: `writer${i}@load.test` })),
+      );
+      for (const r of responses) assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(new Set(responses.map((r) => r.body.id)).size, 200);
+      const users = (await call(app, 'GET', '/users')).body;
+      assert.equal(users.length, before + 200);
+      for (let i = 0; i < 200; i++) assert.ok(users.some((u: { email: string }) => u.email === `writer${i}@load.test`));
+      const ids = users.map((u: { id: number }) => u.id);
+      assert.deepEqual(ids, [...ids].sort((a: number, b: number) => a - b), 'listed in id order');
+    });
+
+    if (driver === 'postgres') {
+      test('closing the app closes every connection, main thread and workers', async () => {
+        const url = databases.freshUrl(driver);
+        const name = new URL(url).pathname.slice(1);
+        const observer = new PgClient();
+        observer.connectSync(url.replace(/\/[^/]+$/, '/postgres'));
+        const connections = () =>
+          observer.querySync('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])[0]!.n as number;
+        try {
+          const open = await buildApp({ databaseUrl: url, mode: TEST_MODE });
+          await Promise.all(Array.from({ length: 8 }, () => open.inject({ method: 'GET', url: '/users' })));
+          assert.ok(connections() >= (TEST_MODE === 'smartasync' ? 3 : 1), `${connections()} connections`);
+          await open.close();
+          const deadline = Date.now() + 5000;
+          while (connections() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          assert.equal(connections(), 0);
+        } finally {
+          observer.end();
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,104 @@
+// A throwaway PostgreSQL cluster for tests: initdb into a temp dir, start on a free loopback
+// port with its unix socket in that dir, hand out fresh databases, remove everything after.
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import PgClient from 'pg-native';
+
+export interface PostgresCluster {
+  /** Connection URL of a new, empty database in the cluster. */
+  createDatabase(name: string): string;
+  stop(): void;
+}
+
+function findBinDir(): string {
+  const fromEnv = process.env.PG_BIN;
+  if (fromEnv) return fromEnv;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0) {
+    throw new Error(
+      'PostgreSQL server binaries not found (looked for /usr/lib/postgresql/*/bin/initdb, or set PG_BIN). ' +
+        "Install Debian's `postgresql` package (.ci/run does this); the PostgreSQL driver tests need a real server.",
+    );
+  }
+  return join(root, versions[0]!, 'bin');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startPostgres(): Promise<PostgresCluster> {
+  const bin = findBinDir();
+  // initdb and postgres refuse to run as root, so as root we run them as the postgres user.
+  const asRoot = process.getuid?.() === 0;
+  const run = (tool: string, args: string[]) => {
+    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+    try {
+      return execFileSync(cmd, argv, { stdio: 'pipe', encoding: 'utf8' });
+    } catch (error) {
+      const e = error as { stderr?: string; message: string };
+      throw new Error(`${tool} failed: ${e.stderr?.trim() || e.message}`);
+    }
+  };
+
+  const dir = mkdtempSync(join(tmpdir(), 'users-api-pg-'));
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  let running = false;
+  const stop = () => {
+    if (running) {
+      running = false;
+      try {
+        run('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']);
+      } catch {
+        // Already gone; removing the directory is all that is left.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    process.off('exit', stop);
+  };
+  process.on('exit', stop);
+
+  try {
+    run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    const port = await freePort();
+    // Durability is pointless for a throwaway cluster; turning it off keeps the tests fast.
+    const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    run('pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
+    running = true;
+    const admin = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+    return {
+      createDatabase(name) {
+        const client = new PgClient();
+        client.connectSync(admin);
+        try {
+          client.querySync(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+        } finally {
+          client.end();
+        }
+        return `postgresql://postgres@127.0.0.1:${port}/${name}`;
+      },
+      stop,
+    };
+  } catch (error) {
+    stop();
+    throw error;
+  }
+}
