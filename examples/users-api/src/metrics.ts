@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PoolStats } from './db/store.ts';
+import type { PoolStats } from 'smartasync';
 
 /**
  * Prometheus metrics on a registry of the app's own (so several apps in one process, as in
@@ -33,12 +33,16 @@ export function registerMetrics(app: FastifyInstance, poolStats?: () => PoolStat
     const total = (name: string, help: string, read: (s: PoolStats) => number) =>
       new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(poolStats())); } });
     gauge('smartasync_pool_workers', 'Live worker threads', (s) => s.workers);
+    gauge('smartasync_pool_idle_workers', 'Worker threads holding no call', (s) => s.idleWorkers);
     gauge('smartasync_pool_queued_calls', 'Calls waiting for a worker', (s) => s.queued);
-    gauge('smartasync_pool_running_calls', 'Calls running on a worker', (s) => s.running);
-    total('smartasync_pool_completed_calls_total', 'Calls that returned', (s) => s.completed);
-    total('smartasync_pool_failed_calls_total', 'Calls that threw or were cancelled', (s) => s.failed);
-    total('smartasync_pool_wait_seconds_total', 'Time calls spent queued', (s) => s.waitTimeMs / 1000);
-    total('smartasync_pool_run_seconds_total', 'Time calls spent running on workers', (s) => s.runTimeMs / 1000);
+    gauge('smartasync_pool_running_calls', 'Calls sent to a worker and not yet settled', (s) => s.running);
+    total('smartasync_pool_completed_calls_total', 'Calls that settled with a value', (s) => s.completed);
+    total('smartasync_pool_failed_calls_total', 'Calls that settled with an error', (s) => s.failed);
+    total('smartasync_pool_crashed_workers_total', 'Workers that died and were replaced', (s) => s.crashedWorkers);
+    total('smartasync_pool_wait_seconds_total', 'Time calls spent waiting for a worker', (s) => s.waitTime.totalMs / 1000);
+    total('smartasync_pool_run_seconds_total', 'Time calls spent running on workers', (s) => s.runTime.totalMs / 1000);
+    gauge('smartasync_pool_wait_seconds_max', 'Longest wait for a worker so far', (s) => s.waitTime.maxMs / 1000);
+    gauge('smartasync_pool_run_seconds_max', 'Longest call on a worker so far', (s) => s.runTime.maxMs / 1000);
   }
   return registry;
 }

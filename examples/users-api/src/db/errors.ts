@@ -1,5 +1,6 @@
-// Domain errors of the data layer. They carry a stable `code`, which survives the trip from
-// a worker thread to the caller whatever happens to the prototype, so callers map on `code`.
+// Domain errors of the data layer. Registered with smartasync so that, thrown on a worker,
+// they arrive as the same classes; callers still map on the stable `code`.
+import { registerError } from 'smartasync';
 
 export class DomainError extends Error {
   code: string;
@@ -40,3 +41,10 @@ export class DatabaseUnavailableError extends DomainError {
     super('DATABASE_UNAVAILABLE', `Cannot open database ${target}: ${reason}`, options);
   }
 }
+
+registerError(DomainError);
+registerError(EmailTakenError);
+registerError(AccountNotFoundError);
+registerError(InsufficientFundsError);
+registerError(InvalidTransferError);
+registerError(DatabaseUnavailableError);

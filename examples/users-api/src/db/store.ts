@@ -1,3 +1,4 @@
+import type { PoolStats } from 'smartasync';
 import type { DatabaseManager, ManagerOptions } from './manager.ts';
 
 type DataMethod = Exclude<keyof DatabaseManager, 'close' | typeof Symbol.dispose>;
@@ -12,16 +13,6 @@ export type Store = { [K in DataMethod]: Async<DatabaseManager[K]> };
  * - `inline`: directly on the event loop, the naive way, kept for comparison and benchmarks.
  */
 export type DataMode = 'smartasync' | 'inline';
-
-export interface PoolStats {
-  workers: number;
-  queued: number;
-  running: number;
-  completed: number;
-  failed: number;
-  waitTimeMs: number;
-  runTimeMs: number;
-}
 
 export interface OpenStore {
   store: Store;
@@ -52,10 +43,8 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
   const db = new AsyncDatabaseManager(url, options);
   return {
     store: db,
-    async close() {
-      await release(db);
-      db.sync.close();
-    },
+    // Closes each worker's replica (its own connection), then this thread's instance.
+    close: () => release(db),
     poolStats: () => getPool().stats(),
   };
 }

@@ -1,5 +1,9 @@
+import { configure } from 'smartasync';
 import type { DataMode } from '../../src/db/store.ts';
 
-export const TEST_MODE: DataMode = 'inline';
+export const TEST_MODE: DataMode = 'smartasync';
 
-export function setUpPool(): void {}
+/** Several workers even on a small CI machine, so concurrency goes through several connections. */
+export function setUpPool(): void {
+  configure({ size: 4 });
+}

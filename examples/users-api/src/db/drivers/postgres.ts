@@ -28,6 +28,8 @@ function toPostgres(sql: string): string {
 export function openPostgres(url: string): Driver {
   const client = new PgClient({ types });
   client.connectSync(url);
+  // libpq prints notices to stderr; "relation already exists, skipping" is not news.
+  client.querySync('SET client_min_messages TO warning');
   const query = (sql: string, params?: unknown[]): Row[] => {
     try {
       return client.querySync(sql, params);
