@@ -113,9 +113,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   );
   app.delete(
     '/users/:id',
-    { schema: { ...users, summary: 'Delete a user', params: S.IdParams, response: { 204: { type: 'null' }, 404: S.Problem } } },
+    { schema: { ...users, summary: 'Delete a user', params: S.IdParams, response: { 204: S.NoContent, 404: S.Problem } } },
     async (request, reply) =>
-      (await store.deleteUser(request.params.id)) ? reply.code(204).send() : reply.code(404).send(userNotFound),
+      (await store.deleteUser(request.params.id)) ? reply.code(204).send(null) : reply.code(404).send(userNotFound),
   );
 
   const accounts = { tags: ['accounts'] };

@@ -1,4 +1,5 @@
 // The server process: configuration from the environment, listen, and graceful shutdown.
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { closeWorkerPool, type DataMode } from './db/store.ts';
 
@@ -12,7 +13,7 @@ if (mode !== 'smartasync' && mode !== 'inline') {
   process.exit(2);
 }
 
-let app;
+let app: FastifyInstance | undefined;
 try {
   app = await buildApp({
     databaseUrl: process.env.DATABASE_URL,
@@ -24,26 +25,28 @@ try {
 } catch (error) {
   console.error(`users-api failed to start: ${(error as Error).message}`);
   await app?.close();
+  await closeWorkerPool();
   process.exit(1);
 }
+const server = app;
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (stopping) {
-    app.log.warn(`${signal} again: exiting without waiting`);
+    server.log.warn(`${signal} again: exiting without waiting`);
     process.exit(1);
   }
   stopping = true;
-  app.log.info(`${signal}: finishing in-flight requests, then closing`);
+  server.log.info(`${signal}: finishing in-flight requests, then closing`);
   setTimeout(() => {
-    app.log.error(`still busy after ${SHUTDOWN_TIMEOUT_MS} ms: exiting`);
+    server.log.error(`still busy after ${SHUTDOWN_TIMEOUT_MS} ms: exiting`);
     process.exit(1);
   }, SHUTDOWN_TIMEOUT_MS).unref();
   // Stops accepting, waits for in-flight requests, then releases the workers' connections
   // (onClose hook); the pool goes last, once nothing can call it any more.
-  await app.close();
+  await server.close();
   await closeWorkerPool();
-  app.log.info('closed');
+  server.log.info('closed');
 }
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);

@@ -3,6 +3,8 @@ import { Type } from 'typebox';
 export const Id = Type.Integer({ minimum: 1 });
 export const IdParams = Type.Object({ id: Id });
 
+export const NoContent = Type.Null({ description: 'No content' });
+
 export const Problem = Type.Object({ detail: Type.String() }, { description: 'What went wrong' });
 
 export const UserInput = Type.Object({

@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster for tests: initdb into a temp dir, start on a free loopback
 // port with its unix socket in that dir, hand out fresh databases, remove everything after.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,17 @@ function freePort(): Promise<number> {
   });
 }
 
+const PREFIX = 'users-api-pg-';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function startPostgres(): Promise<PostgresCluster> {
   const bin = findBinDir();
   // initdb and postgres refuse to run as root, so as root we run them as the postgres user.
@@ -54,7 +65,27 @@ export async function startPostgres(): Promise<PostgresCluster> {
     }
   };
 
-  const dir = mkdtempSync(join(tmpdir(), 'users-api-pg-'));
+  // A test process that died hard (a native crash, SIGKILL) could not stop its cluster.
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
+    const stale = join(tmpdir(), name);
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(join(stale, 'owner.pid'), 'utf8'));
+    } catch {
+      // No owner file: a cluster still being set up, or not ours; leave it.
+      continue;
+    }
+    if (isAlive(owner)) continue;
+    try {
+      if (existsSync(join(stale, 'data', 'postmaster.pid'))) run('pg_ctl', ['stop', '-D', join(stale, 'data'), '-m', 'immediate', '-w']);
+    } catch {
+      // Not running after all.
+    }
+    rmSync(stale, { recursive: true, force: true });
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));

@@ -74,7 +74,10 @@ NAN_METHOD(Connection::Finish) {
 
   self->ReadStop();
   if (self->is_success_poll_init) {
-    uv_close((uv_handle_t*) &self->poll_watcher, NULL);
+    // The watcher lives inside this object: keep the object from being garbage collected
+    // until libuv has finished closing it (on_poll_closed drops this reference).
+    self->Ref();
+    uv_close((uv_handle_t*) &self->poll_watcher, on_poll_closed);
     self->is_success_poll_init = false;
   }
   self->ClearLastResult();
@@ -806,6 +809,12 @@ bool Connection::ConnectDB(const char* paramString) {
   return true;
 }
 
+
+void Connection::on_poll_closed(uv_handle_t* handle) {
+  Nan::HandleScope scope;
+  Connection* self = (Connection*) handle->data;
+  self->Unref();
+}
 
 void Connection::InitPollSocket() {
   int fd = PQsocket(this->pq);

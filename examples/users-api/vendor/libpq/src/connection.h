@@ -80,6 +80,7 @@ class Connection : public Nan::ObjectWrap {
 
     Connection();
 
+    static void on_poll_closed(uv_handle_t* handle);
     static void on_io_readable(uv_poll_t* handle, int status, int revents);
     static void on_io_writable(uv_poll_t* handle, int status, int revents);
     void ReadStart();

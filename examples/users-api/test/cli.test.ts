@@ -1,0 +1,89 @@
+// The admin CLI end to end, as a user runs it, on each driver.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
+
+const root = join(import.meta.dirname, '..');
+
+let databases: TestDatabases;
+before(async () => {
+  databases = await testDatabases();
+});
+after(() => databases.stop());
+
+function cli(url: string, ...args: string[]) {
+  const result = spawnSync(process.execPath, ['src/cli.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: url },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+for (const driver of DRIVERS) {
+  describe(driver, () => {
+    test('add-user, list, delete-user, and the refusals', () => {
+      const url = databases.freshUrl(driver);
+      assert.deepEqual(cli(url, 'list'), { code: 0, stdout: 'No users.', stderr: '' });
+
+      const added = cli(url, 'add-user', 'Alice', 'alice@example.com');
+      assert.deepEqual(added, { code: 0, stdout: 'Created user 1: Alice <alice@example.com>', stderr: '' });
+      assert.equal(cli(url, 'add-user', 'Bob Stone', 'bob@example.org').code, 0);
+      assert.deepEqual(cli(url, 'list'), { code: 0, stdout: '1  Alice <alice@example.com>\n2  Bob Stone <bob@example.org>', stderr: '' });
+
+      const duplicate = cli(url, 'add-user', 'Alice Again', 'alice@example.com');
+      assert.equal(duplicate.code, 1);
+      assert.equal(duplicate.stdout, '');
+      assert.equal(duplicate.stderr, 'error: A user with email alice@example.com already exists');
+
+      assert.deepEqual(cli(url, 'delete-user', '1'), { code: 0, stdout: 'Deleted user 1', stderr: '' });
+      const missing = cli(url, 'delete-user', '1');
+      assert.deepEqual(missing, { code: 1, stdout: '', stderr: 'error: User 1 not found' });
+      assert.deepEqual(cli(url, 'list'), { code: 0, stdout: '2  Bob Stone <bob@example.org>', stderr: '' });
+    });
+  });
+}
+
+describe('usage and unreachable databases', () => {
+  test('bad usage exits 2 with the usage text', () => {
+    const url = databases.freshUrl('better-sqlite3');
+    for (const args of [['frobnicate'], ['add-user', 'OnlyName'], ['delete-user', 'abc'], ['add-user', 'Bad', 'not-an-email']]) {
+      const result = cli(url, ...args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, /^error: .+\n\nUsage: npm run cli -- <command>/, args.join(' '));
+    }
+    const help = cli(url, 'help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /add-user <name> <email>/);
+  });
+
+  test('an unreachable database exits 3 and says which', () => {
+    const refused = cli('postgres://app:secret@127.0.0.1:1/users', 'list');
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /^error: Cannot open database postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/users: .*refused/s);
+    assert.doesNotMatch(refused.stderr, /secret/);
+
+    const noDir = cli('sqlite:/nonexistent/dir/users.db', 'list');
+    assert.equal(noDir.code, 3);
+    assert.match(noDir.stderr, /^error: Cannot open database sqlite:\/nonexistent\/dir\/users\.db: /);
+
+    const badScheme = cli('mysql://localhost/users', 'list');
+    assert.equal(badScheme.code, 3);
+    assert.match(badScheme.stderr, /Unsupported DATABASE_URL/);
+  });
+
+  test('npm run cli works from the workspace', () => {
+    const url = databases.freshUrl('node-sqlite');
+    const result = spawnSync('npm', ['run', '--silent', 'cli', '--', 'add-user', 'Npm', 'npm@example.com'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: url },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'Created user 1: Npm <npm@example.com>');
+  });
+});
