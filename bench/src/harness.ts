@@ -1,0 +1,165 @@
+// Measurement loops. Every candidate of a job is alive at once and measured in interleaved
+// blocks (round r starts at candidate r mod n), so slow drift on a shared 2-core machine
+// lands on all of them alike instead of on whichever ran last.
+import { performance } from 'node:perf_hooks';
+import { ROWS } from './tasks.ts';
+import { quantile, sortedCopy, spread } from './stats.ts';
+import type { CandidateResult, Job } from './job.ts';
+import type { AsyncInstance, CandidateInfo, SyncInstance } from './types.ts';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function cpuMicros(): number {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+}
+
+export interface BlockOut {
+  values: Record<string, number>;
+  samples?: Float64Array;
+}
+
+export async function latencyBlock(inst: AsyncInstance, n: number, payload: boolean): Promise<BlockOut> {
+  const samples = new Float64Array(n);
+  const cpu0 = cpuMicros();
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    if (payload) {
+      const r = await inst.rows!(ROWS);
+      samples[i] = (performance.now() - t0) * 1000;
+      if (r.length !== ROWS || r[ROWS - 1]?.id !== ROWS) throw new Error(`wrong rows result (${r.length})`);
+    } else {
+      const r = await inst.noop({ a: i });
+      samples[i] = (performance.now() - t0) * 1000;
+      if (r.a !== i) throw new Error(`wrong result: ${JSON.stringify(r)} for a=${i}`);
+    }
+  }
+  const cpu = (cpuMicros() - cpu0) / n;
+  const s = sortedCopy(samples);
+  return { values: { median_us: quantile(s, 0.5), p99_us: quantile(s, 0.99), cpu_us_per_call: cpu }, samples };
+}
+
+export function syncBlock(inst: SyncInstance, n: number): BlockOut {
+  const samples = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = inst.ping({ a: i });
+    samples[i] = (performance.now() - t0) * 1000;
+    if (r.a !== i) throw new Error(`wrong result: ${JSON.stringify(r)} for a=${i}`);
+  }
+  const s = sortedCopy(samples);
+  return { values: { median_us: quantile(s, 0.5), p99_us: quantile(s, 0.99) }, samples };
+}
+
+// Closed loop: `inFlight` lanes each issue their next call as soon as their previous one
+// settles, so exactly `inFlight` calls are outstanding until the tail.
+export async function throughputBlock(inst: AsyncInstance, n: number, inFlight: number): Promise<BlockOut> {
+  let issued = 0;
+  let bad = 0;
+  async function lane(): Promise<void> {
+    while (issued < n) {
+      const a = issued++;
+      const r = await inst.noop({ a });
+      if (r.a !== a) bad++;
+    }
+  }
+  const cpu0 = cpuMicros();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(inFlight, n) }, lane));
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = (cpuMicros() - cpu0) / n;
+  if (bad) throw new Error(`${bad} wrong results`);
+  return { values: { calls_per_s: n / secs, cpu_us_per_call: cpu } };
+}
+
+interface Slot<I> {
+  info: CandidateInfo;
+  inst?: I;
+  error?: string;
+  perRound: Record<string, number[]>;
+  samples: Float64Array[];
+}
+
+export function errText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.split('\n')[0] as string;
+  return String(err);
+}
+
+export async function interleave<I extends { close(): Promise<void> }>(
+  job: Job,
+  candidates: { info: CandidateInfo; create: () => Promise<I> }[],
+  block: (inst: I) => Promise<BlockOut> | BlockOut,
+  log: (msg: string) => void,
+): Promise<CandidateResult[]> {
+  const slots: Slot<I>[] = [];
+  for (const c of candidates) {
+    const slot: Slot<I> = { info: c.info, perRound: {}, samples: [] };
+    try {
+      slot.inst = await c.create();
+    } catch (err) {
+      slot.error = `could not start: ${errText(err)}`;
+      log(`  ${c.info.id}: ${slot.error}`);
+    }
+    slots.push(slot);
+  }
+
+  // Warm-up round, discarded: JIT, worker start-up, lazily created threads.
+  for (const s of slots) {
+    if (!s.inst) continue;
+    try {
+      await block(s.inst);
+    } catch (err) {
+      s.error = `failed in warm-up: ${errText(err)}`;
+      log(`  ${s.info.id}: ${s.error}`);
+    }
+  }
+
+  const live = () => slots.filter((s) => s.inst && !s.error);
+  for (let r = 0; r < job.rounds; r++) {
+    const order = live();
+    const k = order.length ? r % order.length : 0;
+    for (const s of [...order.slice(k), ...order.slice(0, k)]) {
+      gc?.();
+      try {
+        const out = await block(s.inst!);
+        for (const [key, v] of Object.entries(out.values)) (s.perRound[key] ??= []).push(v);
+        if (out.samples) s.samples.push(out.samples);
+      } catch (err) {
+        s.error = `failed in round ${r}: ${errText(err)}`;
+        log(`  ${s.info.id}: ${s.error}`);
+      }
+    }
+  }
+
+  for (const s of slots) {
+    if (!s.inst) continue;
+    try {
+      await Promise.race([s.inst.close(), new Promise((res) => setTimeout(res, 5000).unref())]);
+    } catch {
+      // A pool that fails to close does not invalidate what was measured.
+    }
+  }
+
+  return slots.map((s) => {
+    const res: CandidateResult = { ...s.info, metrics: {}, perRound: s.perRound };
+    if (s.error) res.error = s.error;
+    for (const [key, vals] of Object.entries(s.perRound)) res.metrics[key] = spread(vals);
+    if (s.samples.length) {
+      const all = new Float64Array(s.samples.reduce((n, a) => n + a.length, 0));
+      let o = 0;
+      for (const a of s.samples) {
+        all.set(a, o);
+        o += a.length;
+      }
+      all.sort();
+      res.pooled = {
+        p50: quantile(all, 0.5),
+        p90: quantile(all, 0.9),
+        p99: quantile(all, 0.99),
+        max: all[all.length - 1] as number,
+        calls: all.length,
+      };
+    }
+    return res;
+  });
+}
