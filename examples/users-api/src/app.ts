@@ -61,6 +61,16 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   const app = Fastify({ logger: options.logger ?? false, logController: new OneLinePerRequest() }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   if (!options.store) app.addHook('onClose', () => opened.close());
+  // On close, Node stops accepting and drops idle keep-alive connections, but one whose
+  // request is still running would then sit idle until its keep-alive timeout (72 s):
+  // ask the client to close it with the response.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   await app.register(swagger, {
     openapi: {
