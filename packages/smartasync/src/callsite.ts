@@ -4,6 +4,10 @@
  * thread. We read it from `Error().stack` rather than raw V8 call sites because the stack
  * string honours whatever source-map support is active (tsx, Vitest), and workers importing
  * the original TypeScript (native type stripping keeps positions) then agree with it.
+ *
+ * The module URL, however, comes from the raw V8 call site: the file that was actually
+ * evaluated. Under `node --enable-source-maps dist/app.js` the stack string names the
+ * original `src/*.ts`, which a worker must not import (it may not even be deployed).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -13,11 +17,15 @@ export interface CallSite {
   readonly moduleUrl: string;
   readonly line: number;
   readonly column: number;
+  /** The file as the stack shows it, when source maps name another (`src/db.ts` for `dist/db.js`). */
+  readonly shownUrl?: string;
 }
 
 // Our own package directory: frames inside it are never the user's call site.
 const OWN_DIR = path.dirname(fileURLToPath(import.meta.url));
 const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
+const FRAME_LINE = /^\s*at /;
+const STACK_LIMIT = 30;
 
 function toModuleUrl(location: string): string | undefined {
   let loc = location.replace(/^async /, '');
@@ -27,32 +35,67 @@ function toModuleUrl(location: string): string | undefined {
   return loc;
 }
 
-function isOwnFrame(url: string): boolean {
+function isOwnFile(url: string, selfDir: string | undefined): boolean {
   const file = fileURLToPath(url);
-  return file.startsWith(OWN_DIR + path.sep) || /[\\/]node_modules[\\/](tslib|@oxc-project|@swc)[\\/]/.test(file);
+  return (
+    file.startsWith(OWN_DIR + path.sep) ||
+    (selfDir !== undefined && file.startsWith(selfDir + path.sep)) ||
+    /[\\/]node_modules[\\/](tslib|@oxc-project|@swc)[\\/]/.test(file)
+  );
+}
+
+/** The stack of our caller (frames from `userCallSite` down), rendered or as V8 call sites. */
+function capture(structured: boolean): unknown {
+  const saved = Error.stackTraceLimit;
+  const savedPrepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = STACK_LIMIT;
+  if (structured) Error.prepareStackTrace = (_err, sites) => sites;
+  try {
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, capture);
+    return holder.stack; // formatted now, while our settings are in place
+  } finally {
+    Error.stackTraceLimit = saved;
+    if (structured) Error.prepareStackTrace = savedPrepare;
+  }
 }
 
 /** The first stack frame outside smartasync itself (and decorator helper libraries). */
 export function userCallSite(): CallSite | undefined {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = 30;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = saved;
-  for (const line of stack.split('\n').slice(1)) {
-    const m = FRAME.exec(line);
-    if (!m) continue;
-    const url = toModuleUrl(m[1]!);
-    if (!url || isOwnFrame(url)) continue;
-    return { moduleUrl: url, line: Number(m[2]), column: Number(m[3]) };
+  const rendered = String(capture(false) ?? '')
+    .split('\n')
+    .filter((line) => FRAME_LINE.test(line));
+  const sites = capture(true);
+  // Both captures start at this function, so frame i of one is frame i of the other, unless
+  // some custom stack formatter changed the shape; then we go by the rendered stack alone.
+  const raw = Array.isArray(sites) && sites.length === rendered.length ? (sites as NodeJS.CallSite[]) : undefined;
+  // Under source-map support, our bundled dist/ frames render at their original src/*.ts
+  // paths, outside OWN_DIR; the directory of the first frame (this function) counts as ours.
+  let selfDir: string | undefined;
+  for (let i = 0; i < rendered.length; i++) {
+    const m = FRAME.exec(rendered[i]!);
+    const shownUrl = m ? toModuleUrl(m[1]!) : undefined;
+    const rawFile = raw?.[i]?.getFileName();
+    const rawUrl = rawFile ? toModuleUrl(rawFile) : undefined;
+    if (!m || (!shownUrl && !rawUrl)) continue;
+    if (selfDir === undefined) {
+      selfDir = shownUrl ? path.dirname(fileURLToPath(shownUrl)) : '';
+      continue;
+    }
+    if ((rawUrl && isOwnFile(rawUrl, selfDir)) || (shownUrl && isOwnFile(shownUrl, selfDir))) continue;
+    const moduleUrl = rawUrl ?? shownUrl!;
+    const site = { moduleUrl, line: Number(m[2]), column: Number(m[3]) };
+    return shownUrl && shownUrl !== moduleUrl ? { ...site, shownUrl } : site;
   }
   return undefined;
 }
 
-/** A readable location for error messages: `/app/db.ts:12:7`. */
+/** A readable location for error messages: `/app/db.ts:12:7` (the position's own file). */
 export function describeSite(site: CallSite): string {
-  let file = site.moduleUrl;
+  const url = site.shownUrl ?? site.moduleUrl;
+  let file = url;
   try {
-    file = fileURLToPath(site.moduleUrl);
+    file = fileURLToPath(url);
   } catch {
     // not a file URL: show it as is
   }

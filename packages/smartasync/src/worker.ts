@@ -51,8 +51,20 @@ function enableTypeScriptResolution(): void {
 }
 
 async function loadModule(url: string): Promise<unknown> {
-  if (TS_FILE.test(url)) enableTypeScriptResolution();
-  return import(url);
+  if (!TS_FILE.test(url)) return import(url);
+  enableTypeScriptResolution();
+  try {
+    return await import(url);
+  } catch (err) {
+    // A runner that compiles TypeScript itself (Vitest, ts-node) accepts enums and parameter
+    // properties; a worker on Node's type stripping does not. Say how to give it a loader.
+    if ((err as { code?: unknown } | null)?.code !== 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') throw err;
+    throw new Error(
+      `${(err as Error).message}. Workers load TypeScript with Node's type stripping, which handles erasable syntax only: ` +
+        "avoid enums, namespaces and parameter properties, or give the workers a TypeScript loader with configure({ execArgv: ['--import', 'tsx'] })",
+      { cause: err },
+    );
+  }
 }
 
 async function findTarget(def: TargetDef): Promise<Registration> {
