@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import PgClient from 'pg-native';
+import { getPool } from 'smartasync';
 import { buildApp } from '../src/app.ts';
 import { DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
@@ -12,7 +13,7 @@ before(async () => {
   setUpPool();
   databases = await testDatabases();
 });
-after(() => databases.stop());
+after(() => databases?.stop());
 
 async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) {
   const response = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
@@ -242,6 +243,7 @@ for (const driver of DRIVERS) {
       for (let i = 0; i < 200; i++) assert.ok(users.some((u: { email: string }) => u.email === `writer${i}@load.test`));
       const ids = users.map((u: { id: number }) => u.id);
       assert.deepEqual(ids, [...ids].sort((a: number, b: number) => a - b), 'listed in id order');
+      if (TEST_MODE === 'smartasync') assert.ok(getPool().stats().workers >= 2, 'the writes went through several workers');
     });
 
     if (driver === 'postgres') {

@@ -11,7 +11,7 @@ let databases: TestDatabases;
 before(async () => {
   databases = await testDatabases();
 });
-after(() => databases.stop());
+after(() => databases?.stop());
 
 function cli(url: string, ...args: string[]) {
   const result = spawnSync(process.execPath, ['src/cli.ts', ...args], {

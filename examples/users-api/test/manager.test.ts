@@ -15,7 +15,7 @@ before(async () => {
   setUpPool();
   databases = await testDatabases();
 });
-after(() => databases.stop());
+after(() => databases?.stop());
 
 describe('DATABASE_URL', () => {
   test('chooses the driver and resolves file paths against the working directory', () => {

@@ -16,7 +16,7 @@ before(async () => {
   setUpPool();
   databases = await testDatabases({ postgres: false });
 });
-after(() => databases.stop());
+after(() => databases?.stop());
 
 async function measure(mode: DataMode) {
   const app = await buildApp({ databaseUrl: databases.freshUrl('better-sqlite3'), mode, reportCost: REPORT_COST });

@@ -14,7 +14,7 @@ let databases: TestDatabases;
 before(async () => {
   databases = await testDatabases({ postgres: false });
 });
-after(() => databases.stop());
+after(() => databases?.stop());
 
 interface Server {
   child: ChildProcess;
