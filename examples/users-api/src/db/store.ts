@@ -1,7 +1,7 @@
 import type { PoolStats } from 'smartasync';
 import type { DatabaseManager, ManagerOptions } from './manager.ts';
 
-type DataMethod = Exclude<keyof DatabaseManager, 'close' | typeof Symbol.dispose>;
+export type DataMethod = Exclude<keyof DatabaseManager, 'close' | typeof Symbol.dispose>;
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 
 /** What the HTTP layer needs from the data layer: DatabaseManager's methods, awaited. */
@@ -49,21 +49,33 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
   };
 }
 
+/** DatabaseManager's data methods, by name. */
+export const DATA_METHODS = [
+  'getAllUsers',
+  'getUser',
+  'createUser',
+  'updateUser',
+  'deleteUser',
+  'getAllAccounts',
+  'getAccount',
+  'createAccount',
+  'transfer',
+  'usersReport',
+] as const satisfies readonly DataMethod[];
+// Fails to compile when DatabaseManager gains a method that is not listed above.
+const listsEveryMethod: [Exclude<DataMethod, (typeof DATA_METHODS)[number]>] extends [never] ? true : never = true;
+void listsEveryMethod;
+
+/**
+ * A Store whose every call goes through `call(method, args)`: for running DatabaseManager
+ * some other way, e.g. on a hand-written worker pool, each worker holding its own instance
+ * and answering `instance[method](...args)`.
+ */
+export function dispatchStore(call: (method: DataMethod, args: unknown[]) => Promise<unknown>): Store {
+  return Object.fromEntries(DATA_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
+}
+
 function inlineStore(db: DatabaseManager): Store {
-  const call =
-    <A extends unknown[], R>(method: (...args: A) => R) =>
-    async (...args: A): Promise<R> =>
-      method.apply(db, args);
-  return {
-    getAllUsers: call(db.getAllUsers),
-    getUser: call(db.getUser),
-    createUser: call(db.createUser),
-    updateUser: call(db.updateUser),
-    deleteUser: call(db.deleteUser),
-    getAllAccounts: call(db.getAllAccounts),
-    getAccount: call(db.getAccount),
-    createAccount: call(db.createAccount),
-    transfer: call(db.transfer),
-    usersReport: call(db.usersReport),
-  };
+  // The naive way: the blocking method runs right here, on the event loop.
+  return dispatchStore(async (method, args) => (db[method] as (...a: unknown[]) => unknown).apply(db, args));
 }
