@@ -55,7 +55,10 @@ class OneLinePerRequest extends LogController {
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const opened =
-    options.store ?? (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync', options));
+    options.store ??
+    (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync', {
+      reportCost: options.reportCost,
+    }));
   const { store } = opened;
 
   const app = Fastify({ logger: options.logger ?? false, logController: new OneLinePerRequest() }).withTypeProvider<TypeBoxTypeProvider>();
