@@ -92,8 +92,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) return reply.code(400).send({ detail: error.message });
     const status = STATUS_BY_CODE[error.code] ?? (error.statusCode && error.statusCode < 500 ? error.statusCode : 500);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(status).send({ detail: status === 500 ? 'Internal server error' : error.message });
+    if (status < 500) return reply.code(status).send({ detail: error.message });
+    // The log gets the details; the client does not need the database's address or a stack.
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(status).send({ detail: status === 503 ? 'Database unavailable' : 'Internal server error' });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found' }));
 

@@ -12,7 +12,7 @@ Commands:
   delete-user <id>         delete a user
 
 The database is DATABASE_URL (default ${DEFAULT_DATABASE_URL}): sqlite:PATH, node-sqlite:PATH or postgres://...
-Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable.`;
+Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable or DATABASE_URL unusable.`;
 
 class Usage extends Error {}
 class Refused extends Error {}
@@ -69,7 +69,7 @@ try {
   } else if (error instanceof Refused || e.code === 'EMAIL_TAKEN') {
     console.error(`error: ${e.message}`);
     process.exitCode = 1;
-  } else if (e.code === 'DATABASE_UNAVAILABLE') {
+  } else if (e.code === 'DATABASE_UNAVAILABLE' || e.code === 'INVALID_DATABASE_URL') {
     console.error(`error: ${e.message}`);
     process.exitCode = 3;
   } else {

@@ -247,6 +247,36 @@ for (const driver of DRIVERS) {
     });
 
     if (driver === 'postgres') {
+      test('survives a server restart: 503 while a connection is gone, then each worker reconnects', async () => {
+        const restartable = await buildApp({ databaseUrl: databases.freshUrl(driver), mode: TEST_MODE });
+        try {
+          await call(restartable, 'POST', '/users', { name: 'Kept', email: 'kept@example.com' });
+          // Give every worker a connection before the restart breaks them all.
+          await Promise.all(Array.from({ length: 16 }, () => call(restartable, 'GET', '/users')));
+          databases.restartPostgres();
+
+          let unavailable = 0;
+          let healthyInARow = 0;
+          for (let i = 0; i < 200 && healthyInARow < 40; i++) {
+            const response = await call(restartable, 'GET', '/users');
+            if (response.status === 200) {
+              healthyInARow++;
+              assert.deepEqual(response.body.map((u: { email: string }) => u.email), ['kept@example.com']);
+            } else {
+              healthyInARow = 0;
+              unavailable++;
+              assert.deepEqual([response.status, response.body], [503, { detail: 'Database unavailable' }]);
+            }
+          }
+          assert.equal(healthyInARow, 40, 'recovered');
+          assert.ok(unavailable >= 1 && unavailable <= 4, `${unavailable} failures: one per worker connection at most`);
+          const created = await call(restartable, 'POST', '/users', { name: 'After', email: 'after@example.com' });
+          assert.equal(created.status, 201);
+        } finally {
+          await restartable.close();
+        }
+      });
+
       test('closing the app closes every connection, main thread and workers', async () => {
         const url = databases.freshUrl(driver);
         const name = new URL(url).pathname.slice(1);

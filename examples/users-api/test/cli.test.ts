@@ -63,12 +63,12 @@ describe('usage and unreachable databases', () => {
   test('an unreachable database exits 3 and says which', () => {
     const refused = cli('postgres://app:secret@127.0.0.1:1/users', 'list');
     assert.equal(refused.code, 3);
-    assert.match(refused.stderr, /^error: Cannot open database postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/users: .*refused/s);
+    assert.match(refused.stderr, /^error: Database postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/users is unavailable: .*refused/s);
     assert.doesNotMatch(refused.stderr, /secret/);
 
     const noDir = cli('sqlite:/nonexistent/dir/users.db', 'list');
     assert.equal(noDir.code, 3);
-    assert.match(noDir.stderr, /^error: Cannot open database sqlite:\/nonexistent\/dir\/users\.db: /);
+    assert.match(noDir.stderr, /^error: Database sqlite:\/nonexistent\/dir\/users\.db is unavailable: /);
 
     const badScheme = cli('mysql://localhost/users', 'list');
     assert.equal(badScheme.code, 3);

@@ -91,7 +91,7 @@ test('an unreachable database fails at construction, on the calling thread, with
     (e: unknown) => {
       assert.ok(e instanceof DatabaseUnavailableError);
       assert.equal(e.code, 'DATABASE_UNAVAILABLE');
-      assert.match(e.message, /^Cannot open database postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/users: .*refused/s);
+      assert.match(e.message, /^Database postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/users is unavailable: .*refused/s);
       return true;
     },
   );

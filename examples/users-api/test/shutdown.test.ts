@@ -102,5 +102,5 @@ test('an unusable DATABASE_URL stops start-up with a clear message and exit code
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const [code] = await once(child, 'exit');
   assert.equal(code, 1);
-  assert.match(stderr, /^users-api failed to start: Cannot open database sqlite:\/nonexistent\/dir\/users\.db: /);
+  assert.match(stderr, /^users-api failed to start: Database sqlite:\/nonexistent\/dir\/users\.db is unavailable: /);
 });

@@ -38,7 +38,7 @@ export class InvalidTransferError extends DomainError {
 export class DatabaseUnavailableError extends DomainError {
   constructor(target: string, options?: ErrorOptions) {
     const reason = options?.cause instanceof Error ? options.cause.message.trim() : String(options?.cause);
-    super('DATABASE_UNAVAILABLE', `Cannot open database ${target}: ${reason}`, options);
+    super('DATABASE_UNAVAILABLE', `Database ${target} is unavailable: ${reason}`, options);
   }
 }
 

@@ -65,8 +65,8 @@ const user = (row: Row): User => ({ id: row.id as number, name: row.name as stri
 const account = (row: Row): Account => ({ id: row.id as number, owner: row.owner as string, balance: row.balance as number });
 
 function open(url: string): Driver {
+  const target = parseDatabaseUrl(url);
   try {
-    const target = parseDatabaseUrl(url);
     switch (target.driver) {
       case 'better-sqlite3':
         return openBetterSqlite3(target.path);

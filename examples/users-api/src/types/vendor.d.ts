@@ -36,7 +36,7 @@ declare module 'pg-native' {
   }
   class Client {
     constructor(config?: { types?: TypeParsers; arrayMode?: boolean });
-    pq: { resultErrorFields(): ErrorFields | undefined };
+    pq: { resultErrorFields(): ErrorFields | undefined; transactionStatus(): number };
     connectSync(params?: string): void;
     querySync(text: string, values?: unknown[]): Record<string, unknown>[];
     escapeIdentifier(value: string): string;

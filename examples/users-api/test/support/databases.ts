@@ -9,6 +9,7 @@ export const DRIVERS: readonly DriverName[] = ['better-sqlite3', 'node-sqlite', 
 /** Hands out fresh, empty databases of each driver; `stop()` removes all of them. */
 export interface TestDatabases {
   freshUrl(driver: DriverName): string;
+  restartPostgres(): void;
   stop(): void;
 }
 
@@ -40,6 +41,10 @@ export async function testDatabases({ postgres = true } = {}): Promise<TestDatab
           if (!cluster) throw new Error('testDatabases({ postgres: false }) has no PostgreSQL');
           return cluster.createDatabase(`users_${n}`);
       }
+    },
+    restartPostgres() {
+      if (unavailable) throw unavailable;
+      cluster!.restart();
     },
     stop() {
       cluster?.stop();

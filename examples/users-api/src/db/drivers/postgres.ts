@@ -1,4 +1,6 @@
 import PgClient from 'pg-native';
+import { DatabaseUnavailableError } from '../errors.ts';
+import { redact } from '../url.ts';
 import type { Driver, Param, Row } from './driver.ts';
 
 // int2, int4, int8, numeric, float4, float8: our values (ids, balances in minor units, counts)
@@ -25,15 +27,41 @@ function toPostgres(sql: string): string {
   return converted;
 }
 
-export function openPostgres(url: string): Driver {
+// PQtransactionStatus() once libpq knows the connection is broken (server restart, failover).
+const PQTRANS_UNKNOWN = 4;
+
+function connect(url: string): PgClient {
   const client = new PgClient({ types });
-  client.connectSync(url);
-  // libpq prints notices to stderr; "relation already exists, skipping" is not news.
-  client.querySync('SET client_min_messages TO warning');
+  try {
+    client.connectSync(url);
+    // libpq prints notices to stderr; "relation already exists, skipping" is not news.
+    client.querySync('SET client_min_messages TO warning');
+    return client;
+  } catch (error) {
+    client.end();
+    throw error;
+  }
+}
+
+export function openPostgres(url: string): Driver {
+  let client = connect(url);
+  const broken = () => client.pq.transactionStatus() === PQTRANS_UNKNOWN;
   const query = (sql: string, params?: unknown[]): Row[] => {
+    if (broken()) {
+      // Lost since the last call: start afresh, so the app recovers once the server is back.
+      client.end();
+      try {
+        client = connect(url);
+      } catch (cause) {
+        throw new DatabaseUnavailableError(redact(url), { cause });
+      }
+    }
     try {
       return client.querySync(sql, params);
     } catch (error) {
+      // Whether the statement ran is unknowable here, so it is not retried: the caller hears
+      // the database is unavailable, and the next call reconnects.
+      if (broken()) throw new DatabaseUnavailableError(redact(url), { cause: error });
       // pg-native throws a bare Error; the SQLSTATE is still on the connection's last result.
       const fields = client.pq.resultErrorFields();
       if (fields?.sqlState) Object.assign(error as Error, { code: fields.sqlState });
@@ -53,7 +81,8 @@ export function openPostgres(url: string): Driver {
         exec('COMMIT');
         return result;
       } catch (error) {
-        exec('ROLLBACK');
+        // A lost connection took its transaction with it.
+        if (!broken()) exec('ROLLBACK');
         throw error;
       }
     },
