@@ -1,5 +1,5 @@
 import type { PoolStats } from 'smartasync';
-import type { DatabaseManager, ManagerOptions } from './manager.ts';
+import { DatabaseManager, type ManagerOptions } from './manager.ts';
 
 export type DataMethod = Exclude<keyof DatabaseManager, 'close' | typeof Symbol.dispose>;
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
@@ -30,11 +30,10 @@ export async function closeWorkerPool(): Promise<void> {
 
 export async function openStore(url: string, mode: DataMode, options: ManagerOptions = {}): Promise<OpenStore> {
   if (mode === 'inline') {
-    const { DatabaseManager } = await import('./manager.ts');
     const db = new DatabaseManager(url, options);
     return { store: inlineStore(db), close: async () => db.close() };
   }
-  // Loaded on demand so that the inline mode never starts smartasync.
+  // Loaded on demand: the inline mode has no use for the wrapped class or the pool.
   const [{ AsyncDatabaseManager }, { getPool, release }] = await Promise.all([
     import('./async.ts'),
     import('smartasync'),
