@@ -33,7 +33,14 @@ function describe(value: unknown): string {
 
 function formatPath(root: string, p: ValuePath): string {
   return p.reduce<string>(
-    (acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `${acc}.${k}` : `${acc}[${JSON.stringify(k)}]`),
+    (acc, k) =>
+      typeof k === 'number'
+        ? `${acc}[${k}]`
+        : /^[A-Za-z_$][\w$]*$/.test(k)
+          ? `${acc}.${k}`
+          : /^<.*>$/.test(k) // a Map or Set entry: no property path reaches it
+            ? `${acc}${k}`
+            : `${acc}[${JSON.stringify(k)}]`,
     root,
   );
 }

@@ -159,7 +159,7 @@ export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
     kind: 'error',
     name: String(err.name),
     message: String(err.message),
-    stack: typeof err.stack === 'string' ? err.stack : undefined,
+    stack: typeof err.stack === 'string' ? userFrames(err.stack) : undefined,
     builtin: nearestBuiltin(err),
     classKey: nearestRegistered(err),
     props,
@@ -167,6 +167,15 @@ export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
     ...(Array.isArray(err.errors) ? { errors: err.errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
   };
   return data;
+}
+
+// Frames from smartasync's own files (the worker's dispatch loop) tell the user nothing.
+const OWN_URL_PREFIX = new URL('.', import.meta.url).href;
+
+function userFrames(stack: string): string {
+  const lines = stack.split('\n');
+  const cut = lines.findIndex((line, i) => i > 0 && line.includes(OWN_URL_PREFIX));
+  return cut > 0 ? lines.slice(0, cut).join('\n') : stack;
 }
 
 /** Why the `at` lines after the worker's own frames belong to the caller. */

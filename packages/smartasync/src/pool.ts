@@ -74,6 +74,8 @@ class WorkerSlot {
   nextSeq = 1;
   /** Exit was asked for (close, or to stop a running call): not a crash. */
   stopping = false;
+  /** Taken out of the pool (stopped or dead): instances pinned to it must move. */
+  retired = false;
   lastError: Error | undefined;
 
   readonly index: number;
@@ -246,6 +248,7 @@ export class Pool {
     await Promise.all(
       this.slots.splice(0).map((slot) => {
         slot.stopping = true;
+        slot.retired = true;
         return slot.worker.terminate();
       }),
     );
@@ -265,7 +268,8 @@ export class Pool {
   private place(call: Pending): boolean {
     const instance = call.task.instance;
     if (instance?.pinned) {
-      const slot = (instance.slot ??= this.pinTarget());
+      if (!instance.slot || instance.slot.retired) instance.slot = this.pinTarget();
+      const slot = instance.slot;
       if (slot.pinnedQueue.length === 0 && slot.inflight.size < this.options.concurrencyPerWorker) {
         this.dispatch(slot, call);
       } else {
@@ -482,6 +486,7 @@ export class Pool {
    * undefined to put it back in line. Pinned instances move to another worker.
    */
   private retire(slot: WorkerSlot, failure: (call: Pending) => Error | undefined): void {
+    slot.retired = true;
     this.slots.splice(this.slots.indexOf(slot), 1);
     const requeue: Pending[] = [];
     for (const call of slot.inflight.values()) {
@@ -494,7 +499,6 @@ export class Pool {
     slot.inflight.clear();
     for (const call of [...requeue, ...slot.pinnedQueue]) {
       call.slot = undefined;
-      if (call.task.instance?.slot === slot) call.task.instance.slot = undefined;
       if (!this.place(call)) {
         this.queue.splice(this.queueHead, 0, call);
         this.queued++;
@@ -533,8 +537,11 @@ export function configure(options: PoolOptions): void {
   defaultPool = undefined;
 }
 
-/** The default pool that wrapped functions and classes use; created on first use. */
+/**
+ * The default pool that wrapped functions and classes use; created on first use. Once
+ * closed it stays closed (calls are refused) until `configure()` sets up a new one.
+ */
 export function getPool(): Pool {
-  if (!defaultPool || defaultPool.closed) defaultPool = new Pool(defaultOptions);
+  defaultPool ??= new Pool(defaultOptions);
   return defaultPool;
 }

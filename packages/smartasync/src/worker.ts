@@ -143,7 +143,8 @@ function createExecutor(send: (reply: Reply) => void, ctrl?: Int32Array): (req: 
         result = (method as (...a: unknown[]) => unknown).apply(replica, args);
         if (before) changed = changedFields(before, replica);
       } else {
-        result = (reg.target as (...a: unknown[]) => unknown)(...args);
+        const fn = reg.target as (...a: unknown[]) => unknown; // called bare: stack frames show the user's name
+        result = fn(...args);
       }
     } catch (err) {
       if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);

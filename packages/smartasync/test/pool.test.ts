@@ -1,0 +1,186 @@
+// The pool: abort, timeout, bounded queue, worker crashes, close, statistics, exit.
+import { test, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  configure,
+  getPool,
+  CallAbortedError,
+  CallTimeoutError,
+  QueueFullError,
+  WorkerCrashedError,
+  PoolClosedError,
+  type PoolOptions,
+} from 'smartasync';
+import { busyWait, whereSync, crash, hang, PinnedCounter } from './fixtures/basic.ts';
+
+async function freshPool(options: PoolOptions): Promise<void> {
+  await getPool().close();
+  configure(options);
+}
+
+function runChild(fixture: string, timeout = 20_000): unknown {
+  const script = fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url));
+  return JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout }));
+}
+
+beforeEach(() => freshPool({ size: 2 }));
+
+test('aborting a running sync call rejects at once and replaces its worker', async () => {
+  await whereSync('warm up');
+  const controller = new AbortController();
+  const started = performance.now();
+  const call = busyWait.with({ signal: controller.signal })(3_000);
+  setTimeout(() => controller.abort(new Error('user went away')), 100);
+  await assert.rejects(call, (err: Error) => {
+    assert.ok(err instanceof CallAbortedError);
+    assert.equal((err as CallAbortedError).code, 'ERR_SMARTASYNC_ABORTED');
+    assert.match(err.message, /busyWait\(\)/);
+    assert.equal((err.cause as Error).message, 'user went away');
+    return true;
+  });
+  assert.ok(performance.now() - started < 2_000, 'did not wait for the sync call to finish');
+  const next = await whereSync('next');
+  assert.equal(next.tag, 'next');
+  assert.equal(getPool().stats().crashedWorkers, 0, 'a deliberate stop is not a crash');
+});
+
+test('an already-aborted signal rejects without running', async () => {
+  await assert.rejects(busyWait.with({ signal: AbortSignal.abort() })(10), CallAbortedError);
+});
+
+test('aborting a queued call removes it from the queue', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 1 });
+  const controller = new AbortController();
+  const first = busyWait(200);
+  const queued = busyWait.with({ signal: controller.signal })(10);
+  assert.equal(getPool().stats().queued, 1);
+  controller.abort();
+  await assert.rejects(queued, CallAbortedError);
+  assert.equal(getPool().stats().queued, 0);
+  assert.equal((await first).ms, 200, 'the running call was not disturbed');
+});
+
+test('a timeout on a running sync call terminates the worker; its unstarted calls run elsewhere', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 8 });
+  await whereSync('warm up'); // the worker is up and has loaded the module
+  const started = performance.now();
+  const slow = busyWait.with({ timeout: 150 })(3_000);
+  const behind = [whereSync('b1'), whereSync('b2')]; // sent to the same worker, not yet started
+  await assert.rejects(slow, (err: Error) => {
+    assert.ok(err instanceof CallTimeoutError);
+    assert.match(err.message, /busyWait\(\) did not settle within 150 ms/);
+    assert.match(err.message, /terminated/);
+    return true;
+  });
+  assert.ok(performance.now() - started < 2_000);
+  const done = await Promise.all(behind);
+  assert.deepEqual(done.map((r) => r.tag), ['b1', 'b2']);
+});
+
+test('a timeout on a queued call says it never started', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 1 });
+  const first = busyWait(300);
+  await assert.rejects(whereSync.with({ timeout: 50 })('late'), /never started/);
+  await first;
+});
+
+test('a full queue refuses new calls with a clear error', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 1, maxQueue: 2 });
+  const running = busyWait(150);
+  const q1 = busyWait(1);
+  const q2 = busyWait(1);
+  await assert.rejects(busyWait(1), (err: Error) => err instanceof QueueFullError && /maxQueue/.test(err.message));
+  await Promise.all([running, q1, q2]);
+});
+
+test('a worker that calls process.exit rejects exactly its calls and is replaced', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 1 });
+  const doomed = crash('exit');
+  const queued = whereSync('queued behind the crash');
+  await assert.rejects(doomed, (err: Error) => {
+    assert.ok(err instanceof WorkerCrashedError);
+    assert.match(err.message, /crash\(\)/);
+    assert.match(err.message, /exited with code 3/);
+    return true;
+  });
+  assert.equal((await queued).tag, 'queued behind the crash', 'calls not held by the dead worker go on');
+  assert.equal(getPool().stats().crashedWorkers, 1);
+});
+
+test('an uncaught error in a worker rejects the calls it held, others go on', async () => {
+  const other = busyWait(400);
+  await assert.rejects(crash('uncaught'), (err: Error) => {
+    assert.ok(err instanceof WorkerCrashedError);
+    assert.match(err.message, /boom from a timer/);
+    assert.equal((err.cause as Error).message, 'boom from a timer');
+    return true;
+  });
+  assert.equal((await other).ms, 400);
+});
+
+test('a worker over its memory limit dies, its call rejects, the pool recovers', () => {
+  const r = runChild('oom.ts') as Record<string, unknown>;
+  assert.equal(r.name, 'WorkerCrashedError');
+  assert.equal(r.code, 'ERR_SMARTASYNC_WORKER_CRASHED');
+  assert.match(String(r.message), /hog\(\)/);
+  assert.equal(r.after, 'after');
+  assert.equal(r.crashed, 1);
+});
+
+test('close() lets running and queued calls finish, then refuses new ones', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 1 });
+  const running = busyWait(100);
+  const queued = whereSync('queued');
+  const pool = getPool();
+  const closing = pool.close();
+  await assert.rejects(whereSync('too late'), PoolClosedError);
+  await closing;
+  assert.equal((await running).ms, 100);
+  assert.equal((await queued).tag, 'queued');
+  assert.equal(pool.stats().workers, 0);
+});
+
+test('statistics count calls, failures and times', async () => {
+  await Promise.all([busyWait(20), busyWait(20), whereSync('x')]);
+  await crash('survive').catch(() => {});
+  await assert.rejects(busyWait.with({ timeout: 10 })(500));
+  const s = getPool().stats();
+  assert.equal(s.completed, 4);
+  assert.equal(s.failed, 1);
+  assert.equal(s.queued, 0);
+  assert.equal(s.running, 0);
+  assert.ok(s.workers >= 1 && s.workers <= 2);
+  assert.equal(s.runTime.count, 4);
+  assert.ok(s.runTime.maxMs >= 19, `runTime.maxMs ${s.runTime.maxMs}`);
+  assert.ok(s.waitTime.meanMs >= 0);
+});
+
+test('sync bridge: a timeout stops a hung async call and the bridge recovers', () => {
+  assert.throws(() => hang.with({ timeout: 100 }).sync(60_000), CallTimeoutError);
+  assert.equal(hang.sync(1), 'woke');
+});
+
+test('configure() refuses to reshape a running pool, and validates options', async () => {
+  await whereSync('start');
+  assert.throws(() => configure({ size: 3 }), /before the first offloaded call/);
+  assert.throws(() => configure({ size: 0 }), RangeError);
+  assert.throws(() => configure({ maxQueue: 1.5 }), RangeError);
+});
+
+test('a pinned instance whose worker dies moves to a new worker', async () => {
+  await freshPool({ size: 1 });
+  const c = new PinnedCounter(5);
+  const first = await c.add(1);
+  assert.equal(first.n, 6);
+  await assert.rejects(crash('exit'), WorkerCrashedError);
+  const after = await c.read();
+  assert.notEqual(after.threadId, first.threadId);
+  assert.equal(after.n, 5, 'the new worker built a fresh replica from the constructor arguments');
+});
+
+test('the process exits on its own after its calls (idle workers do not keep it alive)', () => {
+  const r = runChild('exit-after-call.ts', 15_000) as Record<string, number>;
+  assert.ok(r.worker! > 0 && r.bridge! > 0 && r.replica! > 0);
+});
