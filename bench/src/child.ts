@@ -17,10 +17,11 @@ export async function runJob(job: Job, log: (m: string) => void = (m) => process
   const reg = await loadRegistry(job.adapters);
   const pick = <T extends CandidateInfo>(xs: T[]) => (job.only?.length ? xs.filter((c) => job.only!.some((o) => c.id === o || c.lib === o)) : xs);
 
+  const measured: { start?: bigint; end?: bigint } = {};
   let candidates;
   if (job.section === 'sync') {
     const cs = pick(reg.syncCandidates).map((c) => ({ info: info(c), create: () => c.create() }));
-    candidates = await interleave<SyncInstance>(job, cs, (inst) => syncBlock(inst, job.block), log);
+    candidates = await interleave<SyncInstance>(job, cs, (inst) => syncBlock(inst, job.block), log, measured);
   } else {
     const cs = pick(reg.asyncCandidates)
       .filter((c) => (job.section === 'throughput' ? c.batching : job.section === 'payload' ? c.payload : true))
@@ -29,9 +30,17 @@ export async function runJob(job: Job, log: (m: string) => void = (m) => process
       job.section === 'throughput'
         ? (inst: AsyncInstance) => throughputBlock(inst, job.block, job.inFlight)
         : (inst: AsyncInstance) => latencyBlock(inst, job.block, job.section === 'payload');
-    candidates = await interleave<AsyncInstance>(job, cs, block, log);
+    candidates = await interleave<AsyncInstance>(job, cs, block, log, measured);
   }
-  return { job, startedAt, wallSeconds: (performance.now() - t0) / 1000, unavailable: reg.unavailable, candidates };
+  const us = (t?: bigint) => (t === undefined ? 0 : Number(t / 1000n));
+  return {
+    job,
+    startedAt,
+    wallSeconds: (performance.now() - t0) / 1000,
+    measuredUs: [us(measured.start), us(measured.end)],
+    unavailable: reg.unavailable,
+    candidates,
+  };
 }
 
 // Entry point when spawned by the runner: `child.ts <job.json> <out.json>`.

@@ -90,12 +90,21 @@ export async function interleave<I extends { close(): Promise<void> }>(
   candidates: { info: CandidateInfo; create: () => Promise<I> }[],
   block: (inst: I) => Promise<BlockOut> | BlockOut,
   log: (msg: string) => void,
+  // Brackets the measured rounds, so a CPU profile can leave out start-up and warm-up.
+  measured?: { start?: bigint; end?: bigint },
 ): Promise<CandidateResult[]> {
   const slots: Slot<I>[] = [];
+  // Start-up and shutdown are not measured, but one that takes seconds is worth a line.
+  const slow = (id: string, what: string, t0: number) => {
+    const ms = performance.now() - t0;
+    if (ms > 1000) log(`  ${id}: ${what} took ${(ms / 1000).toFixed(1)} s`);
+  };
   for (const c of candidates) {
     const slot: Slot<I> = { info: c.info, perRound: {}, samples: [] };
+    const t0 = performance.now();
     try {
       slot.inst = await c.create();
+      slow(c.info.id, 'start', t0);
     } catch (err) {
       slot.error = `could not start: ${errText(err)}`;
       log(`  ${c.info.id}: ${slot.error}`);
@@ -106,8 +115,10 @@ export async function interleave<I extends { close(): Promise<void> }>(
   // Warm-up round, discarded: JIT, worker start-up, lazily created threads.
   for (const s of slots) {
     if (!s.inst) continue;
+    const t0 = performance.now();
     try {
       await block(s.inst);
+      slow(s.info.id, 'warm-up', t0);
     } catch (err) {
       s.error = `failed in warm-up: ${errText(err)}`;
       log(`  ${s.info.id}: ${s.error}`);
@@ -115,6 +126,7 @@ export async function interleave<I extends { close(): Promise<void> }>(
   }
 
   const live = () => slots.filter((s) => s.inst && !s.error);
+  if (measured) measured.start = process.hrtime.bigint();
   for (let r = 0; r < job.rounds; r++) {
     const order = live();
     const k = order.length ? r % order.length : 0;
@@ -131,12 +143,17 @@ export async function interleave<I extends { close(): Promise<void> }>(
     }
   }
 
+  if (measured) measured.end = process.hrtime.bigint();
+
   for (const s of slots) {
     if (!s.inst) continue;
+    const t0 = performance.now();
     try {
-      await Promise.race([s.inst.close(), new Promise((res) => setTimeout(res, 5000).unref())]);
+      await Promise.race([s.inst.close(), new Promise((res) => setTimeout(res, 1000).unref())]);
+      slow(s.info.id, 'close', t0);
     } catch {
-      // A pool that fails to close does not invalidate what was measured.
+      // A pool that fails to close does not invalidate what was measured; the child exits
+      // with process.exit anyway, so a slow close (poolifier's tasks queue) is cut short.
     }
   }
 

@@ -33,6 +33,8 @@ export interface JobResult {
   job: Job;
   startedAt: string;
   wallSeconds: number;
+  /** monotonic clock (µs) at the start and end of the measured rounds */
+  measuredUs: [number, number];
   unavailable: { adapter: string; error: string }[];
   candidates: CandidateResult[];
 }

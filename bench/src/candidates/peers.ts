@@ -1,7 +1,7 @@
 // The peers, each in its default configuration (only the pool size forced, so every
 // candidate runs on the same number of threads) and in its best one for batching.
 import { fileURLToPath } from 'node:url';
-import Piscina from 'piscina';
+import { Piscina } from 'piscina';
 import Tinypool from 'tinypool';
 import workerpool from 'workerpool';
 import { FixedThreadPool } from 'poolifier';

@@ -1,0 +1,199 @@
+// Section 5: the users API in three builds, each in its own server process, loaded with
+// autocannon from this process: the light endpoint alone, then while the heavy report is
+// called concurrently. Builds are interleaved per round like the other comparisons.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon, { type Result } from 'autocannon';
+import { DatabaseManager, DEFAULT_REPORT_COST } from '../../../examples/users-api/src/db/manager.ts';
+import { PARAMS, type Size } from '../plan.ts';
+import { quantile, sortedCopy } from '../stats.ts';
+import type { AppMeasurement, AppResult, Build, LoadFigures, Scenario } from './types.ts';
+
+const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
+const BUILDS: { build: Build; note: string }[] = [
+  { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)' },
+  { build: 'manual-piscina', note: 'piscina, min = max threads = cores (as smartasync), one hand-written worker file per query (bench/src/app/queries)' },
+  { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
+];
+const USERS = 1000;
+const LIGHT_CONNECTIONS = 10;
+const REPORT_CONNECTIONS = 1;
+
+function seed(url: string): void {
+  const db = new DatabaseManager(url);
+  try {
+    for (let i = 1; i <= USERS; i++) db.createUser({ name: `User ${i}`, email: `user${i}@example${i % 17}.com` });
+    for (let i = 1; i <= 20; i++) db.createAccount({ owner: `Owner ${i}`, balance: 100_000 });
+    for (let i = 1; i <= 200; i++) db.transfer({ from: 1 + (i % 20), to: 1 + ((i + 7) % 20), amount: 10 });
+  } finally {
+    db.close();
+  }
+}
+
+interface Server {
+  build: Build;
+  proc: ChildProcess;
+  base: string;
+}
+
+function startServer(build: Build, url: string, reportCost: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [serverEntry, build, url, String(reportCost)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${build} server did not start in 30 s`)), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ build, proc, base: `http://127.0.0.1:${m[1]}` });
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${build} server exited with ${code} before listening`));
+    });
+  });
+}
+
+async function stopServer(s: Server): Promise<void> {
+  if (s.proc.exitCode !== null) return;
+  const exited = new Promise((res) => s.proc.once('exit', res));
+  s.proc.kill('SIGTERM');
+  await Promise.race([exited, sleep(5000)]);
+  if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
+}
+
+interface Load {
+  done: Promise<LoadFigures>;
+  stop(): void;
+}
+
+// autocannon's own histogram keeps whole milliseconds; sub-millisecond latencies need the
+// per-response durations (float ms), so they are collected here.
+function load(url: string, connections: number, seconds: number, randomUser: boolean): Load {
+  const latencies: number[] = [];
+  let instance: ReturnType<typeof autocannon> | undefined;
+  const done = new Promise<LoadFigures>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        timeout: 30,
+        ...(randomUser
+          ? {
+              requests: [
+                {
+                  setupRequest: (req) => ({ ...req, path: `/users/${1 + Math.floor(Math.random() * USERS)}` }),
+                },
+              ],
+            }
+          : {}),
+      },
+      (err: Error | null, r: Result) => {
+        if (err) return reject(err);
+        const s = sortedCopy(latencies);
+        resolve({
+          requestsPerSec: r.requests.total / r.duration,
+          p50Ms: quantile(s, 0.5),
+          p90Ms: quantile(s, 0.9),
+          p99Ms: quantile(s, 0.99),
+          maxMs: s.length ? (s[s.length - 1] as number) : Number.NaN,
+          requests: r.requests.total,
+          errors: r.errors + r.timeouts,
+          non2xx: r.non2xx,
+        });
+      },
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
+  });
+  return { done, stop: () => instance?.stop() };
+}
+
+async function measure(s: Server, scenario: Scenario, seconds: number, round: number): Promise<AppMeasurement> {
+  const light = `${s.base}/users/1`;
+  if (scenario === 'alone') {
+    return { build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done };
+  }
+  // The report load starts first and outlasts the light load, so every light request of the
+  // measurement overlaps report requests.
+  const report = load(`${s.base}/reports/users`, REPORT_CONNECTIONS, seconds + 30, false);
+  await sleep(300);
+  const lightFigures = await load(light, LIGHT_CONNECTIONS, seconds, true).done;
+  report.stop();
+  return { build: s.build, scenario, round, light: lightFigures, report: await report.done };
+}
+
+function medianFigures(xs: LoadFigures[]): LoadFigures {
+  const med = (k: keyof LoadFigures) => quantile(sortedCopy(xs.map((x) => x[k])), 0.5);
+  return {
+    requestsPerSec: med('requestsPerSec'),
+    p50Ms: med('p50Ms'),
+    p90Ms: med('p90Ms'),
+    p99Ms: med('p99Ms'),
+    maxMs: med('maxMs'),
+    requests: xs.reduce((n, x) => n + x.requests, 0),
+    errors: xs.reduce((n, x) => n + x.errors, 0),
+    non2xx: xs.reduce((n, x) => n + x.non2xx, 0),
+  };
+}
+
+export async function runApp(o: { size: Size; log: (m: string) => void; builds?: Build[] }): Promise<AppResult> {
+  const p = PARAMS[o.size].app;
+  const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-app-'));
+  const url = `sqlite:${join(dir, 'users.db')}`;
+  const reportCost = DEFAULT_REPORT_COST;
+  const builds = BUILDS.filter((b) => !o.builds || o.builds.includes(b.build));
+  const result: AppResult = {
+    params: { seconds: p.seconds, rounds: p.rounds, lightConnections: LIGHT_CONNECTIONS, reportConnections: REPORT_CONNECTIONS, users: USERS, reportCost, builds },
+    measurements: [],
+    summary: [],
+    errors: [],
+  };
+  const servers: Server[] = [];
+  try {
+    seed(url);
+    for (const b of builds) {
+      try {
+        servers.push(await startServer(b.build, url, reportCost));
+      } catch (err) {
+        result.errors.push({ build: b.build, error: String(err) });
+      }
+    }
+    for (const s of servers) {
+      // Warm-up: JIT, lazily started workers and their connections, on both endpoints.
+      await load(`${s.base}/users/1`, LIGHT_CONNECTIONS, p.warmup, true).done;
+      await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
+    }
+    for (let round = 0; round < p.rounds; round++) {
+      const k = round % Math.max(1, servers.length);
+      for (const s of [...servers.slice(k), ...servers.slice(0, k)]) {
+        for (const scenario of ['alone', 'with-report'] as Scenario[]) {
+          const m = await measure(s, scenario, p.seconds, round);
+          o.log(
+            `${s.build} ${scenario}: ${m.light.requestsPerSec.toFixed(0)} req/s, p50 ${m.light.p50Ms.toFixed(2)} ms, p99 ${m.light.p99Ms.toFixed(2)} ms` +
+              (m.report ? `; report ${m.report.requestsPerSec.toFixed(1)} req/s` : ''),
+          );
+          result.measurements.push(m);
+        }
+      }
+    }
+  } finally {
+    await Promise.all(servers.map(stopServer));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const b of builds) {
+    for (const scenario of ['alone', 'with-report'] as Scenario[]) {
+      const ms = result.measurements.filter((m) => m.build === b.build && m.scenario === scenario);
+      if (!ms.length) continue;
+      const reports = ms.flatMap((m) => (m.report ? [m.report] : []));
+      result.summary.push({ build: b.build, scenario, light: medianFigures(ms.map((m) => m.light)), ...(reports.length ? { report: medianFigures(reports) } : {}) });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,28 @@
+// One build of the users API in its own process: `server.ts <build> <databaseUrl> [reportCost]`.
+// Prints `PORT <n>` once listening on 127.0.0.1; closes gracefully on SIGTERM.
+import type { Build } from './types.ts';
+import { buildApp } from '../../../examples/users-api/src/app.ts';
+import { closeWorkerPool } from '../../../examples/users-api/src/db/store.ts';
+import { manualStore } from './manual-store.ts';
+
+const [build, databaseUrl, cost] = process.argv.slice(2) as [Build, string, string | undefined];
+const reportCost = cost ? Number(cost) : undefined;
+
+const manual = build === 'manual-piscina' ? manualStore(databaseUrl, reportCost) : undefined;
+const app = await buildApp({
+  databaseUrl,
+  reportCost,
+  logger: false,
+  ...(build === 'naive' ? { mode: 'inline' as const } : {}),
+  ...(build === 'smartasync' ? { mode: 'smartasync' as const } : {}),
+  ...(manual ? { store: manual } : {}),
+});
+await app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(`PORT ${(app.server.address() as { port: number }).port}\n`);
+
+process.on('SIGTERM', async () => {
+  await app.close();
+  await manual?.close();
+  await closeWorkerPool();
+  process.exit(0);
+});

@@ -1,0 +1,38 @@
+export type Build = 'naive' | 'manual-piscina' | 'smartasync';
+export type Scenario = 'alone' | 'with-report';
+
+export interface LoadFigures {
+  requestsPerSec: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface AppMeasurement {
+  build: Build;
+  scenario: Scenario;
+  round: number;
+  light: LoadFigures;
+  /** the concurrent heavy load, in the with-report scenario */
+  report?: LoadFigures;
+}
+
+export interface AppResult {
+  params: {
+    seconds: number;
+    rounds: number;
+    lightConnections: number;
+    reportConnections: number;
+    users: number;
+    reportCost: number;
+    builds: { build: Build; note: string }[];
+  };
+  measurements: AppMeasurement[];
+  /** median over rounds per build and scenario */
+  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures }[];
+  errors: { build: Build; error: string }[];
+}

@@ -1,0 +1,163 @@
+// results.md: every table, the target verdicts with their measured reasons, and the profiles.
+import type { CandidateResult, JobResult, Section } from '../job.ts';
+import type { Results } from '../results.ts';
+import { findJob, fmt, modesOf, okJobs, workersOf } from './data.ts';
+import type { TargetCheck } from './targets.ts';
+
+function table(head: string[], body: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((h, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
+}
+
+function spreadCell(c: CandidateResult, key: string, f: (x: number | undefined) => string): string {
+  const m = c.metrics[key];
+  if (!m) return '–';
+  return `${f(m.median)} <sub>${f(m.min)}–${f(m.max)}</sub>`;
+}
+
+function name(c: CandidateResult): string {
+  return c.kind === 'subject' ? `**${c.id}**` : c.id;
+}
+
+function failedRows(j: JobResult, cols: number): string[][] {
+  return j.candidates.filter((c) => c.error).map((c) => [name(c), `_${c.error}_`, ...Array(cols - 2).fill('')]);
+}
+
+function latencyTable(r: Results, section: Section, withCpu: boolean): string {
+  const parts: string[] = [];
+  for (const mode of modesOf(r, section)) {
+    const j = findJob(r, section, mode)!;
+    const ok = j.candidates.filter((c) => !c.error).sort((a, b) => (a.metrics.median_us?.median ?? 0) - (b.metrics.median_us?.median ?? 0));
+    const head = ['candidate', 'median µs', 'p99 µs', 'pooled p50 / p99 µs', ...(withCpu ? ['main CPU µs/call'] : [])];
+    const body = ok.map((c) => [
+      name(c),
+      spreadCell(c, 'median_us', fmt.us),
+      spreadCell(c, 'p99_us', fmt.us),
+      c.pooled ? `${fmt.us(c.pooled.p50)} / ${fmt.us(c.pooled.p99)}` : '–',
+      ...(withCpu ? [spreadCell(c, 'cpu_us_per_call', fmt.us)] : []),
+    ]);
+    parts.push(`**${mode}** (${j.job.rounds} rounds × ${j.job.block} calls)\n\n${table(head, [...body, ...failedRows(j, head.length)])}`);
+  }
+  return parts.join('\n\n');
+}
+
+function throughputTable(r: Results): string {
+  const parts: string[] = [];
+  for (const workers of workersOf(r, 'throughput')) {
+    for (const mode of modesOf(r, 'throughput')) {
+      const j = findJob(r, 'throughput', mode, workers);
+      if (!j) continue;
+      const ok = j.candidates.filter((c) => !c.error).sort((a, b) => (b.metrics.calls_per_s?.median ?? 0) - (a.metrics.calls_per_s?.median ?? 0));
+      const head = ['candidate', 'calls/s', 'main CPU µs/call', 'configuration'];
+      const body = ok.map((c) => [name(c), spreadCell(c, 'calls_per_s', fmt.rate), spreadCell(c, 'cpu_us_per_call', fmt.us), c.note]);
+      parts.push(
+        `**${workers} worker${workers > 1 ? 's' : ''}, ${mode}** (${j.job.rounds} rounds × ${j.job.block} calls, ${j.job.inFlight} in flight)\n\n${table(head, [...body, ...failedRows(j, head.length)])}`,
+      );
+    }
+  }
+  return parts.join('\n\n');
+}
+
+function appSection(r: Results): string {
+  if (!r.app) return '_not run_';
+  if ('error' in r.app) return `_failed: ${r.app.error.split('\n')[0]}_`;
+  const a = r.app;
+  const p = a.params;
+  const head = ['build', 'scenario', 'light req/s', 'light p50 ms', 'light p99 ms', 'light max ms', 'report req/s', 'report p50 ms', 'errors / non-2xx'];
+  const body = a.summary.map((s) => [
+    s.build === 'smartasync' ? '**smartasync**' : s.build,
+    s.scenario,
+    fmt.rate(s.light.requestsPerSec),
+    fmt.ms(s.light.p50Ms),
+    fmt.ms(s.light.p99Ms),
+    fmt.ms(s.light.maxMs),
+    s.report ? s.report.requestsPerSec.toFixed(1) : '–',
+    s.report ? fmt.ms(s.report.p50Ms) : '–',
+    `${s.light.errors} / ${s.light.non2xx}`,
+  ]);
+  const builds = p.builds.map((b) => `- \`${b.build}\`: ${b.note}`).join('\n');
+  const errs = a.errors.length ? `\n\nErrors: ${a.errors.map((e) => `${e.build}: ${e.error}`).join('; ')}` : '';
+  return (
+    `${p.rounds} round(s) of ${p.seconds} s per build and scenario, builds interleaved; light load ${p.lightConnections} connections on ` +
+    `\`GET /users/:id\` (random ids of ${p.users} users); report load ${p.reportConnections} connection(s) on \`GET /reports/users\` ` +
+    `(PBKDF2 cost ${p.reportCost}). Server and load generator on the same 2 cores.\n\n${builds}\n\n${table(head, body)}${errs}`
+  );
+}
+
+function profiles(r: Results): string {
+  if (!r.profiles.length) return '_not profiled in this run (`--profile`)_';
+  const parts: string[] = [];
+  for (const p of r.profiles) {
+    if (p.error) {
+      parts.push(`**${p.label}**: failed (${p.error})`);
+      continue;
+    }
+    for (const t of p.threads) {
+      const origins = t.byOrigin.map((o) => `${o.origin} ${(o.share * 100).toFixed(1)}%`).join(' · ');
+      const rows = t.top.slice(0, 10).map((f) => [f.fn.replace(/\|/g, '\\|'), f.where || '(native)', f.origin, `${(f.share * 100).toFixed(1)}%`, f.selfMs.toFixed(1)]);
+      parts.push(
+        `**${p.label} — ${t.thread} thread${t.thread === 'workers' ? 's' : ''}**, ${t.busyMs.toFixed(0)} ms busy in the measured rounds\n\nBy origin: ${origins}\n\n${table(['function', 'where', 'origin', 'self share', 'self ms'], rows)}`,
+      );
+    }
+  }
+  return parts.join('\n\n');
+}
+
+export function markdown(r: Results, checks: TargetCheck[], charts: string[]): string {
+  const m = r.meta;
+  const icon = (v: TargetCheck['verdict']) => (v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : '– not measured');
+  const targetRows = checks.map((c) => [c.target, c.where, c.value, c.required, icon(c.verdict)]);
+  const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
+  const unavailable = [...new Set(okJobs(r).flatMap((j) => j.unavailable.map((u) => `${u.adapter}: ${u.error}`)))];
+  const failedJobs = r.jobs.filter((j) => !('candidates' in j)) as { job: JobResult['job']; error: string }[];
+  const chart = (n: string) => (charts.includes(`${n}.svg`) ? `![${n}](${n}.svg)\n\n` : '');
+  const met = checks.filter((c) => c.verdict === 'met').length;
+  const missed = checks.filter((c) => c.verdict === 'missed').length;
+
+  return `# smartasync benchmark results
+
+Generated by \`${m.command}\` on ${m.date} (${m.size} run, ${m.wallSeconds ?? '?'} s).
+Node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.platform}; commit ${m.commit}; smartasync ${m.smartasyncVersion ?? 'not installed'}.
+Load average before/after: ${m.loadavgBefore.map((x) => x.toFixed(2)).join(' ')} / ${m.loadavgAfter?.map((x) => x.toFixed(2)).join(' ') ?? '?'}.
+${m.pinningAvailable ? '' : '\n**taskset was not available: no pinned figures in this run.**\n'}
+Every comparison runs all its candidates in one process, interleaved in blocks (round *r* starts at
+candidate *r* mod *n*). Figures are the **median over rounds** of each round's value, with the
+min–max over rounds in small print; "pooled" percentiles are over every call of every round.
+*pinned* = the whole process (main thread and workers) under \`taskset -c 0\`; *unpinned* = free on both cores.
+${m.size !== 'full' ? `\n> **This is a ${m.size} run**: few, short blocks. Use a full run (\`npm run bench\`) for figures to quote.\n` : ''}
+## Targets (issue 4)
+
+${met} met, ${missed} missed.
+
+${table(['target', 'where', 'smartasync', 'required', 'verdict'], targetRows)}
+${misses.length ? `\n### Why the misses (measured)\n\n${misses.map((c) => `- **${c.target}** (${c.where}): ${c.why}`).join('\n')}\n` : ''}
+## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
+
+${chart('roundtrip')}${latencyTable(r, 'roundtrip', true)}
+
+## 2. Throughput (256 calls in flight)
+
+${chart('throughput')}${throughputTable(r)}
+
+## 3. Payload (a call returning 1,000 rows \`{id, name, email}\`, 1 worker)
+
+${chart('payload')}${latencyTable(r, 'payload', true)}
+${r.clone ? `\nThe copy itself, measured in isolation: \`v8.serialize\` ${fmt.us(r.clone.serializeUs)} µs, \`v8.deserialize\` ${fmt.us(r.clone.deserializeUs)} µs for ${r.clone.bytes} bytes.\n` : ''}
+## 4. Sync direction (\`f.sync()\` of an async function)
+
+${chart('sync')}${latencyTable(r, 'sync', false)}
+
+## 5. The application (users API)
+
+${chart('app')}${appSection(r)}
+
+## Profiles of smartasync (CPU, measured rounds only)
+
+Sampled with \`node --cpu-prof\` in a separate unpinned run of smartasync alone; self time by function,
+idle excluded. "native builtins" are C++ functions called from JS (\`postMessage\` includes the structured-clone
+serialisation of the message); "(program)" is V8/Node native work outside JS, including message deserialisation and
+event-loop bookkeeping.
+
+${profiles(r)}
+${unavailable.length || failedJobs.length ? `\n## Problems in this run\n\n${[...unavailable.map((u) => `- adapter not loaded: ${u}`), ...failedJobs.map((f) => `- job ${f.job.section} ${f.job.mode} workers=${f.job.workers} failed: ${f.error}`)].join('\n')}\n` : ''}`;
+}

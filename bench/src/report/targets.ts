@@ -1,0 +1,208 @@
+// The targets of issue 4, checked against the measured figures. Every verdict carries the
+// numbers it was made from, and a miss carries a measured reason.
+import type { Mode } from '../job.ts';
+import type { Results } from '../results.ts';
+import type { AppResult, Build, Scenario } from '../app/types.ts';
+import { bestPeer, cand, findJob, fmt, metric, modesOf, workersOf } from './data.ts';
+
+export type Verdict = 'met' | 'missed' | 'not measured';
+
+export interface TargetCheck {
+  id: string;
+  target: string;
+  where: string;
+  value: string;
+  required: string;
+  verdict: Verdict;
+  why?: string;
+}
+
+function check(cond: boolean | undefined): Verdict {
+  return cond === undefined ? 'not measured' : cond ? 'met' : 'missed';
+}
+
+function topMain(r: Results, section: string): string {
+  const p = r.profiles.find((x) => x.section === section && !x.error);
+  const main = p?.threads.find((t) => t.thread === 'main');
+  if (!main) return '';
+  const origins = main.byOrigin
+    .slice(0, 4)
+    .map((o) => `${o.origin} ${(o.share * 100).toFixed(0)}%`)
+    .join(', ');
+  const fns = main.top
+    .slice(0, 4)
+    .map((f) => `${f.fn}${f.where ? ` (${f.where})` : ''} ${(f.share * 100).toFixed(0)}%`)
+    .join(', ');
+  return ` Main-thread profile of smartasync (${p!.label}): ${origins}; top functions ${fns}.`;
+}
+
+export function evaluate(r: Results): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const modes = (s: Parameters<typeof modesOf>[1]): Mode[] => modesOf(r, s);
+
+  // 1. Round trip: at most half of the best peer's.
+  for (const mode of modes('roundtrip')) {
+    const j = findJob(r, 'roundtrip', mode);
+    const s = metric(cand(j, 'smartasync'), 'median_us');
+    const peer = bestPeer(j, 'median_us', false);
+    const p = metric(peer, 'median_us');
+    const raw = metric(cand(j, 'raw:postMessage'), 'median_us');
+    const floor = metric(cand(j, 'floor:atomics'), 'median_us');
+    const sCpu = metric(cand(j, 'smartasync'), 'cpu_us_per_call');
+    const rawCpu = metric(cand(j, 'raw:postMessage'), 'cpu_us_per_call');
+    const ok = s !== undefined && p !== undefined ? s <= p / 2 : undefined;
+    out.push({
+      id: 'roundtrip',
+      target: 'Round trip ≤ ½ best peer',
+      where: mode,
+      value: `${fmt.us(s)} µs`,
+      required: `≤ ${fmt.us(p === undefined ? undefined : p / 2)} µs (½ × ${peer?.id} ${fmt.us(p)} µs)`,
+      verdict: check(ok),
+      why:
+        ok === false
+          ? `smartasync ${fmt.us(s)} µs vs raw postMessage ${fmt.us(raw)} µs vs the Atomics floor ${fmt.us(floor)} µs: ` +
+            `a postMessage each way already costs ${fmt.us(raw !== undefined && floor !== undefined ? raw - floor : undefined)} µs over the floor and smartasync adds ` +
+            `${fmt.us(s !== undefined && raw !== undefined ? s - raw : undefined)} µs on top (main-thread CPU ${fmt.us(sCpu)} vs ${fmt.us(rawCpu)} µs per call). ` +
+            `Half the best peer is ${p !== undefined && raw !== undefined && p / 2 < raw ? 'below what any postMessage transport can reach here; only a shared-memory transport gets there' : 'reachable on postMessage'}.` +
+            topMain(r, 'roundtrip')
+          : undefined,
+    });
+  }
+
+  // 2. Throughput: ≥ 2× best peer configuration; main-thread CPU ≤ ½ best peer's.
+  for (const workers of workersOf(r, 'throughput')) {
+    for (const mode of modes('throughput')) {
+      const j = findJob(r, 'throughput', mode, workers);
+      if (!j) continue;
+      const sc = cand(j, 'smartasync');
+      const s = metric(sc, 'calls_per_s');
+      const sCpu = metric(sc, 'cpu_us_per_call');
+      const peer = bestPeer(j, 'calls_per_s', true);
+      const p = metric(peer, 'calls_per_s');
+      const cpuPeer = bestPeer(j, 'cpu_us_per_call', false);
+      const pCpu = metric(cpuPeer, 'cpu_us_per_call');
+      const raw = cand(j, 'raw:postMessage');
+      const where = `${workers} worker${workers > 1 ? 's' : ''}, ${mode}`;
+      const okRate = s !== undefined && p !== undefined ? s >= 2 * p : undefined;
+      out.push({
+        id: 'throughput',
+        target: 'Throughput ≥ 2× best peer config',
+        where,
+        value: `${fmt.rate(s)} calls/s`,
+        required: `≥ ${fmt.rate(p === undefined ? undefined : 2 * p)} (2 × ${peer?.id} ${fmt.rate(p)})`,
+        verdict: check(okRate),
+        why:
+          okRate === false
+            ? `raw postMessage reaches ${fmt.rate(metric(raw, 'calls_per_s'))} calls/s at ${fmt.us(metric(raw, 'cpu_us_per_call'))} µs of main-thread CPU per call; smartasync spends ${fmt.us(sCpu)} µs.` +
+              topMain(r, 'throughput')
+            : undefined,
+      });
+      const okCpu = sCpu !== undefined && pCpu !== undefined ? sCpu <= pCpu / 2 : undefined;
+      out.push({
+        id: 'throughput-cpu',
+        target: 'Main-thread CPU/call ≤ ½ best peer',
+        where,
+        value: `${fmt.us(sCpu)} µs`,
+        required: `≤ ${fmt.us(pCpu === undefined ? undefined : pCpu / 2)} µs (½ × ${cpuPeer?.id} ${fmt.us(pCpu)} µs)`,
+        verdict: check(okCpu),
+        why: okCpu === false ? `raw postMessage: ${fmt.us(metric(raw, 'cpu_us_per_call'))} µs per call.` + topMain(r, 'throughput') : undefined,
+      });
+    }
+  }
+
+  // 3. Sync direction: ≤ ⅔ of synckit.
+  for (const mode of modes('sync')) {
+    const j = findJob(r, 'sync', mode);
+    const s = metric(cand(j, 'smartasync.sync'), 'median_us');
+    const k = metric(cand(j, 'synckit:default'), 'median_us');
+    const floor = metric(cand(j, 'floor:atomics-sync'), 'median_us');
+    const ok = s !== undefined && k !== undefined ? s <= (2 * k) / 3 : undefined;
+    out.push({
+      id: 'sync',
+      target: 'f.sync() ≤ ⅔ synckit',
+      where: mode,
+      value: `${fmt.us(s)} µs`,
+      required: `≤ ${fmt.us(k === undefined ? undefined : (2 * k) / 3)} µs (⅔ × synckit ${fmt.us(k)} µs)`,
+      verdict: check(ok),
+      why:
+        ok === false
+          ? `the Atomics floor for the sync direction is ${fmt.us(floor)} µs; smartasync.sync spends ${fmt.us(s !== undefined && floor !== undefined ? s - floor : undefined)} µs above it.` +
+            topMain(r, 'sync')
+          : undefined,
+    });
+  }
+
+  // 4. Payload: main-thread CPU ≤ ½ raw postMessage's.
+  for (const mode of modes('payload')) {
+    const j = findJob(r, 'payload', mode);
+    const s = metric(cand(j, 'smartasync'), 'cpu_us_per_call');
+    const raw = metric(cand(j, 'raw:postMessage'), 'cpu_us_per_call');
+    const ok = s !== undefined && raw !== undefined ? s <= raw / 2 : undefined;
+    const de = r.clone?.deserializeUs;
+    out.push({
+      id: 'payload',
+      target: '1,000 rows: main-thread CPU ≤ ½ raw',
+      where: mode,
+      value: `${fmt.us(s)} µs`,
+      required: `≤ ${fmt.us(raw === undefined ? undefined : raw / 2)} µs (½ × raw ${fmt.us(raw)} µs)`,
+      verdict: check(ok),
+      why:
+        ok === false
+          ? `deserialising the 1,000 rows (v8.deserialize, ${r.clone?.bytes ?? '?'} bytes) alone costs ${fmt.us(de)} µs of the receiving thread's CPU; ` +
+            `any transport that hands the main thread a structured-clone copy pays it, so the target needs the rows decoded off the main thread or never decoded (sent as bytes straight to the response).` +
+            topMain(r, 'payload')
+          : undefined,
+    });
+  }
+
+  // 5. The application.
+  if (r.app && 'summary' in r.app) out.push(...appTargets(r.app));
+  return out;
+}
+
+function appTargets(app: AppResult): TargetCheck[] {
+  const get = (b: Build, s: Scenario) => app.summary.find((x) => x.build === b && x.scenario === s)?.light;
+  const sAlone = get('smartasync', 'alone');
+  const sLoad = get('smartasync', 'with-report');
+  const nAlone = get('naive', 'alone');
+  const nLoad = get('naive', 'with-report');
+  const mAlone = get('manual-piscina', 'alone');
+  const mLoad = get('manual-piscina', 'with-report');
+  const out: TargetCheck[] = [];
+  const ok1 = sAlone && sLoad ? sLoad.p99Ms <= 2 * sAlone.p99Ms : undefined;
+  out.push({
+    id: 'app-p99',
+    target: 'Light p99 with report ≤ 2× alone',
+    where: 'smartasync build',
+    value: `${fmt.ms(sLoad?.p99Ms)} ms`,
+    required: `≤ ${fmt.ms(sAlone ? 2 * sAlone.p99Ms : undefined)} ms (2 × ${fmt.ms(sAlone?.p99Ms)} ms alone)`,
+    verdict: check(ok1),
+    why:
+      ok1 === false
+        ? `with the report running, light p50 is ${fmt.ms(sLoad?.p50Ms)} ms (alone ${fmt.ms(sAlone?.p50Ms)} ms) at ${fmt.rate(sLoad?.requestsPerSec)} req/s; naive p99 ${fmt.ms(nLoad?.p99Ms)} ms, manual piscina p99 ${fmt.ms(mLoad?.p99Ms)} ms.`
+        : undefined,
+  });
+  const ok2 = sAlone && nAlone ? sAlone.requestsPerSec >= 0.9 * nAlone.requestsPerSec : undefined;
+  out.push({
+    id: 'app-vs-naive',
+    target: 'Light req/s alone ≥ 0.9× naive',
+    where: 'no report running',
+    value: `${fmt.rate(sAlone?.requestsPerSec)} req/s`,
+    required: `≥ ${fmt.rate(nAlone ? 0.9 * nAlone.requestsPerSec : undefined)} (0.9 × naive ${fmt.rate(nAlone?.requestsPerSec)})`,
+    verdict: check(ok2),
+    why:
+      ok2 === false
+        ? `each light request pays one offloaded call; at ${fmt.rate(sAlone?.requestsPerSec)} req/s that is ${fmt.us(sAlone && nAlone ? 1e6 / sAlone.requestsPerSec - 1e6 / nAlone.requestsPerSec : undefined)} µs more per request than running the query inline.`
+        : undefined,
+  });
+  const ok3 = sAlone && mAlone ? sAlone.requestsPerSec > mAlone.requestsPerSec : undefined;
+  out.push({
+    id: 'app-vs-manual',
+    target: 'Light req/s ahead of manual piscina',
+    where: 'no report running',
+    value: `${fmt.rate(sAlone?.requestsPerSec)} req/s`,
+    required: `> ${fmt.rate(mAlone?.requestsPerSec)} (manual piscina)`,
+    verdict: check(ok3),
+  });
+  return out;
+}

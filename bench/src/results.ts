@@ -1,0 +1,45 @@
+// The shape of results.json: everything the report and the charts are made from.
+import type { JobResult } from './job.ts';
+import type { ThreadProfile } from './profile.ts';
+import type { AppResult } from './app/types.ts';
+
+export interface Meta {
+  date: string;
+  size: 'smoke' | 'quick' | 'full';
+  command: string;
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  platform: string;
+  commit: string;
+  smartasyncVersion: string | null;
+  pinningAvailable: boolean;
+  loadavgBefore: number[];
+  loadavgAfter?: number[];
+  wallSeconds?: number;
+}
+
+export interface ProfileResult {
+  /** which job was profiled: section, pool size, candidate */
+  label: string;
+  section: string;
+  candidate: string;
+  workers: number;
+  threads: ThreadProfile[];
+  error?: string;
+}
+
+export interface CloneBreakdown {
+  /** µs to v8.serialize / v8.deserialize the 1,000-row result, the copy a message makes */
+  serializeUs: number;
+  deserializeUs: number;
+  bytes: number;
+}
+
+export interface Results {
+  meta: Meta;
+  jobs: (JobResult | { job: JobResult['job']; error: string })[];
+  app?: AppResult | { error: string };
+  profiles: ProfileResult[];
+  clone?: CloneBreakdown;
+}
