@@ -29,13 +29,13 @@ test('Buffers arrive as Buffers, in arguments and results', async () => {
   const buf = await makeBuffer('héllo');
   assert.ok(Buffer.isBuffer(buf));
   assert.equal(buf.toString('utf8'), 'héllo');
-  const nested = await echo({ rows: [{ blob: Buffer.from([9, 8]) }] });
+  const nested = (await echo({ rows: [{ blob: Buffer.from([9, 8]) }] })) as { rows: { blob: Buffer }[] };
   assert.ok(Buffer.isBuffer(nested.rows[0]!.blob));
 });
 
 test('transfer moves an ArrayBuffer instead of copying it', async () => {
   const ab = new ArrayBuffer(8);
-  const r = await echo.with({ transfer: [ab] })(ab);
+  const r = (await echo.with({ transfer: [ab] })(ab)) as ArrayBuffer;
   assert.equal(ab.byteLength, 0, 'detached on this side');
   assert.equal(r.byteLength, 8);
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { configure, getPool, release } from 'smartasync';
+import { configure, release } from 'smartasync';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SmartCounter, PinnedCounter, SmartConnection, SmartSession, busyWait } from './fixtures/basic.ts';

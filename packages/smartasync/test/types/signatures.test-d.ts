@@ -1,0 +1,107 @@
+// Compile-time tests of the inferred signatures: checked by `npm run typecheck` (tsc).
+// A line marked @ts-expect-error fails the check if it ever compiles.
+import { expectTypeOf } from 'expect-type';
+import {
+  smartasync,
+  offload,
+  offloadable,
+  release,
+  getPool,
+  type SmartFunction,
+  type SmartInstance,
+  type PoolStats,
+} from 'smartasync';
+
+// ---- functions ----
+const add = smartasync((a: number, b: number) => a + b);
+expectTypeOf(add).parameters.toEqualTypeOf<[number, number]>();
+expectTypeOf(add).returns.toEqualTypeOf<Promise<number>>();
+expectTypeOf(add.sync).parameters.toEqualTypeOf<[number, number]>();
+expectTypeOf(add.sync).returns.toEqualTypeOf<number>();
+expectTypeOf(add.with({ timeout: 10 })).toEqualTypeOf<SmartFunction<(a: number, b: number) => number>>();
+expectTypeOf(add.isAsync).toEqualTypeOf<boolean>();
+// @ts-expect-error a wrong argument type does not compile
+void add('1', 2);
+// @ts-expect-error nor a missing argument
+add.sync(1);
+// @ts-expect-error nor an unknown option
+void add.with({ timout: 10 });
+
+const load = smartasync(async (id: string) => ({ id, tags: ['a'] }));
+expectTypeOf(load).returns.toEqualTypeOf<Promise<{ id: string; tags: string[] }>>();
+expectTypeOf(load.sync).returns.toEqualTypeOf<{ id: string; tags: string[] }>();
+
+const optional = smartasync(function greet(name: string, punctuation?: '!' | '.') {
+  return `hi ${name}${punctuation ?? ''}`;
+});
+expectTypeOf(optional).parameters.toEqualTypeOf<[string, ('!' | '.')?]>();
+// @ts-expect-error literal types are kept
+void optional('x', '?');
+
+// ---- classes ----
+interface User {
+  id: number;
+  name: string;
+}
+class Repo {
+  readonly path: string;
+  count = 0;
+  constructor(path: string, _options?: { readonly: boolean }) {
+    this.path = path;
+  }
+  find(id: number): User | undefined {
+    return id ? { id, name: 'x' } : undefined;
+  }
+  async reload(): Promise<string[]> {
+    return [this.path];
+  }
+}
+const SmartRepo = smartasync(Repo);
+const repo = new SmartRepo('users.db', { readonly: true });
+expectTypeOf(repo).toEqualTypeOf<SmartInstance<Repo>>();
+expectTypeOf(repo.find).parameters.toEqualTypeOf<[number]>();
+expectTypeOf(repo.find).returns.toEqualTypeOf<Promise<User | undefined>>();
+expectTypeOf(repo.find.sync).returns.toEqualTypeOf<User | undefined>();
+expectTypeOf(repo.reload).returns.toEqualTypeOf<Promise<string[]>>();
+expectTypeOf(repo.reload.sync).returns.toEqualTypeOf<string[]>();
+expectTypeOf(repo.count).toEqualTypeOf<number>();
+expectTypeOf(repo.path).toEqualTypeOf<string>();
+expectTypeOf(repo.sync).toEqualTypeOf<Repo>();
+expectTypeOf(SmartRepo.original).toEqualTypeOf<typeof Repo>();
+expectTypeOf(release).parameters.toEqualTypeOf<[object]>();
+// @ts-expect-error constructor parameters are checked
+new SmartRepo(42);
+// @ts-expect-error method parameters are checked
+void repo.find('1');
+// @ts-expect-error readonly members stay readonly
+repo.path = 'x';
+// @ts-expect-error placement is a closed set
+smartasync(Repo, { placement: 'anywhere' });
+expectTypeOf(smartasync(Repo, { placement: 'pinned' })).toEqualTypeOf(SmartRepo);
+
+// ---- pool ----
+expectTypeOf(getPool().stats()).toEqualTypeOf<PoolStats>();
+expectTypeOf(getPool().close()).toEqualTypeOf<Promise<void>>();
+
+// ---- decorators (TC39 standard) ----
+@offloadable
+class Reports {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+  @offload
+  async build(month: number): Promise<string> {
+    return `${this.dir}/${month}`;
+  }
+}
+expectTypeOf(new Reports('r').build).returns.toEqualTypeOf<Promise<string>>();
+
+class NotAsync {
+  // @ts-expect-error @offload only applies to methods that return a Promise
+  @offload
+  build(): string {
+    return '';
+  }
+}
+void NotAsync;
