@@ -147,10 +147,8 @@ export async function interleave<I extends { close(): Promise<void> }>(
 
   for (const s of slots) {
     if (!s.inst) continue;
-    const t0 = performance.now();
     try {
       await Promise.race([s.inst.close(), new Promise((res) => setTimeout(res, 1000).unref())]);
-      slow(s.info.id, 'close', t0);
     } catch {
       // A pool that fails to close does not invalidate what was measured; the child exits
       // with process.exit anyway, so a slow close (poolifier's tasks queue) is cut short.

@@ -15,21 +15,22 @@ export const PARAMS: Record<Size, Record<Section, Params> & { app: { seconds: nu
     throughput: { rounds: 2, block: 600 },
     payload: { rounds: 2, block: 5 },
     sync: { rounds: 2, block: 30 },
-    app: { seconds: 1, rounds: 1, warmup: 0.5 },
+    app: { seconds: 1, rounds: 1, warmup: 1 },
   },
+  // Odd round counts, so the median over rounds is one real round.
   quick: {
-    roundtrip: { rounds: 6, block: 1000 },
-    throughput: { rounds: 3, block: 5000 },
-    payload: { rounds: 4, block: 60 },
-    sync: { rounds: 6, block: 1000 },
-    app: { seconds: 2, rounds: 1, warmup: 1 },
+    roundtrip: { rounds: 7, block: 1500 },
+    throughput: { rounds: 3, block: 8000 },
+    payload: { rounds: 5, block: 80 },
+    sync: { rounds: 7, block: 1500 },
+    app: { seconds: 3, rounds: 1, warmup: 1 },
   },
   full: {
     roundtrip: { rounds: 15, block: 4000 },
-    throughput: { rounds: 10, block: 20000 },
-    payload: { rounds: 12, block: 300 },
+    throughput: { rounds: 9, block: 20000 },
+    payload: { rounds: 11, block: 300 },
     sync: { rounds: 15, block: 4000 },
-    app: { seconds: 8, rounds: 2, warmup: 2 },
+    app: { seconds: 8, rounds: 3, warmup: 2 },
   },
 };
 

@@ -15,8 +15,15 @@ export function sortedCopy(xs: ArrayLike<number>): Float64Array {
   return a;
 }
 
+/** The middle value, or the mean of the two middle values of an even count. */
 export function median(xs: ArrayLike<number>): number {
-  return quantile(sortedCopy(xs), 0.5);
+  return medianSorted(sortedCopy(xs));
+}
+
+function medianSorted(s: Float64Array): number {
+  const n = s.length;
+  if (n === 0) return Number.NaN;
+  return n % 2 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
 }
 
 export interface Spread {
@@ -33,7 +40,7 @@ export interface Spread {
 export function spread(values: number[]): Spread {
   const s = sortedCopy(values);
   return {
-    median: quantile(s, 0.5),
+    median: medianSorted(s),
     min: s.length ? (s[0] as number) : Number.NaN,
     max: s.length ? (s[s.length - 1] as number) : Number.NaN,
     q1: quantile(s, 0.25),

@@ -23,7 +23,7 @@ const USERS = 1000;
 const LIGHT_CONNECTIONS = 10;
 const REPORT_CONNECTIONS = 1;
 
-function seed(url: string): void {
+export function seed(url: string): void {
   const db = new DatabaseManager(url);
   try {
     for (let i = 1; i <= USERS; i++) db.createUser({ name: `User ${i}`, email: `user${i}@example${i % 17}.com` });
@@ -34,13 +34,13 @@ function seed(url: string): void {
   }
 }
 
-interface Server {
+export interface Server {
   build: Build;
   proc: ChildProcess;
   base: string;
 }
 
-function startServer(build: Build, url: string, reportCost: number): Promise<Server> {
+export function startServer(build: Build, url: string, reportCost: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [serverEntry, build, url, String(reportCost)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -60,11 +60,11 @@ function startServer(build: Build, url: string, reportCost: number): Promise<Ser
   });
 }
 
-async function stopServer(s: Server): Promise<void> {
+export async function stopServer(s: Server): Promise<void> {
   if (s.proc.exitCode !== null) return;
   const exited = new Promise((res) => s.proc.once('exit', res));
   s.proc.kill('SIGTERM');
-  await Promise.race([exited, sleep(5000)]);
+  await Promise.race([exited, sleep(5000, undefined, { ref: false })]);
   if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
 }
 
@@ -158,13 +158,12 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
   const servers: Server[] = [];
   try {
     seed(url);
-    for (const b of builds) {
-      try {
-        servers.push(await startServer(b.build, url, reportCost));
-      } catch (err) {
-        result.errors.push({ build: b.build, error: String(err) });
-      }
-    }
+    const started = await Promise.allSettled(builds.map((b) => startServer(b.build, url, reportCost)));
+    started.forEach((s, i) => {
+      if (s.status === 'fulfilled') servers.push(s.value);
+      else result.errors.push({ build: builds[i]!.build, error: String(s.reason) });
+    });
+    o.log(`servers up: ${servers.map((s) => s.build).join(', ')}`);
     for (const s of servers) {
       // Warm-up: JIT, lazily started workers and their connections, on both endpoints.
       await load(`${s.base}/users/1`, LIGHT_CONNECTIONS, p.warmup, true).done;

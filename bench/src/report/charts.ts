@@ -65,12 +65,16 @@ function barPanel(key: string, title: string, opts: { sort?: string[]; log?: boo
         },
       },
       {
-        mark: { type: 'rule', color: '#333', strokeWidth: 1 },
-        encoding: { x: { field: `${key}_min`, type: 'quantitative' }, x2: { field: `${key}_max` } },
+        mark: { type: 'rule', strokeWidth: 1, opacity: 0.7 },
+        encoding: { x: { field: `${key}_min`, type: 'quantitative' }, x2: { field: `${key}_max` }, color: { value: '#222' } },
       },
       {
-        mark: { type: 'text', align: 'left', dx: 4, fontSize: 9, color: '#333' },
-        encoding: { x: { field: `${key}_max`, type: 'quantitative' }, text: { field: key, type: 'quantitative', format: key.includes('per_s') ? '.3~s' : '.1f' } },
+        mark: { type: 'text', align: 'left', dx: 3, dy: -5, fontSize: 9 },
+        encoding: {
+          x: { field: key, type: 'quantitative' },
+          text: { field: key, type: 'quantitative', format: key.includes('per_s') ? '.3~s' : '.1f' },
+          color: { value: '#222' },
+        },
       },
     ],
   };
@@ -118,12 +122,15 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
   const tp = rows(r, 'throughput', ['calls_per_s', 'cpu_us_per_call']);
   if (tp.length) {
     const sort = order(tp, 'calls_per_s', true);
+    const pools = [...new Set(tp.map((d) => d.workers as string))].sort();
     specs.throughput = {
       ...base('Throughput: 256 calls in flight', subtitle(r, 'calls/s higher is better, CPU lower is better')),
       data: { values: tp },
-      facet: { row: { field: 'workers', type: 'nominal', title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } } },
-      spec: { hconcat: [barPanel('calls_per_s', 'calls / s', { sort }), barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort, width: 240 })] },
-      resolve: { scale: { x: 'independent' } },
+      vconcat: pools.map((w) => ({
+        title: { text: w, anchor: 'start', fontSize: 12 },
+        transform: [{ filter: { field: 'workers', equal: w } }],
+        hconcat: [barPanel('calls_per_s', 'calls / s', { sort }), barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort, width: 240 })],
+      })),
     } as TopLevelSpec;
   }
 
@@ -156,18 +163,21 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
       p99: s.light.p99Ms,
     }));
     const color = { field: 'scenario', type: 'nominal', title: null, scale: { domain: ['light alone', 'light + report'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } };
-    const panel = (field: string, title: string, log = false) => ({
+    const panel = (field: string, title: string, format: string) => ({
       width: 260,
-      encoding: { y: { field: 'build', type: 'nominal', title: null, sort: ['smartasync', 'manual-piscina', 'naive'] }, yOffset: { field: 'scenario' }, color },
+      encoding: { y: { field: 'build', type: 'nominal', title: null, sort: ['smartasync', 'manual-piscina', 'naive'] }, yOffset: { field: 'scenario', sort: ['light alone', 'light + report'] }, color },
       layer: [
-        { mark: { type: 'bar', height: { band: 0.45 } }, encoding: { x: { field, type: 'quantitative', title, ...(log ? { scale: { type: 'log' } } : {}) } } },
-        { mark: { type: 'text', align: 'left', dx: 4, fontSize: 9 }, encoding: { x: { field, type: 'quantitative' }, text: { field, type: 'quantitative', format: '.3~s' } } },
+        { mark: { type: 'bar', height: { band: 0.45 } }, encoding: { x: { field, type: 'quantitative', title } } },
+        {
+          mark: { type: 'text', align: 'left', dx: 4, fontSize: 9 },
+          encoding: { x: { field, type: 'quantitative' }, text: { field, type: 'quantitative', format }, color: { value: '#222' } },
+        },
       ],
     });
     specs.app = {
       ...base('Users API: GET /users/:id under autocannon', `alone and while GET /reports/users is called concurrently · median over rounds · ${r.meta.size} run ${r.meta.date.slice(0, 10)}`),
       data: { values },
-      hconcat: [panel('rps', 'light requests / s'), panel('p50', 'light p50 ms', true), panel('p99', 'light p99 ms (log)', true)],
+      hconcat: [panel('rps', 'light requests / s', '.3~s'), panel('p50', 'light p50 ms', '.2f'), panel('p99', 'light p99 ms', '.2f')],
     } as TopLevelSpec;
   }
   return specs;
