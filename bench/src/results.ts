@@ -25,15 +25,10 @@ export interface ProfileResult {
   section: string;
   candidate: string;
   workers: number;
+  /** calls made in the profiled (measured) rounds: self time / calls = cost per call */
+  calls: number;
   threads: ThreadProfile[];
   error?: string;
-}
-
-export interface CloneBreakdown {
-  /** µs to v8.serialize / v8.deserialize the 1,000-row result, the copy a message makes */
-  serializeUs: number;
-  deserializeUs: number;
-  bytes: number;
 }
 
 export interface Results {
@@ -41,5 +36,4 @@ export interface Results {
   jobs: (JobResult | { job: JobResult['job']; error: string })[];
   app?: AppResult | { error: string };
   profiles: ProfileResult[];
-  clone?: CloneBreakdown;
 }

@@ -11,7 +11,6 @@ import { parseArgs } from 'node:util';
 import { plan, PARAMS, type Size } from './plan.ts';
 import { hasTaskset, runChild } from './spawn.ts';
 import { summarise } from './profile.ts';
-import { cloneBreakdown } from './clone.ts';
 import { writeReport } from './report/write.ts';
 import type { Job, JobResult, Mode, Section } from './job.ts';
 import type { ProfileResult, Results } from './results.ts';
@@ -127,9 +126,11 @@ async function profileJob(job: Job, candidate: string, log: (m: string) => void)
       log,
     });
     const threads = summarise(dir, res.measuredUs);
-    return { label, section: job.section, candidate, workers: job.workers, threads };
+    const calls = pj.rounds * pj.block;
+    const c = res.candidates[0];
+    return { label, section: job.section, candidate, workers: job.workers, calls, threads, ...(c?.error ? { error: c.error } : {}) };
   } catch (err) {
-    return { label, section: job.section, candidate, workers: job.workers, threads: [], error: String(err) };
+    return { label, section: job.section, candidate, workers: job.workers, calls: 0, threads: [], error: String(err) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -156,8 +157,6 @@ export async function run(o: RunOptions): Promise<Results> {
   };
   mkdirSync(o.out, { recursive: true });
   const save = () => writeFileSync(join(o.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
-
-  if (o.sections.includes('payload')) results.clone = cloneBreakdown(o.size === 'smoke' ? 8 : 200);
 
   const jobs = plan({ size: o.size, sections: o.sections, modes: o.modes, workers: o.workers, only: o.only, adapters: o.adapters });
   for (const [i, job] of jobs.entries()) {

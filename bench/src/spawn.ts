@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Job, JobResult } from './job.ts';
+import type { JobResult } from './job.ts';
 
 const childEntry = fileURLToPath(new URL('./child.ts', import.meta.url));
 

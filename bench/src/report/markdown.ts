@@ -2,7 +2,7 @@
 import type { CandidateResult, JobResult, Section } from '../job.ts';
 import type { Results } from '../results.ts';
 import { findJob, fmt, modesOf, okJobs, workersOf } from './data.ts';
-import type { TargetCheck } from './targets.ts';
+import { profileLine, type TargetCheck } from './targets.ts';
 
 function table(head: string[], body: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -94,9 +94,13 @@ function profiles(r: Results): string {
     }
     for (const t of p.threads) {
       const origins = t.byOrigin.map((o) => `${o.origin} ${(o.share * 100).toFixed(1)}%`).join(' · ');
-      const rows = t.top.slice(0, 10).map((f) => [f.fn.replace(/\|/g, '\\|'), f.where || '(native)', f.origin, `${(f.share * 100).toFixed(1)}%`, f.selfMs.toFixed(1)]);
+      const perCall = (ms: number) => (p.calls ? ((ms * 1000) / p.calls).toFixed(2) : '–');
+      const rows = t.top
+        .slice(0, 10)
+        .map((f) => [f.fn.replace(/\|/g, '\\|'), f.where || '(native)', f.origin, `${(f.share * 100).toFixed(1)}%`, perCall(f.selfMs)]);
       parts.push(
-        `**${p.label} — ${t.thread} thread${t.thread === 'workers' ? 's' : ''}**, ${t.busyMs.toFixed(0)} ms busy in the measured rounds\n\nBy origin: ${origins}\n\n${table(['function', 'where', 'origin', 'self share', 'self ms'], rows)}`,
+        `**${p.label} — ${t.thread} thread${t.thread === 'workers' ? 's' : ''}**: ${t.busyMs.toFixed(0)} ms busy over ${p.calls} calls = ${perCall(t.busyMs)} µs per call\n\n` +
+          `By origin: ${origins}\n\n${table(['function', 'where', 'origin', 'share of busy', 'µs per call'], rows)}`,
       );
     }
   }
@@ -108,6 +112,12 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const icon = (v: TargetCheck['verdict']) => (v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : '– not measured');
   const targetRows = checks.map((c) => [c.target, c.where, c.value, c.required, icon(c.verdict)]);
   const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
+  const why = [...new Set(misses.map((c) => c.id))].map((id) => {
+    const rows = misses.filter((c) => c.id === id);
+    const section = id.startsWith('throughput') ? 'throughput' : id.startsWith('app') ? '' : id;
+    const prof = section ? profileLine(r, section) : undefined;
+    return [`- **${rows[0]!.target}**`, ...rows.map((c) => `  - ${c.where}: ${c.why}`), ...(prof ? [`  - ${prof}`] : [])].join('\n');
+  });
   const unavailable = [...new Set(okJobs(r).flatMap((j) => j.unavailable.map((u) => `${u.adapter}: ${u.error}`)))];
   const failedJobs = r.jobs.filter((j) => !('candidates' in j)) as { job: JobResult['job']; error: string }[];
   const chart = (n: string) => (charts.includes(`${n}.svg`) ? `![${n}](${n}.svg)\n\n` : '');
@@ -130,7 +140,7 @@ ${m.size !== 'full' ? `\n> **This is a ${m.size} run**: few, short blocks. Use a
 ${met} met, ${missed} missed.
 
 ${table(['target', 'where', 'smartasync', 'required', 'verdict'], targetRows)}
-${misses.length ? `\n### Why the misses (measured)\n\n${misses.map((c) => `- **${c.target}** (${c.where}): ${c.why}`).join('\n')}\n` : ''}
+${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
 ## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
 
 ${chart('roundtrip')}${latencyTable(r, 'roundtrip', true)}
@@ -142,7 +152,7 @@ ${chart('throughput')}${throughputTable(r)}
 ## 3. Payload (a call returning 1,000 rows \`{id, name, email}\`, 1 worker)
 
 ${chart('payload')}${latencyTable(r, 'payload', true)}
-${r.clone ? `\nThe copy itself, measured in isolation: \`v8.serialize\` ${fmt.us(r.clone.serializeUs)} µs, \`v8.deserialize\` ${fmt.us(r.clone.deserializeUs)} µs for ${r.clone.bytes} bytes.\n` : ''}
+
 ## 4. Sync direction (\`f.sync()\` of an async function)
 
 ${chart('sync')}${latencyTable(r, 'sync', false)}
