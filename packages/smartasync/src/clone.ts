@@ -31,7 +31,7 @@ function describe(value: unknown): string {
   return `an instance of ${ctor?.name ?? 'an unknown class'}`;
 }
 
-function formatPath(root: string, p: ValuePath): string {
+function formatPath(root: string, p: readonly (string | number)[]): string {
   return p.reduce<string>(
     (acc, k) =>
       typeof k === 'number'
@@ -46,83 +46,138 @@ function formatPath(root: string, p: ValuePath): string {
 }
 
 /**
- * Checks that `value` survives structured clone intact; throws a TypeError naming `what`
- * (e.g. "argument 1 of hash()") and the path to the offending part. Returns the paths of
- * any Buffers, or undefined when there are none (the common case allocates nothing).
+ * What the check learned about a value that is not plain JSON data: it needs the
+ * structured-clone encoding, and Buffers sit at `buffers`.
  */
-export function checkCloneable(
-  value: unknown,
-  what: string,
-  root: string,
-  transfer?: readonly unknown[],
-): ValuePath[] | undefined {
-  if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') return undefined;
-  if (value === null) return undefined;
+export interface CloneReport {
+  readonly buffers: ValuePath[] | undefined;
+}
+
+const NEEDS_CLONE: CloneReport = Object.freeze({ buffers: undefined });
+
+function isJsonNumber(n: number): boolean {
+  return Number.isFinite(n) && !Object.is(n, -0);
+}
+
+/**
+ * Checks that `value` survives structured clone intact; throws a TypeError naming `what`
+ * (e.g. "the arguments of hash()") and the path to the offending part.
+ *
+ * Returns undefined for plain JSON data (objects, arrays, strings, finite numbers, booleans,
+ * null; `undefined` only at the root), which the transport may encode as JSON, several
+ * times cheaper than v8's serializer. Otherwise returns a report with the Buffers' paths.
+ */
+export function checkCloneable(value: unknown, what: string, root: string, transfer?: readonly unknown[]): CloneReport | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return undefined;
+    case 'number':
+      return isJsonNumber(value) ? undefined : NEEDS_CLONE;
+    case 'bigint':
+      return NEEDS_CLONE;
+    default:
+      if (value === null) return undefined;
+  }
+  let plain = true;
   let buffers: ValuePath[] | undefined;
   const seen = new Set<object>();
-  const fail = (p: ValuePath, v: unknown, advice: string): never => {
-    throw new TypeError(`smartasync: ${what} cannot be sent to another thread: ${formatPath(root, p)} is ${describe(v)}. ${advice}`);
+  const path: (string | number)[] = []; // one stack, copied only when reported
+  const fail = (v: unknown, advice: string): never => {
+    throw new TypeError(`smartasync: ${what} cannot be sent to another thread: ${formatPath(root, path)} is ${describe(v)}. ${advice}`);
   };
   // Inside a Map or Set a Buffer has no path to restore it by: it arrives as a Uint8Array.
   let inCollection = 0;
-  const walk = (v: unknown, p: (string | number)[]): void => {
-    if (typeof v === 'function') fail(p, v, 'Functions cannot cross threads: pass data, or register the function with smartasync() and call it in the worker.');
-    if (typeof v === 'symbol') fail(p, v, 'Symbols cannot cross threads: pass a string instead.');
-    if (typeof v !== 'object' || v === null || seen.has(v)) return;
-    seen.add(v);
-    if (transfer?.includes(v)) return;
-    const proto = Object.getPrototypeOf(v) as unknown;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) walk(v[i], [...p, i]);
+  const child = (v: unknown, key: string | number): void => {
+    path.push(key);
+    walk(v);
+    path.pop();
+  };
+  const walk = (v: unknown): void => {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return;
+      case 'number':
+        if (!isJsonNumber(v)) plain = false;
+        return;
+      case 'undefined':
+      case 'bigint':
+        plain = false;
+        return;
+      case 'function':
+        fail(v, 'Functions cannot cross threads: pass data, or register the function with smartasync() and call it in the worker.');
+        return;
+      case 'symbol':
+        fail(v, 'Symbols cannot cross threads: pass a string instead.');
+        return;
+    }
+    if (v === null) return;
+    const obj = v as object;
+    if (seen.has(obj)) {
+      plain = false; // shared or circular: JSON would duplicate or fail
+      return;
+    }
+    seen.add(obj);
+    if (transfer?.includes(obj)) {
+      plain = false;
+      return;
+    }
+    const proto = Object.getPrototypeOf(obj) as unknown;
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) child(obj[i], i);
       return;
     }
     if (PLAIN_PROTOS.has(proto)) {
-      for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], [...p, k]);
+      const rec = obj as Record<string, unknown>;
+      for (const k in rec) child(rec[k], k);
       return;
     }
-    if (Buffer.isBuffer(v)) {
-      if (!inCollection) (buffers ??= []).push([...p]);
+    plain = false;
+    if (Buffer.isBuffer(obj)) {
+      if (!inCollection) (buffers ??= []).push([...path]);
       return;
     }
-    if (ArrayBuffer.isView(v)) {
+    if (ArrayBuffer.isView(obj)) {
       const ctor = (proto as { constructor: Function }).constructor;
       if ((globalThis as Record<string, unknown>)[ctor.name] === ctor) return;
-      fail(p, v, 'Only built-in typed arrays keep their class across threads.');
+      fail(obj, 'Only built-in typed arrays keep their class across threads.');
     }
-    if (v instanceof Map) {
-      if (proto !== Map.prototype) fail(p, v, 'Subclasses of Map lose their class across threads.');
+    if (obj instanceof Map) {
+      if (proto !== Map.prototype) fail(obj, 'Subclasses of Map lose their class across threads.');
       let i = 0;
       inCollection++;
-      for (const [k, val] of v) {
-        walk(k, [...p, `<map key ${i}>`]);
-        walk(val, [...p, `<map value ${i++}>`]);
+      for (const [k, val] of obj) {
+        child(k, `<map key ${i}>`);
+        child(val, `<map value ${i++}>`);
       }
       inCollection--;
       return;
     }
-    if (v instanceof Set) {
-      if (proto !== Set.prototype) fail(p, v, 'Subclasses of Set lose their class across threads.');
+    if (obj instanceof Set) {
+      if (proto !== Set.prototype) fail(obj, 'Subclasses of Set lose their class across threads.');
       let i = 0;
       inCollection++;
-      for (const item of v) walk(item, [...p, `<set item ${i++}>`]);
+      for (const item of obj) child(item, `<set item ${i++}>`);
       inCollection--;
       return;
     }
     for (const ctor of CLONEABLE_CTORS) {
-      if (v instanceof ctor) {
+      if (obj instanceof ctor) {
         if (ctor === Error) return; // errors clone with name, message and stack
         if (proto === ctor.prototype) return;
-        fail(p, v, `Subclasses of ${ctor.name} lose their class across threads.`);
+        fail(obj, `Subclasses of ${ctor.name} lose their class across threads.`);
       }
     }
     fail(
-      p,
-      v,
+      obj,
       'Its prototype (methods, getters, native handles) would be lost in the copy: pass a plain object or primitive values, and rebuild the instance on the other side.',
     );
   };
-  walk(value, []);
-  return buffers;
+  walk(value);
+  if (plain) return undefined;
+  return buffers ? { buffers } : NEEDS_CLONE;
 }
 
 /** Turns the Uint8Arrays at `paths` back into Buffers sharing the same memory. */

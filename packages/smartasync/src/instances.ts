@@ -27,12 +27,12 @@ async function releaseReplicas(ref: InstanceRef): Promise<void> {
  * keeps; `inner` the instance to dispose on this thread.
  */
 export function trackInstance(className: string, args: unknown[], placement: Placement | undefined): InstanceRef {
-  const ctorBuffers = checkCloneable(args, `the constructor arguments of class ${className}`, 'args');
+  const ctorReport = checkCloneable(args, `the constructor arguments of class ${className}`, 'args');
   return {
     id: nextInstanceId++,
     label: `an instance of class ${className}`,
     ctorArgs: args,
-    ctorBuffers,
+    ctorReport,
     pinned: placement === 'pinned',
   };
 }

@@ -3,11 +3,11 @@
  * timeout, crash recovery and graceful close. It decides where a call runs and when; the
  * transport carries the messages, the worker runs them.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { BatchingChannel } from './transport.ts';
-import { restoreBuffers, type ValuePath } from './clone.ts';
+import { Channel, createChannelEnds } from './transport.ts';
+import { restoreBuffers, type CloneReport } from './clone.ts';
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -27,7 +27,8 @@ export interface InstanceRef {
   readonly id: number;
   readonly label: string;
   readonly ctorArgs: unknown[];
-  readonly ctorBuffers: ValuePath[] | undefined;
+  /** undefined when the constructor arguments are plain JSON data. */
+  readonly ctorReport: CloneReport | undefined;
   readonly pinned: boolean;
   /** For pinned instances: the worker it keeps to, once chosen. */
   slot?: WorkerSlot;
@@ -39,7 +40,8 @@ export interface Task {
   /** For messages: `hash()`, `UserRepo#find()`. */
   readonly label: string;
   readonly args: unknown[];
-  readonly argBuffers: ValuePath[] | undefined;
+  /** undefined when the arguments are plain JSON data. */
+  readonly argsReport: CloneReport | undefined;
   readonly instance?: InstanceRef;
   readonly method?: string;
   readonly options?: CallOptions;
@@ -65,7 +67,7 @@ interface Pending {
 
 class WorkerSlot {
   readonly worker: Worker;
-  readonly channel: BatchingChannel<Request, Reply>;
+  readonly channel: Channel<Request, Reply>;
   readonly ctrl: Int32Array;
   readonly inflight = new Map<number, Pending>();
   readonly known = new Set<number>(); // target ids defined here
@@ -84,15 +86,18 @@ class WorkerSlot {
     this.index = index;
     const ctrl = new SharedArrayBuffer(CTRL_WORDS * 4);
     this.ctrl = new Int32Array(ctrl);
-    const boot: WorkerBoot = { role: 'pool', ctrl };
+    const { port1, port2 } = new MessageChannel();
+    const ends = createChannelEnds(port1, port2);
+    const boot: WorkerBoot = { role: 'pool', ctrl, channel: ends.there };
     this.worker = new Worker(workerScript, {
       workerData: { [MARK]: boot },
+      transferList: [port2],
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
       ...(options.execArgv ? { execArgv: options.execArgv } : {}),
       name: `smartasync-${index}`,
     });
     this.worker.unref(); // an idle pool never keeps the process alive
-    this.channel = new BatchingChannel(this.worker, (replies) => onReplies(this, replies));
+    this.channel = new Channel(ends.here, (replies) => onReplies(this, replies));
   }
 
   /** Whether the call with `seq` has started on the worker. */
@@ -182,7 +187,7 @@ export class Pool {
           new Promise((resolve, reject) => {
             slot.replicas.delete(instance.id);
             const call: Pending = {
-              task: { reg: undefined as never, label: `release of ${instance.label}`, args: [], argBuffers: undefined },
+              task: { reg: undefined as never, label: `release of ${instance.label}`, args: [], argsReport: undefined },
               resolve,
               reject,
               enqueuedAt: performance.now(),
@@ -192,7 +197,7 @@ export class Pool {
               settled: false,
             };
             this.hold(slot, call);
-            slot.channel.send({ op: 'release', seq: call.seq, instance: instance.id });
+            slot.channel.send({ op: 'release', seq: call.seq, instance: instance.id }, { json: true });
           }),
       ),
     );
@@ -249,6 +254,7 @@ export class Pool {
       this.slots.splice(0).map((slot) => {
         slot.stopping = true;
         slot.retired = true;
+        slot.channel.close();
         return slot.worker.terminate();
       }),
     );
@@ -340,7 +346,7 @@ export class Pool {
       instance = {
         id: inst.id,
         method: task.method!,
-        ...(needsCtor ? { ctorArgs: inst.ctorArgs, ...(inst.ctorBuffers ? { ctorBuffers: inst.ctorBuffers } : {}) } : {}),
+        ...(needsCtor ? { ctorArgs: inst.ctorArgs, ...(inst.ctorReport?.buffers ? { ctorBuffers: inst.ctorReport.buffers } : {}) } : {}),
       };
     }
     slot.channel.send(
@@ -350,11 +356,11 @@ export class Pool {
         target: def.id,
         args: task.args,
         ...(firstHere ? { def } : {}),
-        ...(task.argBuffers ? { argBuffers: task.argBuffers } : {}),
+        ...(task.argsReport?.buffers ? { argBuffers: task.argsReport.buffers } : {}),
         ...(instance ? { instance } : {}),
         ...(task.onChanged ? { watchFields: true } : {}),
       },
-      task.options?.transfer,
+      { transfer: task.options?.transfer, json: !task.argsReport && !(instance?.ctorArgs && inst!.ctorReport) },
     );
   }
 
@@ -487,6 +493,7 @@ export class Pool {
    */
   private retire(slot: WorkerSlot, failure: (call: Pending) => Error | undefined): void {
     slot.retired = true;
+    slot.channel.close();
     this.slots.splice(this.slots.indexOf(slot), 1);
     const requeue: Pending[] = [];
     for (const call of slot.inflight.values()) {

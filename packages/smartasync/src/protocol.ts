@@ -4,6 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ValuePath } from './clone.ts';
+import type { ChannelEnds } from './transport.ts';
 import type { ThrownData } from './errors.ts';
 
 /** How a worker finds user code: sent with the first call that needs it, then referred to by id. */
@@ -70,6 +71,8 @@ export const CTRL_WORDS = 2;
 export interface WorkerBoot {
   readonly role: 'pool' | 'bridge';
   readonly ctrl: SharedArrayBuffer;
+  /** For a pool worker: its end of the channel. */
+  readonly channel?: ChannelEnds;
   /** For the bridge: the port requests arrive on, and the word it notifies when a reply is ready. */
   readonly port?: MessagePort;
 }

@@ -68,7 +68,7 @@ export function taskFor(b: Binding, args: unknown[], options: CallOptions | unde
     reg: b.reg,
     label: b.label,
     args,
-    argBuffers: checkCloneable(args, `the arguments of ${b.label}`, 'args', options?.transfer),
+    argsReport: checkCloneable(args, `the arguments of ${b.label}`, 'args', options?.transfer),
     ...(b.instance ? { instance: b.instance, method: b.method! } : {}),
     ...(options ? { options } : {}),
     ...(b.onChanged ? { onChanged: b.onChanged } : {}),

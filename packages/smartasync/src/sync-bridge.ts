@@ -65,13 +65,13 @@ export function runBlocking(task: Task): unknown {
     target: def.id,
     args: task.args,
     ...(b.known.has(def.id) ? {} : { def }),
-    ...(task.argBuffers ? { argBuffers: task.argBuffers } : {}),
+    ...(task.argsReport?.buffers ? { argBuffers: task.argsReport.buffers } : {}),
     ...(inst
       ? {
           instance: {
             id: inst.id,
             method: task.method!,
-            ...(needsCtor ? { ctorArgs: inst.ctorArgs, ...(inst.ctorBuffers ? { ctorBuffers: inst.ctorBuffers } : {}) } : {}),
+            ...(needsCtor ? { ctorArgs: inst.ctorArgs, ...(inst.ctorReport?.buffers ? { ctorBuffers: inst.ctorReport.buffers } : {}) } : {}),
           },
         }
       : {}),

@@ -8,7 +8,7 @@ import { workerBoot } from './environment.ts';
 import { lookupKey, importOnce, type Registration } from './registry.ts';
 import { checkCloneable, restoreBuffers } from './clone.ts';
 import { encodeThrown, RegistrationError, WorkerCrashedError } from './errors.ts';
-import { BatchingChannel } from './transport.ts';
+import { Channel } from './transport.ts';
 import { disposeObject } from './dispose.ts';
 import { CTRL_RUNNING, CTRL_STARTED, type CallRequest, type Reply, type Request, type TargetDef } from './protocol.ts';
 import { parentPort } from 'node:worker_threads';
@@ -90,25 +90,29 @@ async function findTarget(def: TargetDef): Promise<Registration> {
 }
 
 /** Runs requests in arrival order and answers each through `send`. */
-function createExecutor(send: (reply: Reply) => void, ctrl?: Int32Array): (req: Request) => void {
+function createExecutor(send: (reply: Reply, json: boolean) => void, ctrl?: Int32Array): (req: Request) => void {
   const targets = new Map<number, Registration>();
   const replicas = new Map<number, Record<string, unknown>>();
   let waiting: Promise<void> | undefined; // set while a module import holds the line
 
   const fail = (seq: number, err: unknown, started = performance.now()): void =>
-    send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started });
+    send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started }, false);
 
   const succeed = (req: CallRequest, reg: Registration, value: unknown, started: number, changed?: string[]): void => {
-    let buffers;
+    let report;
     try {
       const label = req.instance ? `${reg.target.name}#${req.instance.method}()` : reg.label;
-      buffers = checkCloneable(value, `the return value of ${label}`, 'result');
+      report = checkCloneable(value, `the return value of ${label}`, 'result');
     } catch (err) {
       fail(req.seq, err, started);
       return;
     }
+    const buffers = report?.buffers;
     const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started };
-    send(buffers || changed ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) } : reply);
+    send(
+      buffers || changed ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) } : reply,
+      report === undefined,
+    );
   };
 
   const replicaFor = (req: CallRequest, reg: Registration): Record<string, unknown> => {
@@ -167,7 +171,7 @@ function createExecutor(send: (reply: Reply) => void, ctrl?: Int32Array): (req: 
     replicas.delete(id);
     try {
       await disposeObject(replica);
-      send({ seq, ok: true, value: undefined, runMs: 0 });
+      send({ seq, ok: true, value: undefined, runMs: 0 }, true);
     } catch (err) {
       fail(seq, err);
     }
@@ -224,10 +228,16 @@ function startPoolWorker(): void {
   const ctrl = new Int32Array(workerBoot!.ctrl);
   // eslint-disable-next-line prefer-const
   let execute: (req: Request) => void;
-  const channel = new BatchingChannel<Reply, Request>(parentPort!, (batch) => {
-    for (const req of batch) execute(req);
-  });
-  execute = createExecutor((reply) => channel.send(reply), ctrl);
+  const channel = new Channel<Reply, Request>(
+    workerBoot!.channel!,
+    (batch) => {
+      for (const req of batch) execute(req);
+    },
+    { blockingWaitMs: 1 },
+  );
+  execute = createExecutor((reply, json) => channel.send(reply, { json }), ctrl);
+  // The rings' reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
+  parentPort!.on('message', () => {});
 }
 
 /**

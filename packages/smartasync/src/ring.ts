@@ -1,0 +1,124 @@
+/**
+ * A single-producer, single-consumer byte ring in a SharedArrayBuffer, with a wake-up word.
+ * Records are `[int32 length][bytes]`, padded to 4 bytes. One byte-range is always left free
+ * so that "read === write" means empty.
+ *
+ * Why: a MessagePort message costs a structured-clone, a queue, an event dispatch and a
+ * loop wake-up on each side. Writing serialized bytes into shared memory and waking the
+ * reader through Atomics is the cheapest way across threads Node offers.
+ */
+
+const WRITE = 0; // byte offset where the next record goes
+const READ = 1; // byte offset of the next record to read
+const SEQ = 2; // bumped after every write: the word readers wait on
+const WAITING = 3; // 1 while the reader sleeps (writers notify only then)
+const HEADER_WORDS = 4;
+const HEADER_BYTES = HEADER_WORDS * 4;
+
+/** Length value of the record that sends the reader back to offset 0. */
+const WRAP = -1;
+
+export class Ring {
+  readonly sab: SharedArrayBuffer;
+  private readonly header: Int32Array;
+  private readonly words: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly capacity: number;
+
+  constructor(sabOrCapacity: SharedArrayBuffer | number) {
+    this.sab = typeof sabOrCapacity === 'number' ? new SharedArrayBuffer(HEADER_BYTES + align(sabOrCapacity)) : sabOrCapacity;
+    this.header = new Int32Array(this.sab, 0, HEADER_WORDS);
+    this.capacity = this.sab.byteLength - HEADER_BYTES;
+    this.words = new Int32Array(this.sab, HEADER_BYTES, this.capacity / 4);
+    this.bytes = new Uint8Array(this.sab, HEADER_BYTES, this.capacity);
+  }
+
+  /**
+   * Appends one record; false when there is no room (the caller falls back to a port).
+   * The reader is not woken: call `notify()` once after a burst of writes.
+   */
+  write(data: Uint8Array): boolean {
+    const need = 4 + align(data.byteLength);
+    const w = Atomics.load(this.header, WRITE);
+    const r = Atomics.load(this.header, READ);
+    let at: number;
+    if (w >= r) {
+      if (this.capacity - w > need || (this.capacity - w === need && r > 0)) at = w;
+      else if (need < r) {
+        this.words[w >> 2] = WRAP; // the tail is too short: continue at the start
+        at = 0;
+      } else return false;
+    } else if (w + need < r) at = w;
+    else return false;
+    this.words[at >> 2] = data.byteLength;
+    this.bytes.set(data, at + 4);
+    const next = at + need;
+    Atomics.store(this.header, WRITE, next === this.capacity ? 0 : next);
+    Atomics.add(this.header, SEQ, 1);
+    return true;
+  }
+
+  /** Wakes the reader if it sleeps (a system call, so once per burst, not per record). */
+  notify(): void {
+    if (Atomics.load(this.header, WAITING) === 1) Atomics.notify(this.header, SEQ);
+  }
+
+  /**
+   * Hands the next record to `use` (the bytes are only valid during the call) and frees it.
+   * Returns false when the ring is empty.
+   */
+  read(use: (data: Uint8Array) => void): boolean {
+    let r = Atomics.load(this.header, READ);
+    const w = Atomics.load(this.header, WRITE);
+    if (r === w) return false;
+    let length = this.words[r >> 2]!;
+    if (length === WRAP) {
+      r = 0;
+      length = this.words[0]!;
+    }
+    try {
+      use(this.bytes.subarray(r + 4, r + 4 + length));
+    } finally {
+      const next = r + 4 + align(length);
+      Atomics.store(this.header, READ, next === this.capacity ? 0 : next);
+    }
+    return true;
+  }
+
+  /** The wake-up sequence now; pass it to a wait so a write in between is never missed. */
+  seq(): number {
+    return Atomics.load(this.header, SEQ);
+  }
+
+  /** Sleeps without blocking the event loop until a write after `seq`. */
+  waitAsync(seq: number): Promise<unknown> | undefined {
+    Atomics.store(this.header, WAITING, 1);
+    const result = Atomics.waitAsync(this.header, SEQ, seq);
+    if (!result.async) {
+      Atomics.store(this.header, WAITING, 0);
+      return undefined;
+    }
+    return result.value.then((v) => {
+      Atomics.store(this.header, WAITING, 0);
+      return v;
+    });
+  }
+
+  /** Blocks this thread until a write after `seq`, or `timeout` ms; false on timeout. */
+  waitSync(seq: number, timeout: number): boolean {
+    Atomics.store(this.header, WAITING, 1);
+    const outcome = Atomics.wait(this.header, SEQ, seq, timeout);
+    Atomics.store(this.header, WAITING, 0);
+    return outcome !== 'timed-out';
+  }
+
+  /** Wakes a sleeping reader without writing (used to stop it). */
+  wake(): void {
+    Atomics.add(this.header, SEQ, 1);
+    Atomics.notify(this.header, SEQ);
+  }
+}
+
+function align(n: number): number {
+  return (n + 3) & ~3;
+}
