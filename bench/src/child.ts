@@ -15,6 +15,7 @@ export async function runJob(job: Job, log: (m: string) => void = (m) => process
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const reg = await loadRegistry(job.adapters);
+  for (const u of reg.unavailable) log(`  adapter not loaded: ${u.adapter}: ${u.error}`);
   const pick = <T extends CandidateInfo>(xs: T[]) => (job.only?.length ? xs.filter((c) => job.only!.some((o) => c.id === o || c.lib === o)) : xs);
 
   const measured: { start?: bigint; end?: bigint } = {};

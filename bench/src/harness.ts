@@ -148,7 +148,11 @@ export async function interleave<I extends { close(): Promise<void> }>(
   for (const s of slots) {
     if (!s.inst) continue;
     try {
-      await Promise.race([s.inst.close(), new Promise((res) => setTimeout(res, 1000).unref())]);
+      // A ref'd timer: with an unref'd one, a close promise that never settles (poolifier's
+      // does, sometimes) lets the loop run dry and the child die with an unsettled await.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([s.inst.close(), new Promise((res) => (timer = setTimeout(res, 1000)))]);
+      clearTimeout(timer);
     } catch {
       // A pool that fails to close does not invalidate what was measured; the child exits
       // with process.exit anyway, so a slow close (poolifier's tasks queue) is cut short.

@@ -36,6 +36,8 @@ export interface RunOptions {
 export function parseCli(argv: string[]): RunOptions | { reportOnly: string } {
   const { values } = parseArgs({
     args: argv,
+    // --no-pin, --no-profile
+    allowNegative: true,
     options: {
       quick: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
@@ -43,7 +45,7 @@ export function parseCli(argv: string[]): RunOptions | { reportOnly: string } {
       only: { type: 'string' },
       adapter: { type: 'string', multiple: true, default: [] },
       out: { type: 'string' },
-      'no-pin': { type: 'boolean', default: false },
+      pin: { type: 'boolean', default: true },
       'pinned-only': { type: 'boolean', default: false },
       workers: { type: 'string' },
       profile: { type: 'boolean' },
@@ -61,7 +63,7 @@ export function parseCli(argv: string[]): RunOptions | { reportOnly: string } {
   const requested = values.sections?.split(',').map((s) => s.trim()) ?? [...ALL_SECTIONS, 'app'];
   for (const s of requested) if (![...ALL_SECTIONS, 'app'].includes(s)) throw new Error(`unknown section ${s}`);
   let modes: Mode[] = ['unpinned', 'pinned'];
-  if (values['no-pin']) modes = ['unpinned'];
+  if (!values.pin) modes = ['unpinned'];
   if (values['pinned-only']) modes = ['pinned'];
   if (!hasTaskset()) modes = modes.filter((m) => m !== 'pinned');
   return {
