@@ -2,6 +2,7 @@
  * The errors smartasync raises itself, and the codec that carries a thrown value from a
  * worker back to the caller without losing what makes it useful (class, code, cause, stack).
  */
+import { fileURLToPath } from 'node:url';
 import { lookupKey, keyOfErrorClass } from './registry.ts';
 
 /** Base class of every error smartasync raises itself; `code` is stable and machine-readable. */
@@ -170,13 +171,26 @@ export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
 }
 
 // Frames from smartasync's own files (the worker's dispatch loop) tell the user nothing.
-const OWN_URL_PREFIX = new URL('.', import.meta.url).href;
+// Under source maps they print as plain paths, possibly of the sibling src/ folder.
+const OWN_DIR_URL = new URL('.', import.meta.url);
+const OWN_MARKERS = [OWN_DIR_URL.href, fileURLToPath(OWN_DIR_URL), fileURLToPath(new URL('../src/', OWN_DIR_URL))];
 
 function userFrames(stack: string): string {
   const lines = stack.split('\n');
-  const cut = lines.findIndex((line, i) => i > 0 && line.includes(OWN_URL_PREFIX));
+  const cut = lines.findIndex((line, i) => i > 0 && line.trimStart().startsWith('at ') && OWN_MARKERS.some((m) => line.includes(m)));
   return cut > 0 ? lines.slice(0, cut).join('\n') : stack;
 }
+
+// Our own errors raised in a worker (a registration failure, say) keep their class too.
+const OWN_ERRORS: Record<string, { prototype: object }> = {
+  SmartAsyncError,
+  CallAbortedError,
+  CallTimeoutError,
+  QueueFullError,
+  WorkerCrashedError,
+  PoolClosedError,
+  RegistrationError,
+};
 
 /** Why the `at` lines after the worker's own frames belong to the caller. */
 const BOUNDARY = '    at <smartasync: worker thread boundary>';
@@ -185,6 +199,8 @@ const BOUNDARY = '    at <smartasync: worker thread boundary>';
 export function decodeThrown(data: ThrownData, callerStack?: string): unknown {
   if (data.kind === 'value') return data.value;
   let proto: object = (BUILTINS[data.builtin] ?? Error).prototype;
+  const own = OWN_ERRORS[data.name];
+  if (own && String(data.props.code).startsWith('ERR_SMARTASYNC_')) proto = own.prototype;
   if (data.classKey) {
     const reg = lookupKey(data.classKey);
     if (reg) proto = (reg.target as { prototype: object }).prototype;

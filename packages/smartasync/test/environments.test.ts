@@ -119,11 +119,16 @@ test("a user's own Vitest suite importing smartasync-wrapped TypeScript modules"
 test('smartasync() called after module load: the first offloaded call names the function, its location and the fix', async () => {
   const r = await runNode(['errors/late-app.mjs'], ENV_DIR);
   assertExitedCleanly(r);
-  const out = lastJson<{ inline: Where; offloaded?: unknown; error?: { name: string; code: string; message: string } }>(r);
+  const out = lastJson<{
+    inline: Where;
+    offloaded?: unknown;
+    error?: { name: string; code: string; message: string; isRegistrationError: boolean };
+  }>(r);
   assert.deepEqual(out.inline, { n: 42, threadId: 0 } as unknown as Where, 'the inline .sync() path still works');
   assert.equal(out.offloaded, undefined);
   assert.ok(out.error, 'the offloaded call rejects');
   assert.equal(out.error.name, 'RegistrationError');
+  assert.equal(out.error.isRegistrationError, true, 'raised in the worker, still an instance of RegistrationError here');
   assert.equal(out.error.code, 'ERR_SMARTASYNC_REGISTRATION');
   assert.match(out.error.message, /lateDoubler\(\)/);
   assert.ok(out.error.message.includes(`${path.join(ENV_DIR, 'errors/late.mjs')}:7:`), out.error.message);

@@ -130,6 +130,7 @@ test('the stack shows the worker frames and the caller’s call site', async () 
   assert.match(stack, /at failWith .*fixtures\/basic\.ts/, 'worker frame');
   assert.match(stack, /smartasync: worker thread boundary/);
   assert.match(stack, /callerSiteMarker .*errors\.test\.ts/, 'caller frame');
+  assert.doesNotMatch(stack, /dist\/worker\.js/, 'smartasync’s own dispatch frames are left out');
 });
 
 test('errors from .sync() of an async body are thrown with the same fidelity', () => {
