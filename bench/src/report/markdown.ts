@@ -107,10 +107,17 @@ function profiles(r: Results): string {
   return parts.join('\n\n');
 }
 
+/** The targets table alone: results.md opens with it and the README embeds it. */
+export function targetsTable(checks: TargetCheck[]): string {
+  const icon = (v: TargetCheck['verdict']) => (v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : '– not measured');
+  return table(
+    ['target', 'where', 'smartasync', 'required', 'verdict'],
+    checks.map((c) => [c.target, c.where, c.value, c.required, icon(c.verdict)]),
+  );
+}
+
 export function markdown(r: Results, checks: TargetCheck[], charts: string[]): string {
   const m = r.meta;
-  const icon = (v: TargetCheck['verdict']) => (v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : '– not measured');
-  const targetRows = checks.map((c) => [c.target, c.where, c.value, c.required, icon(c.verdict)]);
   const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
   const why = [...new Set(misses.map((c) => c.id))].map((id) => {
     const rows = misses.filter((c) => c.id === id);
@@ -139,7 +146,7 @@ ${m.size !== 'full' ? `\n> **This is a ${m.size} run**: few, short blocks. Use a
 
 ${met} met, ${missed} missed.
 
-${table(['target', 'where', 'smartasync', 'required', 'verdict'], targetRows)}
+${targetsTable(checks)}
 ${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
 ## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
 
@@ -164,9 +171,12 @@ ${chart('app')}${appSection(r)}
 ## Profiles of smartasync (CPU, measured rounds only)
 
 Sampled with \`node --cpu-prof\` in a separate unpinned run of smartasync alone; self time by function,
-idle excluded. "native builtins" are C++ functions called from JS (\`postMessage\` includes the structured-clone
-serialisation of the message); "(program)" is V8/Node native work outside JS, including message deserialisation and
-event-loop bookkeeping.
+idle (the event loop waiting) excluded, divided by the calls made. "native builtins" are C++ functions called from
+JS (\`postMessage\` includes the structured-clone serialisation of the message); "(program)" is V8/Node native
+work outside JS, including message deserialisation and event-loop bookkeeping. The sampler ticks in wall-clock
+time: a thread blocked inside \`Atomics.wait\`, or descheduled inside \`Atomics.notify\` / \`postMessage\` right
+after waking the other thread, counts as that function's self time. So "busy per call" can exceed the CPU per call
+measured with \`process.threadCpuUsage()\` in the tables above; the difference is time spent blocked or preempted.
 
 ${profiles(r)}
 ${unavailable.length || failedJobs.length ? `\n## Problems in this run\n\n${[...unavailable.map((u) => `- adapter not loaded: ${u}`), ...failedJobs.map((f) => `- job ${f.job.section} ${f.job.mode} workers=${f.job.workers} failed: ${f.error}`)].join('\n')}\n` : ''}`;
