@@ -11,7 +11,7 @@ import autocannon, { type Result } from 'autocannon';
 import { DatabaseManager, DEFAULT_REPORT_COST } from '../../../examples/users-api/src/db/manager.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import { quantile, sortedCopy } from '../stats.ts';
-import type { AppMeasurement, AppResult, Build, LoadFigures, Scenario } from './types.ts';
+import type { AppMeasurement, AppResult, Build, LoadFigures, PoolDelta, Scenario } from './types.ts';
 
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
 const BUILDS: { build: Build; note: string }[] = [
@@ -107,6 +107,7 @@ function load(url: string, connections: number, seconds: number, randomUser: boo
           requests: r.requests.total,
           errors: r.errors + r.timeouts,
           non2xx: r.non2xx,
+          over10msShare: s.length ? latencies.filter((ms) => ms > 10).length / s.length : 0,
         });
       },
     );
@@ -115,10 +116,43 @@ function load(url: string, connections: number, seconds: number, randomUser: boo
   return { done, stop: () => instance?.stop() };
 }
 
+interface PoolCounters {
+  calls: number;
+  waitS: number;
+  runS: number;
+  maxWaitS: number;
+}
+
+// The smartasync build exposes its pool statistics on /metrics: the difference over one
+// measurement says how long calls waited for a worker, which is where a light request stuck
+// behind a report loses its time.
+async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
+  if (s.build !== 'smartasync') return undefined;
+  const text = await (await fetch(`${s.base}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    calls: read('smartasync_pool_completed_calls_total'),
+    waitS: read('smartasync_pool_wait_seconds_total'),
+    runS: read('smartasync_pool_run_seconds_total'),
+    maxWaitS: read('smartasync_pool_wait_seconds_max'),
+  };
+}
+
+function poolDelta(a: PoolCounters | undefined, b: PoolCounters | undefined): PoolDelta | undefined {
+  if (!a || !b || !(b.calls > a.calls)) return undefined;
+  const n = b.calls - a.calls;
+  return { calls: n, meanWaitMs: ((b.waitS - a.waitS) * 1000) / n, meanRunMs: ((b.runS - a.runS) * 1000) / n, maxWaitMs: b.maxWaitS * 1000 };
+}
+
 async function measure(s: Server, scenario: Scenario, seconds: number, round: number): Promise<AppMeasurement> {
   const light = `${s.base}/users/1`;
+  const before = await poolCounters(s);
+  const withPool = async (m: AppMeasurement): Promise<AppMeasurement> => {
+    const pool = poolDelta(before, await poolCounters(s));
+    return pool ? { ...m, pool } : m;
+  };
   if (scenario === 'alone') {
-    return { build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done };
+    return withPool({ build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done });
   }
   // The report load starts first and outlasts the light load, so every light request of the
   // measurement overlaps report requests.
@@ -126,7 +160,7 @@ async function measure(s: Server, scenario: Scenario, seconds: number, round: nu
   await sleep(300);
   const lightFigures = await load(light, LIGHT_CONNECTIONS, seconds, true).done;
   report.stop();
-  return { build: s.build, scenario, round, light: lightFigures, report: await report.done };
+  return withPool({ build: s.build, scenario, round, light: lightFigures, report: await report.done });
 }
 
 function medianFigures(xs: LoadFigures[]): LoadFigures {
@@ -140,6 +174,7 @@ function medianFigures(xs: LoadFigures[]): LoadFigures {
     requests: xs.reduce((n, x) => n + x.requests, 0),
     errors: xs.reduce((n, x) => n + x.errors, 0),
     non2xx: xs.reduce((n, x) => n + x.non2xx, 0),
+    over10msShare: med('over10msShare'),
   };
 }
 
@@ -176,7 +211,8 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
           const m = await measure(s, scenario, p.seconds, round);
           o.log(
             `${s.build} ${scenario}: ${m.light.requestsPerSec.toFixed(0)} req/s, p50 ${m.light.p50Ms.toFixed(2)} ms, p99 ${m.light.p99Ms.toFixed(2)} ms` +
-              (m.report ? `; report ${m.report.requestsPerSec.toFixed(1)} req/s` : ''),
+              (m.report ? `; report ${m.report.requestsPerSec.toFixed(1)} req/s` : '') +
+              (m.pool ? `; pool wait ${m.pool.meanWaitMs.toFixed(3)} ms/call` : ''),
           );
           result.measurements.push(m);
         }
@@ -191,7 +227,15 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
       const ms = result.measurements.filter((m) => m.build === b.build && m.scenario === scenario);
       if (!ms.length) continue;
       const reports = ms.flatMap((m) => (m.report ? [m.report] : []));
-      result.summary.push({ build: b.build, scenario, light: medianFigures(ms.map((m) => m.light)), ...(reports.length ? { report: medianFigures(reports) } : {}) });
+      const pools = ms.flatMap((m) => (m.pool ? [m.pool] : []));
+      const medPool = (k: keyof PoolDelta) => quantile(sortedCopy(pools.map((p) => p[k])), 0.5);
+      result.summary.push({
+        build: b.build,
+        scenario,
+        light: medianFigures(ms.map((m) => m.light)),
+        ...(reports.length ? { report: medianFigures(reports) } : {}),
+        ...(pools.length ? { pool: { calls: medPool('calls'), meanWaitMs: medPool('meanWaitMs'), meanRunMs: medPool('meanRunMs'), maxWaitMs: medPool('maxWaitMs') } } : {}),
+      });
     }
   }
   return result;

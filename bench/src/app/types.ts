@@ -10,6 +10,16 @@ export interface LoadFigures {
   requests: number;
   errors: number;
   non2xx: number;
+  /** share of requests slower than 10 ms: in the report scenario, those that waited behind a report */
+  over10msShare: number;
+}
+
+/** The smartasync pool's own statistics over one measurement (from the app's /metrics). */
+export interface PoolDelta {
+  calls: number;
+  meanWaitMs: number;
+  meanRunMs: number;
+  maxWaitMs: number;
 }
 
 export interface AppMeasurement {
@@ -19,6 +29,7 @@ export interface AppMeasurement {
   light: LoadFigures;
   /** the concurrent heavy load, in the with-report scenario */
   report?: LoadFigures;
+  pool?: PoolDelta;
 }
 
 export interface AppResult {
@@ -33,6 +44,6 @@ export interface AppResult {
   };
   measurements: AppMeasurement[];
   /** median over rounds per build and scenario */
-  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures }[];
+  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures; pool?: PoolDelta }[];
   errors: { build: Build; error: string }[];
 }

@@ -164,6 +164,8 @@ export function evaluate(r: Results): TargetCheck[] {
 
 function appTargets(app: AppResult): TargetCheck[] {
   const get = (b: Build, s: Scenario) => app.summary.find((x) => x.build === b && x.scenario === s)?.light;
+  const sPoolAlone = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'alone')?.pool;
+  const sPoolLoad = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'with-report')?.pool;
   const sAlone = get('smartasync', 'alone');
   const sLoad = get('smartasync', 'with-report');
   const nAlone = get('naive', 'alone');
@@ -181,7 +183,12 @@ function appTargets(app: AppResult): TargetCheck[] {
     verdict: check(ok1),
     why:
       ok1 === false
-        ? `with the report running, light p50 is ${fmt.ms(sLoad?.p50Ms)} ms (alone ${fmt.ms(sAlone?.p50Ms)} ms) at ${fmt.rate(sLoad?.requestsPerSec)} req/s; naive p99 ${fmt.ms(nLoad?.p99Ms)} ms, manual piscina p99 ${fmt.ms(mLoad?.p99Ms)} ms.`
+        ? `with the report running, light p50 is ${fmt.ms(sLoad?.p50Ms)} ms (alone ${fmt.ms(sAlone?.p50Ms)} ms) at ${fmt.rate(sLoad?.requestsPerSec)} req/s; ` +
+          `${sLoad ? (sLoad.over10msShare * 100).toFixed(1) : '?'}% of light requests took over 10 ms (alone ${sAlone ? (sAlone.over10msShare * 100).toFixed(1) : '?'}%). ` +
+          (sPoolLoad && sPoolAlone
+            ? `The pool's own statistics: calls waited ${sPoolLoad.meanWaitMs.toFixed(3)} ms on average for a worker (alone ${sPoolAlone.meanWaitMs.toFixed(3)} ms), longest ${fmt.ms(sPoolLoad.maxWaitMs)} ms: light calls queue behind a running report. `
+            : '') +
+          `For comparison the manual piscina build (one task per thread at a time) keeps p99 at ${fmt.ms(mLoad?.p99Ms)} ms with the report; naive: ${fmt.ms(nLoad?.p99Ms)} ms.`
         : undefined,
   });
   const ok2 = sAlone && nAlone ? sAlone.requestsPerSec >= 0.9 * nAlone.requestsPerSec : undefined;
