@@ -41,14 +41,17 @@ export async function latencyBlock(inst: AsyncInstance, n: number, payload: bool
 
 export function syncBlock(inst: SyncInstance, n: number): BlockOut {
   const samples = new Float64Array(n);
+  // CPU of the blocked caller: what it spends itself, apart from the time it sleeps waiting.
+  const cpu0 = cpuMicros();
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     const r = inst.ping({ a: i });
     samples[i] = (performance.now() - t0) * 1000;
     if (r.a !== i) throw new Error(`wrong result: ${JSON.stringify(r)} for a=${i}`);
   }
+  const cpu = (cpuMicros() - cpu0) / n;
   const s = sortedCopy(samples);
-  return { values: { median_us: quantile(s, 0.5), p99_us: quantile(s, 0.99) }, samples };
+  return { values: { median_us: quantile(s, 0.5), p99_us: quantile(s, 0.99), cpu_us_per_call: cpu }, samples };
 }
 
 // Closed loop: `inFlight` lanes each issue their next call as soon as their previous one

@@ -164,7 +164,7 @@ ${chart('payload')}${latencyTable(r, 'payload', true)}
 
 ## 4. Sync direction (\`f.sync()\` of an async function)
 
-${chart('sync')}${latencyTable(r, 'sync', false)}
+${chart('sync')}${latencyTable(r, 'sync', true)}
 
 ## 5. The application (users API)
 
