@@ -90,21 +90,30 @@ export class Ring {
     return Atomics.load(this.header, SEQ);
   }
 
-  /** Sleeps without blocking the event loop until a write after `seq`. */
+  /**
+   * Sleeps without blocking the event loop until a write after `seq`: the promise of
+   * Atomics.waitAsync itself (no extra `.then` hop), or undefined when a write already came.
+   * The reader calls `awake()` when it resumes.
+   */
   waitAsync(seq: number): Promise<unknown> | undefined {
     Atomics.store(this.header, WAITING, 1);
     const result = Atomics.waitAsync(this.header, SEQ, seq);
-    if (!result.async) {
-      Atomics.store(this.header, WAITING, 0);
-      return undefined;
-    }
-    return result.value.then((v) => {
-      Atomics.store(this.header, WAITING, 0);
-      return v;
-    });
+    if (result.async) return result.value;
+    Atomics.store(this.header, WAITING, 0);
+    return undefined;
   }
 
-  /** Blocks this thread until a write after `seq`, or `timeout` ms; false on timeout. */
+  /** The reader is running again: writers need not notify until it next waits. */
+  awake(): void {
+    Atomics.store(this.header, WAITING, 0);
+  }
+
+  /**
+   * Blocks this thread until a write after `seq`, or `timeout` ms; false on timeout.
+   * Keep `timeout` well above the kernel tick (several ms): a futex timeout shorter than the
+   * next tick reprograms the timer hardware, which in a VM costs a VM exit on arming and again
+   * on cancelling (measured here: +7.5 µs per wake with 1 ms, +1 µs with 4 ms or more).
+   */
   waitSync(seq: number, timeout: number): boolean {
     Atomics.store(this.header, WAITING, 1);
     const outcome = Atomics.wait(this.header, SEQ, seq, timeout);

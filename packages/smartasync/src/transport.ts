@@ -40,12 +40,17 @@ export function createChannelEnds(portHere: MessagePort, portThere: MessagePort)
 /** How the reader waits for messages. */
 export interface ChannelOptions {
   /**
-   * After a message, block this thread up to this many ms (Atomics.wait) for the next one
-   * before falling back to an event-loop wait. Waking a blocked thread takes a few µs;
-   * waking an idle event loop takes tens. Only for threads whose event loop may pause that
-   * long (a pool worker between calls), never the caller's.
+   * When the ring is empty and `mayBlock()` says so, block this thread up to this many ms
+   * (Atomics.wait) for the next message before falling back to an event-loop wait. Waking a
+   * blocked thread takes a few µs; waking an idle event loop takes tens. Only for threads
+   * whose event loop may pause that long (a pool worker between calls), never the caller's.
    */
   readonly blockingWaitMs?: number;
+  /**
+   * Whether blocking is harmless now: false while the thread's event loop has work the
+   * messages depend on (a pool worker with async calls in flight), which must not wait.
+   */
+  readonly mayBlock?: () => boolean;
 }
 
 /** Yield to the event loop (timers, I/O) at least this often while messages keep coming. */
@@ -62,14 +67,16 @@ export class Channel<Out, In> {
   private closed = false;
 
   private readonly blockingWaitMs: number;
+  private readonly mayBlock: () => boolean;
 
   constructor(ends: ChannelEnds, onBatch: (messages: In[]) => void, options: ChannelOptions = {}) {
     this.blockingWaitMs = options.blockingWaitMs ?? 0;
+    this.mayBlock = options.mayBlock ?? (() => true);
     this.out = new Ring(ends.out);
     this.in = new Ring(ends.in);
     this.port = ends.port;
     this.onBatch = onBatch;
-    queueMicrotask(() => void this.readLoop()); // after the constructor: handlers may refer to this channel
+    queueMicrotask(this.readLoop); // after the constructor: handlers may refer to this channel
   }
 
   /**
@@ -123,21 +130,29 @@ export class Channel<Out, In> {
     if (this.backlog.length > 0 && !this.closed) this.retry = setTimeout(() => this.flushBacklog(), 1);
   }
 
-  private async readLoop(): Promise<void> {
-    const batch: In[] = [];
-    const take = (data: Uint8Array): void => {
-      let message: unknown;
-      if (data.byteLength === 0) message = receiveMessageOnPort(this.port)!.message;
-      else if (data[0] === JSON_START) message = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
-      else message = v8.deserialize(data.slice()); // a copy: v8.deserialize would alias typed arrays into the ring
-      batch.push(message as In);
-    };
-    let lastYield = performance.now();
+  /** Decodes one record and adds it to `batch`. */
+  private readonly take = (data: Uint8Array): void => {
+    let message: unknown;
+    if (data.byteLength === 0) message = receiveMessageOnPort(this.port)!.message;
+    else if (data[0] === JSON_START) message = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    else message = v8.deserialize(data.slice()); // a copy: v8.deserialize would alias typed arrays into the ring
+    this.batch.push(message as In);
+  };
+  private readonly batch: In[] = [];
+  private lastYield = performance.now();
+
+  /**
+   * The reader: drains the ring, hands the batch over, and waits for more. Written as a
+   * callback rather than an async loop: a wake-up then costs the waitAsync promise's own
+   * reaction and nothing more (an async function adds a hop per await).
+   */
+  private readonly readLoop = (): void => {
+    this.in.awake();
     while (!this.closed) {
       const seq = this.in.seq();
-      while (this.in.read(take));
-      if (batch.length > 0) {
-        const messages = batch.splice(0);
+      while (this.in.read(this.take));
+      if (this.batch.length > 0) {
+        const messages = this.batch.splice(0);
         try {
           this.onBatch(messages);
         } catch (err) {
@@ -146,16 +161,22 @@ export class Channel<Out, In> {
             throw err;
           });
         }
-        // Let promise continuations run; now and then timers and I/O too.
-        if (performance.now() - lastYield > MACROTASK_YIELD_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        } else await undefined;
-        continue;
+        // Let promise continuations run (the replies' notify among them) before looking
+        // again, and now and then timers and I/O too.
+        const now = performance.now();
+        if (now - this.lastYield > MACROTASK_YIELD_MS) {
+          this.lastYield = now;
+          setImmediate(this.readLoop);
+        } else queueMicrotask(this.readLoop);
+        return;
       }
-      if (this.blockingWaitMs > 0 && this.in.waitSync(seq, this.blockingWaitMs)) continue;
-      lastYield = performance.now();
-      await this.in.waitAsync(seq);
+      if (this.blockingWaitMs > 0 && this.mayBlock() && this.in.waitSync(seq, this.blockingWaitMs)) continue;
+      this.lastYield = performance.now();
+      const wake = this.in.waitAsync(seq);
+      if (wake) {
+        void wake.then(this.readLoop);
+        return;
+      }
     }
-  }
+  };
 }

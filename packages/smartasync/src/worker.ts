@@ -224,18 +224,34 @@ function changedFields(before: Map<string, unknown>, obj: Record<string, unknown
   return changed.length ? changed : undefined;
 }
 
+/**
+ * How long an idle pool worker blocks in Atomics.wait for the next call before it waits on
+ * its event loop instead. While it blocks, its own timers and I/O wait (at most this long, and
+ * only when no call of ours is in flight); a shorter timeout costs more per wake-up (see
+ * Ring.waitSync).
+ */
+const IDLE_BLOCK_MS = 20;
+
 function startPoolWorker(): void {
   const ctrl = new Int32Array(workerBoot!.ctrl);
+  // Requests taken vs replies sent: while they differ an async call is in flight and the
+  // event loop must run freely (its timers and I/O settle the call).
+  let received = 0;
+  let replied = 0;
   // eslint-disable-next-line prefer-const
   let execute: (req: Request) => void;
   const channel = new Channel<Reply, Request>(
     workerBoot!.channel!,
     (batch) => {
+      received += batch.length;
       for (const req of batch) execute(req);
     },
-    { blockingWaitMs: 1 },
+    { blockingWaitMs: IDLE_BLOCK_MS, mayBlock: () => received === replied },
   );
-  execute = createExecutor((reply, json) => channel.send(reply, { json }), ctrl);
+  execute = createExecutor((reply, json) => {
+    replied++;
+    channel.send(reply, { json });
+  }, ctrl);
   // The rings' reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
 }
