@@ -23,6 +23,8 @@ export class Ring {
   private readonly header: Int32Array;
   private readonly words: Int32Array;
   private readonly bytes: Uint8Array;
+  /** The same bytes as a Buffer, for its UTF-8 codec. */
+  private readonly buffer: Buffer & { utf8Write(text: string, offset: number): number; utf8Slice(start: number, end: number): string };
   private readonly capacity: number;
 
   constructor(sabOrCapacity: SharedArrayBuffer | number) {
@@ -31,6 +33,7 @@ export class Ring {
     this.capacity = this.sab.byteLength - HEADER_BYTES;
     this.words = new Int32Array(this.sab, HEADER_BYTES, this.capacity / 4);
     this.bytes = new Uint8Array(this.sab, HEADER_BYTES, this.capacity);
+    this.buffer = Buffer.from(this.sab, HEADER_BYTES, this.capacity) as Ring['buffer'];
   }
 
   /**
@@ -38,24 +41,49 @@ export class Ring {
    * The reader is not woken: call `notify()` once after a burst of writes.
    */
   write(data: Uint8Array): boolean {
-    const need = 4 + align(data.byteLength);
+    const at = this.reserve(data.byteLength);
+    if (at < 0) return false;
+    this.bytes.set(data, at + 4);
+    this.commit(at, data.byteLength);
+    return true;
+  }
+
+  /**
+   * Appends `text` as one UTF-8 record, encoded straight into the ring (no intermediate
+   * Buffer); false when there is no room.
+   */
+  writeString(text: string): boolean {
+    // Three bytes per UTF-16 unit is the most UTF-8 needs; try that bound before measuring.
+    let at = this.reserve(text.length * 3);
+    if (at < 0) {
+      at = this.reserve(Buffer.byteLength(text));
+      if (at < 0) return false;
+    }
+    this.commit(at, this.buffer.utf8Write(text, at + 4));
+    return true;
+  }
+
+  /** Where a record of `length` bytes can go, or -1 when it does not fit now. */
+  private reserve(length: number): number {
+    const need = 4 + align(length);
     const w = Atomics.load(this.header, WRITE);
     const r = Atomics.load(this.header, READ);
-    let at: number;
     if (w >= r) {
-      if (this.capacity - w > need || (this.capacity - w === need && r > 0)) at = w;
-      else if (need < r) {
-        this.words[w >> 2] = WRAP; // the tail is too short: continue at the start
-        at = 0;
-      } else return false;
-    } else if (w + need < r) at = w;
-    else return false;
-    this.words[at >> 2] = data.byteLength;
-    this.bytes.set(data, at + 4);
-    const next = at + need;
+      if (this.capacity - w > need || (this.capacity - w === need && r > 0)) return w;
+      if (need < r) return 0; // the tail is too short: continue at the start
+      return -1;
+    }
+    return w + need < r ? w : -1;
+  }
+
+  /** Publishes the record of `length` bytes written at `at` (from `reserve`). */
+  private commit(at: number, length: number): void {
+    const w = this.header[WRITE]!; // only this thread writes it
+    if (at !== w) this.words[w >> 2] = WRAP;
+    this.words[at >> 2] = length;
+    const next = at + 4 + align(length);
     Atomics.store(this.header, WRITE, next === this.capacity ? 0 : next);
     Atomics.add(this.header, SEQ, 1);
-    return true;
   }
 
   /** Wakes the reader if it sleeps (a system call, so once per burst, not per record). */
@@ -64,10 +92,10 @@ export class Ring {
   }
 
   /**
-   * Hands the next record to `use` (the bytes are only valid during the call) and frees it.
-   * Returns false when the ring is empty.
+   * Hands the next record to `use` as a range of `bytes` (valid only during the call) and
+   * frees it. Returns false when the ring is empty.
    */
-  read(use: (data: Uint8Array) => void): boolean {
+  read(use: (bytes: Uint8Array, start: number, end: number) => void): boolean {
     let r = Atomics.load(this.header, READ);
     const w = Atomics.load(this.header, WRITE);
     if (r === w) return false;
@@ -77,12 +105,17 @@ export class Ring {
       length = this.words[0]!;
     }
     try {
-      use(this.bytes.subarray(r + 4, r + 4 + length));
+      use(this.bytes, r + 4, r + 4 + length);
     } finally {
       const next = r + 4 + align(length);
       Atomics.store(this.header, READ, next === this.capacity ? 0 : next);
     }
     return true;
+  }
+
+  /** The UTF-8 text at `start..end` of the bytes `read` handed over. */
+  text(start: number, end: number): string {
+    return this.buffer.utf8Slice(start, end);
   }
 
   /** The wake-up sequence now; pass it to a wait so a write in between is never missed. */

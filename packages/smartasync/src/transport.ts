@@ -87,8 +87,14 @@ export class Channel<Out, In> {
   send(message: Out, options: SendOptions = {}): void {
     let record: Uint8Array;
     if (options.transfer?.length) record = this.viaPort(message, options.transfer);
-    else if (options.json) record = Buffer.from(JSON.stringify(message));
-    else {
+    else if (options.json) {
+      const text = JSON.stringify(message);
+      if (this.backlog.length === 0 && this.out.writeString(text)) {
+        this.scheduleNotify();
+        return;
+      }
+      record = Buffer.from(text);
+    } else {
       try {
         record = v8.serialize(message);
       } catch {
@@ -99,6 +105,11 @@ export class Channel<Out, In> {
       this.backlog.push(record);
       this.retry ??= setTimeout(() => this.flushBacklog(), 0);
     }
+    this.scheduleNotify();
+  }
+
+  /** One wake-up per burst of sends: after the current task's synchronous sends. */
+  private scheduleNotify(): void {
     if (!this.notifyScheduled) {
       this.notifyScheduled = true;
       queueMicrotask(this.notify);
@@ -131,11 +142,11 @@ export class Channel<Out, In> {
   }
 
   /** Decodes one record and adds it to `batch`. */
-  private readonly take = (data: Uint8Array): void => {
+  private readonly take = (bytes: Uint8Array, start: number, end: number): void => {
     let message: unknown;
-    if (data.byteLength === 0) message = receiveMessageOnPort(this.port)!.message;
-    else if (data[0] === JSON_START) message = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
-    else message = v8.deserialize(data.slice()); // a copy: v8.deserialize would alias typed arrays into the ring
+    if (start === end) message = receiveMessageOnPort(this.port)!.message;
+    else if (bytes[start] === JSON_START) message = JSON.parse(this.in.text(start, end));
+    else message = v8.deserialize(bytes.slice(start, end)); // a copy: v8.deserialize would alias typed arrays into the ring
     this.batch.push(message as In);
   };
   private readonly batch: In[] = [];
