@@ -2,7 +2,6 @@
  * The messages between a calling thread and a smartasync worker. Everything here must
  * survive structured clone; the transport moves these without looking inside.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { ValuePath } from './clone.ts';
 import type { ChannelEnds } from './transport.ts';
 import type { ThrownData } from './errors.ts';
@@ -71,10 +70,8 @@ export const CTRL_WORDS = 2;
 export interface WorkerBoot {
   readonly role: 'pool' | 'bridge';
   readonly ctrl: SharedArrayBuffer;
-  /** For a pool worker: its end of the channel. */
+  /** Its end of the channel to the thread that calls it. */
   readonly channel?: ChannelEnds;
-  /** For the bridge: the port requests arrive on, and the word it notifies when a reply is ready. */
-  readonly port?: MessagePort;
 }
 
 /** `workerData` key that marks a smartasync worker. */

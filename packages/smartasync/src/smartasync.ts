@@ -63,15 +63,17 @@ export function captureCaller(fn: Function): { stack?: string } {
   return holder;
 }
 
-export function taskFor(b: Binding, args: unknown[], options: CallOptions | undefined, caller: { stack?: string }): Task {
+export function taskFor(b: Binding, args: unknown[], options: CallOptions | undefined, caller: { readonly stack?: string }): Task {
+  // One literal of one shape (absent parts undefined), not spreads: this runs on every call.
   return {
     reg: b.reg,
     label: b.label,
     args,
     argsReport: checkCloneable(args, `the arguments of ${b.label}`, 'args', options?.transfer),
-    ...(b.instance ? { instance: b.instance, method: b.method! } : {}),
-    ...(options ? { options } : {}),
-    ...(b.onChanged ? { onChanged: b.onChanged } : {}),
+    instance: b.instance,
+    method: b.method,
+    options,
+    onChanged: b.onChanged,
     caller,
   };
 }
@@ -95,7 +97,14 @@ function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOpti
   const sync = function (...args: unknown[]): unknown {
     if (!b.isAsync) return b.inline(args);
     assertOffloadable(b.reg);
-    return runBlocking(taskFor(b, args, options, captureCaller(sync)));
+    return runBlocking(taskFor(b, args, options, syncCaller));
+  };
+  // sync() blocks until the reply, so a failure is decoded while the caller's frames are
+  // still on the stack: capture them only then, not on every call (a capture costs ~2 µs).
+  const syncCaller = {
+    get stack(): string | undefined {
+      return captureCaller(sync).stack;
+    },
   };
   Object.defineProperties(call, {
     name: { value: b.original.name },

@@ -1,25 +1,26 @@
 /**
- * The sync bridge: `f.sync()` of an async body. The calling thread hands the call to a
- * dedicated worker and blocks in Atomics.wait until the worker flips a shared word; the reply
- * is then read synchronously from the port. A dedicated worker (not the pool) means a blocked
- * pool worker can never be the one its own call is waiting for.
+ * The sync bridge: `f.sync()` of an async body. The calling thread writes the call into a
+ * shared-memory ring, wakes a dedicated worker and blocks in Atomics.wait on the reply ring
+ * until the worker writes the reply there (a transport Channel whose receiving end is read
+ * synchronously). A dedicated worker (not the pool) means a blocked pool worker can never be
+ * the one its own call is waiting for.
  *
  * Deadlock rule: the async work must not wait on the blocked thread (no message round trip
  * to it, no lock it holds), since that thread cannot run until the work settles.
  */
 import { performance } from 'node:perf_hooks';
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { workerScript } from './environment.ts';
 import { restoreBuffers } from './clone.ts';
 import { CallAbortedError, CallTimeoutError, decodeThrown, type ThrownData } from './errors.ts';
+import { Channel, createChannelEnds } from './transport.ts';
 import { MARK, type Reply, type Request, type TargetDef, type WorkerBoot } from './protocol.ts';
 import type { InstanceRef, Task } from './pool.ts';
 import type { Registration } from './registry.ts';
 
 interface Bridge {
   readonly worker: Worker;
-  readonly port: MessagePort;
-  readonly signal: Int32Array;
+  readonly channel: Channel<Request, Reply>;
   readonly known: Set<number>;
   readonly replicas: Set<number>;
   nextSeq: number;
@@ -30,15 +31,16 @@ const targetIds = new Map<Registration, TargetDef>();
 
 function start(): Bridge {
   const { port1, port2 } = new MessageChannel();
-  const ctrl = new SharedArrayBuffer(4);
-  const boot: WorkerBoot = { role: 'bridge', ctrl, port: port2 };
+  const ends = createChannelEnds(port1, port2);
+  const boot: WorkerBoot = { role: 'bridge', ctrl: new SharedArrayBuffer(4), channel: ends.there };
   const worker = new Worker(workerScript, { workerData: { [MARK]: boot }, transferList: [port2], name: 'smartasync-sync-bridge' });
   worker.unref();
   port1.unref();
   worker.on('exit', () => {
     if (bridge?.worker === worker) bridge = undefined;
   });
-  return { worker, port: port1, signal: new Int32Array(ctrl), known: new Set(), replicas: new Set(), nextSeq: 1 };
+  const channel = new Channel<Request, Reply>(ends.here, () => {}, { receive: 'sync' });
+  return { worker, channel, known: new Set(), replicas: new Set(), nextSeq: 1 };
 }
 
 function targetDef(reg: Registration): TargetDef {
@@ -59,25 +61,26 @@ export function runBlocking(task: Task): unknown {
   const seq = b.nextSeq++;
   const inst = task.instance;
   const needsCtor = inst !== undefined && !b.replicas.has(inst.id);
+  // Absent parts are left undefined rather than spread out: JSON omits them, and building
+  // the object in one literal is cheaper.
   const request: Request = {
     op: 'call',
     seq,
     target: def.id,
     args: task.args,
-    ...(b.known.has(def.id) ? {} : { def }),
-    ...(task.argsReport?.buffers ? { argBuffers: task.argsReport.buffers } : {}),
-    ...(inst
+    def: b.known.has(def.id) ? undefined : def,
+    argBuffers: task.argsReport?.buffers,
+    instance: inst
       ? {
-          instance: {
-            id: inst.id,
-            method: task.method!,
-            ...(needsCtor ? { ctorArgs: inst.ctorArgs, ...(inst.ctorReport?.buffers ? { ctorBuffers: inst.ctorReport.buffers } : {}) } : {}),
-          },
+          id: inst.id,
+          method: task.method!,
+          ctorArgs: needsCtor ? inst.ctorArgs : undefined,
+          ctorBuffers: needsCtor ? inst.ctorReport?.buffers : undefined,
         }
-      : {}),
+      : undefined,
   };
-  Atomics.store(b.signal, 0, 0);
-  b.port.postMessage(request, options?.transfer);
+  // This thread blocks next: wake the worker now.
+  b.channel.send(request, { transfer: options?.transfer, json: !task.argsReport && !(needsCtor && inst.ctorReport), now: true });
   const reply = awaitReply(b, seq, options?.timeout);
   if (!reply) {
     // The async work is still running and cannot be recalled: end the bridge, start anew next time.
@@ -92,28 +95,21 @@ export function runBlocking(task: Task): unknown {
 }
 
 /**
- * Blocks until the reply numbered `seq` arrives, or undefined on timeout. The worker posts
- * a reply before it flips the word, so draining the port before every wait loses no wake-up;
- * replies to fire-and-forget releases are skipped.
+ * Blocks until the reply numbered `seq` arrives, or undefined on timeout; replies to
+ * fire-and-forget releases are skipped.
  */
 function awaitReply(b: Bridge, seq: number, timeout: number | undefined): Reply | undefined {
   const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
   for (;;) {
-    const reply = receiveMessageOnPort(b.port)?.message as Reply | undefined;
-    if (reply) {
-      if (reply.seq === seq) return reply;
-      continue;
-    }
-    const left = deadline - performance.now();
-    if (left <= 0 || Atomics.wait(b.signal, 0, 0, left) === 'timed-out') return undefined;
-    Atomics.store(b.signal, 0, 0);
+    const reply = b.channel.receiveSync(deadline);
+    if (!reply || reply.seq === seq) return reply;
   }
 }
 
 /** Drops the bridge's replica of `instance`, if it has one. Does not wait. */
 export function releaseOnBridge(instance: InstanceRef): void {
   if (!bridge?.replicas.delete(instance.id)) return;
-  bridge.port.postMessage({ op: 'release', seq: bridge.nextSeq++, instance: instance.id } satisfies Request);
+  bridge.channel.send({ op: 'release', seq: bridge.nextSeq++, instance: instance.id }, { json: true });
 }
 
 /** Ends the bridge worker (it is unref'd, so this is only needed for a tidy shutdown). */

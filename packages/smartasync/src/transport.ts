@@ -11,8 +11,14 @@ import { performance } from 'node:perf_hooks';
 import { receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { Ring } from './ring.ts';
 
-/** Ring size per direction: large results that do not fit take the port. */
+/** Ring size per direction. */
 const RING_BYTES = 1 << 20;
+/**
+ * Records larger than this take the port: a record must always fit an emptied ring (else it
+ * would wait for room forever), and one huge copy should not hold up the small ones.
+ * For JSON it bounds the UTF-16 length, so that even 3 bytes per unit fit.
+ */
+const MAX_RECORD = RING_BYTES / 4;
 const PORT_MARKER = new Uint8Array(0);
 /** Messages are objects, so a JSON record starts with `{`; a v8 one with its version tag (0xFF). */
 const JSON_START = 0x7b;
@@ -21,6 +27,11 @@ const JSON_START = 0x7b;
 export interface SendOptions {
   readonly transfer?: readonly TransferListItem[] | undefined;
   readonly json?: boolean;
+  /**
+   * Wake the reader at once rather than once after the current task's synchronous sends:
+   * for a thread about to block on the reply (the sync bridge's caller), or whose reader is.
+   */
+  readonly now?: boolean;
 }
 
 /** What one side needs to open its end: created by the caller, the other end gets it as workerData. */
@@ -51,6 +62,11 @@ export interface ChannelOptions {
    * messages depend on (a pool worker with async calls in flight), which must not wait.
    */
   readonly mayBlock?: () => boolean;
+  /**
+   * 'sync': no reader runs on the event loop; the owner calls `receiveSync()` (a thread that
+   * blocks for its reply). Default 'async'.
+   */
+  readonly receive?: 'async' | 'sync';
 }
 
 /** Yield to the event loop (timers, I/O) at least this often while messages keep coming. */
@@ -76,7 +92,7 @@ export class Channel<Out, In> {
     this.in = new Ring(ends.in);
     this.port = ends.port;
     this.onBatch = onBatch;
-    queueMicrotask(this.readLoop); // after the constructor: handlers may refer to this channel
+    if (options.receive !== 'sync') queueMicrotask(this.readLoop); // after the constructor: handlers may refer to this channel
   }
 
   /**
@@ -89,14 +105,15 @@ export class Channel<Out, In> {
     if (options.transfer?.length) record = this.viaPort(message, options.transfer);
     else if (options.json) {
       const text = JSON.stringify(message);
-      if (this.backlog.length === 0 && this.out.writeString(text)) {
-        this.scheduleNotify();
+      if (text.length > MAX_RECORD) record = this.viaPort(message);
+      else if (this.backlog.length === 0 && this.out.writeString(text)) {
+        this.wake(options.now);
         return;
-      }
-      record = Buffer.from(text);
+      } else record = Buffer.from(text);
     } else {
       try {
         record = v8.serialize(message);
+        if (record.byteLength > MAX_RECORD) record = this.viaPort(message);
       } catch {
         record = this.viaPort(message); // e.g. a SharedArrayBuffer, which only a port can share
       }
@@ -105,20 +122,41 @@ export class Channel<Out, In> {
       this.backlog.push(record);
       this.retry ??= setTimeout(() => this.flushBacklog(), 0);
     }
-    this.scheduleNotify();
+    this.wake(options.now);
   }
 
-  /** One wake-up per burst of sends: after the current task's synchronous sends. */
-  private scheduleNotify(): void {
-    if (!this.notifyScheduled) {
-      this.notifyScheduled = true;
+  /** Wakes the reader now, or once per burst of sends (after the current task's synchronous code). */
+  private wake(now: boolean | undefined): void {
+    if (now) {
+      this.notifyPending = false;
+      this.out.notify();
+    } else if (!this.notifyPending) {
+      this.notifyPending = true;
       queueMicrotask(this.notify);
     }
   }
 
-  private notifyScheduled = false;
+  /**
+   * For a channel opened with `receive: 'sync'`: the next message, blocking this thread until
+   * it arrives or until `deadline` (a performance.now() time; Infinity waits untimed).
+   */
+  receiveSync(deadline: number): In | undefined {
+    for (;;) {
+      const seq = this.in.seq();
+      if (this.in.read(this.take)) return this.batch.pop();
+      if (deadline === Infinity) this.in.waitSync(seq, Infinity);
+      else {
+        const left = deadline - performance.now();
+        if (left <= 0 || !this.in.waitSync(seq, left)) return undefined;
+      }
+    }
+  }
+
+  /** A notify is queued and still needed (a send with `now` may have done its job). */
+  private notifyPending = false;
   private readonly notify = (): void => {
-    this.notifyScheduled = false;
+    if (!this.notifyPending) return;
+    this.notifyPending = false;
     this.out.notify();
   };
 

@@ -257,36 +257,40 @@ function startPoolWorker(): void {
 }
 
 /**
- * The sync bridge: one request at a time from a thread that is blocked in Atomics.wait
- * until we flip the signal word. Whatever happens, the blocked thread must be woken.
+ * The sync bridge: one request at a time from a thread that is blocked in Atomics.wait on
+ * the reply ring. Requests are read on the event loop (the async bodies need it), replies
+ * wake the caller at once. Whatever happens, the blocked thread must be woken.
  */
 function startBridgeWorker(): void {
-  const port = workerBoot!.port!;
-  const signal = new Int32Array(workerBoot!.ctrl);
   let current: number | undefined;
-  const send = (reply: Reply): void => {
-    current = undefined;
-    port.postMessage(reply);
-    Atomics.store(signal, 0, 1);
-    Atomics.notify(signal, 0);
-  };
-  const execute = createExecutor(send);
-  port.on('message', (req: Request) => {
-    current = req.seq;
-    execute(req);
+  // eslint-disable-next-line prefer-const
+  let execute: (req: Request) => void;
+  const channel = new Channel<Reply, Request>(workerBoot!.channel!, (batch) => {
+    for (const req of batch) {
+      if (req.op === 'call') current = req.seq;
+      execute(req);
+    }
   });
+  const send = (reply: Reply, json: boolean): void => {
+    if (reply.seq === current) current = undefined;
+    channel.send(reply, { json, now: true }); // the caller is blocked: wake it at once
+  };
+  execute = createExecutor(send);
   const crash = (detail: string, err?: unknown): void => {
     if (current === undefined) return;
-    send({
+    const reply: Reply = {
       seq: current,
       ok: false,
       value: encodeThrown(new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err })),
       runMs: 0,
-    });
+    };
+    send(reply, false);
   };
   process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${(err as Error)?.message ?? String(err)}`, err));
   process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${(err as Error)?.message ?? String(err)}`, err));
   process.on('exit', (code) => crash(`exited with code ${code}`));
+  // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
+  parentPort!.on('message', () => {});
 }
 
 if (workerBoot?.role === 'bridge') startBridgeWorker();
