@@ -9,7 +9,17 @@
  */
 export { smartasync, registerError } from './smartasync.ts';
 export { release } from './instances.ts';
-export { configure, getPool, Pool } from './pool.ts';
+import { getPool as defaultPool } from './pool.ts';
+import type { Pool } from './types.ts';
+export { configure } from './pool.ts';
+
+/**
+ * The default pool that wrapped functions and classes use, created on first use. Once
+ * closed it refuses calls until `configure()` sets up a new one.
+ */
+export function getPool(): Pool {
+  return defaultPool();
+}
 export { offload, offloadable } from './decorators.ts';
 export {
   SmartAsyncError,
@@ -30,6 +40,7 @@ export type {
   Placement,
   PoolOptions,
   PoolStats,
+  Pool,
   DurationStats,
   AnyFunction,
   AnyClass,

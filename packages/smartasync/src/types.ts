@@ -113,3 +113,15 @@ export interface PoolStats {
   /** Time running on the worker. */
   readonly runTime: DurationStats;
 }
+
+/** The worker pool behind every wrapped function and class (see `getPool()`). */
+export interface Pool {
+  /** A snapshot of the pool's state and running totals. */
+  stats(): PoolStats;
+  /** Graceful shutdown: refuses new calls, lets queued and running ones finish, then ends the workers. */
+  close(): Promise<void>;
+  /** Worker threads at most. */
+  readonly size: number;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+}
