@@ -8,7 +8,7 @@ import path from 'node:path';
 import { configure, release } from 'smartasync';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SmartCounter, PinnedCounter, SmartConnection, SmartSession, busyWait } from './fixtures/basic.ts';
+import { SmartCounter, PinnedCounter, SmartConnection, SmartSession, SmartReplica, busyWait } from './fixtures/basic.ts';
 
 configure({ size: 2 });
 
@@ -29,6 +29,21 @@ test('each worker builds one replica from the constructor arguments and reuses i
   const total = [...perThread.values()].reduce((sum, n) => sum + (n - 100), 0);
   assert.equal(total, 4, 'each add landed on exactly one replica, and replicas were not rebuilt');
   assert.equal(c.sync.n, 100, 'the calling thread’s instance is untouched');
+});
+
+test('a replica is built once per worker, from the constructor arguments', async () => {
+  const r = new SmartReplica('from-main');
+  const seen = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => (i % 4 === 0 ? busyWait(2).then(() => r.whoami()) : r.whoami())),
+  );
+  const perThread = new Map<number, number>();
+  for (const s of seen) {
+    assert.equal(s.tag, 'from-main');
+    perThread.set(s.threadId, Math.max(perThread.get(s.threadId) ?? 0, s.builds));
+  }
+  assert.ok(!perThread.has(0), 'all calls ran on workers');
+  assert.equal(perThread.size, 2, 'both workers served calls');
+  for (const [thread, builds] of perThread) assert.equal(builds, 1, `worker ${thread} built its replica ${builds} times`);
 });
 
 test('separate instances get separate replicas', async () => {
