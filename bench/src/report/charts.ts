@@ -12,6 +12,7 @@ type Datum = Record<string, string | number>;
 
 const MODE_COLORS = { domain: ['pinned', 'unpinned'], range: ['#4c78a8', '#9ecae9'] };
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFontSize: 11, titleFontSize: 12 };
+const AXIS = { ...FONT, labelLimit: 260 };
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = vl.compile(spec).spec;
@@ -96,7 +97,7 @@ function base(title: string, subtitle: string): Partial<TopLevelSpec> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle, anchor: 'start', fontSize: 14 },
-    config: { axis: FONT, legend: FONT, view: { stroke: null } },
+    config: { axis: AXIS, legend: FONT, view: { stroke: null } },
     background: 'white',
     padding: 12,
   } as Partial<TopLevelSpec>;
