@@ -19,7 +19,7 @@ import {
 } from './errors.ts';
 import type { Registration } from './registry.ts';
 import { workerScript } from './environment.ts';
-import { CTRL_RUNNING, CTRL_STARTED, CTRL_WORDS, MARK, type Reply, type Request, type TargetDef, type WorkerBoot } from './protocol.ts';
+import { CTRL_CLAIMED, CTRL_RUNNING, CTRL_SINCE, CTRL_WORDS, MARK, type Reply, type Request, type TargetDef, type WorkerBoot } from './protocol.ts';
 import type { CallOptions, DurationStats, PoolOptions, PoolStats } from './types.ts';
 
 /** An instance whose methods run on worker replicas. Owned by the API layer, placed by the pool. */
@@ -82,13 +82,16 @@ class WorkerSlot {
 
   readonly index: number;
 
-  constructor(index: number, options: PoolOptions, onReplies: (slot: WorkerSlot, replies: Reply[]) => void) {
+  private readonly epoch: number;
+
+  constructor(index: number, options: PoolOptions, epoch: number, onReplies: (slot: WorkerSlot, replies: Reply[]) => void) {
     this.index = index;
+    this.epoch = epoch;
     const ctrl = new SharedArrayBuffer(CTRL_WORDS * 4);
     this.ctrl = new Int32Array(ctrl);
     const { port1, port2 } = new MessageChannel();
     const ends = createChannelEnds(port1, port2);
-    const boot: WorkerBoot = { role: 'pool', ctrl, channel: ends.there };
+    const boot: WorkerBoot = { role: 'pool', ctrl, epoch, channel: ends.there };
     this.worker = new Worker(workerScript, {
       workerData: { [MARK]: boot },
       transferList: [port2],
@@ -100,9 +103,14 @@ class WorkerSlot {
     this.channel = new Channel(ends.here, (replies) => onReplies(this, replies));
   }
 
-  /** Whether the call with `seq` has started on the worker. */
+  /** Whether the call with `seq` has started on the worker (or was revoked from it). */
   started(seq: number): boolean {
-    return Atomics.load(this.ctrl, CTRL_STARTED) >= seq;
+    return Atomics.load(this.ctrl, CTRL_CLAIMED) >= seq;
+  }
+
+  /** Whether the worker has been inside one synchronous call for longer than STALL_MS. */
+  stalled(now: number): boolean {
+    return Atomics.load(this.ctrl, CTRL_RUNNING) !== 0 && now - this.epoch - Atomics.load(this.ctrl, CTRL_SINCE) > STALL_MS;
   }
 
   /** Whether the call with `seq` is executing synchronous code right now. */
@@ -110,6 +118,13 @@ class WorkerSlot {
     return Atomics.load(this.ctrl, CTRL_RUNNING) === seq;
   }
 }
+
+/**
+ * A worker inside one synchronous call for this long (a report, a big query) takes no new
+ * calls, and calls already sent to it that have not started are taken back: they would wait
+ * behind it while other workers are free.
+ */
+const STALL_MS = 2;
 
 class Durations {
   count = 0;
@@ -135,6 +150,7 @@ export class Pool {
   private nextSlotIndex = 1;
   private pinRotation = 0;
   private readonly targetIds = new Map<Registration, TargetDef>();
+  private readonly epoch = Date.now();
   private closing = false;
   private drained: (() => void) | undefined;
   private completed = 0;
@@ -263,7 +279,7 @@ export class Pool {
   // ---- placement ------------------------------------------------------------------------
 
   private spawn(): WorkerSlot {
-    const slot = new WorkerSlot(this.nextSlotIndex++, this.options, (s, replies) => this.onReplies(s, replies));
+    const slot = new WorkerSlot(this.nextSlotIndex++, this.options, this.epoch, (s, replies) => this.onReplies(s, replies));
     slot.worker.on('error', (err) => (slot.lastError = err));
     slot.worker.on('exit', (code) => this.onExit(slot, code));
     this.slots.push(slot);
@@ -284,19 +300,69 @@ export class Pool {
       return true; // a pinned call waits in its worker's own line, never the shared queue
     }
     let best: WorkerSlot | undefined;
+    let now = 0;
     for (const s of this.slots) {
-      if (s.inflight.size === 0 && s.pinnedQueue.length === 0) {
+      if (s.pinnedQueue.length > 0) continue;
+      if (s.inflight.size === 0) {
         best = s;
         break;
       }
-      if (s.inflight.size < this.options.concurrencyPerWorker && s.pinnedQueue.length === 0 && (!best || s.inflight.size < best.inflight.size)) {
-        best = s;
+      if (s.stalled((now ||= Date.now()))) {
+        this.steal(s);
+        continue;
       }
+      if (s.inflight.size < this.options.concurrencyPerWorker && (!best || s.inflight.size < best.inflight.size)) best = s;
     }
     if ((!best || best.inflight.size > 0) && this.slots.length < this.options.size) best = this.spawn();
     if (!best) return false;
     this.dispatch(best, call);
+    // Sent behind a running call: look again once that call could count as stalled.
+    if (best.inflight.size > 1) this.rebalanceTimer ??= setTimeout(this.rebalance, STALL_MS + 1).unref();
     return true;
+  }
+
+  private rebalanceTimer: NodeJS.Timeout | undefined;
+
+  /** Takes unstarted calls back from stalled workers and gives them to free ones. */
+  private readonly rebalance = (): void => {
+    this.rebalanceTimer = undefined;
+    const now = Date.now();
+    let waiting = false;
+    for (const s of this.slots) {
+      if (s.stalled(now)) this.steal(s);
+      else if (s.inflight.size > 1) waiting = true; // may stall later: keep watching
+    }
+    this.pumpAll();
+    if (waiting && !this.closing) this.rebalanceTimer = setTimeout(this.rebalance, STALL_MS + 1).unref();
+  };
+
+  /**
+   * Takes back the calls `slot` holds but has not started, so they run on a free worker.
+   * Pinned calls and release requests stay: they must run there, in order.
+   */
+  private steal(slot: WorkerSlot): void {
+    let last = slot.nextSeq - 1;
+    for (const [seq, call] of slot.inflight) {
+      if (seq <= last && (call.control || call.task.instance?.pinned)) last = Math.min(last, seq - 1);
+    }
+    let claimed = Atomics.load(slot.ctrl, CTRL_CLAIMED);
+    while (claimed < last) {
+      const seen = Atomics.compareExchange(slot.ctrl, CTRL_CLAIMED, claimed, last);
+      if (seen === claimed) break;
+      claimed = seen; // the worker claimed one meanwhile: revoke the rest
+    }
+    if (claimed >= last) return;
+    const taken: Pending[] = [];
+    for (const [seq, call] of slot.inflight) {
+      if (seq > claimed && seq <= last) taken.push(call);
+    }
+    for (const call of taken) {
+      this.unhold(slot, call);
+      call.slot = undefined;
+    }
+    this.queue.splice(this.queueHead, 0, ...taken);
+    this.queued += taken.length;
+    this.rebalanceTimer ??= setTimeout(this.rebalance, 0).unref();
   }
 
   private pinTarget(): WorkerSlot {
@@ -375,6 +441,7 @@ export class Pool {
 
   /** Fills `slot` up to its concurrency: its pinned line first, then the shared queue. */
   private pump(slot: WorkerSlot): void {
+    if (this.queued > 0 && slot.pinnedQueue.length === 0 && slot.stalled(Date.now())) return;
     while (slot.inflight.size < this.options.concurrencyPerWorker) {
       const next = slot.pinnedQueue.shift() ?? this.dequeue();
       if (!next) break;

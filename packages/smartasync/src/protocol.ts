@@ -61,15 +61,23 @@ export interface Reply {
   readonly changedFields?: string[];
 }
 
-/** Index of the shared control words each pool worker publishes. */
+/**
+ * The shared control words of a pool worker. CTRL_CLAIMED only grows, and only by
+ * compare-and-swap: the worker claims request `seq` before running it (CLAIMED: seq-1 → seq),
+ * and the caller may revoke requests the worker has not claimed yet (CLAIMED: c → last) to run
+ * them elsewhere. Whoever wins the swap owns the request, so none runs twice.
+ */
 export const CTRL_RUNNING = 0; // seq of the call executing synchronously now, 0 when none
-export const CTRL_STARTED = 1; // seq of the last call that started
-export const CTRL_WORDS = 2;
+export const CTRL_CLAIMED = 1; // highest seq claimed by the worker or revoked by the caller
+export const CTRL_SINCE = 2; // when the running call started: Date.now() - WorkerBoot.epoch
+export const CTRL_WORDS = 3;
 
 /** What a smartasync worker receives as `workerData`, under the MARK key. */
 export interface WorkerBoot {
   readonly role: 'pool' | 'bridge';
   readonly ctrl: SharedArrayBuffer;
+  /** Date.now() when the pool started: CTRL_SINCE counts from it to fit 32 bits. */
+  readonly epoch?: number;
   /** Its end of the channel to the thread that calls it. */
   readonly channel?: ChannelEnds;
 }

@@ -10,7 +10,7 @@ import { checkCloneable, restoreBuffers } from './clone.ts';
 import { encodeThrown, RegistrationError, WorkerCrashedError } from './errors.ts';
 import { Channel } from './transport.ts';
 import { disposeObject } from './dispose.ts';
-import { CTRL_RUNNING, CTRL_STARTED, type CallRequest, type Reply, type Request, type TargetDef } from './protocol.ts';
+import { CTRL_CLAIMED, CTRL_RUNNING, CTRL_SINCE, type CallRequest, type Reply, type Request, type TargetDef } from './protocol.ts';
 import { parentPort } from 'node:worker_threads';
 
 const TS_FILE = /\.[cm]?tsx?$/;
@@ -90,10 +90,20 @@ async function findTarget(def: TargetDef): Promise<Registration> {
 }
 
 /** Runs requests in arrival order and answers each through `send`. */
-function createExecutor(send: (reply: Reply, json: boolean) => void, ctrl?: Int32Array): (req: Request) => void {
+/** For pool workers: the shared control words, and what to do when a call was revoked. */
+interface PoolControl {
+  readonly ctrl: Int32Array;
+  readonly epoch: number;
+  readonly onRevoked: () => void;
+}
+
+function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: PoolControl): (req: Request) => void {
+  const ctrl = pool?.ctrl;
+  const epoch = pool?.epoch ?? 0;
   const targets = new Map<number, Registration>();
   const replicas = new Map<number, Record<string, unknown>>();
   let waiting: Promise<void> | undefined; // set while a module import holds the line
+  const claim = (seq: number): boolean => !ctrl || Atomics.compareExchange(ctrl, CTRL_CLAIMED, seq - 1, seq) === seq - 1;
 
   const fail = (seq: number, err: unknown, started = performance.now()): void =>
     send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started }, false);
@@ -115,23 +125,32 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, ctrl?: Int3
     );
   };
 
+  // Constructor arguments arrive once per worker, possibly with a call that is then revoked:
+  // keep them until the replica is built.
+  const unbuilt = new Map<number, unknown[]>();
+
   const replicaFor = (req: CallRequest, reg: Registration): Record<string, unknown> => {
-    const part = req.instance!;
-    let replica = replicas.get(part.id);
+    const id = req.instance!.id;
+    let replica = replicas.get(id);
     if (!replica) {
-      if (!part.ctorArgs) throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${part.id} in this worker.`);
+      const args = unbuilt.get(id);
+      if (!args) throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${id} in this worker.`);
       const Ctor = reg.target as new (...args: unknown[]) => Record<string, unknown>;
-      replica = new Ctor(...restoreBuffers(part.ctorArgs, part.ctorBuffers));
-      replicas.set(part.id, replica);
+      replica = new Ctor(...args);
+      replicas.set(id, replica);
+      unbuilt.delete(id);
     }
     return replica;
   };
 
   const run = (req: CallRequest, reg: Registration): void => {
+    const part = req.instance;
+    if (part?.ctorArgs && !replicas.has(part.id)) unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
+    if (!claim(req.seq)) return pool!.onRevoked(); // revoked: the caller runs it elsewhere
     const started = performance.now();
     if (ctrl) {
+      Atomics.store(ctrl, CTRL_SINCE, Date.now() - epoch);
       Atomics.store(ctrl, CTRL_RUNNING, req.seq);
-      Atomics.store(ctrl, CTRL_STARTED, req.seq);
     }
     let result: unknown;
     let changed: string[] | undefined;
@@ -167,8 +186,10 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, ctrl?: Int3
   };
 
   const release = async (seq: number, id: number): Promise<void> => {
+    claim(seq); // never revoked: the caller only revokes calls
     const replica = replicas.get(id);
     replicas.delete(id);
+    unbuilt.delete(id);
     try {
       await disposeObject(replica);
       send({ seq, ok: true, value: undefined, runMs: 0 }, true);
@@ -248,10 +269,13 @@ function startPoolWorker(): void {
     },
     { blockingWaitMs: IDLE_BLOCK_MS, mayBlock: () => received === replied },
   );
-  execute = createExecutor((reply, json) => {
-    replied++;
-    channel.send(reply, { json });
-  }, ctrl);
+  execute = createExecutor(
+    (reply, json) => {
+      replied++;
+      channel.send(reply, { json });
+    },
+    { ctrl, epoch: workerBoot!.epoch ?? 0, onRevoked: () => void replied++ },
+  );
   // The rings' reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
 }

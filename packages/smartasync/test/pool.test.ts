@@ -46,6 +46,21 @@ test('aborting a running sync call rejects at once and replaces its worker', asy
   assert.equal(getPool().stats().crashedWorkers, 0, 'a deliberate stop is not a crash');
 });
 
+test('calls sent behind a long synchronous call are taken back and run on a free worker', async () => {
+  await freshPool({ size: 2, concurrencyPerWorker: 8 });
+  await Promise.all([busyWait(20), busyWait(20)]); // both workers up
+  const long = busyWait(600);
+  await new Promise((r) => setTimeout(r, 10)); // the long call is running
+  const started = performance.now();
+  // Some of these are placed behind the long call before it counts as stalled.
+  const light = await Promise.all(Array.from({ length: 12 }, (_, i) => whereSync(`light ${i}`)));
+  const elapsed = performance.now() - started;
+  const longThread = (await long).threadId;
+  assert.equal(light.length, 12);
+  assert.ok(light.every((r) => r.threadId !== longThread), 'no light call ran behind the long one');
+  assert.ok(elapsed < 300, `light calls took ${Math.round(elapsed)} ms, as if they waited for the 600 ms call`);
+});
+
 test('an already-aborted signal rejects without running', async () => {
   await assert.rejects(busyWait.with({ signal: AbortSignal.abort() })(10), CallAbortedError);
 });
