@@ -195,6 +195,20 @@ const OWN_ERRORS: Record<string, { prototype: object }> = {
 /** Why the `at` lines after the worker's own frames belong to the caller. */
 const BOUNDARY = '    at <smartasync: worker thread boundary>';
 
+/** Errors rebuilt from a worker, whose stacks can take the caller's frames. */
+const fromWorker = new WeakSet<object>();
+
+/**
+ * Appends the caller's frames (a stack captured on the calling side) to an error that came
+ * from a worker, after a boundary line. Other values are left alone.
+ */
+export function appendCallerFrames(err: unknown, callerStack: string | undefined): void {
+  if (typeof err !== 'object' || err === null || !fromWorker.has(err) || !callerStack) return;
+  fromWorker.delete(err); // once
+  const frames = callerStack.split('\n').slice(1).join('\n');
+  if (frames) Object.defineProperty(err, 'stack', { value: `${(err as Error).stack}\n${BOUNDARY}\n${frames}`, writable: true, configurable: true, enumerable: false });
+}
+
 /** Rebuilds a thrown value on the caller's side; `callerStack` is captured at the call. */
 export function decodeThrown(data: ThrownData, callerStack?: string): unknown {
   if (data.kind === 'value') return data.value;
@@ -213,6 +227,7 @@ export function decodeThrown(data: ThrownData, callerStack?: string): unknown {
   if (err.name !== data.name) hidden('name', data.name);
   const frames = callerStack?.split('\n').slice(1).join('\n');
   hidden('stack', frames ? `${data.stack ?? `${data.name}: ${data.message}`}\n${BOUNDARY}\n${frames}` : data.stack);
+  if (!frames) fromWorker.add(err);
   if (data.cause) hidden('cause', decodeThrown(data.cause));
   if (data.errors) hidden('errors', data.errors.map((e) => decodeThrown(e)));
   Object.assign(err, data.props);

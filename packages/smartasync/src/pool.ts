@@ -165,7 +165,7 @@ export class Pool {
       ...options,
       size: options.size ?? Math.max(1, os.availableParallelism()),
       maxQueue: options.maxQueue ?? 10_000,
-      concurrencyPerWorker: options.concurrencyPerWorker ?? 8,
+      concurrencyPerWorker: options.concurrencyPerWorker ?? 32,
     };
   }
 

@@ -76,7 +76,11 @@ export interface PoolOptions {
   readonly size?: number;
   /** Calls allowed to wait for a worker before new ones are refused. Default: 10,000. */
   readonly maxQueue?: number;
-  /** Calls sent to one worker ahead of time, so messages batch. Default: 8. */
+  /**
+   * Calls sent to one worker ahead of time, so messages batch. Calls still waiting behind a
+   * synchronous call that runs long (over 2 ms) are taken back and given to a free worker.
+   * Default: 32.
+   */
   readonly concurrencyPerWorker?: number;
   /** Memory limits for each worker; a worker that exceeds them dies and is replaced. */
   readonly resourceLimits?: import('node:worker_threads').ResourceLimits;

@@ -122,14 +122,14 @@ test('thrown non-Error values arrive as themselves', async () => {
 
 test('the stack shows the worker frames and the caller’s call site', async () => {
   async function callerSiteMarker(): Promise<unknown> {
-    return failWith('type');
+    return await failWith('type');
   }
   const err = (await callerSiteMarker().catch((e: unknown) => e)) as Error;
   const stack = err.stack!;
   assert.match(stack, /^TypeError: bad type/);
   assert.match(stack, /at failWith .*fixtures\/basic\.ts/, 'worker frame');
   assert.match(stack, /smartasync: worker thread boundary/);
-  assert.match(stack, /callerSiteMarker .*errors\.test\.ts/, 'caller frame');
+  assert.match(stack, /at async callerSiteMarker .*errors\.test\.ts:\d+:\d+/, 'caller frame, at the awaited call');
   assert.doesNotMatch(stack, /dist\/worker\.js/, 'smartasync’s own dispatch frames are left out');
 });
 
