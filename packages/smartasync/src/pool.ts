@@ -47,6 +47,8 @@ export interface Task {
   readonly options?: CallOptions;
   /** Holds the caller's stack (formatted only if an error needs it). */
   readonly caller?: { readonly stack?: string };
+  /** Settle with the result as JSON text made on the worker (`f.json()`). */
+  readonly resultAsJson?: boolean;
   /** Told which replica fields a method changed; asks the worker to watch. */
   readonly onChanged?: (fields: string[]) => void;
 }
@@ -425,6 +427,7 @@ export class Pool {
         ...(task.argsReport?.buffers ? { argBuffers: task.argsReport.buffers } : {}),
         ...(instance ? { instance } : {}),
         ...(task.onChanged ? { watchFields: true } : {}),
+        ...(task.resultAsJson ? { resultAsJson: true } : {}),
       },
       { transfer: task.options?.transfer, json: !task.argsReport && !(instance?.ctorArgs && inst!.ctorReport) },
     );

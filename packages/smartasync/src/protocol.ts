@@ -36,6 +36,8 @@ export interface CallRequest {
   readonly instance?: InstancePart;
   /** Report own fields of the replica that the method changed (development aid). */
   readonly watchFields?: boolean;
+  /** Reply with the result as JSON text, made here: the caller passes it on without parsing. */
+  readonly resultAsJson?: boolean;
 }
 
 /** Drop the replica of an instance, disposing it (`Symbol.dispose`, `close()`). */

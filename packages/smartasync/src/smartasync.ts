@@ -9,6 +9,7 @@ import { RegistrationError, appendCallerFrames } from './errors.ts';
 import { inSmartasyncWorker, isEntryModule } from './environment.ts';
 import { getPool, type InstanceRef, type Task } from './pool.ts';
 import { runBlocking } from './sync-bridge.ts';
+import { toJsonText } from './json-text.ts';
 import { trackInstance, attachInstance, releaseInBackground } from './instances.ts';
 import type { AnyClass, AnyFunction, CallOptions, ClassOptions, SmartClass, SmartFunction } from './types.ts';
 
@@ -90,6 +91,7 @@ export function taskFor(b: Binding, args: unknown[], options: CallOptions | unde
     method: b.method,
     options,
     onChanged: b.onChanged,
+    resultAsJson: false,
     caller,
   };
 }
@@ -110,6 +112,18 @@ function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOpti
       return Promise.reject(err);
     }
   };
+  // For results that go straight into an HTTP response: the worker makes the JSON text, so
+  // this thread never builds the objects only to serialize them again.
+  const json = function (...args: unknown[]): Promise<string> {
+    if (b.isAsync || inSmartasyncWorker) return call(...args).then(toJsonText);
+    try {
+      assertOffloadable(b.reg);
+      const task = taskFor(b, args, options, NO_CALLER);
+      return settleHere(getPool().run({ ...task, resultAsJson: true })) as Promise<string>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
   const sync = function (...args: unknown[]): unknown {
     if (!b.isAsync) return b.inline(args);
     assertOffloadable(b.reg);
@@ -125,6 +139,7 @@ function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOpti
   Object.defineProperties(call, {
     name: { value: b.original.name },
     sync: { value: sync },
+    json: { value: json },
     with: { value: (more: CallOptions) => makeSmartFunction(b, { ...options, ...more }) },
     original: { value: b.original },
     isAsync: { value: b.isAsync },

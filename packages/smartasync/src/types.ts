@@ -29,6 +29,12 @@ export interface SmartFunction<F extends AnyFunction> {
   (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
   /** Calls from synchronous code and returns the settled value (or throws). */
   sync(...args: Parameters<F>): Awaited<ReturnType<F>>;
+  /**
+   * Like `f(...)`, but settles with the result as JSON text, made on the worker. For results
+   * that go straight into an HTTP response: this thread never builds the objects only to
+   * serialize them again. `undefined` becomes `"null"`.
+   */
+  json(...args: Parameters<F>): Promise<string>;
   /** The same function with per-call options bound: `f.with({ timeout: 500 })(x)`. */
   with(options: CallOptions): SmartFunction<F>;
   /** The function as written. */

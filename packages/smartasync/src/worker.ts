@@ -10,6 +10,7 @@ import { checkCloneable, restoreBuffers } from './clone.ts';
 import { encodeThrown, RegistrationError, WorkerCrashedError } from './errors.ts';
 import { Channel } from './transport.ts';
 import { disposeObject } from './dispose.ts';
+import { toJsonText } from './json-text.ts';
 import { CTRL_CLAIMED, CTRL_RUNNING, CTRL_SINCE, type CallRequest, type Reply, type Request, type TargetDef } from './protocol.ts';
 import { parentPort } from 'node:worker_threads';
 
@@ -111,6 +112,7 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
   const succeed = (req: CallRequest, reg: Registration, value: unknown, started: number, changed?: string[]): void => {
     let report;
     try {
+      if (req.resultAsJson) value = toJsonText(value);
       const label = req.instance ? `${reg.target.name}#${req.instance.method}()` : reg.label;
       report = checkCloneable(value, `the return value of ${label}`, 'result');
     } catch (err) {

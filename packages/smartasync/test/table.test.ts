@@ -97,3 +97,14 @@ test('concurrent calls with Promise.all run on several workers and all settle', 
   assert.equal(stats.running, 0);
   assert.equal(stats.queued, 0);
 });
+
+test('f.json() settles with JSON text made where the body ran', async () => {
+  const text = await whereSync.json('j');
+  assert.equal(typeof text, 'string');
+  const parsed = JSON.parse(text) as { tag: string; threadId: number };
+  assert.equal(parsed.tag, 'j');
+  assert.notEqual(parsed.threadId, 0, 'made on the worker');
+  assert.deepEqual(JSON.parse(await whereAsync.json('k')), { tag: 'k', threadId: 0 });
+  const c = new SmartCounter(3);
+  assert.equal((JSON.parse(await c.read.json()) as { n: number }).n, 3);
+});

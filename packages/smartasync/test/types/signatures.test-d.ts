@@ -20,6 +20,8 @@ expectTypeOf(add.sync).parameters.toEqualTypeOf<[number, number]>();
 expectTypeOf(add.sync).returns.toEqualTypeOf<number>();
 expectTypeOf(add.with({ timeout: 10 })).toEqualTypeOf<SmartFunction<(a: number, b: number) => number>>();
 expectTypeOf(add.isAsync).toEqualTypeOf<boolean>();
+expectTypeOf(add.json).parameters.toEqualTypeOf<[number, number]>();
+expectTypeOf(add.json).returns.toEqualTypeOf<Promise<string>>();
 // @ts-expect-error a wrong argument type does not compile
 void add('1', 2);
 // @ts-expect-error nor a missing argument
