@@ -25,7 +25,7 @@ export async function runJob(job: Job, log: (m: string) => void = (m) => process
     candidates = await interleave<SyncInstance>(job, cs, (inst) => syncBlock(inst, job.block), log, measured);
   } else {
     const cs = pick(reg.asyncCandidates)
-      .filter((c) => (job.section === 'throughput' ? c.batching : job.section === 'payload' ? c.payload : true))
+      .filter((c) => (job.section === 'throughput' ? c.batching : job.section === 'payload' ? c.payload : c.roundtrip !== false))
       .map((c) => ({ info: info(c), create: () => c.create({ workers: job.workers }) }));
     const block =
       job.section === 'throughput'

@@ -6,7 +6,8 @@ export type Kind = 'subject' | 'peer' | 'baseline' | 'floor';
 /** An asynchronous offload: the main thread awaits work done on a worker. */
 export interface AsyncInstance {
   noop(x: { a: number }): Promise<Small>;
-  rows?(n: number): Promise<Row[]>;
+  /** the 1,000 rows as objects or, for candidates that hand over JSON text, as that text */
+  rows?(n: number): Promise<Row[] | string>;
   close(): Promise<void>;
 }
 
@@ -32,6 +33,8 @@ export interface AsyncCandidate extends CandidateInfo {
   /** false = this candidate only makes sense one call at a time (the Atomics floor) */
   batching: boolean;
   payload: boolean;
+  /** false = payload only (a different way of returning the rows, not a different transport) */
+  roundtrip?: boolean;
   create(opts: { workers: number }): Promise<AsyncInstance>;
 }
 

@@ -15,43 +15,51 @@ function online(w: Worker): Promise<void> {
   });
 }
 
-const raw: AsyncCandidate = {
-  id: 'raw:postMessage',
-  lib: 'raw',
-  kind: 'baseline',
-  config: '-',
-  note: 'worker.postMessage([id, op, arg]) each way, replies matched by id, round-robin over workers',
-  batching: true,
-  payload: true,
-  async create({ workers }) {
-    const ws = Array.from({ length: workers }, () => new Worker(rawWorker));
-    await Promise.all(ws.map(online));
-    const pending = new Map<number, (v: unknown) => void>();
-    for (const w of ws) {
-      w.on('message', (m: [number, unknown]) => {
-        const resolve = pending.get(m[0]);
-        pending.delete(m[0]);
-        resolve?.(m[1]);
-      });
-    }
-    let next = 0;
-    function call<T>(op: 0 | 1, arg: unknown): Promise<T> {
-      const id = next++;
-      const w = ws[id % ws.length] as Worker;
-      return new Promise<T>((resolve) => {
-        pending.set(id, resolve as (v: unknown) => void);
-        w.postMessage([id, op, arg]);
-      });
-    }
-    return {
-      noop: (x) => call<Small>(0, x),
-      rows: (n) => call<Row[]>(1, n),
-      close: async () => {
-        await Promise.all(ws.map((w) => w.terminate()));
-      },
-    };
-  },
-};
+function rawCandidate(json: boolean): AsyncCandidate {
+  return {
+    id: json ? 'raw:postMessage+JSON' : 'raw:postMessage',
+    lib: 'raw',
+    kind: 'baseline',
+    config: '-',
+    note: json
+      ? 'as raw:postMessage, but the worker sends the rows as JSON.stringify text (payload only)'
+      : 'worker.postMessage([id, op, arg]) each way, replies matched by id, round-robin over workers',
+    batching: !json,
+    payload: true,
+    roundtrip: !json,
+    async create({ workers }) {
+      const ws = Array.from({ length: workers }, () => new Worker(rawWorker));
+      await Promise.all(ws.map(online));
+      const pending = new Map<number, (v: unknown) => void>();
+      for (const w of ws) {
+        w.on('message', (m: [number, unknown]) => {
+          const resolve = pending.get(m[0]);
+          pending.delete(m[0]);
+          resolve?.(m[1]);
+        });
+      }
+      let next = 0;
+      function call<T>(op: 0 | 1 | 2, arg: unknown): Promise<T> {
+        const id = next++;
+        const w = ws[id % ws.length] as Worker;
+        return new Promise<T>((resolve) => {
+          pending.set(id, resolve as (v: unknown) => void);
+          w.postMessage([id, op, arg]);
+        });
+      }
+      return {
+        noop: (x) => call<Small>(0, x),
+        rows: json ? (n) => call<string>(2, n) : (n) => call<Row[]>(1, n),
+        close: async () => {
+          await Promise.all(ws.map((w) => w.terminate()));
+        },
+      };
+    },
+  };
+}
+
+const raw = rawCandidate(false);
+const rawJson = rawCandidate(true);
 
 // One call at a time by construction: a single request slot. Reported only in the round-trip
 // comparison, as the lower bound of any thread hop on this machine.
@@ -124,6 +132,6 @@ const syncFloor: SyncCandidate = {
   },
 };
 
-export const asyncCandidates = [raw, floor];
+export const asyncCandidates = [raw, rawJson, floor];
 export const syncCandidates = [syncFloor];
 export default { asyncCandidates, syncCandidates } satisfies AdapterModule;

@@ -38,6 +38,27 @@ const offload: AsyncCandidate = {
   },
 };
 
+// For results that go straight into an HTTP response: the worker makes the JSON text and the
+// main thread never builds the objects (payload comparison only).
+const json: AsyncCandidate = {
+  id: 'smartasync.json',
+  lib: 'smartasync',
+  kind: 'subject',
+  config: 'default',
+  note: 'f.json(n): the result as JSON text made on the worker',
+  batching: false,
+  payload: true,
+  roundtrip: false,
+  async create({ workers }) {
+    const { lib, tasks } = await load(workers);
+    return {
+      noop: (x) => tasks.noop(x) as Promise<Small>,
+      rows: (n) => tasks.rows.json(n),
+      close: () => lib.getPool().close(),
+    };
+  },
+};
+
 const sync: SyncCandidate = {
   id: 'smartasync.sync',
   lib: 'smartasync',
@@ -54,6 +75,6 @@ const sync: SyncCandidate = {
   },
 };
 
-export const asyncCandidates = [offload];
+export const asyncCandidates = [offload, json];
 export const syncCandidates = [sync];
 export default { asyncCandidates, syncCandidates } satisfies AdapterModule;

@@ -123,7 +123,7 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
   const why = [...new Set(misses.map((c) => c.id))].map((id) => {
     const rows = misses.filter((c) => c.id === id);
-    const section = id.startsWith('throughput') ? 'throughput' : id.startsWith('app') ? '' : id;
+    const section = id.startsWith('throughput') ? 'throughput' : id.startsWith('payload') ? 'payload' : id.startsWith('app') ? '' : id;
     const prof = section ? profileLine(r, section) : undefined;
     return [`- **${rows[0]!.target}**`, ...rows.map((c) => `  - ${c.where}: ${c.why}`), ...(prof ? [`  - ${prof}`] : [])].join('\n');
   });
