@@ -2,7 +2,7 @@
 // autocannon from this process: the light endpoint alone, then while the heavy report is
 // called concurrently. Builds are interleaved per round like the other comparisons.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import autocannon, { type Result } from 'autocannon';
 import { DatabaseManager, DEFAULT_REPORT_COST } from '../../../examples/users-api/src/db/manager.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import { quantile, sortedCopy } from '../stats.ts';
-import type { AppMeasurement, AppResult, Build, LoadFigures, PoolDelta, Scenario } from './types.ts';
+import type { AppMeasurement, AppResult, Build, CpuSplit, LoadFigures, PoolDelta, Scenario } from './types.ts';
 
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
 const BUILDS: { build: Build; note: string }[] = [
@@ -144,12 +144,59 @@ function poolDelta(a: PoolCounters | undefined, b: PoolCounters | undefined): Po
   return { calls: n, meanWaitMs: ((b.waitS - a.waitS) * 1000) / n, meanRunMs: ((b.runS - a.runS) * 1000) / n, maxWaitMs: b.maxWaitS * 1000 };
 }
 
+const TICK_US = 1e6 / 100; // /proc reports CPU time in USER_HZ ticks, 100 per second on Linux
+
+interface ThreadTimes {
+  main: number;
+  workers: number;
+  other: number;
+}
+
+// Per-thread CPU of a server process. Node's own helper threads have fixed names (V8 platform
+// workers, libuv's pool, the task scheduler, the signal watcher); every other thread but the
+// main one is a worker_threads thread (`WorkerThread`, or the name the pool gave it).
+const HELPER = /^(V8Worker|libuv-worker|DelayedTaskSche|SignalInspector)/;
+function threadTimes(pid: number): ThreadTimes | undefined {
+  const t: ThreadTimes = { main: 0, workers: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat; `fields` starts at field 3.
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (tid === String(pid)) t.main += ticks;
+      else if (HELPER.test(comm)) t.other += ticks;
+      else t.workers += ticks;
+    }
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+  return t;
+}
+
+function cpuSplit(a: ThreadTimes | undefined, b: ThreadTimes | undefined, loadgenUs: number, requests: number): CpuSplit | undefined {
+  if (!a || !b || requests === 0) return undefined;
+  const per = (ticks: number) => (ticks * TICK_US) / requests;
+  return { mainUs: per(b.main - a.main), workersUs: per(b.workers - a.workers), otherUs: per(b.other - a.other), loadgenUs: loadgenUs / requests };
+}
+
+function ownCpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
 async function measure(s: Server, scenario: Scenario, seconds: number, round: number): Promise<AppMeasurement> {
   const light = `${s.base}/users/1`;
   const before = await poolCounters(s);
+  const times0 = threadTimes(s.proc.pid!);
+  const loadgen0 = ownCpuUs();
   const withPool = async (m: AppMeasurement): Promise<AppMeasurement> => {
+    // Light-scenario CPU only: with the report running, its CPU would be charged to the light
+    // requests.
+    const cpu = scenario === 'alone' ? cpuSplit(times0, threadTimes(s.proc.pid!), ownCpuUs() - loadgen0, m.light.requests) : undefined;
     const pool = poolDelta(before, await poolCounters(s));
-    return pool ? { ...m, pool } : m;
+    return { ...m, ...(pool ? { pool } : {}), ...(cpu ? { cpu } : {}) };
   };
   if (scenario === 'alone') {
     return withPool({ build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done });
@@ -212,7 +259,8 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
           o.log(
             `${s.build} ${scenario}: ${m.light.requestsPerSec.toFixed(0)} req/s, p50 ${m.light.p50Ms.toFixed(2)} ms, p99 ${m.light.p99Ms.toFixed(2)} ms` +
               (m.report ? `; report ${m.report.requestsPerSec.toFixed(1)} req/s` : '') +
-              (m.pool ? `; pool wait ${m.pool.meanWaitMs.toFixed(3)} ms/call` : ''),
+              (m.pool ? `; pool wait ${m.pool.meanWaitMs.toFixed(3)} ms/call` : '') +
+              (m.cpu ? `; CPU µs/req main ${m.cpu.mainUs.toFixed(1)} workers ${m.cpu.workersUs.toFixed(1)} other ${m.cpu.otherUs.toFixed(1)} loadgen ${m.cpu.loadgenUs.toFixed(1)}` : ''),
           );
           result.measurements.push(m);
         }
@@ -229,12 +277,15 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
       const reports = ms.flatMap((m) => (m.report ? [m.report] : []));
       const pools = ms.flatMap((m) => (m.pool ? [m.pool] : []));
       const medPool = (k: keyof PoolDelta) => quantile(sortedCopy(pools.map((p) => p[k])), 0.5);
+      const cpus = ms.flatMap((m) => (m.cpu ? [m.cpu] : []));
+      const medCpu = (k: keyof CpuSplit) => quantile(sortedCopy(cpus.map((c) => c[k])), 0.5);
       result.summary.push({
         build: b.build,
         scenario,
         light: medianFigures(ms.map((m) => m.light)),
         ...(reports.length ? { report: medianFigures(reports) } : {}),
         ...(pools.length ? { pool: { calls: medPool('calls'), meanWaitMs: medPool('meanWaitMs'), meanRunMs: medPool('meanRunMs'), maxWaitMs: medPool('maxWaitMs') } } : {}),
+        ...(cpus.length ? { cpu: { mainUs: medCpu('mainUs'), workersUs: medCpu('workersUs'), otherUs: medCpu('otherUs'), loadgenUs: medCpu('loadgenUs') } } : {}),
       });
     }
   }

@@ -14,6 +14,18 @@ export interface LoadFigures {
   over10msShare: number;
 }
 
+/** CPU time per light request over one measurement, by thread (from /proc/<pid>/task/<tid>/stat). */
+export interface CpuSplit {
+  /** the server's event-loop thread */
+  mainUs: number;
+  /** the server's worker threads (smartasync or piscina pool) */
+  workersUs: number;
+  /** the server's other threads: V8's GC helpers, libuv's thread pool */
+  otherUs: number;
+  /** the load generator (autocannon, in the runner process) */
+  loadgenUs: number;
+}
+
 /** The smartasync pool's own statistics over one measurement (from the app's /metrics). */
 export interface PoolDelta {
   calls: number;
@@ -30,6 +42,7 @@ export interface AppMeasurement {
   /** the concurrent heavy load, in the with-report scenario */
   report?: LoadFigures;
   pool?: PoolDelta;
+  cpu?: CpuSplit;
 }
 
 export interface AppResult {
@@ -44,6 +57,6 @@ export interface AppResult {
   };
   measurements: AppMeasurement[];
   /** median over rounds per build and scenario */
-  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures; pool?: PoolDelta }[];
+  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures; pool?: PoolDelta; cpu?: CpuSplit }[];
   errors: { build: Build; error: string }[];
 }

@@ -78,11 +78,21 @@ function appSection(r: Results): string {
     `${s.light.errors} / ${s.light.non2xx}`,
   ]);
   const builds = p.builds.map((b) => `- \`${b.build}\`: ${b.note}`).join('\n');
+  const cpuRows = a.summary
+    .filter((s) => s.cpu)
+    .map((s) => {
+      const c = s.cpu!;
+      return [s.build, fmt.us(c.mainUs), fmt.us(c.workersUs), fmt.us(c.otherUs), fmt.us(c.mainUs + c.workersUs + c.otherUs), fmt.us(c.loadgenUs)];
+    });
+  const cpuTable = cpuRows.length
+    ? `\n\nCPU time per light request with no report running (from \`/proc/<pid>/task/*/stat\` of the server, and the runner's own CPU for autocannon), µs:\n\n` +
+      table(['build', 'server main thread', 'server workers', 'server other threads', 'server total', 'load generator'], cpuRows)
+    : '';
   const errs = a.errors.length ? `\n\nErrors: ${a.errors.map((e) => `${e.build}: ${e.error}`).join('; ')}` : '';
   return (
     `${p.rounds} round(s) of ${p.seconds} s per build and scenario, builds interleaved; light load ${p.lightConnections} connections on ` +
     `\`GET /users/:id\` (random ids of ${p.users} users); report load ${p.reportConnections} connection(s) on \`GET /reports/users\` ` +
-    `(PBKDF2 cost ${p.reportCost}). Server and load generator on the same 2 cores.\n\n${builds}\n\n${table(head, body)}${errs}`
+    `(PBKDF2 cost ${p.reportCost}). Server and load generator on the same 2 cores.\n\n${builds}\n\n${table(head, body)}${cpuTable}${errs}`
   );
 }
 

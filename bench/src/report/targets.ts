@@ -180,6 +180,9 @@ function appTargets(app: AppResult, cores: number): TargetCheck[] {
   const sPoolAlone = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'alone')?.pool;
   const sPoolLoad = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'with-report')?.pool;
   const sReport = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'with-report')?.report;
+  const sCpu = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'alone')?.cpu;
+  const nCpu = app.summary.find((x) => x.build === 'naive' && x.scenario === 'alone')?.cpu;
+  const total = (c: { mainUs: number; workersUs: number; otherUs: number }) => c.mainUs + c.workersUs + c.otherUs;
   const sAlone = get('smartasync', 'alone');
   const sLoad = get('smartasync', 'with-report');
   const nAlone = get('naive', 'alone');
@@ -217,7 +220,15 @@ function appTargets(app: AppResult, cores: number): TargetCheck[] {
     verdict: check(ok2),
     why:
       ok2 === false
-        ? `each light request pays one offloaded call; at ${fmt.rate(sAlone?.requestsPerSec)} req/s that is ${fmt.us(sAlone && nAlone ? 1e6 / sAlone.requestsPerSec - 1e6 / nAlone.requestsPerSec : undefined)} µs more per request than running the query inline.`
+        ? `each light request pays one offloaded call; at ${fmt.rate(sAlone?.requestsPerSec)} req/s that is ${fmt.us(sAlone && nAlone ? 1e6 / sAlone.requestsPerSec - 1e6 / nAlone.requestsPerSec : undefined)} µs more wall time per request than running the query inline.` +
+          (sCpu && nCpu
+            ? ` Measured CPU per request: naive ${fmt.us(total(nCpu))} µs in the server (main thread ${fmt.us(nCpu.mainUs)}), smartasync ${fmt.us(total(sCpu))} µs ` +
+              `(main thread ${fmt.us(sCpu.mainUs)}, workers ${fmt.us(sCpu.workersUs)}, other threads ${fmt.us(sCpu.otherUs)}); the load generator adds ${fmt.us(nCpu.loadgenUs)} / ${fmt.us(sCpu.loadgenUs)} µs on the same ${cores} cores. ` +
+              `Every core is busy, so throughput follows the machine's CPU per request: ${cores} cores / ${fmt.us(total(nCpu) + nCpu.loadgenUs)} µs ≈ ${fmt.rate((cores * 1e6) / (total(nCpu) + nCpu.loadgenUs))} req/s for naive, ` +
+              `/ ${fmt.us(total(sCpu) + sCpu.loadgenUs)} µs ≈ ${fmt.rate((cores * 1e6) / (total(sCpu) + sCpu.loadgenUs))} req/s for smartasync. ` +
+              `Reaching 0.9 × naive here needs the smartasync server at ≤ ${fmt.us(nAlone ? (cores * 1e6) / (0.9 * nAlone.requestsPerSec) - sCpu.loadgenUs : undefined)} µs of CPU per request in total, ` +
+              `i.e. the offload (main-thread send and wake-ups, the worker's wake-ups) at no more than ≈${fmt.us(nAlone ? (cores * 1e6) / (0.9 * nAlone.requestsPerSec) - sCpu.loadgenUs - total(nCpu) : undefined)} µs over running the query inline; it costs ${fmt.us(total(sCpu) - total(nCpu))} µs now.`
+            : '')
         : undefined,
   });
   const ok3 = sAlone && mAlone ? sAlone.requestsPerSec > mAlone.requestsPerSec : undefined;
