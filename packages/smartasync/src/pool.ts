@@ -7,6 +7,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Channel, createChannelEnds } from './transport.ts';
+import { WorkerLink } from './worker-link.ts';
 import { restoreBuffers, type CloneReport } from './clone.ts';
 import {
   CallAbortedError,
@@ -19,7 +20,7 @@ import {
 } from './errors.ts';
 import type { Registration } from './registry.ts';
 import { workerScript } from './environment.ts';
-import { CTRL_CLAIMED, CTRL_RUNNING, CTRL_SINCE, CTRL_WORDS, MARK, type Reply, type Request, type TargetDef, type WorkerBoot } from './protocol.ts';
+import { CTRL_CLAIMED, CTRL_RUNNING, CTRL_SINCE, CTRL_WORDS, MARK, type Reply, type Request, type WorkerBoot } from './protocol.ts';
 import type { CallOptions, DurationStats, PoolOptions, PoolStats } from './types.ts';
 
 /** An instance whose methods run on worker replicas. Owned by the API layer, placed by the pool. */
@@ -72,10 +73,8 @@ class WorkerSlot {
   readonly channel: Channel<Request, Reply>;
   readonly ctrl: Int32Array;
   readonly inflight = new Map<number, Pending>();
-  readonly known = new Set<number>(); // target ids defined here
-  readonly replicas = new Set<number>(); // instance ids with a replica here
+  readonly link = new WorkerLink();
   readonly pinnedQueue: Pending[] = [];
-  nextSeq = 1;
   /** Exit was asked for (close, or to stop a running call): not a crash. */
   stopping = false;
   /** Taken out of the pool (stopped or dead): instances pinned to it must move. */
@@ -151,7 +150,6 @@ export class Pool {
   private queued = 0;
   private nextSlotIndex = 1;
   private pinRotation = 0;
-  private readonly targetIds = new Map<Registration, TargetDef>();
   private readonly epoch = Date.now();
   private closing = false;
   private drained: (() => void) | undefined;
@@ -198,19 +196,19 @@ export class Pool {
    * every worker holding one has done so.
    */
   async release(instance: InstanceRef): Promise<void> {
-    const holders = this.slots.filter((s) => s.replicas.has(instance.id));
+    const holders = this.slots.filter((s) => s.link.replicas.has(instance.id));
     await Promise.all(
       holders.map(
         (slot) =>
           new Promise((resolve, reject) => {
-            slot.replicas.delete(instance.id);
+            slot.link.replicas.delete(instance.id);
             const call: Pending = {
               task: { reg: undefined as never, label: `release of ${instance.label}`, args: [], argsReport: undefined },
               resolve,
               reject,
               enqueuedAt: performance.now(),
               control: true,
-              seq: slot.nextSeq++,
+              seq: slot.link.nextSeq++,
               slot,
               settled: false,
             };
@@ -343,7 +341,7 @@ export class Pool {
    * Pinned calls and release requests stay: they must run there, in order.
    */
   private steal(slot: WorkerSlot): void {
-    let last = slot.nextSeq - 1;
+    let last = slot.link.nextSeq - 1;
     for (const [seq, call] of slot.inflight) {
       if (seq <= last && (call.control || call.task.instance?.pinned)) last = Math.min(last, seq - 1);
     }
@@ -399,48 +397,13 @@ export class Pool {
   }
 
   private dispatch(slot: WorkerSlot, call: Pending): void {
-    const { task } = call;
     call.slot = slot;
-    call.seq = slot.nextSeq++;
+    call.seq = slot.link.nextSeq++;
     this.hold(slot, call);
-    const def = this.targetDef(task.reg);
-    const firstHere = !slot.known.has(def.id);
-    if (firstHere) slot.known.add(def.id);
-    const inst = task.instance;
-    let instance;
-    if (inst) {
-      const needsCtor = !slot.replicas.has(inst.id);
-      if (needsCtor) slot.replicas.add(inst.id);
-      instance = {
-        id: inst.id,
-        method: task.method!,
-        ...(needsCtor ? { ctorArgs: inst.ctorArgs, ...(inst.ctorReport?.buffers ? { ctorBuffers: inst.ctorReport.buffers } : {}) } : {}),
-      };
-    }
-    slot.channel.send(
-      {
-        op: 'call',
-        seq: call.seq,
-        target: def.id,
-        args: task.args,
-        ...(firstHere ? { def } : {}),
-        ...(task.argsReport?.buffers ? { argBuffers: task.argsReport.buffers } : {}),
-        ...(instance ? { instance } : {}),
-        ...(task.onChanged ? { watchFields: true } : {}),
-        ...(task.resultAsJson ? { resultAsJson: true } : {}),
-      },
-      { transfer: task.options?.transfer, json: !task.argsReport && !(instance?.ctorArgs && inst!.ctorReport) },
-    );
+    const { request, json } = slot.link.callRequest(call.task, call.seq);
+    slot.channel.send(request, { transfer: call.task.options?.transfer, json });
   }
 
-  private targetDef(reg: Registration): TargetDef {
-    let def = this.targetIds.get(reg);
-    if (!def) {
-      def = { id: this.targetIds.size + 1, key: reg.key, moduleUrl: reg.site?.moduleUrl ?? '', label: reg.label, where: reg.where };
-      this.targetIds.set(reg, def);
-    }
-    return def;
-  }
 
   /** Fills `slot` up to its concurrency: its pinned line first, then the shared queue. */
   private pump(slot: WorkerSlot): void {

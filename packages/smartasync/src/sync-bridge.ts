@@ -14,20 +14,17 @@ import { workerScript } from './environment.ts';
 import { restoreBuffers } from './clone.ts';
 import { CallAbortedError, CallTimeoutError, decodeThrown, type ThrownData } from './errors.ts';
 import { Channel, createChannelEnds } from './transport.ts';
-import { MARK, type Reply, type Request, type TargetDef, type WorkerBoot } from './protocol.ts';
+import { MARK, type Reply, type Request, type WorkerBoot } from './protocol.ts';
+import { WorkerLink } from './worker-link.ts';
 import type { InstanceRef, Task } from './pool.ts';
-import type { Registration } from './registry.ts';
 
 interface Bridge {
   readonly worker: Worker;
   readonly channel: Channel<Request, Reply>;
-  readonly known: Set<number>;
-  readonly replicas: Set<number>;
-  nextSeq: number;
+  readonly link: WorkerLink;
 }
 
 let bridge: Bridge | undefined;
-const targetIds = new Map<Registration, TargetDef>();
 
 function start(): Bridge {
   const { port1, port2 } = new MessageChannel();
@@ -40,16 +37,7 @@ function start(): Bridge {
     if (bridge?.worker === worker) bridge = undefined;
   });
   const channel = new Channel<Request, Reply>(ends.here, () => {}, { receive: 'sync' });
-  return { worker, channel, known: new Set(), replicas: new Set(), nextSeq: 1 };
-}
-
-function targetDef(reg: Registration): TargetDef {
-  let def = targetIds.get(reg);
-  if (!def) {
-    def = { id: targetIds.size + 1, key: reg.key, moduleUrl: reg.site?.moduleUrl ?? '', label: reg.label, where: reg.where };
-    targetIds.set(reg, def);
-  }
-  return def;
+  return { worker, channel, link: new WorkerLink() };
 }
 
 /** Runs `task` (an async body) on the bridge worker and blocks until it settles. */
@@ -57,39 +45,16 @@ export function runBlocking(task: Task): unknown {
   const { label, options } = task;
   if (options?.signal?.aborted) throw new CallAbortedError(label, options.signal.reason);
   const b = (bridge ??= start());
-  const def = targetDef(task.reg);
-  const seq = b.nextSeq++;
-  const inst = task.instance;
-  const needsCtor = inst !== undefined && !b.replicas.has(inst.id);
-  // Absent parts are left undefined rather than spread out: JSON omits them, and building
-  // the object in one literal is cheaper.
-  const request: Request = {
-    op: 'call',
-    seq,
-    target: def.id,
-    args: task.args,
-    def: b.known.has(def.id) ? undefined : def,
-    argBuffers: task.argsReport?.buffers,
-    instance: inst
-      ? {
-          id: inst.id,
-          method: task.method!,
-          ctorArgs: needsCtor ? inst.ctorArgs : undefined,
-          ctorBuffers: needsCtor ? inst.ctorReport?.buffers : undefined,
-        }
-      : undefined,
-  };
+  const { request, json } = b.link.callRequest(task, b.link.nextSeq++);
   // This thread blocks next: wake the worker now.
-  b.channel.send(request, { transfer: options?.transfer, json: !task.argsReport && !(needsCtor && inst.ctorReport), now: true });
-  const reply = awaitReply(b, seq, options?.timeout);
+  b.channel.send(request, { transfer: options?.transfer, json, now: true });
+  const reply = awaitReply(b, request.seq, options?.timeout);
   if (!reply) {
     // The async work is still running and cannot be recalled: end the bridge, start anew next time.
     bridge = undefined;
     void b.worker.terminate();
     throw new CallTimeoutError(label, options!.timeout!, true);
   }
-  b.known.add(def.id);
-  if (needsCtor) b.replicas.add(inst.id);
   if (reply.ok) return restoreBuffers(reply.value, reply.buffers);
   throw decodeThrown(reply.value as ThrownData, task.caller?.stack);
 }
@@ -108,8 +73,8 @@ function awaitReply(b: Bridge, seq: number, timeout: number | undefined): Reply 
 
 /** Drops the bridge's replica of `instance`, if it has one. Does not wait. */
 export function releaseOnBridge(instance: InstanceRef): void {
-  if (!bridge?.replicas.delete(instance.id)) return;
-  bridge.channel.send({ op: 'release', seq: bridge.nextSeq++, instance: instance.id }, { json: true });
+  if (!bridge?.link.replicas.delete(instance.id)) return;
+  bridge.channel.send({ op: 'release', seq: bridge.link.nextSeq++, instance: instance.id }, { json: true });
 }
 
 /** Ends the bridge worker (it is unref'd, so this is only needed for a tidy shutdown). */
