@@ -13,6 +13,9 @@ export interface Meta {
   platform: string;
   commit: string;
   smartasyncVersion: string | null;
+  /** fingerprint of smartasync's built files at the start and the end of the run */
+  smartasyncBuild: string | null;
+  smartasyncBuildAfter?: string | null;
   pinningAvailable: boolean;
   loadavgBefore: number[];
   loadavgAfter?: number[];

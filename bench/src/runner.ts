@@ -1,8 +1,9 @@
 // The parent process: plans the jobs, runs each in its own child (pinned or not), profiles
 // the subject where asked, runs the application benchmark, then writes results/.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -113,6 +114,20 @@ function smartasyncVersion(): string | null {
   }
 }
 
+// A fingerprint of the smartasync build, taken before and after the run: a rebuild in the
+// middle (easy while the library is being worked on) would mix two versions in one report.
+function subjectBuild(): string | null {
+  try {
+    const req = createRequire(import.meta.url);
+    const entry = req.resolve('smartasync');
+    const h = createHash('sha1');
+    for (const f of readdirSync(dirname(entry)).filter((f) => f.endsWith('.js')).sort()) h.update(readFileSync(join(dirname(entry), f)));
+    return h.digest('hex').slice(0, 12);
+  } catch {
+    return null;
+  }
+}
+
 function timeoutFor(job: Job): number {
   return job.rounds * 60_000 + 60_000;
 }
@@ -151,6 +166,7 @@ export async function run(o: RunOptions): Promise<Results> {
       platform: `${process.platform} ${process.arch}`,
       commit: git(['rev-parse', '--short', 'HEAD']),
       smartasyncVersion: smartasyncVersion(),
+      smartasyncBuild: subjectBuild(),
       pinningAvailable: hasTaskset(),
       loadavgBefore: loadavg(),
     },
@@ -204,6 +220,10 @@ export async function run(o: RunOptions): Promise<Results> {
   }
 
   results.meta.loadavgAfter = loadavg();
+  results.meta.smartasyncBuildAfter = subjectBuild();
+  if (results.meta.smartasyncBuildAfter !== results.meta.smartasyncBuild) {
+    o.log(`WARNING: smartasync was rebuilt during the run (${results.meta.smartasyncBuild} -> ${results.meta.smartasyncBuildAfter}); its figures mix two builds`);
+  }
   results.meta.wallSeconds = Math.round((performance.now() - t0) / 100) / 10;
   save();
   await writeReport(results, o.out);
