@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { threadId } from 'node:worker_threads';
 import { configure, getPool } from 'smartasync';
-import { whereSync, whereAsync, anonymousArrow, busyWait, SmartCounter } from './fixtures/basic.ts';
+import { whereSync, whereAsync, anonymousArrow, busyWait, SmartCounter, outer } from './fixtures/basic.ts';
 
 configure({ size: 2 });
 assert.equal(threadId, 0);
@@ -107,4 +107,10 @@ test('f.json() settles with JSON text made where the body ran', async () => {
   assert.deepEqual(JSON.parse(await whereAsync.json('k')), { tag: 'k', threadId: 0 });
   const c = new SmartCounter(3);
   assert.equal((JSON.parse(await c.read.json()) as { n: number }).n, 3);
+});
+
+test('inside a pool worker, a wrapped sync function runs inline (no nested offload)', async () => {
+  const r = await outer();
+  assert.notEqual(r.outer, 0);
+  assert.equal(r.inner, r.outer, 'the inner call ran on the same worker thread');
 });
