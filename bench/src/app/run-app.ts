@@ -11,7 +11,7 @@ import autocannon, { type Result } from 'autocannon';
 import { DatabaseManager, DEFAULT_REPORT_COST } from '../../../examples/users-api/src/db/manager.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import { quantile, sortedCopy } from '../stats.ts';
-import type { AppMeasurement, AppResult, Build, CpuSplit, LoadFigures, PoolDelta, Scenario } from './types.ts';
+import type { AppMeasurement, AppResult, Build, CpuSplit, LoadFigures, LoopDelay, PoolDelta, Scenario } from './types.ts';
 
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
 const BUILDS: { build: Build; note: string }[] = [
@@ -186,20 +186,39 @@ function ownCpuUs(): number {
   return u.user + u.system;
 }
 
+async function loopDelay(s: Server): Promise<LoopDelay | undefined> {
+  try {
+    return (await (await fetch(`${s.base}/__bench/event-loop`)).json()) as LoopDelay;
+  } catch {
+    return undefined;
+  }
+}
+
 async function measure(s: Server, scenario: Scenario, seconds: number, round: number): Promise<AppMeasurement> {
   const light = `${s.base}/users/1`;
   const before = await poolCounters(s);
+  await loopDelay(s); // resets the histogram
   const times0 = threadTimes(s.proc.pid!);
   const loadgen0 = ownCpuUs();
   const withPool = async (m: AppMeasurement): Promise<AppMeasurement> => {
     // Light-scenario CPU only: with the report running, its CPU would be charged to the light
     // requests.
     const cpu = scenario === 'alone' ? cpuSplit(times0, threadTimes(s.proc.pid!), ownCpuUs() - loadgen0, m.light.requests) : undefined;
+    const loop = await loopDelay(s);
     const pool = poolDelta(before, await poolCounters(s));
-    return { ...m, ...(pool ? { pool } : {}), ...(cpu ? { cpu } : {}) };
+    return { ...m, ...(pool ? { pool } : {}), ...(cpu ? { cpu } : {}), ...(loop ? { loop } : {}) };
   };
   if (scenario === 'alone') {
     return withPool({ build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done });
+  }
+  if (scenario === 'with-cpu-hog') {
+    const hog = spawn(process.execPath, ['-e', `const end = Date.now() + ${Math.round((seconds + 2) * 1000)}; while (Date.now() < end);`], { stdio: 'ignore' });
+    try {
+      await sleep(300);
+      return withPool({ build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done });
+    } finally {
+      hog.kill('SIGKILL');
+    }
   }
   // The report load starts first and outlasts the light load, so every light request of the
   // measurement overlaps report requests.
@@ -254,12 +273,14 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
     for (let round = 0; round < p.rounds; round++) {
       const k = round % Math.max(1, servers.length);
       for (const s of [...servers.slice(k), ...servers.slice(0, k)]) {
-        for (const scenario of ['alone', 'with-report'] as Scenario[]) {
+        const scenarios: Scenario[] = s.build === 'smartasync' ? ['alone', 'with-report', 'with-cpu-hog'] : ['alone', 'with-report'];
+        for (const scenario of scenarios) {
           const m = await measure(s, scenario, p.seconds, round);
           o.log(
             `${s.build} ${scenario}: ${m.light.requestsPerSec.toFixed(0)} req/s, p50 ${m.light.p50Ms.toFixed(2)} ms, p99 ${m.light.p99Ms.toFixed(2)} ms` +
               (m.report ? `; report ${m.report.requestsPerSec.toFixed(1)} req/s` : '') +
               (m.pool ? `; pool wait ${m.pool.meanWaitMs.toFixed(3)} ms/call` : '') +
+              (m.loop ? `; loop delay p99 ${m.loop.p99Ms.toFixed(2)} ms` : '') +
               (m.cpu ? `; CPU µs/req main ${m.cpu.mainUs.toFixed(1)} workers ${m.cpu.workersUs.toFixed(1)} other ${m.cpu.otherUs.toFixed(1)} loadgen ${m.cpu.loadgenUs.toFixed(1)}` : ''),
           );
           result.measurements.push(m);
@@ -271,12 +292,14 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
     rmSync(dir, { recursive: true, force: true });
   }
   for (const b of builds) {
-    for (const scenario of ['alone', 'with-report'] as Scenario[]) {
+    for (const scenario of ['alone', 'with-report', 'with-cpu-hog'] as Scenario[]) {
       const ms = result.measurements.filter((m) => m.build === b.build && m.scenario === scenario);
       if (!ms.length) continue;
       const reports = ms.flatMap((m) => (m.report ? [m.report] : []));
       const pools = ms.flatMap((m) => (m.pool ? [m.pool] : []));
       const medPool = (k: keyof PoolDelta) => quantile(sortedCopy(pools.map((p) => p[k])), 0.5);
+      const loops = ms.flatMap((m) => (m.loop ? [m.loop] : []));
+      const medLoop = (k: keyof LoopDelay) => quantile(sortedCopy(loops.map((l) => l[k])), 0.5);
       const cpus = ms.flatMap((m) => (m.cpu ? [m.cpu] : []));
       const medCpu = (k: keyof CpuSplit) => quantile(sortedCopy(cpus.map((c) => c[k])), 0.5);
       result.summary.push({
@@ -285,6 +308,7 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
         light: medianFigures(ms.map((m) => m.light)),
         ...(reports.length ? { report: medianFigures(reports) } : {}),
         ...(pools.length ? { pool: { calls: medPool('calls'), meanWaitMs: medPool('meanWaitMs'), meanRunMs: medPool('meanRunMs'), maxWaitMs: medPool('maxWaitMs') } } : {}),
+        ...(loops.length ? { loop: { p50Ms: medLoop('p50Ms'), p99Ms: medLoop('p99Ms'), maxMs: medLoop('maxMs') } } : {}),
         ...(cpus.length ? { cpu: { mainUs: medCpu('mainUs'), workersUs: medCpu('workersUs'), otherUs: medCpu('otherUs'), loadgenUs: medCpu('loadgenUs') } } : {}),
       });
     }

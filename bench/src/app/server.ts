@@ -1,5 +1,6 @@
 // One build of the users API in its own process: `server.ts <build> <databaseUrl> [reportCost]`.
 // Prints `PORT <n>` once listening on 127.0.0.1; closes gracefully on SIGTERM.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Build } from './types.ts';
 import { buildApp } from '../../../examples/users-api/src/app.ts';
 import { closeWorkerPool } from '../../../examples/users-api/src/db/store.ts';
@@ -16,6 +17,16 @@ const app = await buildApp({
   ...(build === 'naive' ? { mode: 'inline' as const } : {}),
   ...(build === 'smartasync' ? { mode: 'smartasync' as const } : {}),
   ...(manual ? { store: manual } : {}),
+});
+// Bench-only: the event loop's delay since the last read, so the runner can tell a light
+// request that waited on a busy event loop from one that waited for a worker.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+app.get('/__bench/event-loop', { schema: { hide: true } }, async () => {
+  const ms = (ns: number) => ns / 1e6;
+  const out = { p50Ms: ms(loopDelay.percentile(50)), p99Ms: ms(loopDelay.percentile(99)), maxMs: ms(loopDelay.max) };
+  loopDelay.reset();
+  return out;
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`PORT ${(app.server.address() as { port: number }).port}\n`);

@@ -1,5 +1,10 @@
 export type Build = 'naive' | 'manual-piscina' | 'smartasync';
-export type Scenario = 'alone' | 'with-report';
+/**
+ * `with-cpu-hog` is a control, run on the smartasync build only: a separate process spins on
+ * one core for the whole measurement, taking the CPU the report would take without touching
+ * the server. Light p99 there is what the machine's cores allow, whatever the library does.
+ */
+export type Scenario = 'alone' | 'with-report' | 'with-cpu-hog';
 
 export interface LoadFigures {
   requestsPerSec: number;
@@ -26,6 +31,13 @@ export interface CpuSplit {
   loadgenUs: number;
 }
 
+/** How late the server's event loop ran over one measurement (perf_hooks.monitorEventLoopDelay). */
+export interface LoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
 /** The smartasync pool's own statistics over one measurement (from the app's /metrics). */
 export interface PoolDelta {
   calls: number;
@@ -43,6 +55,7 @@ export interface AppMeasurement {
   report?: LoadFigures;
   pool?: PoolDelta;
   cpu?: CpuSplit;
+  loop?: LoopDelay;
 }
 
 export interface AppResult {
@@ -57,6 +70,6 @@ export interface AppResult {
   };
   measurements: AppMeasurement[];
   /** median over rounds per build and scenario */
-  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures; pool?: PoolDelta; cpu?: CpuSplit }[];
+  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures; pool?: PoolDelta; cpu?: CpuSplit; loop?: LoopDelay }[];
   errors: { build: Build; error: string }[];
 }

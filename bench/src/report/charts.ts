@@ -158,15 +158,15 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
   if (r.app && 'summary' in r.app) {
     const values: Datum[] = r.app.summary.map((s) => ({
       build: s.build,
-      scenario: s.scenario === 'alone' ? 'light alone' : 'light + report',
+      scenario: s.scenario === 'alone' ? 'light alone' : s.scenario === 'with-report' ? 'light + report' : 'light + busy core (control)',
       rps: s.light.requestsPerSec,
       p50: s.light.p50Ms,
       p99: s.light.p99Ms,
     }));
-    const color = { field: 'scenario', type: 'nominal', title: null, scale: { domain: ['light alone', 'light + report'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } };
+    const color = { field: 'scenario', type: 'nominal', title: null, scale: { domain: ['light alone', 'light + report', 'light + busy core (control)'], range: ['#4c78a8', '#e45756', '#bab0ac'] }, legend: { orient: 'bottom' } };
     const panel = (field: string, title: string, format: string) => ({
       width: 260,
-      encoding: { y: { field: 'build', type: 'nominal', title: null, sort: ['smartasync', 'manual-piscina', 'naive'] }, yOffset: { field: 'scenario', sort: ['light alone', 'light + report'] }, color },
+      encoding: { y: { field: 'build', type: 'nominal', title: null, sort: ['smartasync', 'manual-piscina', 'naive'] }, yOffset: { field: 'scenario', sort: ['light alone', 'light + report', 'light + busy core (control)'] }, color },
       layer: [
         { mark: { type: 'bar', height: { band: 0.45 } }, encoding: { x: { field, type: 'quantitative', title } } },
         {

@@ -63,9 +63,12 @@ export function evaluate(r: Results): TargetCheck[] {
       why:
         ok === false
           ? `smartasync ${fmt.us(s)} µs vs raw postMessage ${fmt.us(raw)} µs vs the Atomics floor ${fmt.us(floor)} µs: ` +
-            `smartasync is ${fmt.us(s !== undefined && raw !== undefined ? s - raw : undefined)} µs ${s !== undefined && raw !== undefined && s < raw ? 'under' : 'over'} raw postMessage ` +
-            `(main-thread CPU ${fmt.us(sCpu)} vs ${fmt.us(rawCpu)} µs per call). ` +
-            `Half the best peer is ${p !== undefined && raw !== undefined && p / 2 < raw ? 'below raw postMessage itself: only a shared-memory transport can get there' : 'above raw postMessage: reachable with a leaner postMessage path'}.`
+            `smartasync is ${fmt.us(s !== undefined && raw !== undefined ? Math.abs(s - raw) : undefined)} µs ${s !== undefined && raw !== undefined && s < raw ? 'under' : 'over'} raw postMessage ` +
+            `(main-thread CPU ${fmt.us(sCpu)} vs ${fmt.us(rawCpu)} µs per call) and ${fmt.us(s !== undefined && floor !== undefined ? s - floor : undefined)} µs over the floor. ` +
+            (p !== undefined && floor !== undefined
+              ? `Half the best peer, ${fmt.us(p / 2)} µs, leaves ${fmt.us(p / 2 - floor)} µs above a bare Atomics ping-pong that carries no object at all` +
+                (raw !== undefined && p / 2 < raw ? `, and is below raw postMessage.` : '.')
+              : '')
           : undefined,
     });
   }
@@ -185,6 +188,9 @@ function appTargets(app: AppResult, cores: number): TargetCheck[] {
   const total = (c: { mainUs: number; workersUs: number; otherUs: number }) => c.mainUs + c.workersUs + c.otherUs;
   const sAlone = get('smartasync', 'alone');
   const sLoad = get('smartasync', 'with-report');
+  const sHog = get('smartasync', 'with-cpu-hog');
+  const sLoopAlone = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'alone')?.loop;
+  const sLoopLoad = app.summary.find((x) => x.build === 'smartasync' && x.scenario === 'with-report')?.loop;
   const nAlone = get('naive', 'alone');
   const nLoad = get('naive', 'with-report');
   const mAlone = get('manual-piscina', 'alone');
@@ -201,10 +207,17 @@ function appTargets(app: AppResult, cores: number): TargetCheck[] {
     why:
       ok1 === false
         ? `with the report running, light p50 is ${fmt.ms(sLoad?.p50Ms)} ms (alone ${fmt.ms(sAlone?.p50Ms)} ms) at ${fmt.rate(sLoad?.requestsPerSec)} req/s; ` +
-          `${sLoad ? (sLoad.over10msShare * 100).toFixed(1) : '?'}% of light requests took over 10 ms (alone ${sAlone ? (sAlone.over10msShare * 100).toFixed(1) : '?'}%). ` +
+          `${sLoad ? (sLoad.over10msShare * 100).toFixed(2) : '?'}% of light requests took over 10 ms (alone ${sAlone ? (sAlone.over10msShare * 100).toFixed(2) : '?'}%). ` +
           (sPoolLoad && sPoolAlone
-            ? `The pool's own statistics: calls waited ${sPoolLoad.meanWaitMs.toFixed(3)} ms on average for a worker (alone ${sPoolAlone.meanWaitMs.toFixed(3)} ms; the longest wait since start ${fmt.ms(sPoolLoad.maxWaitMs)} ms)` +
-              (sLoad && sAlone && sLoad.over10msShare > sAlone.over10msShare ? ': some light calls queue behind a running report. ' : '. ')
+            ? `The pool's own statistics: calls waited ${sPoolLoad.meanWaitMs.toFixed(3)} ms on average for a worker (alone ${sPoolAlone.meanWaitMs.toFixed(3)} ms)` +
+              (sLoad && sAlone && sLoad.over10msShare > sAlone.over10msShare + 0.001 ? ': some light calls queue behind a running report. ' : ', so light calls do not queue behind reports. ')
+            : '') +
+          (sLoopLoad && sLoopAlone
+            ? `The server's event loop ran late by p99 ${fmt.ms(sLoopLoad.p99Ms)} ms with the report (alone ${fmt.ms(sLoopAlone.p99Ms)} ms, max ${fmt.ms(sLoopLoad.maxMs)} ms). `
+            : '') +
+          (sHog
+            ? `Control: with a separate busy-loop process taking one core instead of the report (the server untouched), light p99 is ${fmt.ms(sHog.p99Ms)} ms at ${fmt.rate(sHog.requestsPerSec)} req/s` +
+              (sLoad && sHog.p99Ms >= 0.75 * sLoad.p99Ms ? ': the rise is the machine losing a core, not smartasync. ' : '. ')
             : '') +
           `The report itself (${fmt.rate(sReport?.requestsPerSec)} req/s × p50 ${fmt.ms(sReport?.p50Ms)} ms) keeps ≈${sReport ? ((sReport.requestsPerSec * sReport.p50Ms) / 1000).toFixed(2) : '?'} of the ${cores} cores busy, which the server's main thread, the light queries and the load generator then share. ` +
           `For comparison the manual piscina build goes from p99 ${fmt.ms(mAlone?.p99Ms)} to ${fmt.ms(mLoad?.p99Ms)} ms under the same load; naive from ${fmt.ms(nAlone?.p99Ms)} to ${fmt.ms(nLoad?.p99Ms)} ms.`
