@@ -107,6 +107,7 @@ function load(url: string, connections: number, seconds: number, randomUser: boo
           requests: r.requests.total,
           errors: r.errors + r.timeouts,
           non2xx: r.non2xx,
+          over2msShare: s.length ? latencies.filter((ms) => ms > 2).length / s.length : 0,
           over10msShare: s.length ? latencies.filter((ms) => ms > 10).length / s.length : 0,
         });
       },
@@ -240,6 +241,7 @@ function medianFigures(xs: LoadFigures[]): LoadFigures {
     requests: xs.reduce((n, x) => n + x.requests, 0),
     errors: xs.reduce((n, x) => n + x.errors, 0),
     non2xx: xs.reduce((n, x) => n + x.non2xx, 0),
+    over2msShare: med('over2msShare'),
     over10msShare: med('over10msShare'),
   };
 }

@@ -15,6 +15,8 @@ export interface LoadFigures {
   requests: number;
   errors: number;
   non2xx: number;
+  /** share of requests slower than 2 ms: a few times the light endpoint's usual latency */
+  over2msShare: number;
   /** share of requests slower than 10 ms: in the report scenario, those that waited behind a report */
   over10msShare: number;
 }

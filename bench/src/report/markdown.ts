@@ -63,7 +63,7 @@ function appSection(r: Results): string {
   if ('error' in r.app) return `_failed: ${r.app.error.split('\n')[0]}_`;
   const a = r.app;
   const p = a.params;
-  const head = ['build', 'scenario', 'light req/s', 'light p50 ms', 'light p99 ms', 'light max ms', 'light > 10 ms', 'report req/s', 'report p50 ms', 'server loop delay p99 ms', 'pool wait ms/call', 'errors / non-2xx'];
+  const head = ['build', 'scenario', 'light req/s', 'light p50 ms', 'light p99 ms', 'light max ms', 'light > 2 ms', 'light > 10 ms', 'report req/s', 'report p50 ms', 'server loop delay p99 ms', 'pool wait ms/call', 'errors / non-2xx'];
   const body = a.summary.map((s) => [
     s.build === 'smartasync' ? '**smartasync**' : s.build,
     s.scenario,
@@ -71,7 +71,8 @@ function appSection(r: Results): string {
     fmt.ms(s.light.p50Ms),
     fmt.ms(s.light.p99Ms),
     fmt.ms(s.light.maxMs),
-    `${(s.light.over10msShare * 100).toFixed(1)}%`,
+    `${((s.light.over2msShare ?? Number.NaN) * 100).toFixed(2)}%`,
+    `${(s.light.over10msShare * 100).toFixed(2)}%`,
     s.report ? s.report.requestsPerSec.toFixed(1) : '–',
     s.report ? fmt.ms(s.report.p50Ms) : '–',
     s.loop ? fmt.ms(s.loop.p99Ms) : '–',

@@ -17,6 +17,11 @@ export interface TargetCheck {
   why?: string;
 }
 
+function above(x: number | undefined, floor: number | undefined): string {
+  if (x === undefined || floor === undefined) return '? µs from';
+  return `${fmt.us(Math.abs(x - floor))} µs ${x >= floor ? 'above' : 'below'}`;
+}
+
 function check(cond: boolean | undefined): Verdict {
   return cond === undefined ? 'not measured' : cond ? 'met' : 'missed';
 }
@@ -129,7 +134,7 @@ export function evaluate(r: Results): TargetCheck[] {
       verdict: check(ok),
       why:
         ok === false
-          ? `the Atomics floor for the sync direction is ${fmt.us(floor)} µs; smartasync.sync spends ${fmt.us(s !== undefined && floor !== undefined ? s - floor : undefined)} µs above it, synckit ${fmt.us(k !== undefined && floor !== undefined ? k - floor : undefined)} µs.`
+          ? `the Atomics floor for the sync direction is ${fmt.us(floor)} µs; smartasync.sync is ${above(s, floor)} it, synckit ${above(k, floor)} it.`
           : undefined,
     });
   }
@@ -207,7 +212,8 @@ function appTargets(app: AppResult, cores: number): TargetCheck[] {
     why:
       ok1 === false
         ? `with the report running, light p50 is ${fmt.ms(sLoad?.p50Ms)} ms (alone ${fmt.ms(sAlone?.p50Ms)} ms) at ${fmt.rate(sLoad?.requestsPerSec)} req/s; ` +
-          `${sLoad ? (sLoad.over10msShare * 100).toFixed(2) : '?'}% of light requests took over 10 ms (alone ${sAlone ? (sAlone.over10msShare * 100).toFixed(2) : '?'}%). ` +
+          `${sLoad ? (sLoad.over2msShare * 100).toFixed(2) : '?'}% of light requests took over 2 ms (alone ${sAlone ? (sAlone.over2msShare * 100).toFixed(2) : '?'}%, busy-core control ${sHog ? (sHog.over2msShare * 100).toFixed(2) : '?'}%), ` +
+          `${sLoad ? (sLoad.over10msShare * 100).toFixed(2) : '?'}% over 10 ms (alone ${sAlone ? (sAlone.over10msShare * 100).toFixed(2) : '?'}%). ` +
           (sPoolLoad && sPoolAlone
             ? `The pool's own statistics: calls waited ${sPoolLoad.meanWaitMs.toFixed(3)} ms on average for a worker (alone ${sPoolAlone.meanWaitMs.toFixed(3)} ms)` +
               (sLoad && sAlone && sLoad.over10msShare > sAlone.over10msShare + 0.001 ? ': some light calls queue behind a running report. ' : ', so light calls do not queue behind reports. ')
