@@ -25,7 +25,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 function label(id: string): string {
-  return id === 'smartasync' || id === 'smartasync.sync' ? `★ ${id}` : id;
+  return id === 'smartasync' || id.startsWith('smartasync.') ? `★ ${id}` : id;
 }
 
 /** One row per candidate × mode (× pool size) with the median and the spread over rounds. */
@@ -97,7 +97,7 @@ function base(title: string, subtitle: string): Partial<TopLevelSpec> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle, anchor: 'start', fontSize: 14 },
-    config: { axis: AXIS, legend: FONT, view: { stroke: null } },
+    config: { axis: AXIS, legend: { ...FONT, labelLimit: 260 }, view: { stroke: null } },
     background: 'white',
     padding: 12,
   } as Partial<TopLevelSpec>;

@@ -216,7 +216,11 @@ function appTargets(app: AppResult, cores: number): TargetCheck[] {
           `${sLoad ? (sLoad.over10msShare * 100).toFixed(2) : '?'}% over 10 ms (alone ${sAlone ? (sAlone.over10msShare * 100).toFixed(2) : '?'}%). ` +
           (sPoolLoad && sPoolAlone
             ? `The pool's own statistics: calls waited ${sPoolLoad.meanWaitMs.toFixed(3)} ms on average for a worker (alone ${sPoolAlone.meanWaitMs.toFixed(3)} ms)` +
-              (sLoad && sAlone && sLoad.over10msShare > sAlone.over10msShare + 0.001 ? ': some light calls queue behind a running report. ' : ', so light calls do not queue behind reports. ')
+              (sLoad && sAlone && sLoad.over10msShare > sAlone.over10msShare + 0.001
+                ? ': some light calls wait out a whole report. '
+                : sLoad && sHog && sLoad.over2msShare > 1.5 * sHog.over2msShare
+                  ? `: light calls rarely wait out a whole report, but more of them than in the busy-core control wait a few ms (over 2 ms: ${(sLoad.over2msShare * 100).toFixed(2)}% vs ${(sHog.over2msShare * 100).toFixed(2)}%), consistent with calls placed on the worker that is running a report until the pool moves them. `
+                  : ': light calls do not wait behind reports. ')
             : '') +
           (sLoopLoad && sLoopAlone
             ? `The server's event loop ran late by p99 ${fmt.ms(sLoopLoad.p99Ms)} ms with the report (alone ${fmt.ms(sLoopAlone.p99Ms)} ms, max ${fmt.ms(sLoopLoad.maxMs)} ms). `
