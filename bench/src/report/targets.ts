@@ -134,7 +134,10 @@ export function evaluate(r: Results): TargetCheck[] {
       verdict: check(ok),
       why:
         ok === false
-          ? `the Atomics floor for the sync direction is ${fmt.us(floor)} µs; smartasync.sync is ${above(s, floor)} it, synckit ${above(k, floor)} it.`
+          ? `the Atomics floor for the sync direction is ${fmt.us(floor)} µs; smartasync.sync is ${above(s, floor)} it, synckit ${above(k, floor)} it.` +
+            (k !== undefined && floor !== undefined && (2 * k) / 3 < floor
+              ? ` ⅔ of synckit (${fmt.us((2 * k) / 3)} µs) is below that floor, a bare futex hand-off each way with no message at all: reaching it needs a cheaper hand-off than a futex wake-up, such as a worker that spins and burns a core.`
+              : '')
           : undefined,
     });
   }
