@@ -37,6 +37,7 @@ export type {
   SmartMembers,
   CallOptions,
   ClassOptions,
+  FunctionOptions,
   Placement,
   PoolOptions,
   PoolStats,

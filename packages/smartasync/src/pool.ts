@@ -48,6 +48,8 @@ export interface Task {
   readonly options?: CallOptions;
   /** Holds the caller's stack (formatted only if an error needs it). */
   readonly caller?: { readonly stack?: string };
+  /** Told how long the call ran on the worker (the `offload: 'auto'` policy learns from it). */
+  readonly onRunTime?: (ms: number) => void;
   /** Settle with the result as JSON text made on the worker (`f.json()`). */
   readonly resultAsJson?: boolean;
   /** Told which replica fields a method changed; asks the worker to watch. */
@@ -445,6 +447,7 @@ export class Pool {
         this.waitTime.add(Math.max(0, now - call.enqueuedAt - reply.runMs));
       }
       if (reply.changedFields) call.task.onChanged?.(reply.changedFields);
+      call.task.onRunTime?.(reply.runMs);
       if (reply.ok) this.settle(call, undefined, restoreBuffers(reply.value, reply.buffers));
       else this.settle(call, decodeThrown(reply.value as ThrownData, call.task.caller?.stack));
     }

@@ -11,9 +11,42 @@ import { getPool, type InstanceRef, type Task } from './pool.ts';
 import { runBlocking } from './sync-bridge.ts';
 import { toJsonText } from './json-text.ts';
 import { trackInstance, attachInstance, releaseInBackground } from './instances.ts';
-import type { AnyClass, AnyFunction, CallOptions, ClassOptions, SmartClass, SmartFunction } from './types.ts';
+import type { AnyClass, AnyFunction, CallOptions, ClassOptions, FunctionOptions, SmartClass, SmartFunction } from './types.ts';
 
 /** How one callable runs: here (`inline`) or as a Task. */
+/**
+ * The `offload: 'auto'` policy for one function or method: after a run of fast calls, run
+ * inline; after any slow one, offload again.
+ */
+class AutoInline {
+  /** Consecutive fast calls that switch a function to inline. */
+  private static readonly STREAK = 8;
+  private streak = 0;
+  inline = false;
+  private readonly thresholdMs: number;
+
+  constructor(thresholdMs: number) {
+    this.thresholdMs = thresholdMs;
+  }
+
+  readonly record = (ms: number): void => {
+    if (ms > this.thresholdMs) {
+      this.inline = false;
+      this.streak = 0;
+    } else if (++this.streak >= AutoInline.STREAK) this.inline = true;
+  };
+}
+
+function autoInline(options: FunctionOptions | undefined, what: string): AutoInline | undefined {
+  const mode = options?.offload ?? 'always';
+  if (mode !== 'always' && mode !== 'auto') {
+    throw new TypeError(`smartasync: offload for ${what} must be 'always' or 'auto', got ${JSON.stringify(mode)}.`);
+  }
+  const below = options?.inlineBelowMs ?? 0.1;
+  if (!(below >= 0)) throw new RangeError(`smartasync: inlineBelowMs for ${what} must be a number of milliseconds ≥ 0.`);
+  return mode === 'auto' ? new AutoInline(below) : undefined;
+}
+
 export interface Binding {
   readonly reg: Registration;
   readonly label: string;
@@ -23,6 +56,8 @@ export interface Binding {
   readonly instance?: InstanceRef;
   readonly method?: string;
   readonly onChanged?: (fields: string[]) => void;
+  /** Set with `offload: 'auto'`. */
+  readonly auto?: AutoInline;
 }
 
 const AsyncFunctionProto = Object.getPrototypeOf(async function () {}) as object;
@@ -105,9 +140,21 @@ function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOpti
         return Promise.reject(err);
       }
     }
+    const auto = b.auto;
+    if (auto?.inline) {
+      const started = performance.now();
+      try {
+        return Promise.resolve(b.inline(args));
+      } catch (err) {
+        return Promise.reject(err);
+      } finally {
+        auto.record(performance.now() - started);
+      }
+    }
     try {
       assertOffloadable(b.reg);
-      return settleHere(getPool().run(taskFor(b, args, options, NO_CALLER)));
+      const task = taskFor(b, args, options, NO_CALLER);
+      return settleHere(getPool().run(auto ? { ...task, onRunTime: auto.record } : task));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -147,14 +194,16 @@ function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOpti
   return call as unknown as SmartFunction<F>;
 }
 
-function wrapFunction<F extends AnyFunction>(fn: F): SmartFunction<F> {
+function wrapFunction<F extends AnyFunction>(fn: F, options?: FunctionOptions): SmartFunction<F> {
   const reg = register('function', fn);
+  const auto = autoInline(options, reg.label);
   return makeSmartFunction<F>({
     reg,
     label: reg.label,
     isAsync: isAsyncBody(fn),
     original: fn,
     inline: (args) => fn(...args),
+    auto,
   });
 }
 
@@ -189,6 +238,13 @@ function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions = {}): Smar
     );
   }
   const proxies = new WeakSet<object>();
+  autoInline(options, `class ${Cls.name}`); // validates now
+  // One policy per method for all instances: they share the code and the data it touches.
+  const policies = new Map<string, AutoInline | undefined>();
+  const autoFor = (key: string): AutoInline | undefined => {
+    if (!policies.has(key)) policies.set(key, autoInline(options, `class ${Cls.name}`));
+    return policies.get(key);
+  };
 
   const Wrapped = function (this: unknown, ...args: unknown[]): object {
     if (!new.target) throw new TypeError(`Class constructor ${Cls.name} cannot be invoked without 'new'`);
@@ -209,6 +265,7 @@ function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions = {}): Smar
           inline: (a) => (inner[key] as AnyFunction).apply(inner, a),
           instance: ref,
           method: key,
+          auto: autoFor(key),
           ...(key === 'close' ? {} : { onChanged: warnOnChange(Cls.name, key) }),
         });
         if (key === 'close') {
@@ -271,12 +328,12 @@ export function smartasync<C extends AnyClass>(target: C, options?: ClassOptions
  * hash.sync('secret');        // inline, for scripts
  * ```
  */
-export function smartasync<F extends AnyFunction>(target: F): SmartFunction<F>;
+export function smartasync<F extends AnyFunction>(target: F, options?: FunctionOptions): SmartFunction<F>;
 export function smartasync(target: unknown, options?: ClassOptions): unknown {
   if (typeof target !== 'function') {
     throw new TypeError(`smartasync: expected a function or a class, got ${target === null ? 'null' : typeof target}.`);
   }
-  return isClass(target) ? wrapClass(target as AnyClass, options) : wrapFunction(target as AnyFunction);
+  return isClass(target) ? wrapClass(target as AnyClass, options) : wrapFunction(target as AnyFunction, options);
 }
 
 /**

@@ -59,8 +59,22 @@ export type SmartInstance<T> = SmartMembers<T> & {
 /** Where an instance's worker-side calls run. */
 export type Placement = 'spread' | 'pinned';
 
+/** Options for `smartasync(fn, options)`. */
+export interface FunctionOptions {
+  /**
+   * `'always'` (default): every `await f()` of a synchronous body runs on a worker.
+   * `'auto'`: calls that keep finishing in under `inlineBelowMs` run inline instead, because
+   * a hand-off to a worker then costs more than the event loop loses; the first call that
+   * takes longer sends the following ones back to workers. Only for code whose state lives
+   * outside the object (a database, a file): inline calls use this thread's instance.
+   */
+  readonly offload?: 'always' | 'auto';
+  /** With `offload: 'auto'`: what counts as fast enough to run inline. Default: 0.1 ms. */
+  readonly inlineBelowMs?: number;
+}
+
 /** Options for `smartasync(Class, options)`. */
-export interface ClassOptions {
+export interface ClassOptions extends FunctionOptions {
   /**
    * `'spread'` (default): calls go to any pool worker, each with its own replica.
    * `'pinned'`: each instance keeps to one worker, so its calls run there in call order

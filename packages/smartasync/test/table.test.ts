@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { threadId } from 'node:worker_threads';
-import { configure, getPool } from 'smartasync';
-import { whereSync, whereAsync, anonymousArrow, busyWait, SmartCounter, outer } from './fixtures/basic.ts';
+import { configure, getPool, smartasync } from 'smartasync';
+import { whereSync, whereAsync, anonymousArrow, busyWait, SmartCounter, outer, autoWhere } from './fixtures/basic.ts';
 
 configure({ size: 2 });
 assert.equal(threadId, 0);
@@ -113,4 +113,18 @@ test('inside a pool worker, a wrapped sync function runs inline (no nested offlo
   const r = await outer();
   assert.notEqual(r.outer, 0);
   assert.equal(r.inner, r.outer, 'the inner call ran on the same worker thread');
+});
+
+test("offload: 'auto' runs a function inline once its calls prove fast, and offloads again after a slow one", async () => {
+  const first: number[] = [];
+  for (let i = 0; i < 8; i++) first.push(await autoWhere(0));
+  assert.ok(first.every((t) => t !== 0), 'the first calls run on workers, to measure them');
+  assert.equal(await autoWhere(0), 0, 'after 8 fast calls: inline');
+  assert.equal(await autoWhere(5), 0, 'a slow call while inline still runs inline once');
+  assert.notEqual(await autoWhere(0), 0, '…and sends the next ones back to workers');
+});
+
+test('offload options are validated', () => {
+  assert.throws(() => smartasync(() => 1, { offload: 'sometimes' as 'auto' }), /offload .* must be 'always' or 'auto'/);
+  assert.throws(() => smartasync(() => 1, { offload: 'auto', inlineBelowMs: -1 }), RangeError);
 });
