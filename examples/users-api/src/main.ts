@@ -8,8 +8,8 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8000);
 const mode = (process.env.DATA_MODE ?? 'smartasync') as DataMode;
-if (mode !== 'smartasync' && mode !== 'inline') {
-  console.error(`DATA_MODE must be smartasync or inline, not ${JSON.stringify(mode)}`);
+if (mode !== 'smartasync' && mode !== 'smartasync-auto' && mode !== 'inline') {
+  console.error(`DATA_MODE must be smartasync, smartasync-auto or inline, not ${JSON.stringify(mode)}`);
   process.exit(2);
 }
 

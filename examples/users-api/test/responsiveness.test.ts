@@ -3,6 +3,7 @@
 // catch a blocked event loop.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { getPool } from 'smartasync';
 import { buildApp } from '../src/app.ts';
 import type { DataMode } from '../src/db/store.ts';
 import { testDatabases, type TestDatabases } from './support/databases.ts';
@@ -18,7 +19,7 @@ before(async () => {
 });
 after(() => databases?.stop());
 
-async function measure(mode: DataMode) {
+async function measure(mode: DataMode, warmUpSequentially = 0, onStart?: () => void) {
   const app = await buildApp({ databaseUrl: databases.freshUrl('better-sqlite3'), mode, reportCost: REPORT_COST });
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -32,6 +33,8 @@ async function measure(mode: DataMode) {
     ).json()) as { id: number };
     // Start the workers before measuring, so start-up cost is not counted as blocking.
     await Promise.all(Array.from({ length: 8 }, () => fetch(`${base}/users/${user.id}`).then((r) => r.json())));
+    for (let i = 0; i < warmUpSequentially; i++) await (await fetch(`${base}/users/${user.id}`)).json();
+    onStart?.();
 
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 10);
@@ -68,6 +71,19 @@ test('light requests keep answering while the report runs (smartasync)', async (
   assert.ok(slowest < 150, `slowest light response ${slowest.toFixed(0)} ms`);
   // A 10 ms interval ticks about reportMs/10 times on a free loop; ask for a third of that.
   assert.ok(ticks >= reportMs / 30, `${ticks} timer ticks during ${reportMs.toFixed(0)} ms`);
+});
+
+test("offload: 'auto': fast reads run inline, the report still runs on a worker", async () => {
+  let before = 0;
+  // Sequential reads first, so the policy has seen enough fast calls to trust them.
+  const { answered, slowest, ticks, reportMs } = await measure('smartasync-auto', 20, () => (before = getPool().stats().completed));
+  const offloaded = getPool().stats().completed - before;
+  assert.ok(answered >= 10, `${answered} light responses during a ${reportMs.toFixed(0)} ms report`);
+  assert.ok(slowest < 150, `slowest light response ${slowest.toFixed(0)} ms`);
+  assert.ok(ticks >= reportMs / 30, `${ticks} timer ticks during ${reportMs.toFixed(0)} ms`);
+  // The report went to a worker; the light reads during it ran inline, bar a few re-measured
+  // after an occasional slow one (a GC pause, a busy core).
+  assert.ok(offloaded >= 1 && offloaded < answered / 10, `${offloaded} offloaded calls for ${answered} light reads`);
 });
 
 test('control: called inline, the report blocks everything', async () => {

@@ -10,9 +10,10 @@ export type Store = { [K in DataMethod]: Async<DatabaseManager[K]> };
 /**
  * How the blocking DatabaseManager is called from the server:
  * - `smartasync`: on pool worker threads, one connection per worker (the point of the app);
+ * - `smartasync-auto`: the same, but methods that keep finishing under 0.1 ms run inline;
  * - `inline`: directly on the event loop, the naive way, kept for comparison and benchmarks.
  */
-export type DataMode = 'smartasync' | 'inline';
+export type DataMode = 'smartasync' | 'smartasync-auto' | 'inline';
 
 export interface OpenStore {
   store: Store;
@@ -34,12 +35,12 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
     return { store: inlineStore(db), close: async () => db.close() };
   }
   // Loaded on demand: the inline mode has no use for the wrapped class or the pool.
-  const [{ AsyncDatabaseManager }, { getPool, release }] = await Promise.all([
+  const [{ AsyncDatabaseManager, AutoDatabaseManager }, { getPool, release }] = await Promise.all([
     import('./async.ts'),
     import('smartasync'),
   ]);
   smartasyncLoaded = true;
-  const db = new AsyncDatabaseManager(url, options);
+  const db = new (mode === 'smartasync-auto' ? AutoDatabaseManager : AsyncDatabaseManager)(url, options);
   return {
     store: db,
     // Closes each worker's replica (its own connection), then this thread's instance.
