@@ -18,6 +18,10 @@ const BUILDS: { build: Build; note: string }[] = [
   { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)' },
   { build: 'manual-piscina', note: 'piscina, min = max threads = cores (as smartasync), one hand-written worker file per query (bench/src/app/queries)' },
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
+  {
+    build: 'smartasync-auto',
+    note: "smartasync(DatabaseManager, { offload: 'auto' }): calls that keep finishing under 0.1 ms run inline (users-api `mode: smartasync-auto`)",
+  },
 ];
 const USERS = 1000;
 const LIGHT_CONNECTIONS = 10;

@@ -16,6 +16,7 @@ const app = await buildApp({
   logger: false,
   ...(build === 'naive' ? { mode: 'inline' as const } : {}),
   ...(build === 'smartasync' ? { mode: 'smartasync' as const } : {}),
+  ...(build === 'smartasync-auto' ? { mode: 'smartasync-auto' as const } : {}),
   ...(manual ? { store: manual } : {}),
 });
 // Bench-only: the event loop's delay since the last read, so the runner can tell a light

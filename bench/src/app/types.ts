@@ -1,4 +1,4 @@
-export type Build = 'naive' | 'manual-piscina' | 'smartasync';
+export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto';
 /**
  * `with-cpu-hog` is a control, run on the smartasync build only: a separate process spins on
  * one core for the whole measurement, taking the CPU the report would take without touching
