@@ -10,7 +10,7 @@ import { register, type Registration } from './registry.ts';
 import { RegistrationError } from './errors.ts';
 import { inSmartasyncWorker } from './environment.ts';
 import { getPool, type InstanceRef } from './pool.ts';
-import { assertOffloadable, captureCaller, isAsyncBody, taskFor } from './smartasync.ts';
+import { assertOffloadable, isAsyncBody, settleHere, taskFor } from './smartasync.ts';
 import { attachInstance, trackInstance } from './instances.ts';
 import type { AnyClass, ClassOptions } from './types.ts';
 
@@ -69,7 +69,7 @@ function decorateMethod<This, A extends unknown[], R>(method: AsyncMethod<This, 
         instance: t.ref,
         method: name,
       };
-      return getPool().run(taskFor(binding, args, undefined, captureCaller(offloaded))) as Promise<R>;
+      return settleHere(getPool().run(taskFor(binding, args, undefined))) as Promise<R>;
     } catch (err) {
       return Promise.reject(err);
     }

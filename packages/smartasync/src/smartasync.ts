@@ -93,14 +93,12 @@ export function assertOffloadable(reg: Registration): void {
   checkedSites.add(reg);
 }
 
-const NO_CALLER: { readonly stack?: string } = {};
-
 /**
  * Awaits an offloaded call so that a failure is handled inside an async function the caller
  * awaits: a stack captured there holds the caller's frames through V8's async stack traces,
  * at no cost to calls that succeed (capturing at every call costs ~2 µs).
  */
-async function settleHere(pending: Promise<unknown>): Promise<unknown> {
+export async function settleHere(pending: Promise<unknown>): Promise<unknown> {
   try {
     return await pending;
   } catch (err) {
@@ -115,7 +113,14 @@ export function captureCaller(fn: Function): { stack?: string } {
   return holder;
 }
 
-export function taskFor(b: Binding, args: unknown[], options: CallOptions | undefined, caller: { readonly stack?: string }): Task {
+/** What the pool or the bridge needs to run one call of `b`. */
+export function taskFor(
+  b: Binding,
+  args: unknown[],
+  options: CallOptions | undefined,
+  resultAsJson = false,
+  caller?: { readonly stack?: string },
+): Task {
   // One literal of one shape (absent parts undefined), not spreads: this runs on every call.
   return {
     reg: b.reg,
@@ -126,55 +131,50 @@ export function taskFor(b: Binding, args: unknown[], options: CallOptions | unde
     method: b.method,
     options,
     onChanged: b.onChanged,
-    resultAsJson: false,
+    onRunTime: b.auto?.record,
+    resultAsJson,
     caller,
   };
 }
 
+/** Runs `run()` on this thread as a settled promise, for callers that always get one. */
+function settled(run: () => unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(run());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOptions): SmartFunction<F> {
+  const offload = (args: unknown[], resultAsJson: boolean): Promise<unknown> =>
+    settled(() => {
+      assertOffloadable(b.reg);
+      return settleHere(getPool().run(taskFor(b, args, options, resultAsJson)));
+    });
   const call = function (...args: unknown[]): Promise<unknown> {
-    if (b.isAsync || inSmartasyncWorker) {
-      try {
-        return Promise.resolve(b.inline(args));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    if (b.isAsync || inSmartasyncWorker) return settled(() => b.inline(args));
     const auto = b.auto;
     if (auto?.inline) {
       const started = performance.now();
       try {
-        return Promise.resolve(b.inline(args));
-      } catch (err) {
-        return Promise.reject(err);
+        return settled(() => b.inline(args));
       } finally {
         auto.record(performance.now() - started);
       }
     }
-    try {
-      assertOffloadable(b.reg);
-      const task = taskFor(b, args, options, NO_CALLER);
-      return settleHere(getPool().run(auto ? { ...task, onRunTime: auto.record } : task));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return offload(args, false);
   };
   // For results that go straight into an HTTP response: the worker makes the JSON text, so
   // this thread never builds the objects only to serialize them again.
   const json = function (...args: unknown[]): Promise<string> {
     if (b.isAsync || inSmartasyncWorker) return call(...args).then(toJsonText);
-    try {
-      assertOffloadable(b.reg);
-      const task = taskFor(b, args, options, NO_CALLER);
-      return settleHere(getPool().run({ ...task, resultAsJson: true })) as Promise<string>;
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return offload(args, true) as Promise<string>;
   };
   const sync = function (...args: unknown[]): unknown {
     if (!b.isAsync) return b.inline(args);
     assertOffloadable(b.reg);
-    return runBlocking(taskFor(b, args, options, syncCaller));
+    return runBlocking(taskFor(b, args, options, false, syncCaller));
   };
   // sync() blocks until the reply, so a failure is decoded while the caller's frames are
   // still on the stack: capture them only then, not on every call (a capture costs ~2 µs).
