@@ -107,7 +107,7 @@ export async function settleHere(pending: Promise<unknown>): Promise<unknown> {
   }
 }
 
-export function captureCaller(fn: Function): { stack?: string } {
+function captureCaller(fn: Function): { stack?: string } {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, fn); // formatted lazily, only if an error needs it
   return holder;

@@ -76,10 +76,3 @@ export function releaseOnBridge(instance: InstanceRef): void {
   if (!bridge?.link.replicas.delete(instance.id)) return;
   bridge.channel.send({ op: 'release', seq: bridge.link.nextSeq++, instance: instance.id }, { json: true });
 }
-
-/** Ends the bridge worker (it is unref'd, so this is only needed for a tidy shutdown). */
-export async function closeBridge(): Promise<void> {
-  const b = bridge;
-  bridge = undefined;
-  if (b) await b.worker.terminate();
-}
