@@ -25,7 +25,8 @@ export class Ring {
   private readonly bytes: Uint8Array;
   /** The same bytes as a Buffer, for its UTF-8 codec. */
   private readonly buffer: Buffer & { utf8Write(text: string, offset: number): number; utf8Slice(start: number, end: number): string };
-  private readonly capacity: number;
+  /** Bytes for records (the header excluded). */
+  readonly capacity: number;
 
   constructor(sabOrCapacity: SharedArrayBuffer | number) {
     this.sab = typeof sabOrCapacity === 'number' ? new SharedArrayBuffer(HEADER_BYTES + align(sabOrCapacity)) : sabOrCapacity;

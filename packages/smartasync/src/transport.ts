@@ -13,12 +13,6 @@ import { Ring } from './ring.ts';
 
 /** Ring size per direction. */
 const RING_BYTES = 1 << 20;
-/**
- * Records larger than this take the port: a record must always fit an emptied ring (else it
- * would wait for room forever), and one huge copy should not hold up the small ones.
- * For JSON it bounds the UTF-16 length, so that even 3 bytes per unit fit.
- */
-const MAX_RECORD = RING_BYTES / 4;
 const PORT_MARKER = new Uint8Array(0);
 /** Messages are objects, so a JSON record starts with `{`; a v8 one with its version tag (0xFF). */
 const JSON_START = 0x7b;
@@ -42,9 +36,13 @@ export interface ChannelEnds {
 }
 
 /** Creates the shared state of a channel: the ends for this side and for the other. */
-export function createChannelEnds(portHere: MessagePort, portThere: MessagePort): { here: ChannelEnds; there: ChannelEnds } {
-  const a = new Ring(RING_BYTES).sab;
-  const b = new Ring(RING_BYTES).sab;
+export function createChannelEnds(
+  portHere: MessagePort,
+  portThere: MessagePort,
+  ringBytes = RING_BYTES,
+): { here: ChannelEnds; there: ChannelEnds } {
+  const a = new Ring(ringBytes).sab;
+  const b = new Ring(ringBytes).sab;
   return { here: { out: a, in: b, port: portHere }, there: { out: b, in: a, port: portThere } };
 }
 
@@ -72,10 +70,47 @@ export interface ChannelOptions {
 /** Yield to the event loop (timers, I/O) at least this often while messages keep coming. */
 const MACROTASK_YIELD_MS = 4;
 
+/**
+ * Rings this thread has written to without waking their readers yet. A burst of sends in one
+ * task shares one wake-up per ring (a wake-up is a system call), paid by a microtask at the
+ * end of the task, or earlier, by `payWakeups()`, wherever this thread is about to wait.
+ * The invariant: no thread blocks (Atomics.wait) or goes back to its event loop while it owes
+ * a wake-up, or its reader would sleep on a message that is already there.
+ */
+const owed = new Set<Ring>();
+let payQueued = false;
+
+function owe(ring: Ring): void {
+  owed.add(ring);
+  if (!payQueued) {
+    payQueued = true;
+    queueMicrotask(payWakeups);
+  }
+}
+
+/** Wakes the readers of every ring this thread has written to since the last payment. */
+export function payWakeups(): void {
+  payQueued = false;
+  if (owed.size === 0) return;
+  for (const ring of owed) ring.notify();
+  owed.clear();
+}
+
+/** Whether this thread owes any reader a wake-up (for tests of the invariant). */
+export function owesWakeups(): boolean {
+  return owed.size > 0;
+}
+
 export class Channel<Out, In> {
   private readonly out: Ring;
   private readonly in: Ring;
   private readonly port: MessagePort;
+  /**
+   * Records larger than this take the port: a record must always fit an emptied ring (else it
+   * would wait for room forever), and one huge copy should not hold up the small ones.
+   * For JSON it bounds the UTF-16 length, so that even 3 bytes per unit fit.
+   */
+  private readonly maxRecord: number;
   private readonly onBatch: (messages: In[]) => void;
   /** Records waiting for room in a full ring, in order. */
   private backlog: Uint8Array[] = [];
@@ -90,6 +125,7 @@ export class Channel<Out, In> {
     this.mayBlock = options.mayBlock ?? (() => true);
     this.out = new Ring(ends.out);
     this.in = new Ring(ends.in);
+    this.maxRecord = this.out.capacity / 4;
     this.port = ends.port;
     this.onBatch = onBatch;
     if (options.receive !== 'sync') queueMicrotask(this.readLoop); // after the constructor: handlers may refer to this channel
@@ -105,7 +141,7 @@ export class Channel<Out, In> {
     if (options.transfer?.length) record = this.viaPort(message, options.transfer);
     else if (options.json) {
       const text = JSON.stringify(message);
-      if (text.length > MAX_RECORD) record = this.viaPort(message);
+      if (text.length > this.maxRecord) record = this.viaPort(message);
       else if (this.backlog.length === 0 && this.out.writeString(text)) {
         this.wake(options.now);
         return;
@@ -113,7 +149,7 @@ export class Channel<Out, In> {
     } else {
       try {
         record = v8.serialize(message);
-        if (record.byteLength > MAX_RECORD) record = this.viaPort(message);
+        if (record.byteLength > this.maxRecord) record = this.viaPort(message);
       } catch {
         record = this.viaPort(message); // e.g. a SharedArrayBuffer, which only a port can share
       }
@@ -125,15 +161,12 @@ export class Channel<Out, In> {
     this.wake(options.now);
   }
 
-  /** Wakes the reader now, or once per burst of sends (after the current task's synchronous code). */
+  /** Wakes the reader now, or once per burst of sends (see `owe`). */
   private wake(now: boolean | undefined): void {
     if (now) {
-      this.notifyPending = false;
+      owed.delete(this.out);
       this.out.notify();
-    } else if (!this.notifyPending) {
-      this.notifyPending = true;
-      queueMicrotask(this.notify);
-    }
+    } else owe(this.out);
   }
 
   /**
@@ -144,6 +177,7 @@ export class Channel<Out, In> {
     for (;;) {
       const seq = this.in.seq();
       if (this.in.read(this.take)) return this.batch.pop();
+      payWakeups();
       if (deadline === Infinity) this.in.waitSync(seq, Infinity);
       else {
         const left = deadline - performance.now();
@@ -151,14 +185,6 @@ export class Channel<Out, In> {
       }
     }
   }
-
-  /** A notify is queued and still needed (a send with `now` may have done its job). */
-  private notifyPending = false;
-  private readonly notify = (): void => {
-    if (!this.notifyPending) return;
-    this.notifyPending = false;
-    this.out.notify();
-  };
 
   /** Stops reading; the threads' ends are released with them. */
   close(): void {
@@ -191,11 +217,15 @@ export class Channel<Out, In> {
   private lastYield = performance.now();
 
   /**
-   * The reader: drains the ring, hands the batch over, and waits for more. Written as a
-   * callback rather than an async loop: a wake-up then costs the waitAsync promise's own
+   * The reader: drains the ring, hands the batch over, and waits for more. Written as
+   * callbacks rather than an async loop: a wake-up then costs the waitAsync promise's own
    * reaction and nothing more (an async function adds a hop per await).
    */
-  private readonly readLoop = (): void => {
+  private readonly readLoop = (): void => this.look(false);
+  /** The reader, run from a macrotask: no microtask of this thread is pending. */
+  private readonly readFresh = (): void => this.look(true);
+
+  private look(fresh: boolean): void {
     this.in.awake();
     while (!this.closed) {
       const seq = this.in.seq();
@@ -210,16 +240,26 @@ export class Channel<Out, In> {
             throw err;
           });
         }
-        // Let promise continuations run (the replies' notify among them) before looking
+        // Let promise continuations run (the replies' wake-ups among them) before looking
         // again, and now and then timers and I/O too.
         const now = performance.now();
         if (now - this.lastYield > MACROTASK_YIELD_MS) {
           this.lastYield = now;
-          setImmediate(this.readLoop);
+          setImmediate(this.readFresh);
         } else queueMicrotask(this.readLoop);
         return;
       }
-      if (this.blockingWaitMs > 0 && this.mayBlock() && this.in.waitSync(seq, this.blockingWaitMs)) continue;
+      // Block only where it cannot strand a message this thread has yet to send: at the start
+      // of a macrotask (a pending microtask may be about to write a reply), with every
+      // wake-up paid, and with no backlog (flushed by a timer, which cannot fire meanwhile).
+      if (this.blockingWaitMs > 0 && this.backlog.length === 0 && this.mayBlock()) {
+        if (!fresh) {
+          setImmediate(this.readFresh);
+          return;
+        }
+        payWakeups();
+        if (this.in.waitSync(seq, this.blockingWaitMs)) continue;
+      }
       this.lastYield = performance.now();
       const wake = this.in.waitAsync(seq);
       if (wake) {
@@ -227,5 +267,5 @@ export class Channel<Out, In> {
         return;
       }
     }
-  };
+  }
 }

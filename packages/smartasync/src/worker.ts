@@ -221,18 +221,18 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
     run(req, reg);
   };
 
+  // Requests keep their order behind an import; the line clears when its last link settles
+  // (else every later call would take a promise hop for the worker's whole life).
+  const holdLine = (pending: Promise<void>): void => {
+    const mine: Promise<void> = pending.finally(() => {
+      if (waiting === mine) waiting = undefined;
+    });
+    waiting = mine;
+  };
   return (req) => {
-    if (waiting) {
-      waiting = waiting.then(() => handle(req));
-      return;
-    }
+    if (waiting) return holdLine(waiting.then(() => handle(req)));
     const pending = handle(req);
-    if (pending) {
-      const mine: Promise<void> = pending.finally(() => {
-        if (waiting === mine) waiting = undefined;
-      });
-      waiting = mine;
-    }
+    if (pending) holdLine(pending);
   };
 }
 

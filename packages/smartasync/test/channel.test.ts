@@ -1,0 +1,150 @@
+// The transport channel on its own: ordering across the ring and the port, records over the
+// size limit, a backlog when the ring is full, and the owed-wake-up invariant across threads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { Channel, createChannelEnds, owesWakeups } from '../src/transport.ts';
+
+/** Both ends of one channel on this thread; `received` collects what B reads. */
+function pair(ringBytes: number) {
+  const { port1, port2 } = new MessageChannel();
+  const { here, there } = createChannelEnds(port1, port2, ringBytes);
+  const received: unknown[] = [];
+  let arrived: (() => void) | undefined;
+  const a = new Channel<unknown, unknown>(here, () => {});
+  const b = new Channel<unknown, unknown>(there, (batch) => {
+    received.push(...batch);
+    arrived?.();
+  });
+  const until = (count: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${received.length} of ${count} messages arrived`)), 5_000);
+      arrived = () => {
+        if (received.length < count) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      arrived();
+    });
+  const close = (): void => {
+    a.close();
+    b.close();
+    port1.close();
+  };
+  return { a, received, until, close };
+}
+
+test('messages arrive in send order, whichever way each one travels', async () => {
+  const { a, received, until, close } = pair(4096);
+  const sab = new SharedArrayBuffer(8);
+  const moved = new ArrayBuffer(16);
+  const sent: unknown[] = [
+    { n: 1, plain: 'json' },
+    { n: 2, when: new Date(0), big: 10n }, // v8 serializer
+    { n: 3, sab }, // only a port can share it
+    { n: 4, moved }, // a transfer list
+    { n: 5, text: 'x'.repeat(2_000) }, // over the record limit (4096 / 4)
+    { n: 6, plain: 'json again' },
+  ];
+  a.send(sent[0], { json: true });
+  a.send(sent[1]);
+  a.send(sent[2]);
+  a.send(sent[3], { transfer: [moved] });
+  a.send(sent[4], { json: true });
+  a.send(sent[5], { json: true });
+  await until(6);
+  assert.deepEqual(
+    received.map((m) => (m as { n: number }).n),
+    [1, 2, 3, 4, 5, 6],
+  );
+  assert.deepEqual(received[1], sent[1]);
+  assert.ok((received[2] as { sab: unknown }).sab instanceof SharedArrayBuffer);
+  assert.equal(moved.byteLength, 0, 'the transferred buffer left this thread');
+  assert.equal((received[3] as { moved: ArrayBuffer }).moved.byteLength, 16);
+  assert.equal((received[4] as { text: string }).text.length, 2_000);
+  close();
+});
+
+test('a burst larger than the ring waits in a backlog and arrives whole and in order', async () => {
+  const { a, received, until, close } = pair(1024);
+  const count = 500; // about 20 kB of records through a 1 kB ring, sent in one task
+  for (let i = 0; i < count; i++) a.send({ i, pad: 'p'.repeat(i % 30) }, { json: i % 2 === 0 });
+  await until(count);
+  assert.deepEqual(
+    received.map((m) => (m as { i: number }).i),
+    Array.from({ length: count }, (_, i) => i),
+  );
+  close();
+});
+
+test('a burst of sends owes one wake-up, paid before the task ends', async () => {
+  const { a, until, close } = pair(4096);
+  assert.equal(owesWakeups(), false);
+  a.send({ n: 1 }, { json: true });
+  a.send({ n: 2 }, { json: true });
+  assert.equal(owesWakeups(), true, 'sends in one task share a wake-up');
+  await Promise.resolve();
+  assert.equal(owesWakeups(), false, 'paid by the end of the task');
+  a.send({ n: 3 }, { json: true, now: true });
+  assert.equal(owesWakeups(), false, 'a send with `now` wakes at once');
+  await until(3);
+  close();
+});
+
+test('a reader that blocks between messages never sleeps on a reply its own thread wrote', async (t) => {
+  // The worker blocks up to 10 s between messages and writes each reply in a microtask
+  // after the one in which its reader looks at the ring again: if it blocked before paying
+  // the wake-up it owes, each reply would wait out the block.
+  const { port1, port2 } = new MessageChannel();
+  const { here, there } = createChannelEnds(port1, port2);
+  const worker = new Worker(new URL('./fixtures/transport-peer.ts', import.meta.url), {
+    workerData: { mode: 'reply-late', ends: there, blockMs: 10_000 },
+    transferList: [port2],
+  });
+  t.after(() => worker.terminate());
+  let reply: ((m: unknown) => void) | undefined;
+  const channel = new Channel<unknown, unknown>(here, (batch) => batch.forEach((m) => reply?.(m)));
+  const roundTrip = (n: number, limitMs: number): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reply ${n} took over ${limitMs} ms: it waited for the block to end`)), limitMs);
+      reply = (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      channel.send({ n }, { json: true });
+    });
+  assert.deepEqual(await roundTrip(0, 5_000), { echo: { n: 0 } }); // the worker is up
+  for (let n = 1; n <= 20; n++) {
+    await new Promise((r) => setTimeout(r, 2)); // the worker is blocked when the next arrives
+    assert.deepEqual(await roundTrip(n, 1_000), { echo: { n } });
+  }
+  channel.close();
+});
+
+test('a thread about to block pays the wake-ups it owes on its other channels first', async (t) => {
+  // This thread sends on channel A without waking its reader yet, then blocks on channel B.
+  // The worker answers on B only after reading A: were A's wake-up not paid before
+  // blocking, the worker would sleep and this thread would wait out the 5 s deadline.
+  const ab = new MessageChannel();
+  const a = createChannelEnds(ab.port1, ab.port2);
+  const bb = new MessageChannel();
+  const b = createChannelEnds(bb.port1, bb.port2);
+  const worker = new Worker(new URL('./fixtures/transport-peer.ts', import.meta.url), {
+    workerData: { mode: 'relay', from: a.there, to: b.there },
+    transferList: [ab.port2, bb.port2],
+  });
+  t.after(() => worker.terminate());
+  await new Promise((r) => worker.once('online', r));
+  const out = new Channel<unknown, unknown>(a.here, () => {});
+  const back = new Channel<unknown, unknown>(b.here, () => {}, { receive: 'sync' });
+  await new Promise((r) => setTimeout(r, 50)); // the worker's reader is asleep on A
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    out.send({ i }, { json: true }); // owed, not yet paid
+    const got = back.receiveSync(performance.now() + 5_000);
+    assert.deepEqual(got, { relayed: { i } });
+    assert.ok(performance.now() - t < 2_500, 'the relay was woken before this thread blocked');
+  }
+  out.close();
+  back.close();
+});
