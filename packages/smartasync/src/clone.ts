@@ -10,6 +10,14 @@ export type ValuePath = readonly (string | number)[];
 
 const PLAIN_PROTOS = new Set<unknown>([Object.prototype, null]);
 
+/**
+ * How deeply values may nest. Both encoders (JSON and v8's serializer) and their decoders
+ * recurse once per level and run out of stack well before 2,000 levels on the main thread
+ * (v8's serializer, nested objects: about 1,600), so a deeper value is refused here, with a
+ * message, rather than failing inside the transport.
+ */
+export const MAX_DEPTH = 1_000;
+
 // Built-ins that structured clone reproduces faithfully (with their prototype).
 const CLONEABLE_CTORS: readonly Function[] = [
   Date,
@@ -90,6 +98,13 @@ export function checkCloneable(value: unknown, what: string, root: string, trans
   // Inside a Map or Set a Buffer has no path to restore it by: it arrives as a Uint8Array.
   let inCollection = 0;
   const child = (v: unknown, key: string | number): void => {
+    if (path.length === MAX_DEPTH) {
+      throw new TypeError(
+        `smartasync: ${what} cannot be sent to another thread: it nests deeper than ${MAX_DEPTH} levels ` +
+          `(at ${formatPath(root, path.slice(0, 3))}… ${MAX_DEPTH} levels down), more than the thread transport can encode. ` +
+          'Flatten it (for instance a list of nodes that refer to their parents by id).',
+      );
+    }
     path.push(key);
     walk(v);
     path.pop();

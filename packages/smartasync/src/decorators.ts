@@ -9,7 +9,9 @@
 import { register, type Registration } from './registry.ts';
 import { RegistrationError } from './errors.ts';
 import { inSmartasyncWorker } from './environment.ts';
-import { getPool, type InstanceRef } from './pool.ts';
+import { getPool } from './pool.ts';
+import type { InstanceRef } from './task.ts';
+import { CallProfile } from './profile.ts';
 import { assertOffloadable, isAsyncBody, settleHere, taskFor } from './smartasync.ts';
 import { attachInstance, trackInstance } from './instances.ts';
 import type { AnyClass, ClassOptions } from './types.ts';
@@ -25,7 +27,7 @@ function decorateClass<C extends AnyClass>(Cls: C, options: ClassOptions): C {
   const Base = Cls as unknown as new (...args: unknown[]) => object;
   const Offloadable = class extends Base {
     constructor(...args: unknown[]) {
-      const ref = trackInstance(Cls.name, args, options.placement);
+      const ref = trackInstance(reg, args, options.placement);
       super(...args);
       if (!inSmartasyncWorker) {
         tracked.set(this, { reg, ref });
@@ -48,6 +50,7 @@ function decorateMethod<This, A extends unknown[], R>(method: AsyncMethod<This, 
         'Declare it `async` (its body may stay synchronous), or wrap the class with smartasync(Class) instead.',
     );
   }
+  const profile = new CallProfile(); // one per method, shared by every instance
   const offloaded = function (this: This, ...args: A): Promise<R> {
     if (inSmartasyncWorker) return method.apply(this, args);
     const t = tracked.get(this as object);
@@ -68,6 +71,7 @@ function decorateMethod<This, A extends unknown[], R>(method: AsyncMethod<This, 
         inline: (a: unknown[]) => method.apply(this, a as A),
         instance: t.ref,
         method: name,
+        profile,
       };
       return settleHere(getPool().run(taskFor(binding, args, undefined))) as Promise<R>;
     } catch (err) {

@@ -49,12 +49,21 @@ export class QueueFullError extends SmartAsyncError {
   }
 }
 
-/** The worker running a call died (uncaught error, `process.exit`, out of memory). */
+/**
+ * The worker running a call died (uncaught error, `process.exit`, out of memory, or it was
+ * terminated to stop a call that ran past its timeout) after the call had started and before
+ * it finished. Calls that had not started are not failed but run on another worker, and
+ * replies the worker had already written are delivered, so this error means exactly: the call
+ * may have run, in part or whole (`started` is always true). Retry only what is safe to repeat.
+ */
 export class WorkerCrashedError extends SmartAsyncError {
+  /** The call had started on the worker: it may have had effects (a write) before the end. */
+  readonly started = true;
   constructor(what: string, detail: string, options?: ErrorOptions) {
     super(
       'ERR_SMARTASYNC_WORKER_CRASHED',
-      `${what} was lost: its worker thread ${detail}. The worker has been replaced; other calls go on.`,
+      `${what} started but did not finish: its worker thread ${detail}. It may have had effects before that, so it was not run again. ` +
+        'The worker has been replaced; other calls go on.',
       options,
     );
   }

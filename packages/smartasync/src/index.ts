@@ -40,6 +40,7 @@ export type {
   FunctionOptions,
   Placement,
   PoolOptions,
+  HeadOfLineOptions,
   PoolStats,
   Pool,
   DurationStats,

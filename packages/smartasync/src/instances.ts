@@ -5,12 +5,15 @@
  */
 import { checkCloneable } from './clone.ts';
 import { disposeObject } from './dispose.ts';
-import { getPool, type InstanceRef } from './pool.ts';
+import { getPool } from './pool.ts';
+import { bindInstanceRef, type InstanceRef } from './task.ts';
+import type { Registration } from './registry.ts';
 import { releaseOnBridge } from './sync-bridge.ts';
 import type { Placement } from './types.ts';
 
 let nextInstanceId = 1;
 const disposers = new WeakMap<object, () => Promise<void>>();
+
 
 // When the caller drops an instance, its replicas go too.
 const finalizer = new FinalizationRegistry<InstanceRef>((ref) => releaseReplicas(ref).catch(() => {}));
@@ -26,10 +29,12 @@ async function releaseReplicas(ref: InstanceRef): Promise<void> {
  * so a bad argument fails at `new`, naming the class). `holder` is the object the caller
  * keeps; `inner` the instance to dispose on this thread.
  */
-export function trackInstance(className: string, args: unknown[], placement: Placement | undefined): InstanceRef {
+export function trackInstance(reg: Registration, args: unknown[], placement: Placement | undefined): InstanceRef {
+  const className = reg.target.name;
   const ctorReport = checkCloneable(args, `the constructor arguments of class ${className}`, 'args');
   return {
     id: nextInstanceId++,
+    reg,
     label: `an instance of class ${className}`,
     ctorArgs: args,
     ctorReport,
@@ -48,6 +53,7 @@ export function attachInstance(holder: object, ref: InstanceRef, inner: object):
     })());
   finalizer.register(holder, ref, ref);
   disposers.set(holder, dispose);
+  bindInstanceRef(holder, ref);
   return dispose;
 }
 

@@ -1,14 +1,15 @@
 /**
- * The worker pool: persistent workers created on demand, a bounded queue, per-call abort and
- * timeout, crash recovery and graceful close. It decides where a call runs and when; the
- * transport carries the messages, the worker runs them.
+ * The worker pool: persistent workers created on demand, two lines of waiting calls (short
+ * and long, see head-of-line.ts), per-call abort and timeout, exact crash accounting and
+ * graceful close. It decides where a call runs and when; the transport carries the messages,
+ * the worker runs them.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Channel, createChannelEnds } from './transport.ts';
 import { WorkerLink } from './worker-link.ts';
-import { restoreBuffers, type CloneReport } from './clone.ts';
+import { restoreBuffers } from './clone.ts';
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -18,57 +19,44 @@ import {
   decodeThrown,
   type ThrownData,
 } from './errors.ts';
-import type { Registration } from './registry.ts';
-import { workerScript } from './environment.ts';
+import { allRegistrations, type Registration } from './registry.ts';
+import { isEntryModule, workerScript } from './environment.ts';
+import { CallQueue } from './call-queue.ts';
+import { HeadOfLine } from './head-of-line.ts';
+import { instanceRefOf, type InstanceRef, type Task } from './task.ts';
 import { CTRL_CLAIMED, CTRL_RUNNING, CTRL_SINCE, CTRL_WORDS, MARK, type Reply, type Request, type WorkerBoot } from './protocol.ts';
-import type { CallOptions, DurationStats, PoolOptions, PoolStats } from './types.ts';
+import type { DurationStats, HeadOfLineOptions, PoolOptions, PoolStats } from './types.ts';
 
-/** An instance whose methods run on worker replicas. Owned by the API layer, placed by the pool. */
-export interface InstanceRef {
-  readonly id: number;
-  readonly label: string;
-  readonly ctorArgs: unknown[];
-  /** undefined when the constructor arguments are plain JSON data. */
-  readonly ctorReport: CloneReport | undefined;
-  readonly pinned: boolean;
-  /** For pinned instances: the worker it keeps to, once chosen. */
-  slot?: WorkerSlot;
-}
+export type { InstanceRef, Task } from './task.ts';
 
-/** One call as the pool sees it. */
-export interface Task {
-  readonly reg: Registration;
-  /** For messages: `hash()`, `UserRepo#find()`. */
-  readonly label: string;
-  readonly args: unknown[];
-  /** undefined when the arguments are plain JSON data. */
-  readonly argsReport: CloneReport | undefined;
-  readonly instance?: InstanceRef;
-  readonly method?: string;
-  readonly options?: CallOptions;
-  /** Holds the caller's stack (formatted only if an error needs it). */
-  readonly caller?: { readonly stack?: string };
-  /** Told how long the call ran on the worker (the `offload: 'auto'` policy learns from it). */
-  readonly onRunTime?: (ms: number) => void;
-  /** Settle with the result as JSON text made on the worker (`f.json()`). */
-  readonly resultAsJson?: boolean;
-  /** Told which replica fields a method changed; asks the worker to watch. */
-  readonly onChanged?: (fields: string[]) => void;
-}
-
+/** A request in flight or waiting: a call (with its Task) or the pool's own bookkeeping. */
 interface Pending {
-  readonly task: Task;
+  /** For messages: `hash()`, `release of an instance of class Db`. */
+  readonly label: string;
+  /** undefined for the pool's own requests (release, prepare): no stats, never cancelled. */
+  readonly task: Task | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
   readonly enqueuedAt: number;
-  /** Release requests are bookkeeping, not calls: no stats. */
-  readonly control: boolean;
+  /** Its function's calls run long (see head-of-line.ts) ... */
+  readonly long: boolean;
+  /** ... and keep a CPU busy. */
+  readonly cpuBound: boolean;
+  /** A release settles when its worker dies (the replica is gone); a prepare fails. */
+  readonly okOnCrash: boolean;
   seq: number;
   slot?: WorkerSlot;
   settled: boolean;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
 }
+
+/**
+ * A worker inside one synchronous call for this long (a report, a big query) takes no new
+ * calls, and calls already sent to it that have not started are taken back: they would wait
+ * behind it while other workers are free. It catches the calls the profiles did not foresee.
+ */
+const STALL_MS = 2;
 
 class WorkerSlot {
   readonly worker: Worker;
@@ -77,18 +65,20 @@ class WorkerSlot {
   readonly inflight = new Map<number, Pending>();
   readonly link = new WorkerLink();
   readonly pinnedQueue: Pending[] = [];
+  /** Long calls among `inflight`, and CPU-bound ones among those. */
+  long = 0;
+  cpuLong = 0;
   /** Exit was asked for (close, or to stop a running call): not a crash. */
   stopping = false;
   /** Taken out of the pool (stopped or dead): instances pinned to it must move. */
   retired = false;
   lastError: Error | undefined;
-
-  readonly index: number;
-
+  /** Runs short calls only, when every other worker holds a long one. */
+  readonly express: boolean;
   private readonly epoch: number;
 
-  constructor(index: number, options: PoolOptions, epoch: number, onReplies: (slot: WorkerSlot, replies: Reply[]) => void) {
-    this.index = index;
+  constructor(index: number, express: boolean, options: PoolOptions, epoch: number, onReplies: (slot: WorkerSlot, replies: Reply[]) => void) {
+    this.express = express;
     this.epoch = epoch;
     const ctrl = new SharedArrayBuffer(CTRL_WORDS * 4);
     this.ctrl = new Int32Array(ctrl);
@@ -100,7 +90,7 @@ class WorkerSlot {
       transferList: [port2],
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
       ...(options.execArgv ? { execArgv: options.execArgv } : {}),
-      name: `smartasync-${index}`,
+      name: express ? 'smartasync-express' : `smartasync-${index}`,
     });
     this.worker.unref(); // an idle pool never keeps the process alive
     this.channel = new Channel(ends.here, (replies) => onReplies(this, replies));
@@ -120,14 +110,21 @@ class WorkerSlot {
   running(seq: number): boolean {
     return Atomics.load(this.ctrl, CTRL_RUNNING) === seq;
   }
-}
 
-/**
- * A worker inside one synchronous call for this long (a report, a big query) takes no new
- * calls, and calls already sent to it that have not started are taken back: they would wait
- * behind it while other workers are free.
- */
-const STALL_MS = 2;
+  /**
+   * Revokes every request numbered up to `last` that the worker has not claimed (compare-and-
+   * swap on the claim word, so none runs twice). Returns the highest seq the worker claimed.
+   */
+  revokeUpTo(last: number): number {
+    let claimed = Atomics.load(this.ctrl, CTRL_CLAIMED);
+    while (claimed < last) {
+      const seen = Atomics.compareExchange(this.ctrl, CTRL_CLAIMED, claimed, last);
+      if (seen === claimed) break;
+      claimed = seen; // the worker claimed one meanwhile: revoke the rest
+    }
+    return claimed;
+  }
+}
 
 class Durations {
   count = 0;
@@ -146,10 +143,15 @@ class Durations {
 /** A pool of worker threads that runs registered code. */
 export class Pool {
   private readonly options: Required<Pick<PoolOptions, 'size' | 'maxQueue' | 'concurrencyPerWorker'>> & PoolOptions;
+  /** Every live worker, the express one included. */
   private readonly slots: WorkerSlot[] = [];
-  private readonly queue: Pending[] = [];
-  private queueHead = 0;
-  private queued = 0;
+  private regular = 0;
+  private express: WorkerSlot | undefined;
+  private readonly shortLine = new CallQueue<Pending>();
+  private readonly longLine = new CallQueue<Pending>();
+  private readonly headOfLine: HeadOfLine;
+  /** The worker each pinned instance keeps to. */
+  private readonly pins = new WeakMap<InstanceRef, WorkerSlot>();
   private nextSlotIndex = 1;
   private pinRotation = 0;
   private readonly epoch = Date.now();
@@ -158,8 +160,11 @@ export class Pool {
   private completed = 0;
   private failed = 0;
   private crashed = 0;
+  private expressCalls = 0;
   private readonly waitTime = new Durations();
   private readonly runTime = new Durations();
+  private rebalanceTimer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PoolOptions = {}) {
     validateOptions(options);
@@ -169,6 +174,7 @@ export class Pool {
       maxQueue: options.maxQueue ?? 10_000,
       concurrencyPerWorker: options.concurrencyPerWorker ?? 32,
     };
+    this.headOfLine = new HeadOfLine(options.headOfLine, this.options.size, os.availableParallelism());
   }
 
   /** Runs `task` on a worker. */
@@ -177,10 +183,24 @@ export class Pool {
       if (this.closing) return reject(new PoolClosedError(task.label));
       const signal = task.options?.signal;
       if (signal?.aborted) return reject(new CallAbortedError(task.label, signal.reason));
-      const call: Pending = { task, resolve, reject, enqueuedAt: performance.now(), control: false, seq: 0, settled: false };
+      const now = performance.now();
+      const long = this.headOfLine.isLong(task.profile);
+      if (!long && !task.instance?.pinned) this.headOfLine.shortArrived(now);
+      const call: Pending = {
+        label: task.label,
+        task,
+        resolve,
+        reject,
+        enqueuedAt: now,
+        long,
+        cpuBound: long && this.headOfLine.isCpuBound(task.profile),
+        okOnCrash: false,
+        seq: 0,
+        settled: false,
+      };
       if (!this.place(call)) {
         if (this.queued >= this.options.maxQueue) return reject(new QueueFullError(task.label, this.options.maxQueue));
-        this.enqueue(call);
+        (long ? this.longLine : this.shortLine).push(call);
       }
       const timeout = task.options?.timeout;
       if (timeout !== undefined && !call.settled) {
@@ -198,48 +218,100 @@ export class Pool {
    * every worker holding one has done so.
    */
   async release(instance: InstanceRef): Promise<void> {
-    const holders = this.slots.filter((s) => s.link.replicas.has(instance.id));
+    const holders = this.slots.filter((s) => s.link.replicas.delete(instance.id));
     await Promise.all(
-      holders.map(
-        (slot) =>
-          new Promise((resolve, reject) => {
-            slot.link.replicas.delete(instance.id);
-            const call: Pending = {
-              task: { reg: undefined as never, label: `release of ${instance.label}`, args: [], argsReport: undefined },
-              resolve,
-              reject,
-              enqueuedAt: performance.now(),
-              control: true,
-              seq: slot.link.nextSeq++,
-              slot,
-              settled: false,
-            };
-            this.hold(slot, call);
-            slot.channel.send({ op: 'release', seq: call.seq, instance: instance.id }, { json: true });
-          }),
+      holders.map((slot) =>
+        this.control(slot, `release of ${instance.label}`, true, (seq) => ({
+          request: { op: 'release', seq, instance: instance.id },
+          json: true,
+        })),
       ),
     );
-    instance.slot = undefined;
+    this.pins.delete(instance);
+  }
+
+  /** See `Pool.warm` in types.ts. */
+  async warm(...instances: object[]): Promise<void> {
+    if (this.closing) throw new PoolClosedError('warm()');
+    const refs = instances.map((x, i) => {
+      const ref = instanceRefOf(x);
+      if (!ref) throw new TypeError(`smartasync: warm() expects instances of smartasync(Class) or @offloadable classes; argument ${i} is not one.`);
+      return ref;
+    });
+    while (this.regular < this.options.size) this.spawn(false);
+    if (this.headOfLine.enabled) this.express ??= this.spawn(true);
+    const targets = allRegistrations().filter((r) => r.kind !== 'error' && r.site && !isEntryModule(r.site.moduleUrl));
+    const work: Promise<unknown>[] = [];
+    for (const slot of this.slots) {
+      for (const reg of targets) work.push(this.prepare(slot, reg, undefined));
+      for (const ref of refs) {
+        const pinnedTo = ref.pinned ? this.pinFor(ref) : undefined;
+        if ((pinnedTo ?? slot) === slot) work.push(this.prepare(slot, ref.reg, ref));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  private prepare(slot: WorkerSlot, reg: Registration, ref: InstanceRef | undefined): Promise<unknown> {
+    return this.control(slot, ref ? `warm-up of ${ref.label}` : `warm-up of ${reg.label}`, false, (seq) =>
+      slot.link.prepareRequest(reg, ref, seq),
+    );
+  }
+
+  /** Sends one of the pool's own requests to `slot`; settles with its reply. */
+  private control(
+    slot: WorkerSlot,
+    label: string,
+    okOnCrash: boolean,
+    make: (seq: number) => { request: Request; json: boolean },
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const seq = slot.link.nextSeq;
+      const { request, json } = make(seq);
+      slot.channel.send(request, { json });
+      if (request.op === 'release') slot.link.nextSeq = seq + 1;
+      else slot.link.sent(request);
+      const call: Pending = {
+        label,
+        task: undefined,
+        resolve,
+        reject,
+        enqueuedAt: performance.now(),
+        long: false,
+        cpuBound: false,
+        okOnCrash,
+        seq,
+        slot,
+        settled: false,
+      };
+      this.hold(slot, call);
+    });
   }
 
   /** A snapshot of the pool's state and running totals. */
   stats(): PoolStats {
     let running = 0;
     let idle = 0;
+    let pinned = 0;
     for (const s of this.slots) {
       running += s.inflight.size;
+      pinned += s.pinnedQueue.length;
       if (s.inflight.size === 0) idle++;
     }
+    const now = performance.now();
+    const first = this.longLine.peek();
     return {
       workers: this.slots.length,
       idleWorkers: idle,
-      queued: this.queued + this.slots.reduce((n, s) => n + s.pinnedQueue.length, 0),
+      queued: this.queued + pinned,
       running,
       completed: this.completed,
       failed: this.failed,
       crashedWorkers: this.crashed,
       waitTime: this.waitTime.snapshot(),
       runTime: this.runTime.snapshot(),
+      heldBack: first && !this.longAllowed(first, now) ? this.longLine.size : 0,
+      expressCalls: this.expressCalls,
     };
   }
 
@@ -268,6 +340,8 @@ export class Pool {
       this.drained = resolve;
       this.checkDrained();
     });
+    clearTimeout(this.holdTimer);
+    clearTimeout(this.rebalanceTimer);
     await Promise.all(
       this.slots.splice(0).map((slot) => {
         slot.stopping = true;
@@ -276,54 +350,102 @@ export class Pool {
         return slot.worker.terminate();
       }),
     );
+    this.regular = 0;
+    this.express = undefined;
+  }
+
+  private get queued(): number {
+    return this.shortLine.size + this.longLine.size;
   }
 
   // ---- placement ------------------------------------------------------------------------
 
-  private spawn(): WorkerSlot {
-    const slot = new WorkerSlot(this.nextSlotIndex++, this.options, this.epoch, (s, replies) => this.onReplies(s, replies));
+  private spawn(express: boolean): WorkerSlot {
+    const slot = new WorkerSlot(this.nextSlotIndex++, express, this.options, this.epoch, (s, replies) => this.onReplies(s, replies));
     slot.worker.on('error', (err) => (slot.lastError = err));
     slot.worker.on('exit', (code) => this.onExit(slot, code));
     this.slots.push(slot);
+    if (express) this.express = slot;
+    else this.regular++;
     return slot;
   }
 
-  /** Sends `call` to a worker now if one has room; false when it must wait. */
+  /** Sends `call` to a worker now if one may take it; false when it must wait in line. */
   private place(call: Pending): boolean {
-    const instance = call.task.instance;
+    const instance = call.task!.instance;
     if (instance?.pinned) {
-      if (!instance.slot || instance.slot.retired) instance.slot = this.pinTarget();
-      const slot = instance.slot;
-      if (slot.pinnedQueue.length === 0 && slot.inflight.size < this.options.concurrencyPerWorker) {
-        this.dispatch(slot, call);
-      } else {
-        slot.pinnedQueue.push(call);
-      }
-      return true; // a pinned call waits in its worker's own line, never the shared queue
+      const slot = this.pinFor(instance);
+      if (slot.pinnedQueue.length === 0 && slot.inflight.size < this.options.concurrencyPerWorker) this.dispatch(slot, call);
+      else slot.pinnedQueue.push(call);
+      return true; // a pinned call waits in its worker's own line, never the shared ones
     }
+    const slot = call.long ? this.slotForLong(call) : this.slotForShort();
+    if (!slot) return false;
+    this.dispatch(slot, call);
+    // Sent behind another call: look again once that one could count as stalled.
+    if (slot.inflight.size > 1) this.rebalanceTimer ??= setTimeout(this.rebalance, STALL_MS + 1).unref();
+    return true;
+  }
+
+  /** A worker for a short call: one holding no long call, else a new one, else the express one. */
+  private slotForShort(): WorkerSlot | undefined {
     let best: WorkerSlot | undefined;
     let now = 0;
     for (const s of this.slots) {
-      if (s.pinnedQueue.length > 0) continue;
-      if (s.inflight.size === 0) {
-        best = s;
-        break;
-      }
+      if (s.express || s.long > 0 || s.pinnedQueue.length > 0) continue;
+      if (s.inflight.size === 0) return s;
       if (s.stalled((now ||= Date.now()))) {
         this.steal(s);
         continue;
       }
       if (s.inflight.size < this.options.concurrencyPerWorker && (!best || s.inflight.size < best.inflight.size)) best = s;
     }
-    if ((!best || best.inflight.size > 0) && this.slots.length < this.options.size) best = this.spawn();
-    if (!best) return false;
-    this.dispatch(best, call);
-    // Sent behind a running call: look again once that call could count as stalled.
-    if (best.inflight.size > 1) this.rebalanceTimer ??= setTimeout(this.rebalance, STALL_MS + 1).unref();
-    return true;
+    if (this.regular < this.options.size) return this.spawn(false);
+    if (best || !this.headOfLine.enabled) return best;
+    const express = this.express ?? this.spawn(true);
+    if (express.inflight.size >= this.options.concurrencyPerWorker || express.stalled(now || Date.now())) return undefined;
+    return express;
   }
 
-  private rebalanceTimer: NodeJS.Timeout | undefined;
+  /** A worker for a long call, if the hold on long calls allows one now. */
+  private slotForLong(call: Pending): WorkerSlot | undefined {
+    if (!this.mayStartLong(call, performance.now())) return undefined;
+    let best: WorkerSlot | undefined;
+    let now = 0;
+    for (const s of this.slots) {
+      if (s.express || s.long > 0 || s.pinnedQueue.length > 0) continue;
+      if (s.inflight.size === 0) return s;
+      if (s.stalled((now ||= Date.now()))) {
+        this.steal(s);
+        continue;
+      }
+      // Behind short calls only: they finish soon.
+      if (s.inflight.size < this.options.concurrencyPerWorker && (!best || s.inflight.size < best.inflight.size)) best = s;
+    }
+    if (this.regular < this.options.size) return this.spawn(false);
+    return best;
+  }
+
+  /** Whether `call` (long) may start at `now`, as far as the hold on long calls goes. */
+  private longAllowed(call: Pending, now: number): boolean {
+    if (!call.cpuBound) return true;
+    let running = 0;
+    for (const s of this.slots) running += s.cpuLong;
+    return running < this.headOfLine.longLimit(now);
+  }
+
+  /** Whether `call` (long) may start now; if the hold forbids it, looks again when it lifts. */
+  private mayStartLong(call: Pending, now: number): boolean {
+    if (this.longAllowed(call, now)) return true;
+    if (!this.holdTimer) {
+      const wait = Math.max(1, this.headOfLine.holdEndsAt() - now);
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        this.pumpAll();
+      }, wait).unref();
+    }
+    return false;
+  }
 
   /** Takes unstarted calls back from stalled workers and gives them to free ones. */
   private readonly rebalance = (): void => {
@@ -340,19 +462,14 @@ export class Pool {
 
   /**
    * Takes back the calls `slot` holds but has not started, so they run on a free worker.
-   * Pinned calls and release requests stay: they must run there, in order.
+   * Pinned calls and the pool's own requests stay: they must run there, in order.
    */
   private steal(slot: WorkerSlot): void {
     let last = slot.link.nextSeq - 1;
     for (const [seq, call] of slot.inflight) {
-      if (seq <= last && (call.control || call.task.instance?.pinned)) last = Math.min(last, seq - 1);
+      if (seq <= last && (!call.task || call.task.instance?.pinned)) last = Math.min(last, seq - 1);
     }
-    let claimed = Atomics.load(slot.ctrl, CTRL_CLAIMED);
-    while (claimed < last) {
-      const seen = Atomics.compareExchange(slot.ctrl, CTRL_CLAIMED, claimed, last);
-      if (seen === claimed) break;
-      claimed = seen; // the worker claimed one meanwhile: revoke the rest
-    }
+    const claimed = slot.revokeUpTo(last);
     if (claimed >= last) return;
     const taken: Pending[] = [];
     for (const [seq, call] of slot.inflight) {
@@ -362,67 +479,84 @@ export class Pool {
       this.unhold(slot, call);
       call.slot = undefined;
     }
-    this.queue.splice(this.queueHead, 0, ...taken);
-    this.queued += taken.length;
+    this.requeueFirst(taken);
     this.rebalanceTimer ??= setTimeout(this.rebalance, 0).unref();
   }
 
-  private pinTarget(): WorkerSlot {
-    if (this.slots.length < this.options.size) return this.spawn();
-    return this.slots[this.pinRotation++ % this.slots.length]!;
+  /** Puts calls taken back from a worker at the front of their lines, in their order. */
+  private requeueFirst(calls: readonly Pending[]): void {
+    this.shortLine.pushFront(calls.filter((c) => !c.long));
+    this.longLine.pushFront(calls.filter((c) => c.long));
   }
 
-  private enqueue(call: Pending): void {
-    this.queue.push(call);
-    this.queued++;
-  }
-
-  private dequeue(): Pending | undefined {
-    while (this.queueHead < this.queue.length) {
-      const call = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = undefined as never;
-      if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-        this.queue.splice(0, this.queueHead);
-        this.queueHead = 0;
+  private pinFor(instance: InstanceRef): WorkerSlot {
+    let slot = this.pins.get(instance);
+    if (!slot || slot.retired) {
+      if (this.regular < this.options.size) slot = this.spawn(false);
+      else {
+        const regular = this.slots.filter((s) => !s.express);
+        slot = regular[this.pinRotation++ % regular.length]!;
       }
-      if (!call.settled) {
-        this.queued--;
-        return call;
-      }
+      this.pins.set(instance, slot);
     }
-    return undefined;
+    return slot;
   }
 
   private hold(slot: WorkerSlot, call: Pending): void {
     if (slot.inflight.size === 0) slot.worker.ref(); // a call in flight keeps the process alive
     slot.inflight.set(call.seq, call);
+    if (call.long) slot.long++;
+    if (call.cpuBound) slot.cpuLong++;
   }
 
+  private unhold(slot: WorkerSlot, call: Pending): void {
+    slot.inflight.delete(call.seq);
+    if (call.long) slot.long--;
+    if (call.cpuBound) slot.cpuLong--;
+    if (slot.inflight.size === 0) slot.worker.unref();
+  }
+
+  /** Sends `call` to `slot`; a call that cannot be encoded (which the check let pass) fails alone. */
   private dispatch(slot: WorkerSlot, call: Pending): void {
+    const task = call.task!;
+    // CPU time is measured where it may matter: calls of long or unknown functions.
+    const { request, json } = slot.link.callRequest(task, slot.link.nextSeq, call.long || task.profile.count === 0);
+    try {
+      slot.channel.send(request, { transfer: task.options?.transfer, json });
+    } catch (err) {
+      const message = `smartasync: the arguments of ${task.label} cannot be sent to another thread: ${(err as Error)?.message ?? String(err)}`;
+      this.settle(call, false, new TypeError(message, { cause: err }));
+      return;
+    }
+    slot.link.sent(request);
     call.slot = slot;
-    call.seq = slot.link.nextSeq++;
+    call.seq = request.seq;
     this.hold(slot, call);
-    const { request, json } = slot.link.callRequest(call.task, call.seq);
-    slot.channel.send(request, { transfer: call.task.options?.transfer, json });
+    if (slot.express) this.expressCalls++;
   }
 
-
-  /** Fills `slot` up to its concurrency: its pinned line first, then the shared queue. */
+  /** Fills `slot` up to its concurrency: its pinned line first, then short calls, then one long call. */
   private pump(slot: WorkerSlot): void {
-    if (this.queued > 0 && slot.pinnedQueue.length === 0 && slot.stalled(Date.now())) return;
-    while (slot.inflight.size < this.options.concurrencyPerWorker) {
-      const next = slot.pinnedQueue.shift() ?? this.dequeue();
-      if (!next) break;
-      if (next.settled) continue;
-      this.dispatch(slot, next);
+    const limit = this.options.concurrencyPerWorker;
+    while (slot.pinnedQueue.length > 0 && slot.inflight.size < limit) this.dispatch(slot, slot.pinnedQueue.shift()!);
+    if (slot.pinnedQueue.length > 0 || slot.long > 0 || this.queued === 0 || slot.stalled(Date.now())) return;
+    for (let next; slot.inflight.size < limit && (next = this.shortLine.shift()); ) this.dispatch(slot, next);
+    const first = this.longLine.peek();
+    if (first && !slot.express && slot.inflight.size < limit && this.mayStartLong(first, performance.now())) {
+      this.dispatch(slot, this.longLine.shift()!);
     }
   }
 
-  /** Places queued calls after a worker went away (or on any change of capacity). */
+  /** Places waiting calls after a change of capacity (a worker went away, a hold lifted). */
   private pumpAll(): void {
     for (const s of this.slots) this.pump(s);
-    while (this.queued > 0 && this.slots.length < this.options.size) this.pump(this.spawn());
+    while (this.regular < this.options.size && this.hasPlaceable()) this.pump(this.spawn(false));
     this.checkDrained();
+  }
+
+  private hasPlaceable(): boolean {
+    const first = this.longLine.peek();
+    return this.shortLine.size > 0 || (first !== undefined && this.mayStartLong(first, performance.now()));
   }
 
   private checkDrained(): void {
@@ -442,110 +576,104 @@ export class Pool {
       if (!call) continue;
       this.unhold(slot, call);
       if (call.settled) continue; // aborted while it ran: the result is dropped
-      if (!call.control) {
+      const task = call.task;
+      if (task) {
         this.runTime.add(reply.runMs);
         this.waitTime.add(Math.max(0, now - call.enqueuedAt - reply.runMs));
+        task.profile.record(reply.runMs, reply.cpuMs);
+        if (reply.changedFields) task.onChanged?.(reply.changedFields);
       }
-      if (reply.changedFields) call.task.onChanged?.(reply.changedFields);
-      call.task.onRunTime?.(reply.runMs);
-      if (reply.ok) this.settle(call, undefined, restoreBuffers(reply.value, reply.buffers));
-      else this.settle(call, decodeThrown(reply.value as ThrownData, call.task.caller?.stack));
+      if (reply.ok) this.settle(call, true, restoreBuffers(reply.value, reply.buffers));
+      else this.settle(call, false, decodeThrown(reply.value as ThrownData, task?.caller?.stack));
     }
-    this.pump(slot);
+    if (!slot.retired) this.pump(slot);
     this.checkDrained();
   }
 
-  private unhold(slot: WorkerSlot, call: Pending): void {
-    slot.inflight.delete(call.seq);
-    if (slot.inflight.size === 0) slot.worker.unref();
-  }
-
-  private settle(call: Pending, err: unknown, value?: unknown): void {
+  /** Settles `call` once: fulfilled with `outcome`, or rejected with it (whatever was thrown). */
+  private settle(call: Pending, ok: boolean, outcome: unknown): void {
     if (call.settled) return;
     call.settled = true;
     if (call.timer) clearTimeout(call.timer);
-    if (call.onAbort) call.task.options?.signal?.removeEventListener('abort', call.onAbort);
-    if (!call.control) {
-      if (err === undefined) this.completed++;
+    if (call.onAbort) call.task?.options?.signal?.removeEventListener('abort', call.onAbort);
+    if (call.task) {
+      if (ok) this.completed++;
       else this.failed++;
     }
-    if (err === undefined) call.resolve(value);
-    else call.reject(err);
+    if (ok) call.resolve(outcome);
+    else call.reject(outcome);
   }
 
   private cancel(call: Pending, why: 'abort' | 'timeout'): void {
     if (call.settled) return;
     const slot = call.slot;
     const running = slot !== undefined && slot.running(call.seq);
-    const { label, options } = call.task;
+    const { label, options } = call.task!;
     const err = why === 'timeout' ? new CallTimeoutError(label, options!.timeout!, running) : new CallAbortedError(label, options?.signal?.reason);
     if (!slot) {
       // Still waiting: take it out of its line; it never reached a worker.
-      const pinnedLine = call.task.instance?.slot?.pinnedQueue;
-      const at = pinnedLine ? pinnedLine.indexOf(call) : -1;
-      if (at >= 0) pinnedLine!.splice(at, 1);
-      else this.removeFromQueue(call);
-      this.settle(call, err);
+      const pinned = call.task!.instance && this.pins.get(call.task!.instance);
+      const at = pinned ? pinned.pinnedQueue.indexOf(call) : -1;
+      if (at >= 0) pinned!.pinnedQueue.splice(at, 1);
+      else (call.long ? this.longLine : this.shortLine).remove(call);
+      this.settle(call, false, err);
       this.checkDrained();
       return;
     }
-    this.settle(call, err);
+    this.settle(call, false, err);
     // Synchronous code cannot be interrupted: end the worker. Calls it held that had not
     // started go back in line; any that had started cannot be finished and fail.
     if (running) this.stopWorker(slot, label);
   }
 
-  private removeFromQueue(call: Pending): void {
-    const at = this.queue.indexOf(call, this.queueHead);
-    if (at >= 0) {
-      this.queue.splice(at, 1);
-      this.queued--;
-    }
-  }
-
   private stopWorker(slot: WorkerSlot, reason: string): void {
     slot.stopping = true;
-    this.retire(slot, (call) =>
-      slot.started(call.seq)
-        ? new WorkerCrashedError(call.task.label, `was terminated to stop ${reason}, which ran past its timeout or was aborted`)
-        : undefined,
+    this.retire(
+      slot,
+      (call) => new WorkerCrashedError(call.label, `was terminated to stop ${reason}, which ran past its timeout or was aborted`),
     );
     void slot.worker.terminate();
   }
 
   private onExit(slot: WorkerSlot, code: number): void {
-    if (slot.stopping || !this.slots.includes(slot)) return;
+    if (slot.stopping || slot.retired) return;
     this.crashed++;
     const cause = slot.lastError;
     const detail = cause
       ? `died with an uncaught error (${cause.message})`
       : `exited with code ${code} (process.exit() in the worker, or a fatal error)`;
-    this.retire(slot, (call) => new WorkerCrashedError(call.task.label, detail, cause ? { cause } : undefined));
+    this.retire(slot, (call) => new WorkerCrashedError(call.label, detail, cause ? { cause } : undefined));
   }
 
   /**
-   * Takes `slot` out of the pool. For each call it held, `failure` says how it fails, or
-   * undefined to put it back in line. Pinned instances move to another worker.
+   * Takes `slot` out of the pool, with exact accounting for the calls it held: replies the
+   * worker wrote are delivered first; calls it never started go back in line (pinned ones to
+   * their instance's new worker); only calls that started and did not finish fail, with
+   * `failure(call)` (a WorkerCrashedError whose `started` is true: it may have had effects).
    */
-  private retire(slot: WorkerSlot, failure: (call: Pending) => Error | undefined): void {
+  private retire(slot: WorkerSlot, failure: (call: Pending) => WorkerCrashedError): void {
     slot.retired = true;
-    slot.channel.close();
     this.slots.splice(this.slots.indexOf(slot), 1);
+    if (slot.express) this.express = undefined;
+    else this.regular--;
+    slot.channel.drain(); // replies written before the end: delivered, not failed
+    slot.channel.close();
+    // No request numbered past this can start now: a worker still winding down finds them revoked.
+    const claimed = slot.revokeUpTo(slot.link.nextSeq - 1);
     const requeue: Pending[] = [];
     for (const call of slot.inflight.values()) {
       if (call.settled) continue;
-      const err = call.control ? undefined : failure(call);
-      if (call.control) this.settle(call, undefined); // its replica is gone with the worker
-      else if (err) this.settle(call, err);
+      if (!call.task) {
+        if (call.okOnCrash) this.settle(call, true, undefined);
+        else this.settle(call, false, failure(call));
+      } else if (call.seq <= claimed) this.settle(call, false, failure(call));
       else requeue.push(call);
     }
     slot.inflight.clear();
+    slot.long = slot.cpuLong = 0;
     for (const call of [...requeue, ...slot.pinnedQueue]) {
       call.slot = undefined;
-      if (!this.place(call)) {
-        this.queue.splice(this.queueHead, 0, call);
-        this.queued++;
-      }
+      if (!this.place(call)) this.requeueFirst([call]);
     }
     slot.pinnedQueue.length = 0;
     this.pumpAll();
@@ -557,6 +685,17 @@ function validateOptions(options: PoolOptions): void {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
       throw new RangeError(`smartasync: pool option ${name} must be a whole number of at least 1, got ${String(value)}.`);
+    }
+  }
+  const hol = options.headOfLine;
+  if (hol === undefined || typeof hol === 'boolean') return;
+  if (typeof hol !== 'object' || hol === null) {
+    throw new TypeError(`smartasync: pool option headOfLine must be true, false or an object of settings, got ${String(hol)}.`);
+  }
+  for (const name of ['longCallMs', 'holdMs', 'reservedCores'] as const satisfies readonly (keyof HeadOfLineOptions)[]) {
+    const value = hol[name];
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
+      throw new RangeError(`smartasync: headOfLine.${name} must be a finite number of at least 0, got ${String(value)}.`);
     }
   }
 }

@@ -38,6 +38,20 @@ export interface CallRequest {
   readonly watchFields?: boolean;
   /** Reply with the result as JSON text, made here: the caller passes it on without parsing. */
   readonly resultAsJson?: boolean;
+  /** Measure the call's CPU time too (for calls that may be long: the scheduler asks). */
+  readonly measureCpu?: boolean;
+}
+
+/**
+ * Import a target's module, and build an instance's replica, ahead of the first call
+ * (`warm()`), so that the first call costs what later ones do.
+ */
+export interface PrepareRequest {
+  readonly op: 'prepare';
+  readonly seq: number;
+  readonly target: number;
+  readonly def?: TargetDef;
+  readonly instance?: Omit<InstancePart, 'method'>;
 }
 
 /** Drop the replica of an instance, disposing it (`Symbol.dispose`, `close()`). */
@@ -48,7 +62,7 @@ export interface ReleaseRequest {
 }
 
 /** Main → worker. */
-export type Request = CallRequest | ReleaseRequest;
+export type Request = CallRequest | ReleaseRequest | PrepareRequest;
 
 /** Worker → main: the outcome of one request. */
 export interface Reply {
@@ -59,6 +73,8 @@ export interface Reply {
   readonly buffers?: ValuePath[];
   /** Milliseconds the call ran in the worker. */
   readonly runMs: number;
+  /** Of those, milliseconds on a CPU, when the request asked. */
+  readonly cpuMs?: number;
   /** Own fields of the replica the method changed, when asked to watch. */
   readonly changedFields?: string[];
 }

@@ -68,6 +68,11 @@ export function register(kind: RegistrationKind, target: Function, discriminator
   return reg;
 }
 
+/** Every registration made in this thread so far. */
+export function allRegistrations(): Registration[] {
+  return [...state.byKey.values()];
+}
+
 /** The registration under `key`, in this thread. */
 export function lookupKey(key: string): Registration | undefined {
   return state.byKey.get(key);

@@ -7,46 +7,47 @@ import { register, type Registration } from './registry.ts';
 import { checkCloneable } from './clone.ts';
 import { RegistrationError, appendCallerFrames } from './errors.ts';
 import { inSmartasyncWorker, isEntryModule } from './environment.ts';
-import { getPool, type InstanceRef, type Task } from './pool.ts';
+import { getPool } from './pool.ts';
+import type { InstanceRef, Task } from './task.ts';
+import { CallProfile } from './profile.ts';
 import { runBlocking } from './sync-bridge.ts';
 import { toJsonText } from './json-text.ts';
 import { trackInstance, attachInstance, releaseInBackground } from './instances.ts';
 import type { AnyClass, AnyFunction, CallOptions, ClassOptions, FunctionOptions, SmartClass, SmartFunction } from './types.ts';
 
-/** How one callable runs: here (`inline`) or as a Task. */
 /**
- * The `offload: 'auto'` policy for one function or method: after a run of fast calls, run
- * inline; after any slow one, offload again.
+ * The `offload: 'auto'` policy for one function or method: once enough calls have run and
+ * their smoothed run time is under the threshold, run inline; when the mean rises above it
+ * (a slow call, or a few slower ones), offload again. A smoothed mean rather than the last
+ * call: one preempted inline call on a busy machine is noise, not a verdict.
  */
 class AutoInline {
-  /** Consecutive fast calls that switch a function to inline. */
-  private static readonly STREAK = 8;
-  private streak = 0;
-  inline = false;
+  /** Calls measured before the first switch to inline. */
+  private static readonly WARM_UP = 8;
+  private readonly profile: CallProfile;
   private readonly thresholdMs: number;
 
-  constructor(thresholdMs: number) {
+  constructor(profile: CallProfile, thresholdMs: number) {
+    this.profile = profile;
     this.thresholdMs = thresholdMs;
   }
 
-  readonly record = (ms: number): void => {
-    if (ms > this.thresholdMs) {
-      this.inline = false;
-      this.streak = 0;
-    } else if (++this.streak >= AutoInline.STREAK) this.inline = true;
-  };
+  get inline(): boolean {
+    return this.profile.count >= AutoInline.WARM_UP && this.profile.meanMs < this.thresholdMs;
+  }
 }
 
-function autoInline(options: FunctionOptions | undefined, what: string): AutoInline | undefined {
+function autoInline(options: FunctionOptions | undefined, what: string, profile: CallProfile): AutoInline | undefined {
   const mode = options?.offload ?? 'always';
   if (mode !== 'always' && mode !== 'auto') {
     throw new TypeError(`smartasync: offload for ${what} must be 'always' or 'auto', got ${JSON.stringify(mode)}.`);
   }
   const below = options?.inlineBelowMs ?? 0.1;
   if (!(below >= 0)) throw new RangeError(`smartasync: inlineBelowMs for ${what} must be a number of milliseconds ≥ 0.`);
-  return mode === 'auto' ? new AutoInline(below) : undefined;
+  return mode === 'auto' ? new AutoInline(profile, below) : undefined;
 }
 
+/** One callable as the API layer knows it: how to run it here, and what a Task for it needs. */
 export interface Binding {
   readonly reg: Registration;
   readonly label: string;
@@ -56,6 +57,8 @@ export interface Binding {
   readonly instance?: InstanceRef;
   readonly method?: string;
   readonly onChanged?: (fields: string[]) => void;
+  /** What its calls have shown so far (shared by every instance, for a method). */
+  readonly profile: CallProfile;
   /** Set with `offload: 'auto'`. */
   readonly auto?: AutoInline;
 }
@@ -131,7 +134,7 @@ export function taskFor(
     method: b.method,
     options,
     onChanged: b.onChanged,
-    onRunTime: b.auto?.record,
+    profile: b.profile,
     resultAsJson,
     caller,
   };
@@ -160,7 +163,7 @@ function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOpti
       try {
         return settled(() => b.inline(args));
       } finally {
-        auto.record(performance.now() - started);
+        b.profile.record(performance.now() - started);
       }
     }
     return offload(args, false);
@@ -196,14 +199,15 @@ function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: CallOpti
 
 function wrapFunction<F extends AnyFunction>(fn: F, options?: FunctionOptions): SmartFunction<F> {
   const reg = register('function', fn);
-  const auto = autoInline(options, reg.label);
+  const profile = new CallProfile();
   return makeSmartFunction<F>({
     reg,
     label: reg.label,
     isAsync: isAsyncBody(fn),
     original: fn,
     inline: (args) => fn(...args),
-    auto,
+    profile,
+    auto: autoInline(options, reg.label, profile),
   });
 }
 
@@ -238,17 +242,21 @@ function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions = {}): Smar
     );
   }
   const proxies = new WeakSet<object>();
-  autoInline(options, `class ${Cls.name}`); // validates now
-  // One policy per method for all instances: they share the code and the data it touches.
-  const policies = new Map<string, AutoInline | undefined>();
-  const autoFor = (key: string): AutoInline | undefined => {
-    if (!policies.has(key)) policies.set(key, autoInline(options, `class ${Cls.name}`));
-    return policies.get(key);
+  autoInline(options, `class ${Cls.name}`, new CallProfile()); // validates now
+  // One profile (and policy) per method for all instances: they share the code and the data it touches.
+  const profiles = new Map<string, { profile: CallProfile; auto: AutoInline | undefined }>();
+  const profileOf = (key: string): { profile: CallProfile; auto: AutoInline | undefined } => {
+    let known = profiles.get(key);
+    if (!known) {
+      const profile = new CallProfile();
+      profiles.set(key, (known = { profile, auto: autoInline(options, `class ${Cls.name}`, profile) }));
+    }
+    return known;
   };
 
   const Wrapped = function (this: unknown, ...args: unknown[]): object {
     if (!new.target) throw new TypeError(`Class constructor ${Cls.name} cannot be invoked without 'new'`);
-    const ref = trackInstance(Cls.name, args, options.placement);
+    const ref = trackInstance(reg, args, options.placement);
     const inner = new (Cls as unknown as new (...a: unknown[]) => Record<string | symbol, unknown>)(...args);
     const methods = new Map<string | symbol, unknown>();
     let dispose: () => Promise<void> = () => Promise.resolve();
@@ -265,7 +273,7 @@ function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions = {}): Smar
           inline: (a) => (inner[key] as AnyFunction).apply(inner, a),
           instance: ref,
           method: key,
-          auto: autoFor(key),
+          ...profileOf(key),
           ...(key === 'close' ? {} : { onChanged: warnOnChange(Cls.name, key) }),
         });
         if (key === 'close') {

@@ -16,7 +16,7 @@ import { CallAbortedError, CallTimeoutError, decodeThrown, type ThrownData } fro
 import { Channel, createChannelEnds } from './transport.ts';
 import { MARK, type Reply, type Request, type WorkerBoot } from './protocol.ts';
 import { WorkerLink } from './worker-link.ts';
-import type { InstanceRef, Task } from './pool.ts';
+import type { InstanceRef, Task } from './task.ts';
 
 interface Bridge {
   readonly worker: Worker;
@@ -45,9 +45,14 @@ export function runBlocking(task: Task): unknown {
   const { label, options } = task;
   if (options?.signal?.aborted) throw new CallAbortedError(label, options.signal.reason);
   const b = (bridge ??= start());
-  const { request, json } = b.link.callRequest(task, b.link.nextSeq++);
+  const { request, json } = b.link.callRequest(task, b.link.nextSeq, false);
   // This thread blocks next: wake the worker now.
-  b.channel.send(request, { transfer: options?.transfer, json, now: true });
+  try {
+    b.channel.send(request, { transfer: options?.transfer, json, now: true });
+  } catch (err) {
+    throw new TypeError(`smartasync: the arguments of ${label} cannot be sent to another thread: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  b.link.sent(request);
   const reply = awaitReply(b, request.seq, options?.timeout);
   if (!reply) {
     // The async work is still running and cannot be recalled: end the bridge, start anew next time.

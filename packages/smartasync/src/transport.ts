@@ -186,6 +186,15 @@ export class Channel<Out, In> {
     }
   }
 
+  /**
+   * Reads what the other side has written so far and hands it over now, synchronously: for
+   * a peer that has died, whose last messages must still be delivered.
+   */
+  drain(): void {
+    while (this.in.read(this.take));
+    if (this.batch.length > 0) this.onBatch(this.batch.splice(0));
+  }
+
   /** Stops reading; the threads' ends are released with them. */
   close(): void {
     this.closed = true;

@@ -106,6 +106,29 @@ export interface PoolOptions {
   readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
   /** Node options for workers. Default: the process's own `execArgv` (keeps loaders such as tsx). */
   readonly execArgv?: string[];
+  /**
+   * Head-of-line protection, on by default: short calls never wait behind long ones, and
+   * while short calls arrive, CPU-bound long calls leave a core free for them. `false` turns
+   * it off (one first-in, first-out line, as in most pools). See {@link HeadOfLineOptions}.
+   */
+  readonly headOfLine?: boolean | HeadOfLineOptions;
+}
+
+/**
+ * The knobs of head-of-line protection. Whether a call is short or long is learned from the
+ * past calls of its function or method: nothing to declare per call.
+ */
+export interface HeadOfLineOptions {
+  /** A function or method whose calls run this long on average (in ms) is long. Default: 2. */
+  readonly longCallMs?: number;
+  /** How long (ms) after the last short call long calls stay held back. Default: 1000. */
+  readonly holdMs?: number;
+  /**
+   * CPU cores kept free of CPU-bound long calls while short calls arrive: long calls then run
+   * on at most `availableParallelism() - reservedCores` workers (never fewer than one).
+   * Default: 1.
+   */
+  readonly reservedCores?: number;
 }
 
 /** Running totals of a duration, in milliseconds. */
@@ -136,6 +159,10 @@ export interface PoolStats {
   readonly waitTime: DurationStats;
   /** Time running on the worker. */
   readonly runTime: DurationStats;
+  /** Of `queued`, calls of long functions waiting while short calls have the free capacity. */
+  readonly heldBack: number;
+  /** Calls that ran on the express worker, because every other worker held a long call. */
+  readonly expressCalls: number;
 }
 
 /** The worker pool behind every wrapped function and class (see `getPool()`). */
@@ -144,6 +171,13 @@ export interface Pool {
   stats(): PoolStats;
   /** Graceful shutdown: refuses new calls, lets queued and running ones finish, then ends the workers. */
   close(): Promise<void>;
+  /**
+   * Starts every worker now and has each import the modules of all functions and classes
+   * registered so far, and build its replica of each instance given: the first call then
+   * costs what the hundredth does. Call it at start-up, before the server listens. Rejects
+   * if a module cannot be loaded in a worker (the error a first call would have met).
+   */
+  warm(...instances: object[]): Promise<void>;
   /** Worker threads at most. */
   readonly size: number;
   /** Whether `close()` was called. */

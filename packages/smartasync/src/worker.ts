@@ -11,7 +11,17 @@ import { encodeThrown, RegistrationError, WorkerCrashedError } from './errors.ts
 import { Channel } from './transport.ts';
 import { disposeObject } from './dispose.ts';
 import { toJsonText } from './json-text.ts';
-import { CTRL_CLAIMED, CTRL_RUNNING, CTRL_SINCE, type CallRequest, type Reply, type Request, type TargetDef } from './protocol.ts';
+import {
+  CTRL_CLAIMED,
+  CTRL_RUNNING,
+  CTRL_SINCE,
+  type CallRequest,
+  type InstancePart,
+  type PrepareRequest,
+  type Reply,
+  type Request,
+  type TargetDef,
+} from './protocol.ts';
 import { parentPort } from 'node:worker_threads';
 
 const TS_FILE = /\.[cm]?tsx?$/;
@@ -102,25 +112,26 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
   const ctrl = pool?.ctrl;
   const epoch = pool?.epoch ?? 0;
   const targets = new Map<number, Registration>();
+  const defs = new Map<number, TargetDef>();
   const replicas = new Map<number, Record<string, unknown>>();
   let waiting: Promise<void> | undefined; // set while a module import holds the line
   const claim = (seq: number): boolean => !ctrl || Atomics.compareExchange(ctrl, CTRL_CLAIMED, seq - 1, seq) === seq - 1;
 
-  const fail = (seq: number, err: unknown, started = performance.now()): void =>
-    send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started }, false);
+  const fail = (seq: number, err: unknown, started = performance.now(), cpuMs?: number): void =>
+    send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started, cpuMs }, false);
 
-  const succeed = (req: CallRequest, reg: Registration, value: unknown, started: number, changed?: string[]): void => {
+  const succeed = (req: CallRequest, reg: Registration, value: unknown, started: number, cpuMs?: number, changed?: string[]): void => {
     let report;
     try {
       if (req.resultAsJson) value = toJsonText(value);
       const label = req.instance ? `${reg.target.name}#${req.instance.method}()` : reg.label;
       report = checkCloneable(value, `the return value of ${label}`, 'result');
     } catch (err) {
-      fail(req.seq, err, started);
+      fail(req.seq, err, started, cpuMs);
       return;
     }
     const buffers = report?.buffers;
-    const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started };
+    const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started, cpuMs };
     send(
       buffers || changed ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) } : reply,
       report === undefined,
@@ -131,35 +142,33 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
   // keep them until the replica is built.
   const unbuilt = new Map<number, unknown[]>();
 
-  const replicaFor = (req: CallRequest, reg: Registration): Record<string, unknown> => {
-    const id = req.instance!.id;
-    let replica = replicas.get(id);
+  const replicaFor = (part: Omit<InstancePart, 'method'>, reg: Registration): Record<string, unknown> => {
+    let replica = replicas.get(part.id);
     if (!replica) {
-      const args = unbuilt.get(id);
-      if (!args) throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${id} in this worker.`);
+      const args = unbuilt.get(part.id);
+      if (!args) throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${part.id} in this worker.`);
       const Ctor = reg.target as new (...args: unknown[]) => Record<string, unknown>;
       replica = new Ctor(...args);
-      replicas.set(id, replica);
-      unbuilt.delete(id);
+      replicas.set(part.id, replica);
+      unbuilt.delete(part.id);
     }
     return replica;
   };
 
   const run = (req: CallRequest, reg: Registration): void => {
-    const part = req.instance;
-    if (part?.ctorArgs && !replicas.has(part.id)) unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
-    if (!claim(req.seq)) return pool!.onRevoked(); // revoked: the caller runs it elsewhere
     const started = performance.now();
+    const cpuBefore = req.measureCpu ? threadCpuUsage?.() : undefined;
     if (ctrl) {
       Atomics.store(ctrl, CTRL_SINCE, Date.now() - epoch);
       Atomics.store(ctrl, CTRL_RUNNING, req.seq);
     }
     let result: unknown;
     let changed: string[] | undefined;
+    let threw = false;
     try {
       const args = restoreBuffers(req.args, req.argBuffers);
       if (req.instance) {
-        const replica = replicaFor(req, reg);
+        const replica = replicaFor(req.instance, reg);
         const method = replica[req.instance.method];
         if (typeof method !== 'function') {
           throw new TypeError(`smartasync: ${reg.label} has no method ${req.instance.method}() in the worker.`);
@@ -172,23 +181,33 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
         result = fn(...args);
       }
     } catch (err) {
-      if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
-      fail(req.seq, err, started);
-      return;
+      threw = true; // whatever was thrown, `undefined` included
+      result = err;
     }
     if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    const cpuMs = cpuBefore && cpuMsSince(cpuBefore);
+    if (threw) fail(req.seq, result, started, cpuMs);
+    else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
       (result as PromiseLike<unknown>).then(
-        (value) => succeed(req, reg, value, started, changed),
-        (err: unknown) => fail(req.seq, err, started),
+        (value) => succeed(req, reg, value, started, cpuMs, changed),
+        (err: unknown) => fail(req.seq, err, started, cpuMs),
       );
     } else {
-      succeed(req, reg, result, started, changed);
+      succeed(req, reg, result, started, cpuMs, changed);
+    }
+  };
+
+  // warm(): the module is loaded by now; build the replica if asked.
+  const prepare = (req: PrepareRequest, reg: Registration): void => {
+    try {
+      if (req.instance) replicaFor(req.instance, reg);
+      send({ seq: req.seq, ok: true, value: undefined, runMs: 0 }, true);
+    } catch (err) {
+      fail(req.seq, err);
     }
   };
 
   const release = async (seq: number, id: number): Promise<void> => {
-    claim(seq); // never revoked: the caller only revokes calls
     const replica = replicas.get(id);
     replicas.delete(id);
     unbuilt.delete(id);
@@ -200,25 +219,36 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
     }
   };
 
+  const execute = (req: CallRequest | PrepareRequest, reg: Registration): void =>
+    req.op === 'call' ? run(req, reg) : prepare(req, reg);
+
   // Returns a promise only when it has to wait (a module import), so the fast path stays sync.
   const handle = (req: Request): void | Promise<void> => {
-    if (req.op === 'release') return release(req.seq, req.instance);
-    let reg = targets.get(req.target);
-    if (!reg && req.def) {
-      const found = lookupKey(req.def.key);
-      if (found) targets.set(req.target, (reg = found));
-      else {
-        return findTarget(req.def).then(
-          (r) => {
-            targets.set(req.target, r);
-            run(req, r);
-          },
-          (err: unknown) => fail(req.seq, err),
-        );
-      }
+    if (req.op !== 'release') {
+      // Kept even if the call was revoked: the caller sends definitions and constructor
+      // arguments to a worker only once.
+      if (req.def) defs.set(req.target, req.def);
+      const part = req.instance;
+      if (part?.ctorArgs && !replicas.has(part.id)) unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
     }
-    if (!reg) return fail(req.seq, new RegistrationError(`smartasync: unknown target ${req.target} in worker.`));
-    run(req, reg);
+    // Claimed in arrival order, before anything can fail, so that the next claim follows on.
+    // The pool's own requests are never revoked, so their claim always succeeds.
+    if (!claim(req.seq) && req.op === 'call') return pool!.onRevoked(); // the caller runs it elsewhere
+    if (req.op === 'release') return release(req.seq, req.instance);
+    const def = defs.get(req.target);
+    const reg = targets.get(req.target) ?? (def && lookupKey(def.key));
+    if (reg) {
+      targets.set(req.target, reg);
+      return execute(req, reg);
+    }
+    if (!def) return fail(req.seq, new RegistrationError(`smartasync: unknown target ${req.target} in worker.`));
+    return findTarget(def).then(
+      (found) => {
+        targets.set(req.target, found);
+        execute(req, found);
+      },
+      (err: unknown) => fail(req.seq, err),
+    );
   };
 
   // Requests keep their order behind an import; the line clears when its last link settles
@@ -234,6 +264,14 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
     const pending = handle(req);
     if (pending) holdLine(pending);
   };
+}
+
+// process.threadCpuUsage: Node 23.9 and later. Without it, every long call counts as CPU-bound.
+const threadCpuUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage?.bind(process);
+
+function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const after = threadCpuUsage!();
+  return (after.user - before.user + after.system - before.system) / 1000;
 }
 
 function snapshot(obj: Record<string, unknown>): Map<string, unknown> {

@@ -42,7 +42,8 @@ test('a replica is built once per worker, from the constructor arguments', async
     perThread.set(s.threadId, Math.max(perThread.get(s.threadId) ?? 0, s.builds));
   }
   assert.ok(!perThread.has(0), 'all calls ran on workers');
-  assert.equal(perThread.size, 2, 'both workers served calls');
+  // Both workers, and the express worker when both held a call that ran long.
+  assert.ok(perThread.size >= 2, `calls spread over ${perThread.size} workers`);
   for (const [thread, builds] of perThread) assert.equal(builds, 1, `worker ${thread} built its replica ${builds} times`);
 });
 

@@ -7,6 +7,7 @@ import {
   offloadable,
   release,
   getPool,
+  configure,
   type SmartFunction,
   type SmartInstance,
   type PoolStats,
@@ -88,6 +89,13 @@ expectTypeOf(smartasync(Repo, { placement: 'pinned' })).toEqualTypeOf(SmartRepo)
 // ---- pool ----
 expectTypeOf(getPool().stats()).toEqualTypeOf<PoolStats>();
 expectTypeOf(getPool().close()).toEqualTypeOf<Promise<void>>();
+expectTypeOf(getPool().warm).parameters.toEqualTypeOf<object[]>();
+expectTypeOf(getPool().warm(new SmartRepo('x'))).toEqualTypeOf<Promise<void>>();
+expectTypeOf(getPool().stats().heldBack).toEqualTypeOf<number>();
+configure({ headOfLine: false });
+configure({ headOfLine: { longCallMs: 5, holdMs: 500, reservedCores: 1 } });
+// @ts-expect-error unknown head-of-line setting
+configure({ headOfLine: { longCallsMs: 5 } });
 
 // ---- decorators (TC39 standard) ----
 @offloadable

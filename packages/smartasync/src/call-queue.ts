@@ -1,0 +1,45 @@
+/**
+ * A line of calls waiting for a worker: first in, first out, with calls taken back from a
+ * worker put in again at the front (they were sent first, so they stay first).
+ */
+export class CallQueue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** Puts `items` back at the front, in their order. */
+  pushFront(items: readonly T[]): void {
+    if (items.length > 0) this.items.splice(this.head, 0, ...items);
+  }
+
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  shift(): T | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head]!;
+    this.items[this.head++] = undefined as never; // let it be collected
+    // Compact now and then, so the array does not grow for ever under a steady flow.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Takes `item` out of the line; false when it was not waiting. */
+  remove(item: T): boolean {
+    const at = this.items.indexOf(item, this.head);
+    if (at < 0) return false;
+    this.items.splice(at, 1);
+    return true;
+  }
+}

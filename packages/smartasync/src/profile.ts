@@ -1,0 +1,33 @@
+/**
+ * What smartasync learns about one function or method from its calls: how long a call runs
+ * and how much of that is CPU. The pool uses it to keep short calls from waiting behind long
+ * ones; `offload: 'auto'` uses it to run calls inline once they prove cheap.
+ */
+
+/**
+ * Weight of the newest sample in the running means. A quarter lets one outlier (a GC pause,
+ * a preempted thread) move the mean by a quarter of its excess, while two or three slow calls
+ * in a row change the verdict.
+ */
+const WEIGHT = 0.25;
+
+export class CallProfile {
+  /** Calls measured so far. */
+  count = 0;
+  /** Smoothed run time of a call, in ms. */
+  meanMs = 0;
+  /**
+   * Smoothed share of a call's run time spent on a CPU, from the calls whose CPU time was
+   * measured; 1 until one was. Below one half, the call mostly waits (on a database, a disk).
+   */
+  cpuShare = 1;
+  private cpuSamples = 0;
+
+  /** Adds one call that ran `runMs`, of which `cpuMs` on a CPU when measured. */
+  record(runMs: number, cpuMs?: number): void {
+    this.meanMs = this.count++ === 0 ? runMs : this.meanMs + WEIGHT * (runMs - this.meanMs);
+    if (cpuMs === undefined || runMs <= 0) return;
+    const share = Math.min(1, cpuMs / runMs);
+    this.cpuShare = this.cpuSamples++ === 0 ? share : this.cpuShare + WEIGHT * (share - this.cpuShare);
+  }
+}
