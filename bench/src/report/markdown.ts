@@ -1,13 +1,9 @@
 // results.md: every table, the target verdicts with their measured reasons, and the profiles.
 import type { CandidateResult, JobResult, Section } from '../job.ts';
 import type { Results } from '../results.ts';
-import { findJob, fmt, modesOf, okJobs, workersOf } from './data.ts';
+import { findJob, fmt, modesOf, okJobs, table, workersOf } from './data.ts';
 import { profileLine, type TargetCheck } from './targets.ts';
-
-function table(head: string[], body: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map((h, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
-}
+import { trafficMarkdown } from './traffic.ts';
 
 function spreadCell(c: CandidateResult, key: string, f: (x: number | undefined) => string): string {
   const m = c.metrics[key];
@@ -155,15 +151,19 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
   const why = [...new Set(misses.map((c) => c.id))].map((id) => {
     const rows = misses.filter((c) => c.id === id);
-    const section = id.startsWith('throughput') ? 'throughput' : id.startsWith('payload') ? 'payload' : id.startsWith('app') ? '' : id;
+    const section = id.startsWith('throughput') ? 'throughput' : id.startsWith('payload') ? 'payload' : id.startsWith('app') || id.startsWith('traffic') ? '' : id;
     const prof = section ? profileLine(r, section) : undefined;
     return [`- **${rows[0]!.target}**`, ...rows.map((c) => `  - ${c.where}: ${c.why}`), ...(prof ? [`  - ${prof}`] : [])].join('\n');
   });
   const unavailable = [...new Set(okJobs(r).flatMap((j) => j.unavailable.map((u) => `${u.adapter}: ${u.error}`)))];
   const failedJobs = r.jobs.filter((j) => !('candidates' in j)) as { job: JobResult['job']; error: string }[];
   const chart = (n: string) => (charts.includes(`${n}.svg`) ? `![${n}](${n}.svg)\n\n` : '');
-  const met = checks.filter((c) => c.verdict === 'met').length;
-  const missed = checks.filter((c) => c.verdict === 'missed').length;
+  const issue4 = checks.filter((c) => !c.id.startsWith('traffic'));
+  const issue7 = checks.filter((c) => c.id.startsWith('traffic'));
+  const met = issue4.filter((c) => c.verdict === 'met').length;
+  const missed = issue4.filter((c) => c.verdict === 'missed').length;
+  const met7 = issue7.filter((c) => c.verdict === 'met').length;
+  const missed7 = issue7.filter((c) => c.verdict === 'missed').length;
 
   return `# smartasync benchmark results
 
@@ -178,10 +178,24 @@ min–max over rounds in small print; "pooled" percentiles are over every call o
 ${m.size !== 'full' ? `\n> **This is a ${m.size} run**: few, short blocks. Use a full run (\`npm run bench\`) for figures to quote.\n` : ''}
 ## Targets (issue 4)
 
-${met} met, ${missed} missed. The issue set its targets with figures pinned to one core; the pinned rows
+${
+  issue4.length
+    ? `${met} met, ${missed} missed. The issue set its targets with figures pinned to one core; the pinned rows
 are the verdicts of record, the unpinned ones are shown because the issue asks for both.${bimodal(r)}
 
-${targetsTable(checks)}
+${targetsTable(issue4)}`
+    : '_No comparison of issue 4 in this run._'
+}
+
+## Targets (issue 7, server traffic)
+
+${
+  issue7.length
+    ? `${met7} met, ${missed7} missed. Ratios measured side by side in one run, unpinned; details in section 6.
+
+${targetsTable(issue7)}`
+    : '_The traffic section was not run (`--sections=traffic`)._'
+}
 ${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
 ## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
 
@@ -203,6 +217,9 @@ ${chart('sync')}${latencyTable(r, 'sync', true)}
 
 ${chart('app')}${appSection(r)}
 
+## 6. Server traffic (issue 7)
+
+${trafficMarkdown(r, chart)}
 ## Profiles of smartasync (CPU, measured rounds only)
 
 Sampled with \`node --cpu-prof\` in a separate unpinned run of smartasync alone; self time by function,

@@ -23,7 +23,7 @@ export async function writeReport(r: Results, dir: string): Promise<void> {
     const b = text.indexOf(END);
     if (a >= 0 && b > a) {
       const m = r.meta;
-      const block = `${START}\nTargets of issue 4, from \`${m.command}\` on ${m.date.slice(0, 10)} (Node ${m.node}, ${m.cpus} × ${m.cpuModel}, smartasync ${m.smartasyncVersion ?? '?'} at ${m.commit}); details and reasons in [results.md](results/results.md).\n\n${targetsTable(checks)}\n${END}`;
+      const block = `${START}\nTargets of issues 4 and 7, from \`${m.command}\` on ${m.date.slice(0, 10)} (Node ${m.node}, ${m.cpus} × ${m.cpuModel}, smartasync ${m.smartasyncVersion ?? '?'} at ${m.commit}); details and reasons in [results.md](results/results.md).\n\n${targetsTable(checks)}\n${END}`;
       writeFileSync(README, text.slice(0, a) + block + text.slice(b + END.length));
     }
   }
