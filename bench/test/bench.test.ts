@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { JobResult } from '../src/job.ts';
 import type { Results } from '../src/results.ts';
 import type { TargetCheck } from '../src/report/targets.ts';
+import { GAPS, ok, type TrafficResult } from '../src/traffic/types.ts';
+import * as hdr from 'hdr-histogram-js';
 
 const runScript = fileURLToPath(new URL('../run.ts', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
@@ -79,6 +81,105 @@ test('the three builds of the users API start and answer both benchmarked endpoi
     }
   } finally {
     await Promise.all(servers.map(stopServer));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the traffic section runs end to end on tiny counts: every scenario, candidate, target row and chart', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-traffic-smoke-'));
+  try {
+    execFileSync(process.execPath, [runScript, '--smoke', '--sections=traffic', `--out=${dir}`], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 110_000 });
+    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;
+    assert.ok(results.traffic && !('error' in results.traffic), `traffic ran: ${JSON.stringify(results.traffic).slice(0, 300)}`);
+    const t = results.traffic as TrafficResult;
+    const p = t.params;
+    const ids = ['smartasync', 'piscina:default', 'raw:postMessage'];
+
+    const spaced = ok(t.spaced)!;
+    assert.ok(spaced, `spaced ran: ${JSON.stringify(t.spaced)}`);
+    assert.deepEqual(spaced.candidates.map((c) => c.id), ids);
+    const openloop = ok(t.openloop)!;
+    assert.ok(openloop, `open loop ran: ${JSON.stringify(t.openloop)}`);
+    assert.equal(openloop.rates.length, p.openloop.fractions.length);
+    const mixed = ok(t.mixed)!;
+    assert.ok(mixed, `mixed ran: ${JSON.stringify(t.mixed)}`);
+    const idle = ok(t.idle)!;
+    assert.ok(idle, `idle ran: ${JSON.stringify(t.idle)}`);
+    assert.deepEqual(idle.candidates.map((c) => c.id), [...ids, 'node']);
+    const app = ok(t.app)!;
+    assert.ok(app, `app ran: ${JSON.stringify(t.app)}`);
+
+    // Every candidate that is not the subject must produce figures (the subject may be unbuilt).
+    const subjectOk = !spaced.candidates.find((c) => c.id === 'smartasync')?.error;
+    for (const c of spaced.candidates.filter((c) => c.kind !== 'subject' || subjectOk)) {
+      assert.equal(c.error, undefined, `spaced ${c.id}: ${c.error}`);
+      for (const g of GAPS) {
+        assert.equal(c.gaps[g]!.latency.count, p.spaced.rounds * p.spaced.calls, `spaced ${c.id} ${g}: every call recorded`);
+        // The stored histogram decodes to the same distribution.
+        const h = hdr.decodeFromCompressedBase64(c.gaps[g]!.latency.hdr);
+        assert.equal(h.totalCount, c.gaps[g]!.latency.count);
+      }
+    }
+    for (const c of openloop.candidates.filter((c) => c.kind !== 'subject' || subjectOk)) {
+      assert.equal(c.error, undefined, `open loop ${c.id}: ${c.error}`);
+      assert.ok(c.saturation! > 0, `${c.id} has a closed-loop saturation`);
+      assert.deepEqual(c.points.map((x) => x.rate), openloop.rates);
+      for (const x of c.points) assert.ok(x.rec.latency.count > 0 && x.achieved > 0, `${c.id} at ${x.rate}/s`);
+    }
+    for (const c of mixed.candidates.filter((c) => c.kind !== 'subject' || subjectOk)) {
+      assert.equal(c.error, undefined, `mixed ${c.id}: ${c.error}`);
+      assert.ok(c.alone!.latency.count > 0 && c.loaded!.latency.count > 0, `${c.id} light calls recorded`);
+      assert.ok(c.longAlone!.median > 0 && c.longLoaded!.median > 0, `${c.id} long calls completed`);
+      // Run times come from the worker's own clock: a long call runs about as long as asked.
+      assert.ok(c.longRunMs!.alone > mixed.longMs / 3, `${c.id} long call ran ${c.longRunMs!.alone} ms`);
+    }
+    for (const c of idle.candidates.filter((c) => c.kind !== 'subject' || subjectOk)) {
+      assert.equal(c.error, undefined, `idle ${c.id}: ${c.error}`);
+      assert.ok(c.coreShare! >= 0 && c.cpuMs! >= 0, `${c.id} idle CPU measured`);
+      if (c.id !== 'node') assert.equal(c.workers, p.workers, `${c.id} idles with every worker up`);
+    }
+    const scenarios = ['alone', 'with-report', ...p.app.rates.map((r) => `open-${r}`)];
+    for (const build of ['smartasync', 'manual-piscina', 'naive']) {
+      for (const sc of scenarios) {
+        const s = app.scenarios.find((x) => x.build === build && x.scenario === sc);
+        assert.ok(s && s.latency.count > 0, `app ${build} ${sc} measured`);
+        assert.equal(s.errors, 0, `app ${build} ${sc} had no failed request`);
+      }
+    }
+    assert.ok(app.scenarios.find((x) => x.build === 'smartasync' && x.scenario === 'with-report')!.report!.requestsPerSec > 0, 'the report ran');
+    assert.deepEqual(app.firstRequest.map((f) => [f.build, f.error]), [
+      ['smartasync (npm start)', undefined],
+      ['smartasync', undefined],
+      ['manual-piscina', undefined],
+      ['naive', undefined],
+    ]);
+    for (const f of app.firstRequest) assert.ok(f.firstMs > 0 && f.warmMs > 0, `${f.build} first and warm requests timed`);
+
+    const md = readFileSync(join(dir, 'results.md'), 'utf8');
+    for (const heading of ['## Targets (issue 7, server traffic)', '## 6. Server traffic', '### 6.1 Spaced calls', '### 6.2 Open-loop arrivals', '### 6.3 Light calls among long calls', '### 6.4 The users API under traffic', '### 6.5 Idle cost and first call']) {
+      assert.ok(md.includes(heading), `results.md has "${heading}"`);
+    }
+    for (const chart of ['traffic-spaced', 'traffic-openloop', 'traffic-mixed', 'traffic-app']) {
+      assert.match(readFileSync(join(dir, `${chart}.svg`), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/, `${chart}.svg`);
+    }
+    const targets = (JSON.parse(readFileSync(join(dir, 'targets.json'), 'utf8')) as TargetCheck[]).filter((x) => x.id.startsWith('traffic'));
+    const count = (id: string) => targets.filter((x) => x.id === id).length;
+    assert.equal(count('traffic-spaced'), GAPS.length);
+    assert.equal(count('traffic-timer'), 1);
+    assert.equal(count('traffic-openloop'), openloop.rates.length);
+    assert.equal(count('traffic-mixed'), 1);
+    assert.equal(count('traffic-app-report'), 1);
+    assert.equal(count('traffic-app-open'), p.app.rates.length);
+    assert.equal(count('traffic-first'), 1);
+    assert.equal(count('traffic-idle'), 1);
+    if (subjectOk) {
+      for (const x of targets) {
+        assert.notEqual(x.verdict, 'not measured', `${x.id} ${x.where} has a verdict`);
+        // A miss comes with its measured reason.
+        if (x.verdict === 'missed') assert.ok(x.why && x.why.length > 40, `${x.id} ${x.where} says why`);
+      }
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
