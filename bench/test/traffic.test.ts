@@ -78,3 +78,32 @@ test('a call is split into waiting to start, running and reply delivery from the
   assert.equal(r.latency.over5ms, 1);
   rec.destroy();
 });
+
+test('worker stamps and the caller share one clock: every stamp falls between the call and its reply', async () => {
+  const { TRAFFIC_CANDIDATES } = await import('../src/traffic/candidates.ts');
+  for (const c of TRAFFIC_CANDIDATES.filter((x) => x.kind !== 'subject')) {
+    const pool = await c.create({ workers: 2 });
+    try {
+      for (let i = 0; i < 50; i++) {
+        const before = wallMs();
+        const r = await pool.light(i);
+        const after = wallMs();
+        assert.equal(r.a, i);
+        assert.ok(r.t >= before && r.t + r.r <= after, `${c.id}: stamp ${r.t - before} ms after the call, reply ${after - r.t - r.r} ms after the body`);
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
+test('a percentile is never reported above the largest value recorded', () => {
+  // HdrHistogram reports a value as the top of its bucket, which can exceed the value itself.
+  const rec = new Recorder();
+  const at = performance.now();
+  rec.record(at, at, at + 20.613, { a: 0, t: performance.timeOrigin + at, r: 0 });
+  const r = rec.result();
+  assert.equal(r.latency.max, 20.613);
+  assert.ok(r.latency.p99 <= r.latency.max && r.latency.p999 <= r.latency.max && rec.p99() <= r.latency.max);
+  rec.destroy();
+});
