@@ -9,6 +9,7 @@ import { evaluate } from './targets.ts';
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const DEFAULT_RESULTS = resolve(fileURLToPath(new URL('../../results', import.meta.url)));
 const START = '<!-- headline:start -->';
+const ALL_JOB_SECTIONS = ['roundtrip', 'throughput', 'payload', 'sync'];
 const END = '<!-- headline:end -->';
 
 export async function writeReport(r: Results, dir: string): Promise<void> {
@@ -16,8 +17,10 @@ export async function writeReport(r: Results, dir: string): Promise<void> {
   const charts = await writeCharts(r, dir);
   writeFileSync(join(dir, 'targets.json'), JSON.stringify(checks, null, 1) + '\n');
   writeFileSync(join(dir, 'results.md'), markdown(r, checks, charts));
-  // The README shows the committed figures: only a full run into bench/results updates it.
-  if (r.meta.size === 'full' && resolve(dir) === DEFAULT_RESULTS && existsSync(README)) {
+  // The README shows the committed figures: only a full run into bench/results that holds every
+  // section updates it (a run of one section would drop the other sections' rows).
+  const complete = ALL_JOB_SECTIONS.every((s) => r.jobs.some((j) => j.job.section === s)) && r.app !== undefined && r.traffic !== undefined;
+  if (r.meta.size === 'full' && complete && resolve(dir) === DEFAULT_RESULTS && existsSync(README)) {
     const text = readFileSync(README, 'utf8');
     const a = text.indexOf(START);
     const b = text.indexOf(END);
