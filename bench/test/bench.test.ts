@@ -12,6 +12,7 @@ import type { Results } from '../src/results.ts';
 import type { TargetCheck } from '../src/report/targets.ts';
 import { GAPS, ok, type TrafficResult } from '../src/traffic/types.ts';
 import * as hdr from 'hdr-histogram-js';
+import { updatesHeadline } from '../src/report/write.ts';
 
 const runScript = fileURLToPath(new URL('../run.ts', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
@@ -111,6 +112,14 @@ test('the traffic section runs end to end on tiny counts: every scenario, candid
 
     // Every candidate that is not the subject must produce figures (the subject may be unbuilt).
     const subjectOk = !spaced.candidates.find((c) => c.id === 'smartasync')?.error;
+    // Warm start is found at run time: a build with warm() or minWorkers has its workers up
+    // before the first call; one without reports a cold start with none.
+    const start = spaced.candidates.find((c) => c.id === 'smartasync')!.start;
+    if (subjectOk) {
+      assert.ok(start && ['warm()', 'minWorkers', 'cold'].includes(start.method), `smartasync start ${JSON.stringify(start)}`);
+      if (start.method === 'cold') assert.equal(start.workers, 0);
+      else assert.ok(start.workers! > 0, `${start.method} started workers`);
+    }
     for (const c of spaced.candidates.filter((c) => c.kind !== 'subject' || subjectOk)) {
       assert.equal(c.error, undefined, `spaced ${c.id}: ${c.error}`);
       for (const g of GAPS) {
@@ -182,4 +191,14 @@ test('the traffic section runs end to end on tiny counts: every scenario, candid
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('only a full run holding every section rewrites the README headline', () => {
+  // A section that failed still counts as run: its rows say so.
+  const all = ['roundtrip', 'throughput', 'payload', 'sync'].map((section) => ({ job: { section }, error: 'x' })) as unknown as Results['jobs'];
+  const full = { meta: { size: 'full' }, jobs: all, app: { error: 'x' }, traffic: { error: 'x' }, profiles: [] } as unknown as Results;
+  assert.equal(updatesHeadline(full), true);
+  assert.equal(updatesHeadline({ ...full, traffic: undefined }), false, 'without the traffic section');
+  assert.equal(updatesHeadline({ ...full, jobs: all.slice(1) }), false, 'without the round trip');
+  assert.equal(updatesHeadline({ ...full, meta: { ...full.meta, size: 'quick' } }), false, 'a quick run');
 });

@@ -12,6 +12,12 @@ const START = '<!-- headline:start -->';
 const ALL_JOB_SECTIONS = ['roundtrip', 'throughput', 'payload', 'sync'];
 const END = '<!-- headline:end -->';
 
+/** Whether these results may replace the README's headline: a full run holding every section. */
+export function updatesHeadline(r: Results): boolean {
+  const complete = ALL_JOB_SECTIONS.every((s) => r.jobs.some((j) => j.job.section === s)) && r.app !== undefined && r.traffic !== undefined;
+  return r.meta.size === 'full' && complete;
+}
+
 export async function writeReport(r: Results, dir: string): Promise<void> {
   const checks = evaluate(r);
   const charts = await writeCharts(r, dir);
@@ -19,8 +25,7 @@ export async function writeReport(r: Results, dir: string): Promise<void> {
   writeFileSync(join(dir, 'results.md'), markdown(r, checks, charts));
   // The README shows the committed figures: only a full run into bench/results that holds every
   // section updates it (a run of one section would drop the other sections' rows).
-  const complete = ALL_JOB_SECTIONS.every((s) => r.jobs.some((j) => j.job.section === s)) && r.app !== undefined && r.traffic !== undefined;
-  if (r.meta.size === 'full' && complete && resolve(dir) === DEFAULT_RESULTS && existsSync(README)) {
+  if (updatesHeadline(r) && resolve(dir) === DEFAULT_RESULTS && existsSync(README)) {
     const text = readFileSync(README, 'utf8');
     const a = text.indexOf(START);
     const b = text.indexOf(END);
