@@ -20,6 +20,8 @@ export interface Meta {
   pinningAvailable: boolean;
   loadavgBefore: number[];
   loadavgAfter?: number[];
+  /** cores that other processes kept busy on average during the run (from /proc/stat), where known */
+  otherCores?: number;
   wallSeconds?: number;
 }
 

@@ -13,6 +13,7 @@ import { plan, PARAMS, type Size } from './plan.ts';
 import { hasTaskset, runChild } from './spawn.ts';
 import { summarise } from './profile.ts';
 import { writeReport } from './report/write.ts';
+import { cpuTicks } from './threads.ts';
 import type { Job, JobResult, Mode, Section } from './job.ts';
 import type { ProfileResult, Results } from './results.ts';
 import { TRAFFIC_PARTS, type TrafficPart } from './traffic/run.ts';
@@ -165,6 +166,7 @@ async function profileJob(job: Job, candidate: string, log: (m: string) => void)
 
 export async function run(o: RunOptions): Promise<Results> {
   const t0 = performance.now();
+  const ticks0 = cpuTicks();
   const results: Results = {
     meta: {
       date: new Date().toISOString(),
@@ -242,6 +244,9 @@ export async function run(o: RunOptions): Promise<Results> {
   }
 
   results.meta.loadavgAfter = loadavg();
+  const ticks1 = cpuTicks();
+  // Children still running are not counted as ours, but none is left at this point.
+  if (ticks0 && ticks1) results.meta.otherCores = Math.max(0, ticks1.machine - ticks0.machine - (ticks1.own - ticks0.own)) / 100 / ((performance.now() - t0) / 1000);
   results.meta.smartasyncBuildAfter = subjectBuild();
   if (results.meta.smartasyncBuildAfter !== results.meta.smartasyncBuild) {
     o.log(`WARNING: smartasync was rebuilt during the run (${results.meta.smartasyncBuild} -> ${results.meta.smartasyncBuildAfter}); its figures mix two builds`);

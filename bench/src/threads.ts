@@ -15,3 +15,21 @@ export function workerThreads(pid: number | 'self'): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * CPU ticks (USER_HZ) the whole machine spent busy, and this process with its waited-for
+ * children: the difference over a run is what other processes took from the benchmark.
+ */
+export function cpuTicks(): { machine: number; own: number } | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+    const machine = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!;
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // utime, stime, cutime, cstime are fields 14-17; `f` starts at field 3.
+    return { machine, own: f[11]! + f[12]! + f[13]! + f[14]! };
+  } catch {
+    return undefined;
+  }
+}
