@@ -202,3 +202,11 @@ test('only a full run holding every section rewrites the README headline', () =>
   assert.equal(updatesHeadline({ ...full, jobs: all.slice(1) }), false, 'without the round trip');
   assert.equal(updatesHeadline({ ...full, meta: { ...full.meta, size: 'quick' } }), false, 'a quick run');
 });
+
+test('results.md warns when other processes took more than 0.1 core during the run', async () => {
+  const { markdown } = await import('../src/report/markdown.ts');
+  const meta = { date: '2026-01-01T00:00:00Z', size: 'smoke', command: 'x', node: 'v24', cpus: 2, cpuModel: 'cpu', platform: 'linux', commit: 'c', smartasyncVersion: null, smartasyncBuild: null, pinningAvailable: true, loadavgBefore: [0, 0, 0] };
+  const at = (otherCores: number) => markdown({ meta: { ...meta, otherCores }, jobs: [], profiles: [] } as unknown as Results, [], []);
+  assert.match(at(0.52), /Other processes kept 0\.52 of the 2 cores busy[\s\S]*\*\*Other processes took 0\.52 cores on average during this run/);
+  assert.doesNotMatch(at(0.03), /\*\*Other processes took/);
+});
