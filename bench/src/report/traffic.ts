@@ -591,7 +591,7 @@ export function trafficCharts(r: Results, base: (title: string, subtitle: string
       height: 200,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'rate', type: 'quantitative', title: 'offered calls/s (Poisson)' },
+        x: { field: 'rate', type: 'quantitative', title: 'offered calls/s (Poisson)', scale: { type: 'log' } },
         y: { field: k, type: 'quantitative', title, scale: { type: 'log' } },
         color: { field: 'candidate', type: 'nominal', title: null, scale: CANDIDATE_COLORS, legend: { orient: 'bottom' } },
       },
