@@ -96,9 +96,10 @@ export function errText(err: unknown): string {
 }
 
 export async function interleave<I extends { close(): Promise<void> }>(
-  job: Job,
+  job: Pick<Job, 'rounds'>,
   candidates: { info: CandidateInfo; create: () => Promise<I> }[],
-  block: (inst: I) => Promise<BlockOut> | BlockOut,
+  // `round` is -1 for the discarded warm-up block.
+  block: (inst: I, round: number) => Promise<BlockOut> | BlockOut,
   log: (msg: string) => void,
   // Brackets the measured rounds, so a CPU profile can leave out start-up and warm-up.
   measured?: { start?: bigint; end?: bigint },
@@ -127,7 +128,7 @@ export async function interleave<I extends { close(): Promise<void> }>(
     if (!s.inst) continue;
     const t0 = performance.now();
     try {
-      await block(s.inst);
+      await block(s.inst, -1);
       slow(s.info.id, 'warm-up', t0);
     } catch (err) {
       s.error = `failed in warm-up: ${errText(err)}`;
@@ -143,7 +144,7 @@ export async function interleave<I extends { close(): Promise<void> }>(
     for (const s of [...order.slice(k), ...order.slice(0, k)]) {
       gc?.();
       try {
-        const out = await block(s.inst!);
+        const out = await block(s.inst!, r);
         for (const [key, v] of Object.entries(out.values)) (s.perRound[key] ??= []).push(v);
         if (out.samples) s.samples.push(out.samples);
       } catch (err) {

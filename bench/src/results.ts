@@ -2,6 +2,7 @@
 import type { JobResult } from './job.ts';
 import type { ThreadProfile } from './profile.ts';
 import type { AppResult } from './app/types.ts';
+import type { TrafficResult } from './traffic/types.ts';
 
 export interface Meta {
   date: string;
@@ -19,6 +20,8 @@ export interface Meta {
   pinningAvailable: boolean;
   loadavgBefore: number[];
   loadavgAfter?: number[];
+  /** cores that other processes kept busy on average during the run (from /proc/stat), where known */
+  otherCores?: number;
   wallSeconds?: number;
 }
 
@@ -38,5 +41,7 @@ export interface Results {
   meta: Meta;
   jobs: (JobResult | { job: JobResult['job']; error: string })[];
   app?: AppResult | { error: string };
+  /** section 6, server traffic (issue 7) */
+  traffic?: TrafficResult | { error: string };
   profiles: ProfileResult[];
 }

@@ -13,10 +13,14 @@ import { plan, PARAMS, type Size } from './plan.ts';
 import { hasTaskset, runChild } from './spawn.ts';
 import { summarise } from './profile.ts';
 import { writeReport } from './report/write.ts';
+import { cpuTicks } from './threads.ts';
 import type { Job, JobResult, Mode, Section } from './job.ts';
 import type { ProfileResult, Results } from './results.ts';
+import { TRAFFIC_PARTS, type TrafficPart } from './traffic/run.ts';
 
 const ALL_SECTIONS: Section[] = ['roundtrip', 'throughput', 'payload', 'sync'];
+// Run in the parent (they spawn their own processes), after the job sections.
+const EXTRA_SECTIONS = ['app', 'traffic'];
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_OUT = resolve(here, '../results');
 
@@ -24,6 +28,8 @@ export interface RunOptions {
   size: Size;
   sections: Section[];
   app: boolean;
+  /** the parts of the traffic section to run; empty = not run */
+  traffic: TrafficPart[];
   modes: Mode[];
   workers: number[];
   only?: string[];
@@ -49,6 +55,7 @@ export function parseCli(argv: string[]): RunOptions | { reportOnly: string } {
       pin: { type: 'boolean', default: true },
       'pinned-only': { type: 'boolean', default: false },
       workers: { type: 'string' },
+      traffic: { type: 'string' },
       profile: { type: 'boolean' },
       'report-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -61,8 +68,10 @@ export function parseCli(argv: string[]): RunOptions | { reportOnly: string } {
   const out = resolve(values.out ?? DEFAULT_OUT);
   if (values['report-only']) return { reportOnly: out };
   const size: Size = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
-  const requested = values.sections?.split(',').map((s) => s.trim()) ?? [...ALL_SECTIONS, 'app'];
-  for (const s of requested) if (![...ALL_SECTIONS, 'app'].includes(s)) throw new Error(`unknown section ${s}`);
+  const requested = values.sections?.split(',').map((s) => s.trim()) ?? [...ALL_SECTIONS, ...EXTRA_SECTIONS];
+  for (const s of requested) if (![...ALL_SECTIONS, ...EXTRA_SECTIONS].includes(s)) throw new Error(`unknown section ${s}`);
+  const parts = (values.traffic?.split(',').map((s) => s.trim()) ?? [...TRAFFIC_PARTS]) as TrafficPart[];
+  for (const s of parts) if (!TRAFFIC_PARTS.includes(s)) throw new Error(`unknown traffic part ${s} (one of ${TRAFFIC_PARTS.join(', ')})`);
   let modes: Mode[] = ['unpinned', 'pinned'];
   if (!values.pin) modes = ['unpinned'];
   if (values['pinned-only']) modes = ['pinned'];
@@ -71,6 +80,7 @@ export function parseCli(argv: string[]): RunOptions | { reportOnly: string } {
     size,
     sections: ALL_SECTIONS.filter((s) => requested.includes(s)),
     app: requested.includes('app'),
+    traffic: requested.includes('traffic') ? parts : [],
     modes: modes.length ? modes : ['unpinned'],
     workers: values.workers ? values.workers.split(',').map(Number) : [1, 2],
     only: values.only?.split(',').map((s) => s.trim()),
@@ -87,7 +97,8 @@ const HELP = `npm run bench [-- options]     (node bench/run.ts [options])
 
   --quick              short blocks and few rounds: under two minutes
   --smoke              tiny counts; proves the pipeline, figures meaningless
-  --sections=a,b       any of roundtrip,throughput,payload,sync,app (default: all)
+  --sections=a,b       any of roundtrip,throughput,payload,sync,app,traffic (default: all)
+  --traffic=a,b        parts of the traffic section: spaced,openloop,mixed,idle,app (default: all)
   --only=id,lib        only these candidates (ids or library names)
   --adapter=path.ts    load one more adapter module (repeatable)
   --workers=1,2        pool sizes for the throughput comparison
@@ -155,6 +166,7 @@ async function profileJob(job: Job, candidate: string, log: (m: string) => void)
 
 export async function run(o: RunOptions): Promise<Results> {
   const t0 = performance.now();
+  const ticks0 = cpuTicks();
   const results: Results = {
     meta: {
       date: new Date().toISOString(),
@@ -219,7 +231,22 @@ export async function run(o: RunOptions): Promise<Results> {
     save();
   }
 
+  if (o.traffic.length) {
+    o.log('[traffic] server traffic (issue 7)');
+    try {
+      const { runTraffic } = await import('./traffic/run.ts');
+      results.traffic = await runTraffic({ size: o.size, only: o.only, parts: o.traffic, log: (m) => o.log('    ' + m) });
+    } catch (err) {
+      results.traffic = { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+      o.log(`    FAILED: ${String(err)}`);
+    }
+    save();
+  }
+
   results.meta.loadavgAfter = loadavg();
+  const ticks1 = cpuTicks();
+  // Children still running are not counted as ours, but none is left at this point.
+  if (ticks0 && ticks1) results.meta.otherCores = Math.max(0, ticks1.machine - ticks0.machine - (ticks1.own - ticks0.own)) / 100 / ((performance.now() - t0) / 1000);
   results.meta.smartasyncBuildAfter = subjectBuild();
   if (results.meta.smartasyncBuildAfter !== results.meta.smartasyncBuild) {
     o.log(`WARNING: smartasync was rebuilt during the run (${results.meta.smartasyncBuild} -> ${results.meta.smartasyncBuildAfter}); its figures mix two builds`);

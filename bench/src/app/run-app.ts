@@ -11,6 +11,7 @@ import autocannon, { type Result } from 'autocannon';
 import { DatabaseManager, DEFAULT_REPORT_COST } from '../../../examples/users-api/src/db/manager.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import { quantile, sortedCopy } from '../stats.ts';
+import { HELPER_THREAD } from '../threads.ts';
 import type { AppMeasurement, AppResult, Build, CpuSplit, LoadFigures, LoopDelay, PoolDelta, Scenario } from './types.ts';
 
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -23,7 +24,7 @@ const BUILDS: { build: Build; note: string }[] = [
     note: "smartasync(DatabaseManager, { offload: 'auto' }): calls that keep finishing under 0.1 ms run inline (users-api `mode: smartasync-auto`)",
   },
 ];
-const USERS = 1000;
+export const USERS = 1000;
 const LIGHT_CONNECTIONS = 10;
 const REPORT_CONNECTIONS = 1;
 
@@ -45,14 +46,23 @@ export interface Server {
 }
 
 export function startServer(build: Build, url: string, reportCost: number): Promise<Server> {
+  return launch(build, [serverEntry, build, url, String(reportCost)], undefined, /PORT (\d+)/);
+}
+
+/** Spawns a server process and resolves once its stdout matches `port` (the port in group 1). */
+export function launch(build: Build, args: string[], env: NodeJS.ProcessEnv | undefined, port: RegExp): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [serverEntry, build, url, String(reportCost)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(env ? { env } : {}) });
     let out = '';
+    let listening = false;
     const timer = setTimeout(() => reject(new Error(`${build} server did not start in 30 s`)), 30_000);
     proc.stdout!.on('data', (d: Buffer) => {
+      // Read on after listening (a server that logs would block on a full pipe), keep nothing.
+      if (listening) return;
       out += d.toString();
-      const m = /PORT (\d+)/.exec(out);
+      const m = port.exec(out);
       if (m) {
+        listening = true;
         clearTimeout(timer);
         resolve({ build, proc, base: `http://127.0.0.1:${m[1]}` });
       }
@@ -121,7 +131,7 @@ function load(url: string, connections: number, seconds: number, randomUser: boo
   return { done, stop: () => instance?.stop() };
 }
 
-interface PoolCounters {
+export interface PoolCounters {
   calls: number;
   waitS: number;
   runS: number;
@@ -131,7 +141,7 @@ interface PoolCounters {
 // The smartasync build exposes its pool statistics on /metrics: the difference over one
 // measurement says how long calls waited for a worker, which is where a light request stuck
 // behind a report loses its time.
-async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
+export async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
   if (s.build !== 'smartasync') return undefined;
   const text = await (await fetch(`${s.base}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
@@ -143,7 +153,7 @@ async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
   };
 }
 
-function poolDelta(a: PoolCounters | undefined, b: PoolCounters | undefined): PoolDelta | undefined {
+export function poolDelta(a: PoolCounters | undefined, b: PoolCounters | undefined): PoolDelta | undefined {
   if (!a || !b || !(b.calls > a.calls)) return undefined;
   const n = b.calls - a.calls;
   return { calls: n, meanWaitMs: ((b.waitS - a.waitS) * 1000) / n, meanRunMs: ((b.runS - a.runS) * 1000) / n, maxWaitMs: b.maxWaitS * 1000 };
@@ -157,10 +167,7 @@ interface ThreadTimes {
   other: number;
 }
 
-// Per-thread CPU of a server process. Node's own helper threads have fixed names (V8 platform
-// workers, libuv's pool, the task scheduler, the signal watcher); every other thread but the
-// main one is a worker_threads thread (`WorkerThread`, or the name the pool gave it).
-const HELPER = /^(V8Worker|libuv-worker|DelayedTaskSche|SignalInspector)/;
+// Per-thread CPU of a server process, threads told apart as in ../threads.ts.
 function threadTimes(pid: number): ThreadTimes | undefined {
   const t: ThreadTimes = { main: 0, workers: 0, other: 0 };
   try {
@@ -171,7 +178,7 @@ function threadTimes(pid: number): ThreadTimes | undefined {
       // utime and stime are fields 14 and 15 of stat; `fields` starts at field 3.
       const ticks = Number(fields[11]) + Number(fields[12]);
       if (tid === String(pid)) t.main += ticks;
-      else if (HELPER.test(comm)) t.other += ticks;
+      else if (HELPER_THREAD.test(comm)) t.other += ticks;
       else t.workers += ticks;
     }
   } catch {
@@ -191,7 +198,7 @@ function ownCpuUs(): number {
   return u.user + u.system;
 }
 
-async function loopDelay(s: Server): Promise<LoopDelay | undefined> {
+export async function loopDelay(s: Server): Promise<LoopDelay | undefined> {
   try {
     return (await (await fetch(`${s.base}/__bench/event-loop`)).json()) as LoopDelay;
   } catch {

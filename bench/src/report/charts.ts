@@ -7,6 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { Section } from '../job.ts';
 import type { Results } from '../results.ts';
 import { okJobs } from './data.ts';
+import { trafficCharts } from './traffic.ts';
 
 type Datum = Record<string, string | number>;
 
@@ -181,6 +182,7 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
       hconcat: [panel('rps', 'light requests / s', '.3~s'), panel('p50', 'light p50 ms', '.2f'), panel('p99', 'light p99 ms', '.2f')],
     } as TopLevelSpec;
   }
+  Object.assign(specs, trafficCharts(r, base));
   return specs;
 }
 

@@ -41,3 +41,9 @@ export const fmt = {
   rate: (x: number | undefined) => (x === undefined ? '–' : x >= 10000 ? `${(x / 1000).toFixed(0)}k` : x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0)),
   ratio: (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`),
 };
+
+/** A Markdown table; every column but the first right-aligned. */
+export function table(head: string[], body: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((h, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
+}

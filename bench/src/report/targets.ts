@@ -1,9 +1,10 @@
-// The targets of issue 4, checked against the measured figures. Every verdict carries the
+// The targets of issues 4 and 7, checked against the measured figures. Every verdict carries the
 // numbers it was made from, and a miss carries a measured reason.
 import type { Mode } from '../job.ts';
 import type { Results } from '../results.ts';
 import type { AppResult, Build, Scenario } from '../app/types.ts';
 import { bestPeer, cand, findJob, fmt, metric, modesOf, workersOf } from './data.ts';
+import { trafficTargets } from './traffic.ts';
 
 export type Verdict = 'met' | 'missed' | 'not measured';
 
@@ -183,6 +184,9 @@ export function evaluate(r: Results): TargetCheck[] {
 
   // 5. The application.
   if (r.app && 'summary' in r.app) out.push(...appTargets(r.app, r.meta.cpus));
+
+  // 6. Server traffic (issue 7).
+  out.push(...trafficTargets(r));
   return out;
 }
 
