@@ -1,6 +1,6 @@
 // The server process: configuration from the environment, listen, and graceful shutdown.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.ts';
+import { buildApp, warmUp } from './app.ts';
 import { closeWorkerPool, type DataMode } from './db/store.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -21,6 +21,7 @@ try {
     reportCost: process.env.REPORT_COST ? Number(process.env.REPORT_COST) : undefined,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
   });
+  await warmUp(app);
   await app.listen({ host, port });
 } catch (error) {
   console.error(`users-api failed to start: ${(error as Error).message}`);

@@ -51,6 +51,23 @@ async function waitFor(condition: () => Promise<boolean>, what: string): Promise
   }
 }
 
+test('start-up: workers, their connections and the read routes are warm before the server listens', async () => {
+  const server = await startServer({ DATABASE_URL: databases.freshUrl('better-sqlite3') });
+  try {
+    // The first thing asked of the server: nothing has called the pool from outside yet.
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.ok(value('smartasync_pool_workers') >= 2, `${value('smartasync_pool_workers')} workers at start-up`);
+    assert.ok(value('smartasync_pool_completed_calls_total') >= 2, 'the warm-up requests ran their queries on workers');
+    const requests = Number(/^http_requests_total\{method="GET",route="\/users\/:id",status_code="404"\} (\d+)$/m.exec(metrics)?.[1]);
+    assert.equal(requests, 1, 'the user route ran once before listening');
+    assert.deepEqual(server.logs.filter((l) => l.url !== undefined && l.url !== '/metrics'), [], 'warm-up requests are not in the access log');
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exited;
+  }
+});
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal}: in-flight requests finish, new ones are refused, the process exits 0`, async () => {
     const server = await startServer({ DATABASE_URL: databases.freshUrl('better-sqlite3'), REPORT_COST: '4000000' });

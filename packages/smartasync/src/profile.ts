@@ -11,9 +11,14 @@
  */
 const WEIGHT = 0.25;
 
+/** How many of the latest run times a profile keeps. */
+export const RECENT = 8;
+
 export class CallProfile {
   /** Calls measured so far. */
   count = 0;
+  /** The latest RECENT run times in ms, oldest overwritten first. */
+  readonly recent = new Float64Array(RECENT);
   /** Smoothed run time of a call, in ms. */
   meanMs = 0;
   /**
@@ -25,6 +30,7 @@ export class CallProfile {
 
   /** Adds one call that ran `runMs`, of which `cpuMs` on a CPU when measured. */
   record(runMs: number, cpuMs?: number): void {
+    this.recent[this.count % RECENT] = runMs;
     this.meanMs = this.count++ === 0 ? runMs : this.meanMs + WEIGHT * (runMs - this.meanMs);
     if (cpuMs === undefined || runMs <= 0) return;
     const share = Math.min(1, cpuMs / runMs);

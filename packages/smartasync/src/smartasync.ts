@@ -9,21 +9,19 @@ import { RegistrationError, appendCallerFrames } from './errors.ts';
 import { inSmartasyncWorker, isEntryModule } from './environment.ts';
 import { getPool } from './pool.ts';
 import type { InstanceRef, Task } from './task.ts';
-import { CallProfile } from './profile.ts';
+import { CallProfile, RECENT } from './profile.ts';
 import { runBlocking } from './sync-bridge.ts';
 import { toJsonText } from './json-text.ts';
 import { trackInstance, attachInstance, releaseInBackground } from './instances.ts';
 import type { AnyClass, AnyFunction, CallOptions, ClassOptions, FunctionOptions, SmartClass, SmartFunction } from './types.ts';
 
 /**
- * The `offload: 'auto'` policy for one function or method: once enough calls have run and
- * their smoothed run time is under the threshold, run inline; when the mean rises above it
- * (a slow call, or a few slower ones), offload again. A smoothed mean rather than the last
- * call: one preempted inline call on a busy machine is noise, not a verdict.
+ * The `offload: 'auto'` policy for one function or method: it runs inline while at least 7 of
+ * its latest 8 calls finished under the threshold, and goes back to workers when a second
+ * one in 8 did not. One slow call is not a verdict: on a busy machine an inline call is now
+ * and then preempted or caught by a GC pause, and those would otherwise flip it for nothing.
  */
 class AutoInline {
-  /** Calls measured before the first switch to inline. */
-  private static readonly WARM_UP = 8;
   private readonly profile: CallProfile;
   private readonly thresholdMs: number;
 
@@ -33,7 +31,10 @@ class AutoInline {
   }
 
   get inline(): boolean {
-    return this.profile.count >= AutoInline.WARM_UP && this.profile.meanMs < this.thresholdMs;
+    if (this.profile.count < RECENT) return false;
+    let slow = 0;
+    for (const ms of this.profile.recent) if (ms >= this.thresholdMs) slow++;
+    return slow <= 1;
   }
 }
 

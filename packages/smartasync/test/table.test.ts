@@ -120,13 +120,17 @@ test('inside a pool worker, a wrapped sync function runs inline (no nested offlo
   assert.equal(r.inner, r.outer, 'the inner call ran on the same worker thread');
 });
 
-test("offload: 'auto' runs a function inline once its calls prove fast, and offloads again after a slow one", async () => {
+test("offload: 'auto' runs a function inline once its calls prove fast, and offloads again after slow ones", async () => {
   const first: number[] = [];
   for (let i = 0; i < 8; i++) first.push(await autoWhere(0));
   assert.ok(first.every((t) => t !== 0), 'the first calls run on workers, to measure them');
   assert.equal(await autoWhere(0), 0, 'after 8 fast calls: inline');
-  assert.equal(await autoWhere(5), 0, 'a slow call while inline still runs inline once');
+  assert.equal(await autoWhere(5), 0, 'a slow call while inline runs inline');
+  assert.equal(await autoWhere(0), 0, 'one slow call in 8 is not a verdict: still inline');
+  assert.equal(await autoWhere(5), 0, 'a second slow one runs inline too…');
   assert.notEqual(await autoWhere(0), 0, '…and sends the next ones back to workers');
+  for (let i = 0; i < 8; i++) await autoWhere(0);
+  assert.equal(await autoWhere(0), 0, 'once 7 of the last 8 are fast again: inline');
 });
 
 test('offload options are validated', () => {

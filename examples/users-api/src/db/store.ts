@@ -41,6 +41,8 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
   ]);
   smartasyncLoaded = true;
   const db = new (mode === 'smartasync-auto' ? AutoDatabaseManager : AsyncDatabaseManager)(url, options);
+  // Workers start, load the data layer and open their connections now, not on the first request.
+  await getPool().warm(db);
   return {
     store: db,
     // Closes each worker's replica (its own connection), then this thread's instance.
