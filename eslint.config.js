@@ -1,6 +1,20 @@
 // Lint configuration for the whole workspace (flat config, typescript-eslint).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+// The library's layers, top to bottom: api -> engine -> wire -> registry. The worker entry
+// uses only wire and registry; errors.ts and types.ts, imported by all, import nothing.
+const lib = 'packages/smartasync/src';
+const layer = (folder, forbidden) => ({
+  files: [`${lib}/${folder}`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ group: forbidden, message: 'smartasync layers import only downward (api -> engine -> wire -> registry; worker -> wire, registry).' }] },
+    ],
+  },
+});
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', 'bench/results/**', '**/*.d.ts', '**/.tmp/**', 'examples/users-api/vendor/**'] },
@@ -37,6 +51,22 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-function-type': 'off',
     },
   },
+  {
+    // No import cycles anywhere in the workspace's own code.
+    files: ['packages/*/src/**/*.ts', 'examples/*/src/**/*.ts', 'bench/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [importX.createNodeResolver({ extensions: ['.ts', '.js'] })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: { 'import-x/no-cycle': 'error' },
+  },
+  layer('engine/**/*.ts', ['../api/*', '../worker/*', '../index.ts']),
+  layer('wire/**/*.ts', ['../api/*', '../engine/*', '../worker/*', '../index.ts']),
+  layer('registry/**/*.ts', ['../api/*', '../engine/*', '../wire/*', '../worker/*', '../index.ts']),
+  layer('worker/**/*.ts', ['../api/*', '../engine/*', '../index.ts']),
+  layer('api/**/*.ts', ['../worker/*', '../index.ts']),
+  layer('{errors,types}.ts', ['./*', '../*']),
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { exports: 'writable' } },

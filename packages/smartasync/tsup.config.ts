@@ -12,7 +12,7 @@ export default defineConfig([
     sourcemap: true,
   },
   {
-    entry: { worker: 'src/worker.ts' },
+    entry: { worker: 'src/worker/worker.ts' },
     format: ['esm'],
     target: 'node22',
     sourcemap: true,

@@ -7,11 +7,11 @@
  *
  * @packageDocumentation
  */
-export { smartasync, registerError } from './smartasync.ts';
-export { release } from './instances.ts';
-import { getPool as defaultPool } from './pool.ts';
+export { smartasync, registerError } from './api/smartasync.ts';
+export { release } from './api/instances.ts';
+import { getPool as defaultPool } from './engine/pool.ts';
 import type { Pool } from './types.ts';
-export { configure } from './pool.ts';
+export { configure } from './engine/pool.ts';
 
 /**
  * The default pool that wrapped functions and classes use, created on first use. Once
@@ -20,7 +20,7 @@ export { configure } from './pool.ts';
 export function getPool(): Pool {
   return defaultPool();
 }
-export { offload, offloadable } from './decorators.ts';
+export { offload, offloadable } from './api/decorators.ts';
 export {
   SmartAsyncError,
   CallAbortedError,

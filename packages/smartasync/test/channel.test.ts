@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { Channel, createChannelEnds, owesWakeups } from '../src/transport.ts';
+import { Channel, createChannelEnds, owesWakeups } from '../src/wire/transport.ts';
 
 /** Both ends of one channel on this thread; `received` collects what B reads. */
 function pair(ringBytes: number) {

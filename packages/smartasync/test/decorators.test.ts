@@ -56,6 +56,9 @@ interface AppOutput {
   isCache: boolean;
   path: string;
   unmarked: { name: string; message: string };
+  quickThreads: number[];
+  warnings: string[];
+  badPlacement: string;
 }
 
 function assertApp(r: ChildResult): void {
@@ -83,6 +86,14 @@ function assertApp(r: ChildResult): void {
   // @offload without @offloadable: refused, saying what is missing.
   assert.equal(out.unmarked.name, 'RegistrationError');
   assert.match(out.unmarked.message, /@offload on heavy\(\) needs @offloadable/);
+  // Parity with smartasync(Class): offload: 'auto' (workers first, to measure; then here)...
+  assert.ok(out.quickThreads.slice(0, 8).every((t) => t !== 0), `first calls on workers: ${out.quickThreads}`);
+  assert.deepEqual(out.quickThreads.slice(8), [0, 0], 'then inline');
+  // ... the development warning when a worker-side call changes the replica ...
+  assert.equal(out.warnings.length, 1, out.warnings.join('\n'));
+  assert.match(out.warnings[0]!, /^SmartAsyncWarning: Forgetful#visit\(\) changed this\.seen on a worker's replica/);
+  // ... and options validated when the class is defined.
+  assert.match(out.badPlacement, /^TypeError: smartasync: placement for class Misplaced must be 'spread' or 'pinned', got "everywhere"/);
 }
 
 test('TC39 standard decorators compiled by tsc (ES2022, ESM): @offload runs on a worker replica', async () => {

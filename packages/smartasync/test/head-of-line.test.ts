@@ -5,8 +5,8 @@ import { test, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { configure, getPool, type PoolOptions } from 'smartasync';
-import { HeadOfLine } from '../src/head-of-line.ts';
-import { CallProfile } from '../src/profile.ts';
+import { HeadOfLine } from '../src/engine/head-of-line.ts';
+import { CallProfile } from '../src/engine/profile.ts';
 import { timedSpin, timedSleep, whereSync } from './fixtures/basic.ts';
 
 async function freshPool(options: PoolOptions): Promise<void> {
@@ -144,7 +144,7 @@ test('long calls that mostly wait (on a server, a disk) are not held back', asyn
   await sleep(20);
   const spans = await Promise.all(Array.from({ length: 4 }, () => timedSleep(80)));
   assert.ok(longestGap(await flow.stop()) < 1_000, 'short calls kept arriving');
-  assert.equal(maxOverlap(spans), 2, 'both workers took waiting calls while short calls arrived');
+  assert.equal(maxOverlap(spans), 2, `both workers took waiting calls while short calls arrived: ${JSON.stringify(spans)}`);
 });
 
 test('headOfLine: false gives one first-in, first-out line', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { Ring } from '../src/ring.ts';
+import { Ring } from '../src/wire/ring.ts';
 
 function bytesOf(n: number, fill: number): Uint8Array {
   return new Uint8Array(n).fill(fill);

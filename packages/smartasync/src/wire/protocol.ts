@@ -2,9 +2,10 @@
  * The messages between a calling thread and a smartasync worker. Everything here must
  * survive structured clone; the transport moves these without looking inside.
  */
-import type { ValuePath } from './clone.ts';
+import { isMainThread, workerData } from 'node:worker_threads';
+import type { ValuePath } from './values.ts';
 import type { ChannelEnds } from './transport.ts';
-import type { ThrownData } from './errors.ts';
+import type { ThrownData } from './thrown.ts';
 
 /** How a worker finds user code: sent with the first call that needs it, then referred to by id. */
 export interface TargetDef {
@@ -38,7 +39,7 @@ export interface CallRequest {
   readonly watchFields?: boolean;
   /** Reply with the result as JSON text, made here: the caller passes it on without parsing. */
   readonly resultAsJson?: boolean;
-  /** Measure the call's CPU time too (for calls that may be long: the scheduler asks). */
+  /** Measure the time the call wanted a CPU too (for calls that may be long: the scheduler asks). */
   readonly measureCpu?: boolean;
 }
 
@@ -73,7 +74,7 @@ export interface Reply {
   readonly buffers?: ValuePath[];
   /** Milliseconds the call ran in the worker. */
   readonly runMs: number;
-  /** Of those, milliseconds on a CPU, when the request asked. */
+  /** Of those, milliseconds it wanted a CPU (on one, or waiting for one), when the request asked. */
   readonly cpuMs?: number;
   /** Own fields of the replica the method changed, when asked to watch. */
   readonly changedFields?: string[];
@@ -93,7 +94,8 @@ export const CTRL_WORDS = 3;
 /** What a smartasync worker receives as `workerData`, under the MARK key. */
 export interface WorkerBoot {
   readonly role: 'pool' | 'bridge';
-  readonly ctrl: SharedArrayBuffer;
+  /** Pool workers only: the control words (CTRL_*). */
+  readonly ctrl?: SharedArrayBuffer;
   /** Date.now() when the pool started: CTRL_SINCE counts from it to fit 32 bits. */
   readonly epoch?: number;
   /** Its end of the channel to the thread that calls it. */
@@ -102,5 +104,13 @@ export interface WorkerBoot {
 
 /** `workerData` key that marks a smartasync worker. */
 export const MARK = 'smartasync.worker.v1';
+
+/** Set when this thread is a smartasync worker (pool or sync bridge): its boot data. */
+export const workerBoot: WorkerBoot | undefined = isMainThread
+  ? undefined
+  : ((workerData as Record<string, unknown> | null)?.[MARK] as WorkerBoot | undefined);
+
+/** Inside a smartasync worker, sync bodies run inline: no nested offload. */
+export const inSmartasyncWorker = workerBoot !== undefined;
 
 export type { ThrownData };

@@ -3,17 +3,16 @@
  * runs one of its methods builds a replica from the same constructor arguments. This module
  * numbers instances and releases their replicas on dispose or garbage collection.
  */
-import { checkCloneable } from './clone.ts';
-import { disposeObject } from './dispose.ts';
-import { getPool } from './pool.ts';
-import { bindInstanceRef, type InstanceRef } from './task.ts';
-import type { Registration } from './registry.ts';
-import { releaseOnBridge } from './sync-bridge.ts';
-import type { Placement } from './types.ts';
+import { checkCloneable } from '../wire/values.ts';
+import { disposeObject } from '../wire/dispose.ts';
+import type { Registration } from '../registry/registry.ts';
+import { getPool } from '../engine/pool.ts';
+import { releaseOnBridge } from '../engine/sync-bridge.ts';
+import { bindInstanceRef, instanceRefOf, type InstanceRef } from '../engine/task.ts';
+import type { Placement } from '../types.ts';
 
 let nextInstanceId = 1;
-const disposers = new WeakMap<object, () => Promise<void>>();
-
+const disposers = new WeakMap<InstanceRef, () => Promise<void>>();
 
 // When the caller drops an instance, its replicas go too.
 const finalizer = new FinalizationRegistry<InstanceRef>((ref) => releaseReplicas(ref).catch(() => {}));
@@ -25,24 +24,19 @@ async function releaseReplicas(ref: InstanceRef): Promise<void> {
 }
 
 /**
- * Describes a new instance of `className` built from `args` (checked to be cloneable now,
- * so a bad argument fails at `new`, naming the class). `holder` is the object the caller
- * keeps; `inner` the instance to dispose on this thread.
+ * Describes a new instance of the class registered as `reg`, built from `args` (checked to be
+ * cloneable now, so a bad argument fails at `new`, naming the class).
  */
 export function trackInstance(reg: Registration, args: unknown[], placement: Placement | undefined): InstanceRef {
   const className = reg.target.name;
   const ctorReport = checkCloneable(args, `the constructor arguments of class ${className}`, 'args');
-  return {
-    id: nextInstanceId++,
-    reg,
-    label: `an instance of class ${className}`,
-    ctorArgs: args,
-    ctorReport,
-    pinned: placement === 'pinned',
-  };
+  return { id: nextInstanceId++, reg, label: `an instance of class ${className}`, ctorArgs: args, ctorReport, pinned: placement === 'pinned' };
 }
 
-/** Ties the replicas of `ref` to the lifetime of `holder`; returns its dispose function. */
+/**
+ * Ties the replicas of `ref` to the lifetime of `holder` (the object the caller keeps) and
+ * returns its dispose function, which also disposes `inner`, the instance on this thread.
+ */
 export function attachInstance(holder: object, ref: InstanceRef, inner: object): () => Promise<void> {
   let disposed: Promise<void> | undefined;
   const dispose = (): Promise<void> =>
@@ -52,8 +46,8 @@ export function attachInstance(holder: object, ref: InstanceRef, inner: object):
       await disposeObject(inner);
     })());
   finalizer.register(holder, ref, ref);
-  disposers.set(holder, dispose);
   bindInstanceRef(holder, ref);
+  disposers.set(ref, dispose);
   return dispose;
 }
 
@@ -68,7 +62,8 @@ export function releaseInBackground(ref: InstanceRef): void {
  * Same as `await instance[Symbol.asyncDispose]()` or `await using` for `smartasync(Class)`.
  */
 export async function release(instance: object): Promise<void> {
-  const dispose = disposers.get(instance);
+  const ref = instanceRefOf(instance);
+  const dispose = ref && disposers.get(ref);
   if (!dispose) {
     throw new TypeError('smartasync: release() expects an instance of a smartasync(Class) or @offloadable class.');
   }

@@ -6,38 +6,27 @@
  * each worker can build its replica. Works with TC39 standard decorators and with
  * `experimentalDecorators` (NestJS).
  */
-import { register, type Registration } from './registry.ts';
-import { RegistrationError } from './errors.ts';
-import { inSmartasyncWorker } from './environment.ts';
-import { getPool } from './pool.ts';
-import type { InstanceRef } from './task.ts';
-import { CallProfile } from './profile.ts';
-import { assertOffloadable, isAsyncBody, settleHere, taskFor } from './smartasync.ts';
+import { register } from '../registry/registry.ts';
+import { inSmartasyncWorker } from '../wire/protocol.ts';
+import { instanceRefOf } from '../engine/task.ts';
+import { RegistrationError } from '../errors.ts';
+import type { AnyClass, AnyFunction, ClassOptions } from '../types.ts';
+import { callAsync, isAsyncBody } from './call.ts';
+import { ClassModel, modelOf } from './class.ts';
 import { attachInstance, trackInstance } from './instances.ts';
-import type { AnyClass, ClassOptions } from './types.ts';
-
-interface Tracked {
-  readonly reg: Registration;
-  readonly ref: InstanceRef;
-}
-
-const tracked = new WeakMap<object, Tracked>();
 
 function decorateClass<C extends AnyClass>(Cls: C, options: ClassOptions): C {
   const Base = Cls as unknown as new (...args: unknown[]) => object;
   const Offloadable = class extends Base {
     constructor(...args: unknown[]) {
-      const ref = trackInstance(reg, args, options.placement);
+      const ref = trackInstance(model.reg, args, options.placement);
       super(...args);
-      if (!inSmartasyncWorker) {
-        tracked.set(this, { reg, ref });
-        attachInstance(this, ref, this);
-      }
+      if (!inSmartasyncWorker) attachInstance(this, ref, this);
     }
   };
   Object.defineProperty(Offloadable, 'name', { value: Cls.name });
   // Compiler helpers call every class decorator of a module from one line: the name keeps keys apart.
-  const reg = register('class', Offloadable, `:${Cls.name}`);
+  const model = new ClassModel(Offloadable, register('class', Offloadable, `:${Cls.name}`), options);
   return Offloadable as unknown as C;
 }
 
@@ -50,33 +39,22 @@ function decorateMethod<This, A extends unknown[], R>(method: AsyncMethod<This, 
         'Declare it `async` (its body may stay synchronous), or wrap the class with smartasync(Class) instead.',
     );
   }
-  const profile = new CallProfile(); // one per method, shared by every instance
+  // The body is synchronous however the method is declared: it is what runs on a worker.
+  const body = function (this: This, ...args: A) {
+    return method.apply(this, args);
+  };
   const offloaded = function (this: This, ...args: A): Promise<R> {
     if (inSmartasyncWorker) return method.apply(this, args);
-    const t = tracked.get(this as object);
-    if (!t) {
+    const ref = instanceRefOf(this);
+    const model = ref && modelOf(ref.reg);
+    if (!ref || !model) {
       return Promise.reject(
         new RegistrationError(
           `smartasync: @offload on ${name}() needs @offloadable on its class, so that workers can build a replica of the instance.`,
         ),
       );
     }
-    try {
-      assertOffloadable(t.reg);
-      const binding = {
-        reg: t.reg,
-        label: `${t.reg.target.name}#${name}()`,
-        isAsync: false,
-        original: method,
-        inline: (a: unknown[]) => method.apply(this, a as A),
-        instance: t.ref,
-        method: name,
-        profile,
-      };
-      return settleHere(getPool().run(taskFor(binding, args, undefined))) as Promise<R>;
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return callAsync(model.binding(ref, this as object, name, body as AnyFunction), args, undefined) as Promise<R>;
   };
   Object.defineProperty(offloaded, 'name', { value: name });
   return offloaded;

@@ -21,11 +21,23 @@ export interface CallSite {
   readonly shownUrl?: string;
 }
 
-// Our own package directory: frames inside it are never the user's call site.
-const OWN_DIR = path.dirname(fileURLToPath(import.meta.url));
 const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 const FRAME_LINE = /^\s*at /;
 const STACK_LIMIT = 30;
+
+// Our own code: dist/ when bundled, src/ when run from source (this file sits in a layer
+// folder, src/registry/). Under source maps, bundled frames print at their src/ paths, so the
+// src/ beside dist/ is ours too. Frames there are never the user's.
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const OWN_DIR = path.basename(HERE) === 'registry' ? path.dirname(HERE) : HERE;
+const OWN_SOURCE_DIR = path.join(path.dirname(OWN_DIR), 'src');
+const OWN_MARKERS = [OWN_DIR, OWN_SOURCE_DIR].flatMap((dir) => [dir + path.sep, pathToFileURL(dir).href + '/']);
+
+/** Whether a rendered stack line is a frame of smartasync's own code. */
+export function isOwnFrame(line: string): boolean {
+  return FRAME_LINE.test(line) && OWN_MARKERS.some((marker) => line.includes(marker));
+}
+
 
 function toModuleUrl(location: string): string | undefined {
   let loc = location.replace(/^async /, '');
@@ -35,11 +47,11 @@ function toModuleUrl(location: string): string | undefined {
   return loc;
 }
 
-function isOwnFile(url: string, selfDir: string | undefined): boolean {
+function isOwnFile(url: string): boolean {
   const file = fileURLToPath(url);
   return (
     file.startsWith(OWN_DIR + path.sep) ||
-    (selfDir !== undefined && file.startsWith(selfDir + path.sep)) ||
+    file.startsWith(OWN_SOURCE_DIR + path.sep) ||
     /[\\/]node_modules[\\/](tslib|@oxc-project|@swc)[\\/]/.test(file)
   );
 }
@@ -69,20 +81,13 @@ export function userCallSite(): CallSite | undefined {
   // Both captures start at this function, so frame i of one is frame i of the other, unless
   // some custom stack formatter changed the shape; then we go by the rendered stack alone.
   const raw = Array.isArray(sites) && sites.length === rendered.length ? (sites as NodeJS.CallSite[]) : undefined;
-  // Under source-map support, our bundled dist/ frames render at their original src/*.ts
-  // paths, outside OWN_DIR; the directory of the first frame (this function) counts as ours.
-  let selfDir: string | undefined;
   for (let i = 0; i < rendered.length; i++) {
     const m = FRAME.exec(rendered[i]!);
     const shownUrl = m ? toModuleUrl(m[1]!) : undefined;
     const rawFile = raw?.[i]?.getFileName();
     const rawUrl = rawFile ? toModuleUrl(rawFile) : undefined;
     if (!m || (!shownUrl && !rawUrl)) continue;
-    if (selfDir === undefined) {
-      selfDir = shownUrl ? path.dirname(fileURLToPath(shownUrl)) : '';
-      continue;
-    }
-    if ((rawUrl && isOwnFile(rawUrl, selfDir)) || (shownUrl && isOwnFile(shownUrl, selfDir))) continue;
+    if ((rawUrl && isOwnFile(rawUrl)) || (shownUrl && isOwnFile(shownUrl))) continue;
     const moduleUrl = rawUrl ?? shownUrl!;
     const site = { moduleUrl, line: Number(m[2]), column: Number(m[3]) };
     return shownUrl && shownUrl !== moduleUrl ? { ...site, shownUrl } : site;

@@ -43,3 +43,28 @@ export class CallQueue<T> {
     return true;
   }
 }
+
+/** The pool's two lines of waiting calls: short ones are served first (see head-of-line.ts). */
+export class Lines<T extends { readonly long: boolean }> {
+  readonly short = new CallQueue<T>();
+  readonly long = new CallQueue<T>();
+
+  get size(): number {
+    return this.short.size + this.long.size;
+  }
+
+  push(call: T): void {
+    (call.long ? this.long : this.short).push(call);
+  }
+
+  /** Puts calls taken back from a worker at the front of their lines, in their order. */
+  pushFront(calls: readonly T[]): void {
+    this.short.pushFront(calls.filter((c) => !c.long));
+    this.long.pushFront(calls.filter((c) => c.long));
+  }
+
+  /** Takes `call` out of its line; false when it was not waiting. */
+  remove(call: T): boolean {
+    return (call.long ? this.long : this.short).remove(call);
+  }
+}

@@ -16,7 +16,7 @@
  * Nothing starves: short calls always have a worker, and long calls at least one.
  */
 import type { CallProfile } from './profile.ts';
-import type { HeadOfLineOptions } from './types.ts';
+import type { HeadOfLineOptions } from '../types.ts';
 
 /** Below this share of its run time on a CPU, a long call counts as waiting, not computing. */
 const CPU_BOUND_SHARE = 0.5;

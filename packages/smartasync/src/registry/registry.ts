@@ -1,12 +1,17 @@
 /**
  * The registry: every wrapped function, class and error class, keyed by where it was
  * registered (module URL + call site). The same module evaluated in a worker registers the
- * same keys, which is how a worker finds the user's code again.
+ * same keys, which is how a worker finds the user's code again, and what it cannot find
+ * (code registered in the entry module, or at an unknown site) is refused here, with the fix.
  *
  * State lives on `globalThis` so that the ESM and CommonJS builds of smartasync, both loaded
  * in one thread (an ESM worker entry importing a CommonJS user module), share one registry.
  */
-import { userCallSite, describeSite, type CallSite } from './callsite.ts';
+import { isMainThread } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import path from 'node:path';
+import { userCallSite, describeSite, type CallSite } from './call-site.ts';
 
 /** What kind of thing a registration holds. */
 export type RegistrationKind = 'function' | 'class' | 'error';
@@ -37,7 +42,7 @@ const state: RegistryState = ((globalThis as Record<symbol, unknown>)[STATE_KEY]
   imports: new Map(),
 }) as RegistryState;
 
-function labelOf(kind: RegistrationKind, target: Function): string {
+function baseLabel(kind: RegistrationKind, target: Function): string {
   const name = target.name || '(anonymous)';
   return kind === 'function' ? `${name}()` : `class ${name}`;
 }
@@ -54,18 +59,23 @@ export function register(kind: RegistrationKind, target: Function, discriminator
   const site = userCallSite();
   const key = site
     ? `${kind}:${site.moduleUrl}:${site.line}:${site.column}${discriminator}`
-    : `${kind}:unknown:${labelOf(kind, target)}`;
+    : `${kind}:unknown:${baseLabel(kind, target)}`;
   const reg: Registration = {
     key,
     kind,
     target,
-    label: labelOf(kind, target),
+    label: baseLabel(kind, target),
     site,
     where: site ? describeSite(site) : 'an unknown location (no stack frame outside smartasync)',
   };
   state.byKey.set(key, reg);
   state.byTarget.set(target, reg);
   return reg;
+}
+
+/** How messages name a registered function (`hash()`), class, or a method of a class (`Repo#find()`). */
+export function labelOf(reg: Registration, method?: string): string {
+  return method === undefined ? reg.label : `${reg.target.name}#${method}()`;
 }
 
 /** Every registration made in this thread so far. */
@@ -92,4 +102,50 @@ export function importOnce(moduleUrl: string, load: (url: string) => Promise<unk
     state.imports.set(moduleUrl, pending);
   }
   return pending;
+}
+
+function realFile(file: string): string | undefined {
+  for (const candidate of [file, `${file}.js`, `${file}.mjs`, `${file}.cjs`, `${file}.ts`, `${file}.mts`, `${file}.cts`]) {
+    try {
+      if (fs.statSync(candidate).isFile()) return fs.realpathSync(candidate);
+    } catch {
+      // try the next spelling
+    }
+  }
+  return undefined;
+}
+
+let entryFile: string | undefined | null = null;
+
+/**
+ * Whether `moduleUrl` is the module the process was started with (`node server.js`). A worker
+ * importing it would run the whole program again, so such code cannot be offloaded.
+ */
+function isEntryModule(moduleUrl: string): boolean {
+  if (!isMainThread || !moduleUrl.startsWith('file:')) return false;
+  if (entryFile === null) entryFile = process.argv[1] ? realFile(path.resolve(process.argv[1])) : undefined;
+  if (!entryFile) return false;
+  return realFile(fileURLToPath(moduleUrl)) === entryFile;
+}
+
+const findable = new WeakSet<Registration>();
+
+/** Why a worker could never find `reg` again, with the fix; undefined when it can. */
+export function unfindableReason(reg: Registration): string | undefined {
+  if (findable.has(reg)) return undefined;
+  if (!reg.site) {
+    return (
+      `smartasync: cannot offload ${reg.label}: its registration site is unknown, so a worker cannot find it. ` +
+      'Call smartasync(...) at the top level of an ES or CommonJS module file.'
+    );
+  }
+  if (isEntryModule(reg.site.moduleUrl)) {
+    return (
+      `smartasync: cannot offload ${reg.label}: it is registered in ${reg.where}, the module this process was started with. ` +
+      'A worker finds it by importing its module, which would run your whole program again (start the server, parse argv, ...). ' +
+      `Move ${reg.label} and its smartasync(...) call into a module of its own and import it from here.`
+    );
+  }
+  findable.add(reg);
+  return undefined;
 }

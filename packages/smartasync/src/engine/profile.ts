@@ -22,8 +22,9 @@ export class CallProfile {
   /** Smoothed run time of a call, in ms. */
   meanMs = 0;
   /**
-   * Smoothed share of a call's run time spent on a CPU, from the calls whose CPU time was
-   * measured; 1 until one was. Below one half, the call mostly waits (on a database, a disk).
+   * Smoothed share of a call's run time in which it wanted a CPU (ran on one, or was runnable
+   * and waited for one), from the calls measured; 1 until one was. Below one half, the call
+   * mostly waits on something else (a database, a disk).
    */
   cpuShare = 1;
   private cpuSamples = 0;

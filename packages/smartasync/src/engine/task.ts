@@ -2,10 +2,10 @@
  * One call as the engine (the pool and the sync bridge) sees it: what to run, on which
  * instance, with which options. The API layer builds Tasks; the engine runs them.
  */
-import type { CloneReport } from './clone.ts';
+import type { CloneReport } from '../wire/values.ts';
+import type { Registration } from '../registry/registry.ts';
+import type { CallOptions } from '../types.ts';
 import type { CallProfile } from './profile.ts';
-import type { Registration } from './registry.ts';
-import type { CallOptions } from './types.ts';
 
 /** An instance whose methods run on worker replicas. Owned by the API layer, placed by the pool. */
 export interface InstanceRef {
@@ -52,4 +52,10 @@ export function bindInstanceRef(holder: object, ref: InstanceRef): void {
 /** The InstanceRef of a wrapped or `@offloadable` instance, if `value` is one. */
 export function instanceRefOf(value: unknown): InstanceRef | undefined {
   return typeof value === 'object' && value !== null ? refs.get(value) : undefined;
+}
+
+/** The error for a call whose arguments the transport could not encode (the check let them pass). */
+export function unsendable(task: Task, err: unknown): TypeError {
+  const why = (err as Error | null)?.message ?? String(err);
+  return new TypeError(`smartasync: the arguments of ${task.label} cannot be sent to another thread: ${why}`, { cause: err });
 }

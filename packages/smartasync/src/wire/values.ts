@@ -1,8 +1,9 @@
 /**
- * Values cross threads by structured clone, which silently drops what it cannot carry:
- * a class instance arrives as a plain object without its methods, a Buffer as a bare
+ * What crosses threads. Values cross by structured clone, which silently drops what it cannot
+ * carry: a class instance arrives as a plain object without its methods, a Buffer as a bare
  * Uint8Array. We walk values before sending, refuse what would arrive broken with a message
- * that names the path, and note where Buffers sit so the receiver can restore them.
+ * that names the path, tell plain JSON data apart (the transport encodes it faster), and note
+ * where Buffers sit so the receiver can restore them.
  */
 
 /** A path into a value: property names and array indexes. */
@@ -210,4 +211,9 @@ export function restoreBuffers<T>(value: T, paths: readonly ValuePath[] | undefi
     parent[last] = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
   }
   return value;
+}
+
+/** JSON text of a result, as `f.json()` promises: `undefined` becomes `null`. */
+export function toJsonText(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
 }

@@ -1,0 +1,193 @@
+/**
+ * The calling thread's handle on one worker thread, a pool worker or the sync bridge: it
+ * starts the worker with its end of a channel, reads the shared control words, and turns
+ * Tasks into the requests that worker needs, sending definitions and constructor arguments
+ * only the first time.
+ */
+import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
+import { Channel, createChannelEnds } from '../wire/transport.ts';
+import {
+  CTRL_CLAIMED,
+  CTRL_RUNNING,
+  CTRL_SINCE,
+  CTRL_WORDS,
+  MARK,
+  type CallRequest,
+  type PrepareRequest,
+  type ReleaseRequest,
+  type Reply,
+  type Request,
+  type TargetDef,
+  type WorkerBoot,
+} from '../wire/protocol.ts';
+import type { Registration } from '../registry/registry.ts';
+import type { InstanceRef, Task } from './task.ts';
+import type { PoolOptions } from '../types.ts';
+
+/** The worker entry: beside the bundle (dist/worker.js), or the source when run from src/. */
+const workerScript: URL = import.meta.url.endsWith('.ts')
+  ? new URL('../worker/worker.ts', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
+
+// Target ids are per calling thread, shared by all its workers.
+const targetIds = new Map<Registration, TargetDef>();
+
+function targetDef(reg: Registration): TargetDef {
+  let def = targetIds.get(reg);
+  if (!def) {
+    def = { id: targetIds.size + 1, key: reg.key, moduleUrl: reg.site?.moduleUrl ?? '', label: reg.label, where: reg.where };
+    targetIds.set(reg, def);
+  }
+  return def;
+}
+
+/** How to start a worker. */
+export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execArgv'> {
+  readonly role: WorkerBoot['role'];
+  readonly name: string;
+  /** Pool workers: Date.now() when the pool started (the control words count from it). */
+  readonly epoch?: number;
+  /** Where replies go; without it the caller reads them itself (`channel.receiveSync`). */
+  readonly onReplies?: (replies: Reply[]) => void;
+}
+
+/** A request and whether it is plain JSON data (the transport's fast encoding). */
+export interface Outgoing<R extends Request = Request> {
+  readonly request: R;
+  readonly json: boolean;
+}
+
+export class WorkerLink {
+  readonly worker: Worker;
+  readonly channel: Channel<Request, Reply>;
+  /** Target ids this worker has been sent a definition of. */
+  readonly known = new Set<number>();
+  /** Instance ids this worker has been sent constructor arguments of. */
+  readonly replicas = new Set<number>();
+  nextSeq = 1;
+  private readonly ctrl: Int32Array | undefined;
+  private readonly epoch: number;
+
+  constructor(options: LinkOptions) {
+    const { port1, port2 } = new MessageChannel();
+    const ends = createChannelEnds(port1, port2);
+    const ctrl = options.role === 'pool' ? new SharedArrayBuffer(CTRL_WORDS * 4) : undefined;
+    this.ctrl = ctrl && new Int32Array(ctrl);
+    this.epoch = options.epoch ?? 0;
+    const boot: WorkerBoot = { role: options.role, ctrl, epoch: options.epoch, channel: ends.there };
+    this.worker = new Worker(workerScript, {
+      workerData: { [MARK]: boot },
+      transferList: [port2],
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+      name: options.name,
+    });
+    this.worker.unref(); // an idle worker never keeps the process alive
+    port1.unref();
+    const onReplies = options.onReplies;
+    this.channel = onReplies ? new Channel(ends.here, onReplies) : new Channel(ends.here, () => {}, { receive: 'sync' });
+  }
+
+  // ---- the control words (pool workers) ------------------------------------------------
+
+  /** Whether the request numbered `seq` has started on the worker (or was revoked from it). */
+  started(seq: number): boolean {
+    return Atomics.load(this.ctrl!, CTRL_CLAIMED) >= seq;
+  }
+
+  /** Whether the worker has been inside one synchronous call for longer than `ms`. */
+  stalled(now: number, ms: number): boolean {
+    const ctrl = this.ctrl!;
+    return Atomics.load(ctrl, CTRL_RUNNING) !== 0 && now - this.epoch - Atomics.load(ctrl, CTRL_SINCE) > ms;
+  }
+
+  /** Whether the call numbered `seq` is executing synchronous code right now. */
+  running(seq: number): boolean {
+    return Atomics.load(this.ctrl!, CTRL_RUNNING) === seq;
+  }
+
+  /**
+   * Revokes every request numbered up to `last` that the worker has not claimed (compare-and-
+   * swap on the claim word, so none runs twice). Returns the highest seq the worker claimed.
+   */
+  revokeUpTo(last: number): number {
+    const ctrl = this.ctrl!;
+    let claimed = Atomics.load(ctrl, CTRL_CLAIMED);
+    while (claimed < last) {
+      const seen = Atomics.compareExchange(ctrl, CTRL_CLAIMED, claimed, last);
+      if (seen === claimed) break;
+      claimed = seen; // the worker claimed one meanwhile: revoke the rest
+    }
+    return claimed;
+  }
+
+  // ---- requests -------------------------------------------------------------------------
+  // Building a request changes nothing; `send` records it once the channel took it, so a
+  // request that could not be encoded leaves no trace (no gap in the numbering).
+
+  /**
+   * The request that runs `task`, numbered `nextSeq`. Absent parts stay undefined rather than
+   * spread out: JSON omits them, and one literal of one shape is cheaper on this hot path.
+   */
+  callRequest(task: Task, measureCpu: boolean): Outgoing<CallRequest> {
+    const def = this.newDef(task.reg);
+    const inst = task.instance;
+    const ctor = inst !== undefined && !this.replicas.has(inst.id);
+    const request: CallRequest = {
+      op: 'call',
+      seq: this.nextSeq,
+      target: targetDef(task.reg).id,
+      args: task.args,
+      def,
+      argBuffers: task.argsReport?.buffers,
+      instance: inst
+        ? {
+            id: inst.id,
+            method: task.method!,
+            ctorArgs: ctor ? inst.ctorArgs : undefined,
+            ctorBuffers: ctor ? inst.ctorReport?.buffers : undefined,
+          }
+        : undefined,
+      watchFields: task.onChanged ? true : undefined,
+      resultAsJson: task.resultAsJson || undefined,
+      measureCpu: measureCpu || undefined,
+    };
+    return { request, json: !task.argsReport && !(ctor && inst.ctorReport) };
+  }
+
+  /** The request that loads `reg`'s module there, and builds `inst`'s replica if given. */
+  prepareRequest(reg: Registration, inst: InstanceRef | undefined): Outgoing<PrepareRequest> {
+    const ctor = inst !== undefined && !this.replicas.has(inst.id);
+    const instance = inst
+      ? { id: inst.id, ctorArgs: ctor ? inst.ctorArgs : undefined, ctorBuffers: ctor ? inst.ctorReport?.buffers : undefined }
+      : undefined;
+    const request: PrepareRequest = { op: 'prepare', seq: this.nextSeq, target: targetDef(reg).id, def: this.newDef(reg), instance };
+    return { request, json: !(ctor && inst.ctorReport) };
+  }
+
+  /** The request that drops (and disposes) the worker's replica of instance `id`. */
+  releaseRequest(id: number): Outgoing<ReleaseRequest> {
+    return { request: { op: 'release', seq: this.nextSeq, instance: id }, json: true };
+  }
+
+  /**
+   * Sends a request built above (it throws, having changed nothing, if the value cannot be
+   * encoded) and records what the worker now knows.
+   */
+  send({ request, json }: Outgoing, options: { transfer?: readonly TransferListItem[]; now?: boolean } = {}): void {
+    this.channel.send(request, { json, transfer: options.transfer, now: options.now });
+    this.nextSeq = request.seq + 1;
+    if (request.op === 'release') {
+      this.replicas.delete(request.instance);
+      return;
+    }
+    if (request.def) this.known.add(request.def.id);
+    if (request.instance?.ctorArgs) this.replicas.add(request.instance.id);
+  }
+
+  /** The target's definition, the first time this worker hears of it. */
+  private newDef(reg: Registration): TargetDef | undefined {
+    const def = targetDef(reg);
+    return this.known.has(def.id) ? undefined : def;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The thrown-value codec: carries whatever a worker threw back to the caller without losing
+ * what makes it useful (class, code, cause, errors, own properties, stack), and joins the
+ * caller's frames to the worker's.
+ */
+import { keyOfErrorClass, lookupKey } from '../registry/registry.ts';
+import { isOwnFrame } from '../registry/call-site.ts';
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  PoolClosedError,
+  QueueFullError,
+  RegistrationError,
+  SmartAsyncError,
+  WorkerCrashedError,
+} from '../errors.ts';
+
+/** What crosses the thread boundary for a thrown value. */
+export type ThrownData =
+  | { readonly kind: 'value'; readonly value: unknown }
+  | {
+      readonly kind: 'error';
+      readonly name: string;
+      readonly message: string;
+      readonly stack: string | undefined;
+      /** Name of the nearest built-in error class on the prototype chain. */
+      readonly builtin: string;
+      /** Registry key of the nearest registered custom class, if any. */
+      readonly classKey: string | undefined;
+      readonly props: Record<string, unknown>;
+      readonly cause?: ThrownData;
+      readonly errors?: ThrownData[];
+    };
+
+const BUILTINS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+  AggregateError: AggregateError as unknown as ErrorConstructor,
+};
+
+function nearestBuiltin(err: object): string {
+  for (let proto = Object.getPrototypeOf(err); proto; proto = Object.getPrototypeOf(proto)) {
+    const ctor = (proto as { constructor?: unknown }).constructor;
+    if (typeof ctor === 'function' && BUILTINS[ctor.name] === ctor) return ctor.name;
+  }
+  return 'Error';
+}
+
+function nearestRegistered(err: object): string | undefined {
+  for (let proto = Object.getPrototypeOf(err); proto; proto = Object.getPrototypeOf(proto)) {
+    const ctor = (proto as { constructor?: unknown }).constructor;
+    if (typeof ctor === 'function') {
+      const key = keyOfErrorClass(ctor);
+      if (key) return key;
+    }
+  }
+  return undefined;
+}
+
+/** Whether structured clone can carry `value` intact; cheap for primitives. */
+function cloneable(value: unknown): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+    return true;
+  }
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Turns anything thrown in a worker into data that survives structured clone. */
+export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
+  const isErrorLike =
+    thrown instanceof Error ||
+    (typeof thrown === 'object' && thrown !== null && 'message' in thrown && 'stack' in thrown);
+  if (!isErrorLike || depth > 8) {
+    return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) };
+  }
+  const err = thrown as Error & { errors?: unknown };
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(err)) {
+    if (key === 'cause' || key === 'errors') continue;
+    const v = (err as unknown as Record<string, unknown>)[key];
+    props[key] = cloneable(v) ? v : String(v);
+  }
+  if ('code' in err && !('code' in props)) {
+    const code = (err as { code?: unknown }).code;
+    if (cloneable(code)) props.code = code;
+  }
+  const data: ThrownData = {
+    kind: 'error',
+    name: String(err.name),
+    message: String(err.message),
+    stack: typeof err.stack === 'string' ? userFrames(err.stack) : undefined,
+    builtin: nearestBuiltin(err),
+    classKey: nearestRegistered(err),
+    props,
+    ...('cause' in err ? { cause: encodeThrown(err.cause, depth + 1) } : {}),
+    ...(Array.isArray(err.errors) ? { errors: err.errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
+  };
+  return data;
+}
+
+// Frames from smartasync's own files (the worker's dispatch loop) tell the user nothing.
+function userFrames(stack: string): string {
+  const lines = stack.split('\n');
+  const cut = lines.findIndex((line, i) => i > 0 && isOwnFrame(line));
+  return cut > 0 ? lines.slice(0, cut).join('\n') : stack;
+}
+
+// Our own errors raised in a worker (a registration failure, say) keep their class too.
+const OWN_ERRORS: Record<string, { prototype: object }> = {
+  SmartAsyncError,
+  CallAbortedError,
+  CallTimeoutError,
+  QueueFullError,
+  WorkerCrashedError,
+  PoolClosedError,
+  RegistrationError,
+};
+
+/** Why the `at` lines after the worker's own frames belong to the caller. */
+const BOUNDARY = '    at <smartasync: worker thread boundary>';
+
+/** Errors rebuilt from a worker, whose stacks can take the caller's frames. */
+const fromWorker = new WeakSet<object>();
+
+/**
+ * Appends the caller's frames (a stack captured on the calling side) to an error that came
+ * from a worker, after a boundary line. Other values are left alone.
+ */
+export function appendCallerFrames(err: unknown, callerStack: string | undefined): void {
+  if (typeof err !== 'object' || err === null || !fromWorker.has(err) || !callerStack) return;
+  fromWorker.delete(err); // once
+  const frames = callerStack.split('\n').slice(1).join('\n');
+  if (frames) Object.defineProperty(err, 'stack', { value: `${(err as Error).stack}\n${BOUNDARY}\n${frames}`, writable: true, configurable: true, enumerable: false });
+}
+
+/** Rebuilds a thrown value on the caller's side; `callerStack` is captured at the call. */
+export function decodeThrown(data: ThrownData, callerStack?: string): unknown {
+  if (data.kind === 'value') return data.value;
+  let proto: object = (BUILTINS[data.builtin] ?? Error).prototype;
+  const own = OWN_ERRORS[data.name];
+  if (own && String(data.props.code).startsWith('ERR_SMARTASYNC_')) proto = own.prototype;
+  if (data.classKey) {
+    const reg = lookupKey(data.classKey);
+    if (reg) proto = (reg.target as { prototype: object }).prototype;
+  }
+  const err = Object.create(proto) as Error & Record<string, unknown>;
+  const hidden = (key: string, value: unknown): void => {
+    Object.defineProperty(err, key, { value, writable: true, configurable: true, enumerable: false });
+  };
+  hidden('message', data.message);
+  if (err.name !== data.name) hidden('name', data.name);
+  const frames = callerStack?.split('\n').slice(1).join('\n');
+  hidden('stack', frames ? `${data.stack ?? `${data.name}: ${data.message}`}\n${BOUNDARY}\n${frames}` : data.stack);
+  if (!frames) fromWorker.add(err);
+  if (data.cause) hidden('cause', decodeThrown(data.cause));
+  if (data.errors) hidden('errors', data.errors.map((e) => decodeThrown(e)));
+  Object.assign(err, data.props);
+  return err;
+}

@@ -1,0 +1,61 @@
+/**
+ * How long this thread wanted a CPU: running on one, or runnable and waiting for one. The
+ * scheduler asks it of calls that may be long, to tell work that computes (and competes for
+ * cores) from work that waits on a server or a disk. Plain CPU time would misjudge computing
+ * work on a busy machine, where it spends much of its time waiting for a core.
+ *
+ * CPU time comes from the thread's CPU clock (process.threadCpuUsage, exact at any moment).
+ * Time waiting for a core comes, on Linux, from the thread's schedstat, read through a
+ * descriptor kept open (about 2 µs a read); its CPU field is not used, because the kernel
+ * brings it up to date only when the thread is descheduled. Elsewhere waiting is not seen.
+ */
+import fs from 'node:fs';
+
+/**
+ * Waiting for a core counts up to this many times the time on one. A computing thread waits in
+ * proportion to its computing (on a machine with twice as many busy threads as cores, about as
+ * long again); a thread that mostly sleeps can wait long once, when it wakes on a busy machine,
+ * and must not count as computing for it.
+ */
+const WAIT_PER_CPU = 3;
+
+/** A reading: ms on a CPU, and ms runnable but waiting for one. */
+export interface Reading {
+  readonly cpu: number;
+  readonly wait: number;
+}
+
+let fd: number | undefined | null = null;
+const buffer = Buffer.alloc(96);
+
+/** [ms on a CPU, ms waiting for one] from this thread's schedstat, or undefined off Linux. */
+function schedstat(): [number, number] | undefined {
+  if (fd === null) {
+    try {
+      fd = fs.openSync('/proc/thread-self/schedstat', 'r'); // this thread's, whichever reads it later
+    } catch {
+      fd = undefined;
+    }
+  }
+  if (fd === undefined) return undefined;
+  const [onCpu, waiting] = buffer.toString('latin1', 0, fs.readSync(fd, buffer, 0, buffer.length, 0)).split(' ');
+  return [Number(onCpu) / 1e6, Number(waiting) / 1e6];
+}
+
+// process.threadCpuUsage: Node 23.9 and later.
+const threadCpuUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage?.bind(process);
+
+/** Now, or undefined where this platform tells nothing (every long call then counts as computing). */
+export function runnableNow(): Reading | undefined {
+  const stat = schedstat();
+  const usage = threadCpuUsage?.();
+  const cpu = usage ? (usage.user + usage.system) / 1000 : stat?.[0];
+  return cpu === undefined ? undefined : { cpu, wait: stat?.[1] ?? 0 };
+}
+
+/** Milliseconds this thread wanted a CPU since `before` (see WAIT_PER_CPU). */
+export function runnableMsSince(before: Reading): number {
+  const now = runnableNow()!;
+  const cpu = now.cpu - before.cpu;
+  return cpu + Math.min(now.wait - before.wait, WAIT_PER_CPU * cpu);
+}

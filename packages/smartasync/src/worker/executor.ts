@@ -1,0 +1,206 @@
+/**
+ * Runs the requests a worker receives, in arrival order, and answers each with one Reply:
+ * calls of registered functions and of methods on replicas (built once per instance from its
+ * constructor arguments), warm-up requests, and releases.
+ */
+import { performance } from 'node:perf_hooks';
+import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
+import { checkCloneable, restoreBuffers, toJsonText } from '../wire/values.ts';
+import { encodeThrown } from '../wire/thrown.ts';
+import { disposeObject } from '../wire/dispose.ts';
+import {
+  CTRL_CLAIMED,
+  CTRL_RUNNING,
+  CTRL_SINCE,
+  type CallRequest,
+  type InstancePart,
+  type PrepareRequest,
+  type Reply,
+  type Request,
+  type TargetDef,
+} from '../wire/protocol.ts';
+import { RegistrationError } from '../errors.ts';
+import { findTarget } from './load.ts';
+import { runnableMsSince, runnableNow } from './cpu-time.ts';
+
+/** For pool workers: the shared control words, and what to do when a call was revoked. */
+export interface ControlWords {
+  readonly ctrl: Int32Array;
+  readonly epoch: number;
+  readonly onRevoked: () => void;
+}
+
+type Replica = Record<string, unknown>;
+
+export class Executor {
+  private readonly targets = new Map<number, Registration>();
+  /** Definitions and constructor arguments, kept even from revoked requests: each comes once. */
+  private readonly defs = new Map<number, TargetDef>();
+  private readonly unbuilt = new Map<number, unknown[]>();
+  private readonly replicas = new Map<number, Replica>();
+  /** Set while a module import holds the line: later requests wait behind it, in order. */
+  private waiting: Promise<void> | undefined;
+  private readonly send: (reply: Reply, json: boolean) => void;
+  private readonly control: ControlWords | undefined;
+
+  constructor(send: (reply: Reply, json: boolean) => void, control?: ControlWords) {
+    this.send = send;
+    this.control = control;
+  }
+
+  /** Takes the next request, in arrival order. */
+  execute(req: Request): void {
+    if (this.waiting) return this.holdLine(this.waiting.then(() => this.handle(req)));
+    const pending = this.handle(req);
+    if (pending) this.holdLine(pending);
+  }
+
+  // The line clears when its last link settles (else every later call would take a promise
+  // hop for the worker's whole life).
+  private holdLine(pending: Promise<void>): void {
+    const mine: Promise<void> = pending.finally(() => {
+      if (this.waiting === mine) this.waiting = undefined;
+    });
+    this.waiting = mine;
+  }
+
+  /** Claims request `seq` (compare-and-swap: the caller may have revoked it to run elsewhere). */
+  private claim(seq: number): boolean {
+    const ctrl = this.control?.ctrl;
+    return !ctrl || Atomics.compareExchange(ctrl, CTRL_CLAIMED, seq - 1, seq) === seq - 1;
+  }
+
+  // Returns a promise only when it has to wait (a module import), so the fast path stays sync.
+  private handle(req: Request): void | Promise<void> {
+    if (req.op !== 'release') {
+      if (req.def) this.defs.set(req.target, req.def);
+      const part = req.instance;
+      if (part?.ctorArgs && !this.replicas.has(part.id)) this.unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
+    }
+    // Claimed in arrival order, before anything can fail, so that the next claim follows on.
+    // The pool's own requests are never revoked, so their claim always succeeds.
+    if (!this.claim(req.seq) && req.op === 'call') return this.control!.onRevoked();
+    if (req.op === 'release') return this.release(req.seq, req.instance);
+    const def = this.defs.get(req.target);
+    const reg = this.targets.get(req.target) ?? (def && lookupKey(def.key));
+    if (reg) {
+      this.targets.set(req.target, reg);
+      return this.dispatch(req, reg);
+    }
+    if (!def) return this.fail(req.seq, new RegistrationError(`smartasync: unknown target ${req.target} in worker.`));
+    return findTarget(def).then(
+      (found) => {
+        this.targets.set(req.target, found);
+        this.dispatch(req, found);
+      },
+      (err: unknown) => this.fail(req.seq, err),
+    );
+  }
+
+  private dispatch(req: CallRequest | PrepareRequest, reg: Registration): void {
+    if (req.op === 'call') this.run(req, reg);
+    else this.prepare(req, reg);
+  }
+
+  private run(req: CallRequest, reg: Registration): void {
+    const started = performance.now();
+    const cpuBefore = req.measureCpu ? runnableNow() : undefined;
+    const ctrl = this.control?.ctrl;
+    if (ctrl) {
+      Atomics.store(ctrl, CTRL_SINCE, Date.now() - this.control!.epoch);
+      Atomics.store(ctrl, CTRL_RUNNING, req.seq);
+    }
+    let result: unknown;
+    let changed: string[] | undefined;
+    let threw = false;
+    try {
+      const args = restoreBuffers(req.args, req.argBuffers);
+      if (req.instance) [result, changed] = this.callMethod(req, reg, args);
+      else {
+        const fn = reg.target as (...a: unknown[]) => unknown;
+        result = fn(...args); // called bare: stack frames show the user's name
+      }
+    } catch (err) {
+      threw = true; // whatever was thrown, `undefined` included
+      result = err;
+    }
+    if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
+    const cpuMs = cpuBefore === undefined ? undefined : runnableMsSince(cpuBefore);
+    if (threw) this.fail(req.seq, result, started, cpuMs);
+    else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        (value) => this.succeed(req, reg, value, started, cpuMs, changed),
+        (err: unknown) => this.fail(req.seq, err, started, cpuMs),
+      );
+    } else this.succeed(req, reg, result, started, cpuMs, changed);
+  }
+
+  /** Calls the method on the instance's replica; with the fields it changed, when asked to watch. */
+  private callMethod(req: CallRequest, reg: Registration, args: unknown[]): [unknown, string[] | undefined] {
+    const replica = this.replicaFor(req.instance!, reg);
+    const method = replica[req.instance!.method];
+    if (typeof method !== 'function') throw new TypeError(`smartasync: ${reg.label} has no method ${req.instance!.method}() in the worker.`);
+    const before = req.watchFields ? new Map(Object.entries(replica)) : undefined;
+    const result = (method as (...a: unknown[]) => unknown).apply(replica, args);
+    return [result, before && changedFields(before, replica)];
+  }
+
+  // warm(): the module is loaded by now; build the replica if asked.
+  private prepare(req: PrepareRequest, reg: Registration): void {
+    try {
+      if (req.instance) this.replicaFor(req.instance, reg);
+      this.send({ seq: req.seq, ok: true, value: undefined, runMs: 0 }, true);
+    } catch (err) {
+      this.fail(req.seq, err);
+    }
+  }
+
+  private async release(seq: number, id: number): Promise<void> {
+    const replica = this.replicas.get(id);
+    this.replicas.delete(id);
+    this.unbuilt.delete(id);
+    try {
+      await disposeObject(replica);
+      this.send({ seq, ok: true, value: undefined, runMs: 0 }, true);
+    } catch (err) {
+      this.fail(seq, err);
+    }
+  }
+
+  private replicaFor(part: Omit<InstancePart, 'method'>, reg: Registration): Replica {
+    let replica = this.replicas.get(part.id);
+    if (!replica) {
+      const args = this.unbuilt.get(part.id);
+      if (!args) throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${part.id} in this worker.`);
+      replica = new (reg.target as new (...args: unknown[]) => Replica)(...args);
+      this.replicas.set(part.id, replica);
+      this.unbuilt.delete(part.id);
+    }
+    return replica;
+  }
+
+  private succeed(req: CallRequest, reg: Registration, value: unknown, started: number, cpuMs?: number, changed?: string[]): void {
+    let report;
+    try {
+      if (req.resultAsJson) value = toJsonText(value);
+      report = checkCloneable(value, `the return value of ${labelOf(reg, req.instance?.method)}`, 'result');
+    } catch (err) {
+      return this.fail(req.seq, err, started, cpuMs);
+    }
+    const buffers = report?.buffers;
+    const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started, cpuMs };
+    const extra = buffers || changed ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) } : reply;
+    this.send(extra, report === undefined);
+  }
+
+  private fail(seq: number, err: unknown, started = performance.now(), cpuMs?: number): void {
+    this.send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started, cpuMs }, false);
+  }
+}
+
+function changedFields(before: Map<string, unknown>, obj: Record<string, unknown>): string[] | undefined {
+  const changed: string[] = [];
+  for (const [k, v] of Object.entries(obj)) if (!before.has(k) || before.get(k) !== v) changed.push(k);
+  for (const k of before.keys()) if (!(k in obj)) changed.push(k);
+  return changed.length ? changed : undefined;
+}

@@ -1,0 +1,86 @@
+/**
+ * Finding the user's code again inside a worker: import the module that registered it (once
+ * per thread), so that its top-level smartasync(...) calls register the same keys here, then
+ * look the key up. TypeScript modules get the resolution fallbacks their test runners allow.
+ */
+import module from 'node:module';
+import { lookupKey, importOnce, type Registration } from '../registry/registry.ts';
+import type { TargetDef } from '../wire/protocol.ts';
+import { RegistrationError } from '../errors.ts';
+
+const TS_FILE = /\.[cm]?tsx?$/;
+let tsResolution = false;
+
+/**
+ * Test runners (Vitest) and bundler-style TypeScript let users write `import './db'` without
+ * an extension; Node's own loader does not. When a worker imports a TypeScript module we
+ * teach Node those spellings, only as a fallback after normal resolution fails.
+ */
+function enableTypeScriptResolution(): void {
+  if (tsResolution || typeof module.registerHooks !== 'function') return;
+  tsResolution = true;
+  module.registerHooks({
+    resolve(specifier, context, next) {
+      try {
+        return next(specifier, context);
+      } catch (err) {
+        if (!/^\.\.?\//.test(specifier) || !context.parentURL || !TS_FILE.test(context.parentURL)) throw err;
+        const candidates = [
+          specifier.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts').replace(/\.cjs$/, '.cts'),
+          `${specifier}.ts`,
+          `${specifier}.tsx`,
+          `${specifier}/index.ts`,
+        ];
+        for (const candidate of candidates) {
+          if (candidate === specifier) continue;
+          try {
+            return next(candidate, context);
+          } catch {
+            // try the next spelling
+          }
+        }
+        throw err;
+      }
+    },
+  });
+}
+
+async function loadModule(url: string): Promise<unknown> {
+  if (!TS_FILE.test(url)) return import(url);
+  enableTypeScriptResolution();
+  try {
+    return await import(url);
+  } catch (err) {
+    // A runner that compiles TypeScript itself (Vitest, ts-node) accepts enums and parameter
+    // properties; a worker on Node's type stripping does not. Say how to give it a loader.
+    if ((err as { code?: unknown } | null)?.code !== 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') throw err;
+    throw new Error(
+      `${(err as Error).message}. Workers load TypeScript with Node's type stripping, which handles erasable syntax only: ` +
+        "avoid enums, namespaces and parameter properties, or give the workers a TypeScript loader with configure({ execArgv: ['--import', 'tsx'] })",
+      { cause: err },
+    );
+  }
+}
+
+/** The registration `def` names, importing its module first if this thread has not. */
+export async function findTarget(def: TargetDef): Promise<Registration> {
+  const known = lookupKey(def.key);
+  if (known) return known;
+  try {
+    await importOnce(def.moduleUrl, loadModule);
+  } catch (err) {
+    throw new RegistrationError(
+      `smartasync: a worker could not import ${def.moduleUrl} to find ${def.label} (registered at ${def.where}): ` +
+        `${(err as Error)?.message ?? String(err)}. The module must be importable on its own by Node in a worker ` +
+        '(for TypeScript: run under tsx, or use erasable syntax that Node can strip).',
+      { cause: err },
+    );
+  }
+  const found = lookupKey(def.key);
+  if (found) return found;
+  throw new RegistrationError(
+    `smartasync: ${def.label} was registered at ${def.where}, but importing that module in a worker did not register it again. ` +
+      'smartasync() must run at module top level (not inside a function, a condition or a request handler), ' +
+      'so that importing the module registers it. Move the smartasync(...) call to the top level of its module.',
+  );
+}
