@@ -328,8 +328,7 @@ function failed<T>(part: T | { error: string } | undefined): string | undefined 
 
 function startWords(c: { start?: { method: string; ms: number; workers?: number } }): string {
   if (!c.start) return '–';
-  const m = c.start.method === 'cold' ? 'cold (no warm API in this build)' : c.start.method;
-  return `${m}, ${ms(c.start.ms)} ms${c.start.workers !== undefined ? `, ${c.start.workers} workers up` : ''}`;
+  return `${c.start.method}, ${ms(c.start.ms)} ms${c.start.workers !== undefined ? `, ${c.start.workers} workers up` : ''}`;
 }
 
 function spacedTable(t: TrafficResult): string {

@@ -8,12 +8,10 @@ import type { Stamp } from './work.ts';
 /** How a candidate's workers were started before its first call. */
 export interface StartInfo {
   /**
-   * `warm()`: smartasync's getPool().warm() existed and was awaited; `minWorkers`: configure({ minWorkers })
-   * started the workers; `cold`: smartasync has neither in this build, so its workers start on the
-   * first calls; `constructor`: piscina's minThreads; `online`: the hand-written pool waited for its
-   * workers' `online` events.
+   * `warm()`: smartasync's getPool().warm(); `constructor`: piscina's minThreads; `online`: the
+   * hand-written pool waited for its workers' `online` events.
    */
-  method: 'warm()' | 'minWorkers' | 'cold' | 'constructor' | 'online';
+  method: 'warm()' | 'constructor' | 'online';
   /** ms from creating the pool to the end of that step */
   ms: number;
   /** worker threads alive when the first call is made, where the pool says */
@@ -42,36 +40,18 @@ const IDLE = 1 << 30;
 const task = new URL('../workers/traffic-task.ts', import.meta.url);
 const rawWorker = new URL('../workers/traffic-raw-worker.ts', import.meta.url);
 
-// The warm-start API is being added to smartasync in parallel with this benchmark, so it is
-// looked up at run time: the same code measures the build in the tree, with or without it.
-interface MaybeWarm {
-  warm?: unknown;
-  stats(): { workers: number };
-}
-
 const smartasync: TrafficCandidate = {
   id: 'smartasync',
   lib: 'smartasync',
   kind: 'subject',
-  note: 'smartasync(fn) of a sync function, awaited; configure({ size }) and, where the build has it, getPool().warm() or configure({ minWorkers })',
+  note: 'smartasync(fn) of a sync function, awaited; configure({ size }), then getPool().warm() (which also starts the express worker)',
   async create({ workers }) {
     const t0 = performance.now();
     const lib = await import('smartasync');
     lib.configure({ size: workers });
     const tasks = await import('../workers/traffic-smartasync.ts');
-    let pool = lib.getPool() as unknown as MaybeWarm;
-    let method: StartInfo['method'] = 'cold';
-    if (typeof pool.warm === 'function') {
-      await (pool.warm as () => unknown).call(pool);
-      method = 'warm()';
-    } else {
-      // Unknown options are ignored by builds without minWorkers; the worker count tells.
-      lib.configure({ size: workers, minWorkers: workers } as Parameters<typeof lib.configure>[0]);
-      pool = lib.getPool() as unknown as MaybeWarm;
-      if (pool.stats().workers >= workers) method = 'minWorkers';
-      else lib.configure({ size: workers });
-    }
-    const start: StartInfo = { method, ms: performance.now() - t0, workers: lib.getPool().stats().workers };
+    await lib.getPool().warm();
+    const start: StartInfo = { method: 'warm()', ms: performance.now() - t0, workers: lib.getPool().stats().workers };
     return {
       light: (a) => tasks.light({ a }),
       spin: (a, iters) => tasks.spin({ a, iters }),

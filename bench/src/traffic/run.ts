@@ -48,10 +48,11 @@ function startIdle(id: string, workers: number, seconds: number, log: Log): Idle
         resolve(JSON.parse(l) as IdleCandidate);
       }
     });
-    proc.on('exit', (code) => {
+    // 'close', not 'exit': the last line (the result) may still be in the pipe at exit.
+    proc.on('close', (code) => {
       clearTimeout(timer);
       readyResolve();
-      reject(new Error(`idle ${id} exited with ${code}`));
+      reject(new Error(`idle ${id} exited with ${code} without a result`));
     });
   });
   return { ready, go: () => proc.stdin.write('GO\n'), result };
