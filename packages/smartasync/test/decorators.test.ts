@@ -35,7 +35,7 @@ before(async () => {
   // Two at a time: tsc is CPU-bound and the machine is shared.
   await Promise.all([
     compile('standard', STANDARD, ['repo.ts', 'app.ts'], 'module'),
-    compile('legacy', LEGACY, ['repo.ts', 'app.ts'], 'commonjs'),
+    compile('legacy', LEGACY, ['repo.ts', 'app.ts', 'reflect-app.ts'], 'commonjs'),
   ]);
   await Promise.all([
     compile('standardBad', STANDARD, ['bad.ts', 'bad-app.ts'], 'module'),
@@ -108,6 +108,11 @@ test('TC39 standard decorators run by tsx', async () => {
 test('experimentalDecorators compiled by tsc to CommonJS with metadata (NestJS style)', async () => {
   assert.equal(compiled.legacy.tsc.code, 0, describeExit(compiled.legacy.tsc));
   assertApp(await runNode(['app.js'], compiled.legacy.dir));
+});
+
+test('experimentalDecorators with reflect-metadata loaded first (NestJS): registrations are found at the decorated class', async () => {
+  assert.equal(compiled.legacy.tsc.code, 0, describeExit(compiled.legacy.tsc));
+  assertApp(await runNode(['reflect-app.js'], compiled.legacy.dir));
 });
 
 for (const kind of ['standard', 'legacy'] as const) {

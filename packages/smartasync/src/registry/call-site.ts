@@ -47,12 +47,27 @@ function toModuleUrl(location: string): string | undefined {
   return loc;
 }
 
+/**
+ * Packages whose frames sit between a decorated class and our decorator: compiler helpers
+ * (tslib, SWC, Oxc, Babel) and the `Reflect.decorate` of reflect-metadata, which NestJS loads
+ * and TypeScript's `__decorate` then calls. The user's module is the frame above them.
+ */
+const DECORATOR_HELPERS = /[\\/]node_modules[\\/](tslib|@oxc-project|@swc|@babel[\\/]runtime|reflect-metadata|@abraham[\\/]reflection)[\\/]/;
+
+/**
+ * Decorator helpers that compilers inline into the user's module (TypeScript's `__decorate`,
+ * `__esDecorate`; SWC's `_ts_decorate`; esbuild's `__decorateClass`; Babel's `_applyDecs*`).
+ * Their frame may differ between threads (`__decorate` takes another branch when
+ * reflect-metadata's `Reflect.decorate` exists), so the site is the statement that called them.
+ */
+const HELPER_FRAME = /^\s*at (?:Object\.)?(?:__decorate|__esDecorate|__runInitializers|_ts_decorate|__decorateClass|__decorateElement|_applyDecs\w*)\b/;
+
 function isOwnFile(url: string): boolean {
   const file = fileURLToPath(url);
   return (
     file.startsWith(OWN_DIR + path.sep) ||
     file.startsWith(OWN_SOURCE_DIR + path.sep) ||
-    /[\\/]node_modules[\\/](tslib|@oxc-project|@swc)[\\/]/.test(file)
+    DECORATOR_HELPERS.test(file)
   );
 }
 
@@ -87,7 +102,7 @@ export function userCallSite(): CallSite | undefined {
     const rawFile = raw?.[i]?.getFileName();
     const rawUrl = rawFile ? toModuleUrl(rawFile) : undefined;
     if (!m || (!shownUrl && !rawUrl)) continue;
-    if ((rawUrl && isOwnFile(rawUrl)) || (shownUrl && isOwnFile(shownUrl))) continue;
+    if ((rawUrl && isOwnFile(rawUrl)) || (shownUrl && isOwnFile(shownUrl)) || HELPER_FRAME.test(rendered[i]!)) continue;
     const moduleUrl = rawUrl ?? shownUrl!;
     const site = { moduleUrl, line: Number(m[2]), column: Number(m[3]) };
     return shownUrl && shownUrl !== moduleUrl ? { ...site, shownUrl } : site;
