@@ -57,6 +57,19 @@ test('compiled JavaScript, CommonJS: the CJS build and the ESM worker share one 
   assertTable(await runNode(['cjs/app.cjs'], ENV_DIR));
 });
 
+test('one app that both imports and requires smartasync gets one copy: one pool, one configure()', async () => {
+  const r = await runNode(['dual/app.mjs'], ENV_DIR);
+  assertExitedCleanly(r);
+  const out = lastJson<Record<string, unknown>>(r);
+  assert.deepEqual(out.esmExports, out.cjsExports, 'the ESM entry exports what the CommonJS build does');
+  assert.equal(out.samePool, true);
+  assert.equal(out.sameErrorClass, true, 'instanceof works whichever way the error class was loaded');
+  assert.equal(out.configuredSize, 1, 'configure() through import reached the pool required by CommonJS code');
+  const [a, b] = out.threads as number[];
+  assert.ok(a! > 0 && a === b, 'both calls ran on the one worker of the one pool');
+  assert.equal(out.completed, 2);
+});
+
 test('compiled JavaScript with --enable-source-maps: workers import the shipped .js, not the mapped source', async () => {
   // The maps name ../src/lib.ts, which is not shipped: stack traces show it, workers must not import it.
   assert.equal(existsSync(path.join(ENV_DIR, 'sourcemap/src')), false);
