@@ -73,14 +73,23 @@ export interface FunctionOptions {
   readonly inlineBelowMs?: number;
 }
 
-/** Options for `smartasync(Class, options)`. */
-export interface ClassOptions extends FunctionOptions {
+/** Options for `smartasync(Class, options)`; `T` is the instance type. */
+export interface ClassOptions<T extends object = object> extends FunctionOptions {
   /**
    * `'spread'` (default): calls go to any pool worker, each with its own replica.
    * `'pinned'`: each instance keeps to one worker, so its calls run there in call order
    * (session state, read-your-writes sequences).
    */
   readonly placement?: Placement;
+  /**
+   * How a worker builds its replica, for classes whose constructor arguments cannot cross
+   * threads: services injected by a framework (NestJS providers), open connections. Called on
+   * each worker, once per instance, instead of the constructor; it may be async (build a
+   * NestJS application context and `get()` the provider from it, say). With it, constructor
+   * arguments are neither checked nor sent. Define it where the class is wrapped (module top
+   * level): a worker finds it by importing that module.
+   */
+  readonly replica?: () => T | Promise<T>;
 }
 
 /** A wrapped class: same constructor parameters, instances with smart methods. */

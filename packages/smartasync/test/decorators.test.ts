@@ -59,6 +59,7 @@ interface AppOutput {
   quickThreads: number[];
   warnings: string[];
   badPlacement: string;
+  tick: { at: string; threadId: number };
 }
 
 function assertApp(r: ChildResult): void {
@@ -94,6 +95,9 @@ function assertApp(r: ChildResult): void {
   assert.match(out.warnings[0]!, /^SmartAsyncWarning: Forgetful#visit\(\) changed this\.seen on a worker's replica/);
   // ... and options validated when the class is defined.
   assert.match(out.badPlacement, /^TypeError: smartasync: placement for class Misplaced must be 'spread' or 'pinned', got "everywhere"/);
+  // An injected dependency cannot cross threads: a replica factory builds the worker's instance.
+  assert.equal(out.tick.at, '12:00 worker time');
+  assert.notEqual(out.tick.threadId, 0);
 }
 
 test('TC39 standard decorators compiled by tsc (ES2022, ESM): @offload runs on a worker replica', async () => {

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { configure, release } from 'smartasync';
+import { configure, getPool, release } from 'smartasync';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SmartCounter, PinnedCounter, SmartConnection, SmartSession, SmartReplica, busyWait } from './fixtures/basic.ts';
+import { SmartCounter, PinnedCounter, SmartConnection, SmartSession, SmartReplica, busyWait, SmartGreeter, SlowGreeter, FlakyGreeter, Settings } from './fixtures/basic.ts';
 
 configure({ size: 2 });
 
@@ -136,3 +136,37 @@ test('dropped instances release their worker replicas when garbage-collected', (
   assert.match(text, /^closed [1-9]\d*$/m, 'disposed in the worker');
   fs.rmSync(dir, { recursive: true });
 });
+
+test('a replica factory builds replicas of classes whose constructor arguments cannot cross threads', async () => {
+  const here = new SmartGreeter(new Settings('Hello from here'));
+  assert.deepEqual(here.greet.sync('Ada'), { text: 'Hello from here, Ada!', threadId: 0 }, 'this thread keeps its own instance');
+  const there = await here.greet('Ada');
+  assert.notEqual(there.threadId, 0);
+  assert.equal(there.text, 'Hello from a worker, Ada!', 'the worker built its replica with the factory');
+  await release(here);
+});
+
+test('an async replica factory is awaited once per worker and instance; a failing one fails that call only', async () => {
+  const slow = new SlowGreeter(new Settings('unused'));
+  const results = await Promise.all(Array.from({ length: 6 }, () => slow.greet('B')));
+  for (const r of results) assert.match(r.text, /^Built \d+, B!$/);
+  const perThread = new Map(results.map((r) => [r.threadId, r.text]));
+  for (const r of results) assert.equal(r.text, perThread.get(r.threadId), 'one replica per worker, reused');
+  await onOneWorker(async () => {
+    const flaky = new FlakyGreeter(new Settings('unused'));
+    await assert.rejects(flaky.greet('C'), /the database is not up yet/);
+    assert.equal((await flaky.greet('C')).text, 'Second try, C!', 'the next call builds it again');
+  });
+});
+
+/** Runs `body` on a pool of one worker (so a per-worker effect happens once), then restores size 2. */
+async function onOneWorker(body: () => Promise<void>): Promise<void> {
+  await getPool().close();
+  configure({ size: 1 });
+  try {
+    await body();
+  } finally {
+    await getPool().close();
+    configure({ size: 2 });
+  }
+}

@@ -18,14 +18,23 @@ export class ClassModel {
   private readonly policies = new Map<string, CallPolicy>();
   private readonly warned = new Set<string>();
 
-  constructor(Cls: AnyClass, reg: Registration, options: ClassOptions = {}) {
+  /** Validates `options` and registers `Cls` (`discriminator`: see `register`). */
+  constructor(Cls: AnyClass, options: ClassOptions = {}, discriminator = '') {
     if (options.placement !== undefined && options.placement !== 'spread' && options.placement !== 'pinned') {
       throw new TypeError(`smartasync: placement for class ${Cls.name} must be 'spread' or 'pinned', got ${JSON.stringify(options.placement)}.`);
     }
+    if (options.replica !== undefined && typeof options.replica !== 'function') {
+      throw new TypeError(`smartasync: replica for class ${Cls.name} must be a function that builds an instance on a worker.`);
+    }
     new CallPolicy(options, `class ${Cls.name}`); // validates the offload options now, not at the first call
-    this.reg = reg;
+    this.reg = register('class', Cls, discriminator, options.replica);
     this.options = options;
-    models.set(reg, this);
+    models.set(this.reg, this);
+  }
+
+  /** Describes a new instance built here from `args` (see `trackInstance`). */
+  track(args: unknown[]): InstanceRef {
+    return trackInstance(this.reg, args, this.options.placement);
   }
 
   get name(): string {
@@ -74,15 +83,15 @@ export function modelOf(reg: Registration): ClassModel | undefined {
 }
 
 /** `smartasync(Class)`: the same constructor; every method of an instance becomes a smart function. */
-export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions = {}): SmartClass<C> {
-  const model = new ClassModel(Cls, register('class', Cls), options);
+export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions<InstanceType<C>> = {}): SmartClass<C> {
+  const model = new ClassModel(Cls, options);
   if ('sync' in Cls.prototype) {
     throw new TypeError(`smartasync: class ${Cls.name} has a member named "sync", which a wrapped instance uses for the plain instance. Rename it.`);
   }
   const proxies = new WeakSet<object>();
   const Wrapped = function (this: unknown, ...args: unknown[]): object {
     if (!new.target) throw new TypeError(`Class constructor ${Cls.name} cannot be invoked without 'new'`);
-    const ref = trackInstance(model.reg, args, options.placement);
+    const ref = model.track(args);
     const inner = new (Cls as unknown as new (...a: unknown[]) => Record<string | symbol, unknown>)(...args);
     const proxy = instanceProxy(model, ref, inner);
     proxies.add(proxy);

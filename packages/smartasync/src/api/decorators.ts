@@ -6,27 +6,27 @@
  * each worker can build its replica. Works with TC39 standard decorators and with
  * `experimentalDecorators` (NestJS).
  */
-import { register } from '../registry/registry.ts';
 import { inSmartasyncWorker } from '../wire/protocol.ts';
 import { instanceRefOf } from '../engine/task.ts';
 import { RegistrationError } from '../errors.ts';
 import type { AnyClass, AnyFunction, ClassOptions } from '../types.ts';
 import { callAsync, isAsyncBody } from './call.ts';
 import { ClassModel, modelOf } from './class.ts';
-import { attachInstance, trackInstance } from './instances.ts';
+import { attachInstance } from './instances.ts';
 
 function decorateClass<C extends AnyClass>(Cls: C, options: ClassOptions): C {
   const Base = Cls as unknown as new (...args: unknown[]) => object;
   const Offloadable = class extends Base {
     constructor(...args: unknown[]) {
-      const ref = trackInstance(model.reg, args, options.placement);
+      // On a worker this is a replica (built by the worker, or by a `replica` factory): not tracked.
+      const ref = inSmartasyncWorker ? undefined : model.track(args);
       super(...args);
-      if (!inSmartasyncWorker) attachInstance(this, ref, this);
+      if (ref) attachInstance(this, ref, this);
     }
   };
   Object.defineProperty(Offloadable, 'name', { value: Cls.name });
   // Compiler helpers call every class decorator of a module from one line: the name keeps keys apart.
-  const model = new ClassModel(Offloadable, register('class', Offloadable, `:${Cls.name}`), options);
+  const model = new ClassModel(Offloadable, options, `:${Cls.name}`);
   return Offloadable as unknown as C;
 }
 

@@ -25,12 +25,15 @@ async function releaseReplicas(ref: InstanceRef): Promise<void> {
 
 /**
  * Describes a new instance of the class registered as `reg`, built from `args` (checked to be
- * cloneable now, so a bad argument fails at `new`, naming the class).
+ * cloneable now, so a bad argument fails at `new`, naming the class), unless the class has a
+ * `replica` factory.
  */
 export function trackInstance(reg: Registration, args: unknown[], placement: Placement | undefined): InstanceRef {
   const className = reg.target.name;
-  const ctorReport = checkCloneable(args, `the constructor arguments of class ${className}`, 'args');
-  return { id: nextInstanceId++, reg, label: `an instance of class ${className}`, ctorArgs: args, ctorReport, pinned: placement === 'pinned' };
+  // With a `replica` factory the worker builds its replica itself: the arguments stay here.
+  const ctorArgs = reg.replica ? [] : args;
+  const ctorReport = checkCloneable(ctorArgs, `the constructor arguments of class ${className}`, 'args');
+  return { id: nextInstanceId++, reg, label: `an instance of class ${className}`, ctorArgs, ctorReport, pinned: placement === 'pinned' };
 }
 
 /**

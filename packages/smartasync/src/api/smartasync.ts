@@ -36,7 +36,7 @@ function wrapFunction<F extends AnyFunction>(fn: F, options?: FunctionOptions): 
  * users.findAll.sync();       // here, on users.sync
  * ```
  */
-export function smartasync<C extends AnyClass>(target: C, options?: ClassOptions): SmartClass<C>;
+export function smartasync<C extends AnyClass>(target: C, options?: ClassOptions<InstanceType<C>>): SmartClass<C>;
 /**
  * Wraps a function: `await f(...)` runs a synchronous body on a worker thread and an async
  * body here; `f.sync(...)` runs a synchronous body here and an async body on a worker while

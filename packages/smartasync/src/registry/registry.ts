@@ -26,6 +26,8 @@ export interface Registration {
   readonly site: CallSite | undefined;
   /** `file:line:column`, or a note that the site is unknown. */
   readonly where: string;
+  /** Classes: how a worker builds a replica when the constructor arguments cannot be sent. */
+  readonly replica?: () => unknown;
 }
 
 interface RegistryState {
@@ -49,13 +51,15 @@ function baseLabel(kind: RegistrationKind, target: Function): string {
 
 /**
  * Registers `target`, keyed by the user's call site (plus `discriminator` where several
- * registrations share one site, as decorators called from a compiler helper do). Registering the same target again
- * returns the first registration; a different target at the same site (the module was
- * evaluated again, as test runners do) replaces it.
+ * registrations share one site, as decorators called from a compiler helper do). Registering
+ * the same target again returns the first registration, unless it brings another `replica`
+ * factory; a different target at the same site (the module was evaluated again, as test
+ * runners do) replaces it.
  */
-export function register(kind: RegistrationKind, target: Function, discriminator = ''): Registration {
+export function register(kind: RegistrationKind, target: Function, discriminator = '', replica?: () => unknown): Registration {
   const existing = state.byTarget.get(target);
-  if (existing && existing.kind === kind) return existing;
+  // The same class wrapped again with another replica factory needs a registration of its own.
+  if (existing && existing.kind === kind && existing.replica === replica) return existing;
   const site = userCallSite();
   const key = site
     ? `${kind}:${site.moduleUrl}:${site.line}:${site.column}${discriminator}`
@@ -67,9 +71,10 @@ export function register(kind: RegistrationKind, target: Function, discriminator
     label: baseLabel(kind, target),
     site,
     where: site ? describeSite(site) : 'an unknown location (no stack frame outside smartasync)',
+    replica,
   };
   state.byKey.set(key, reg);
-  state.byTarget.set(target, reg);
+  if (!existing) state.byTarget.set(target, reg);
   return reg;
 }
 

@@ -85,16 +85,47 @@ export class Executor {
     const reg = this.targets.get(req.target) ?? (def && lookupKey(def.key));
     if (reg) {
       this.targets.set(req.target, reg);
-      return this.dispatch(req, reg);
+      return this.proceed(req, reg);
     }
     if (!def) return this.fail(req.seq, new RegistrationError(`smartasync: unknown target ${req.target} in worker.`));
     return findTarget(def).then(
       (found) => {
         this.targets.set(req.target, found);
-        this.dispatch(req, found);
+        return this.proceed(req, found);
       },
       (err: unknown) => this.fail(req.seq, err),
     );
+  }
+
+  /** Runs the request once its replica exists; a class's `replica` factory may build it asynchronously. */
+  private proceed(req: CallRequest | PrepareRequest, reg: Registration): void | Promise<void> {
+    let building: Promise<void> | undefined;
+    try {
+      building = this.buildWithFactory(req.instance, reg);
+    } catch (err) {
+      return this.fail(req.seq, err);
+    }
+    if (!building) return this.dispatch(req, reg);
+    return building.then(
+      () => this.dispatch(req, reg),
+      (err: unknown) => this.fail(req.seq, err),
+    );
+  }
+
+  /** For classes with a `replica` factory: builds the instance's replica with it, if not built yet. */
+  private buildWithFactory(part: Omit<InstancePart, 'method'> | undefined, reg: Registration): Promise<void> | undefined {
+    if (!part || !reg.replica || this.replicas.has(part.id)) return undefined;
+    const keep = (replica: unknown): void => {
+      if (typeof replica !== 'object' || replica === null) {
+        throw new TypeError(`smartasync: the replica factory of ${reg.label} returned ${String(replica)}, not an instance.`);
+      }
+      this.replicas.set(part.id, replica as Replica);
+      this.unbuilt.delete(part.id);
+    };
+    const built = reg.replica();
+    if (built instanceof Promise) return built.then(keep);
+    keep(built);
+    return undefined;
   }
 
   private dispatch(req: CallRequest | PrepareRequest, reg: Registration): void {

@@ -85,6 +85,10 @@ repo.path = 'x';
 // @ts-expect-error placement is a closed set
 smartasync(Repo, { placement: 'anywhere' });
 expectTypeOf(smartasync(Repo, { placement: 'pinned' })).toEqualTypeOf(SmartRepo);
+expectTypeOf(smartasync(Repo, { replica: () => new Repo('replica.db') })).toEqualTypeOf(SmartRepo);
+expectTypeOf(smartasync(Repo, { replica: async () => new Repo('replica.db') })).toEqualTypeOf(SmartRepo);
+// @ts-expect-error a replica factory builds the class's own instances
+smartasync(Repo, { replica: () => ({ path: 'not a Repo' }) });
 
 // ---- pool ----
 expectTypeOf(getPool().stats()).toEqualTypeOf<PoolStats>();
