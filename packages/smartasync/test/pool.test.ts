@@ -13,7 +13,10 @@ import {
   PoolClosedError,
   type PoolOptions,
 } from 'smartasync';
-import { busyWait, whereSync, crash, hang, PinnedCounter } from './fixtures/basic.ts';
+import { busyWait, whereSync, crash, hang, PinnedCounter, logCall } from './fixtures/basic.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 async function freshPool(options: PoolOptions): Promise<void> {
   await getPool().close();
@@ -75,6 +78,23 @@ test('aborting a queued call removes it from the queue', async () => {
   await assert.rejects(queued, CallAbortedError);
   assert.equal(getPool().stats().queued, 0);
   assert.equal((await first).ms, 200, 'the running call was not disturbed');
+});
+
+test('aborting a call already sent to a busy worker, before it starts: it never runs; the calls behind it do', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 8, headOfLine: false });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smartasync-abort-')), 'log');
+  fs.writeFileSync(file, '');
+  await logCall(file, 0); // the worker is up
+  const controller = new AbortController();
+  const first = busyWait(200);
+  const doomed = logCall.with({ signal: controller.signal })(file, 1);
+  const behind = logCall(file, 2);
+  assert.equal(getPool().stats().queued, 0, 'both were sent to the worker, behind the running call');
+  controller.abort();
+  await assert.rejects(doomed, CallAbortedError);
+  assert.equal(await behind, 2);
+  await first;
+  assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean), ['0', '2'], 'the aborted call never ran');
 });
 
 test('a timeout on a running sync call terminates the worker; its unstarted calls run elsewhere', async () => {

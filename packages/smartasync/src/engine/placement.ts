@@ -352,10 +352,11 @@ export class Placement {
   };
 
   /**
-   * Takes back the calls `worker` holds but has not started, so they run on a free worker.
-   * Pinned calls and the pool's own requests stay: they must run there, in order.
+   * Takes back the calls `worker` holds but has not started, so they run on a free worker
+   * (calls settled meanwhile, aborted ones, are dropped: they never run). Pinned calls and the
+   * pool's own requests stay: they must run there, in order.
    */
-  private steal(worker: PoolWorker): void {
+  steal(worker: PoolWorker): void {
     let last = worker.nextSeq - 1;
     for (const [seq, call] of worker.inflight) {
       if (seq <= last && (!call.task || call.task.instance?.pinned)) last = Math.min(last, seq - 1);
@@ -367,7 +368,7 @@ export class Placement {
       this.unhold(worker, call);
       call.worker = undefined;
     }
-    this.lines.pushFront(taken);
+    this.lines.pushFront(taken.filter((call) => !call.settled));
     this.rebalanceTimer ??= setTimeout(this.rebalance, 0).unref();
   }
 }

@@ -252,6 +252,9 @@ export class Pool {
     // Synchronous code cannot be interrupted: end the worker. Calls it held that had not
     // started go back in line; any that had started cannot be finished and fail.
     if (running) this.stopWorker(worker, label);
+    // Sent but not started: take it back (with the calls behind it, which go back in line),
+    // so that it never runs.
+    else if (!worker.started(call.seq) && !call.task!.instance?.pinned) this.placement.steal(worker);
   }
 
   // ---- workers that end -----------------------------------------------------------------
