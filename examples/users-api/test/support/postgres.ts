@@ -12,6 +12,17 @@ export interface PostgresCluster {
   createDatabase(name: string): string;
   /** A fast restart: the server drops every connection and comes back. */
   restart(): void;
+  /** Stops the server (fast shutdown: connections are dropped); `start()` brings it back. */
+  stopServer(): void;
+  /** Starts the server again after `stopServer()`, on the same port. */
+  startServer(): void;
+  /**
+   * SIGSTOP on the server and every backend: connections stay open and the kernel still
+   * accepts and acknowledges, but nothing answers (a hung host, a stalled disk). `thaw()`
+   * sends SIGCONT.
+   */
+  freeze(): void;
+  thaw(): void;
   stop(): void;
 }
 
@@ -56,6 +67,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The postmaster of the cluster in `data` and every process it started. */
+function serverPids(data: string): number[] {
+  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        // Field 4 of /proc/PID/stat is the parent; the command (field 2) may hold spaces.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
+}
+
 export async function startPostgres(): Promise<PostgresCluster> {
   const bin = findBinDir();
   // initdb and postgres refuse to run as root, so as root we run them as the postgres user.
@@ -98,7 +127,18 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
   const data = join(dir, 'data');
   let running = false;
+  let frozen: number[] = [];
+  const thawAll = () => {
+    for (const pid of frozen.splice(0)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone already.
+      }
+    }
+  };
   const stop = () => {
+    thawAll();
     if (running) {
       running = false;
       try {
@@ -132,8 +172,21 @@ export async function startPostgres(): Promise<PostgresCluster> {
         return `postgresql://postgres@127.0.0.1:${port}/${name}`;
       },
       restart() {
+        thawAll();
         run('pg_ctl', ['restart', '-D', data, '-m', 'fast', '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
       },
+      stopServer() {
+        thawAll();
+        run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']);
+      },
+      startServer() {
+        run('pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
+      },
+      freeze() {
+        frozen = serverPids(data);
+        for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      },
+      thaw: thawAll,
       stop,
     };
   } catch (error) {
