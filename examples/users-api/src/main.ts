@@ -15,6 +15,7 @@ function positiveInteger(name: string, fallback: number): number {
 }
 
 const SHUTDOWN_TIMEOUT_MS = positiveInteger('SHUTDOWN_TIMEOUT_MS', 10_000);
+const DB_TIMEOUT_MS = positiveInteger('DB_TIMEOUT_MS', 5_000);
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8000);
@@ -30,6 +31,7 @@ try {
     databaseUrl: process.env.DATABASE_URL,
     mode,
     reportCost: process.env.REPORT_COST ? Number(process.env.REPORT_COST) : undefined,
+    databaseTimeoutMs: DB_TIMEOUT_MS,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
   });
   await app.listen({ host, port });

@@ -16,6 +16,7 @@ export interface Server {
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
+/** Starts `src/main.ts`; resolves once it logs that it listens (so LOG_LEVEL must include info). */
 export async function startServer(env: Record<string, string>): Promise<Server> {
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: root,
@@ -34,6 +35,10 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
       if (listening) resolve(listening[1]!);
     });
     exited.then(([code]) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
+    setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server not listening after 20 s: ${stderr}`));
+    }, 20_000).unref();
   });
   return { child, base, logs, stderr: () => stderr, exited };
 }
@@ -54,10 +59,10 @@ export const json = (body: unknown): RequestInit => ({
 });
 
 /**
- * `clients` loops, each sending `request()` one after another until `stop()`; records every
- * status (or the network error's name) and the slowest answer.
+ * `clients` loops, each sending `request(signal)` one after another until `stop()`; records every
+ * status (or the error's name: TimeoutError after 20 s) and the slowest answer.
  */
-export function load(request: () => Promise<Response>, clients = 4) {
+export function load(request: (signal: AbortSignal) => Promise<Response>, clients = 4) {
   let running = true;
   const statuses: Record<string, number> = {};
   let slowestMs = 0;
@@ -65,7 +70,7 @@ export function load(request: () => Promise<Response>, clients = 4) {
     while (running) {
       const started = performance.now();
       try {
-        const response = await request();
+        const response = await request(AbortSignal.timeout(20_000));
         await response.arrayBuffer();
         statuses[response.status] = (statuses[response.status] ?? 0) + 1;
       } catch (error) {
