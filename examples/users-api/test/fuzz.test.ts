@@ -58,8 +58,11 @@ const hostile = fc.constantFrom(
   '\t\n',
 );
 
-/** Values for `schema`: mostly valid, some not, so both paths of every rule are taken. */
-function valueFor(schema: JsonSchema, ids: fc.Arbitrary<number>): fc.Arbitrary<unknown> {
+/**
+ * Values for `schema`: mostly valid, some not, so both paths of every rule are taken; with
+ * `validOnly`, valid ones only (a request whose every field is valid is otherwise rare).
+ */
+function valueFor(schema: JsonSchema, ids: fc.Arbitrary<number>, validOnly = false): fc.Arbitrary<unknown> {
   switch (schema.type) {
     case 'integer': {
       const min = schema.minimum ?? -(2 ** 53 - 1);
@@ -70,6 +73,7 @@ function valueFor(schema: JsonSchema, ids: fc.Arbitrary<number>): fc.Arbitrary<u
         schema.maximum === 2_147_483_647
           ? fc.oneof({ weight: 4, arbitrary: ids }, { weight: 1, arbitrary: fc.integer({ min, max }) })
           : fc.oneof({ weight: 8, arbitrary: fc.integer({ min, max: Math.min(max, 100) }) }, { weight: 2, arbitrary: fc.integer({ min, max: Math.min(max, 100_000) }) }, { weight: 1, arbitrary: fc.integer({ min, max }) });
+      if (validOnly) return valid;
       return fc.oneof(
         { weight: 6, arbitrary: valid },
         { weight: 1, arbitrary: fc.constantFrom(min - 1, max + 1, 1e300, -1e300, 0.5, 2 ** 31, 2 ** 53, Number.MAX_SAFE_INTEGER) },
@@ -81,12 +85,17 @@ function valueFor(schema: JsonSchema, ids: fc.Arbitrary<number>): fc.Arbitrary<u
         schema.format === 'email'
           ? fc.emailAddress().filter((e) => e.length <= (schema.maxLength ?? 320))
           : fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 40), unit: 'grapheme' });
+      if (validOnly) {
+        const pattern = new RegExp(schema.pattern ?? '', 'u');
+        return valid.filter((v) => pattern.test(v) && v.length >= (schema.minLength ?? 0));
+      }
       return fc.oneof({ weight: 6, arbitrary: valid }, { weight: 2, arbitrary: hostile }, { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null)) });
     }
     case 'object': {
       const properties = schema.properties ?? {};
       const required = schema.required ?? Object.keys(properties);
-      const complete = fc.record(Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, valueFor(s, ids)])));
+      const complete = fc.record(Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, valueFor(s, ids, validOnly)])));
+      if (validOnly) return complete;
       return fc.oneof(
         { weight: 8, arbitrary: complete },
         // A required field missing, an extra one, or not an object at all.
@@ -120,8 +129,10 @@ function requests(doc: OpenApiDocument, ids: fc.Arbitrary<number>): fc.Arbitrary
         : fc.constant(path);
       const bodySchema = operation.requestBody?.content['application/json']?.schema as JsonSchema | undefined;
       if (!bodySchema) return pathArb.map((p): Request => ({ method, path: p }));
+      const asJson = (v: unknown) => ({ body: JSON.stringify(v) ?? 'null', contentType: 'application/json' });
       const body = fc.oneof(
-        { weight: 10, arbitrary: valueFor(bodySchema, ids).map((v) => ({ body: JSON.stringify(v) ?? 'null', contentType: 'application/json' })) },
+        { weight: 10, arbitrary: valueFor(bodySchema, ids).map(asJson) },
+        { weight: 6, arbitrary: valueFor(bodySchema, ids, true).map(asJson) },
         { weight: 1, arbitrary: fc.constantFrom('{"name":', '', '{"a":1}{', '\u0000').map((b) => ({ body: b, contentType: 'application/json' })) },
         { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/xml', 'application/x-www-form-urlencoded').map((t) => ({ body: 'a=1', contentType: t })) },
       );
