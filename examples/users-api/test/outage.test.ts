@@ -78,8 +78,9 @@ describe('postgres goes away under load', () => {
     assert.equal(accounts.reduce((sum, a) => sum + a.balance, 0), 4000, 'transfers neither lost nor created money');
   }
 
-  test('frozen: bounded 503s, /health live, /ready 503; thawed: recovers without a restart', { timeout: 60_000 }, async () => {
+  test('frozen: bounded 503s, /health live, /ready 503; thawed: recovers without a restart', { timeout: 60_000 }, async (t) => {
     const load = traffic();
+    let tookMs = NaN;
     try {
       await sleep(300);
       databases.postgres.freeze();
@@ -96,12 +97,13 @@ describe('postgres goes away under load', () => {
       assert.ok(during.ms < REQUEST_BOUND_MS, `GET /users took ${during.ms.toFixed(0)} ms with the database frozen`);
       while (performance.now() - frozenAt < 6000) await sleep(100);
       databases.postgres.thaw();
-      const tookMs = await recovered(server.base);
+      tookMs = await recovered(server.base);
       assert.ok(tookMs < 5000, `recovered ${tookMs.toFixed(0)} ms after the thaw`);
     } finally {
       databases.postgres.thaw();
       await load.stop();
     }
+    t.diagnostic(`slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the thaw, statuses ${JSON.stringify(load.statuses)}`);
     assert.ok(load.slowestMs < REQUEST_BOUND_MS, `slowest request ${load.slowestMs.toFixed(0)} ms (bound ${REQUEST_BOUND_MS} ms): ${JSON.stringify(load.statuses)}`);
     assert.ok((load.statuses['503'] ?? 0) > 0, JSON.stringify(load.statuses));
     assert.deepEqual(Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)), [], JSON.stringify(load.statuses));
@@ -109,8 +111,9 @@ describe('postgres goes away under load', () => {
     await totalIsKept();
   });
 
-  test('stopped, then started: 503s at once, recovery without a restart', { timeout: 60_000 }, async () => {
+  test('stopped, then started: 503s at once, recovery without a restart', { timeout: 60_000 }, async (t) => {
     const load = traffic();
+    let tookMs = NaN;
     try {
       await sleep(300);
       databases.postgres.stopServer();
@@ -119,25 +122,28 @@ describe('postgres goes away under load', () => {
       assert.equal((await timed((signal) => fetch(`${server.base}/ready`, { signal }))).status, 503);
       await sleep(1500);
       databases.postgres.startServer();
-      const tookMs = await recovered(server.base);
+      tookMs = await recovered(server.base);
       assert.ok(tookMs < 5000, `recovered ${tookMs.toFixed(0)} ms after the start`);
     } finally {
       await load.stop();
     }
+    t.diagnostic(`slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the start, statuses ${JSON.stringify(load.statuses)}`);
     assert.ok(load.slowestMs < REQUEST_BOUND_MS, `slowest request ${load.slowestMs.toFixed(0)} ms: ${JSON.stringify(load.statuses)}`);
     assert.deepEqual(Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)), [], JSON.stringify(load.statuses));
     await totalIsKept();
   });
 
-  test('restarted: a few 503s, then recovery', { timeout: 60_000 }, async () => {
+  test('restarted: a few 503s, then recovery', { timeout: 60_000 }, async (t) => {
     const load = traffic();
+    let tookMs = NaN;
     try {
       await sleep(300);
       databases.postgres.restart();
-      await recovered(server.base);
+      tookMs = await recovered(server.base);
     } finally {
       await load.stop();
     }
+    t.diagnostic(`slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the restart, statuses ${JSON.stringify(load.statuses)}`);
     assert.ok(load.slowestMs < REQUEST_BOUND_MS, `slowest request ${load.slowestMs.toFixed(0)} ms`);
     assert.deepEqual(Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)), [], JSON.stringify(load.statuses));
     await totalIsKept();
