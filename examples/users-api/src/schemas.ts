@@ -77,5 +77,7 @@ export const UsersReport = Type.Object({
   signature: Type.String(),
 });
 
+/** `/health`: liveness, answered on the event loop without asking the database. */
 export const Health = Type.Object({ status: Type.Literal('ok') });
+/** `/ready`: the database answered a query through a worker in time. */
 export const Ready = Type.Object({ status: Type.Literal('ready'), database: Type.Literal('ok') });

@@ -35,6 +35,7 @@ export class InvalidTransferError extends DomainError {
   }
 }
 
+/** An account the data layer refuses to open as given (a balance that is not exact money). */
 export class InvalidAccountError extends DomainError {
   constructor(message: string) {
     super('INVALID_ACCOUNT', message);

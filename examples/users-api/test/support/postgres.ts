@@ -67,22 +67,54 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The postmaster of the cluster in `data` and every process it started. */
-function serverPids(data: string): number[] {
-  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const children = readdirSync('/proc')
+function postmasterPid(data: string): number {
+  return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+/** Fields 3 (state) and 4 (parent) of /proc/PID/stat; the command before them may hold spaces. */
+function procStat(pid: number): { state: string; parent: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, parent: Number(parent) };
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        // Field 4 of /proc/PID/stat is the parent; the command (field 2) may hold spaces.
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  return [postmaster, ...children];
+    .map(Number)
+    .filter((pid) => procStat(pid)?.parent === parent);
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * SIGSTOP on the postmaster first, so that it forks no new backend, then on every child, until
+ * each one is seen stopped: a freeze that missed a backend forked meanwhile would let a query
+ * through.
+ */
+function freezeServer(data: string): number[] {
+  const postmaster = postmasterPid(data);
+  const frozen = [postmaster];
+  process.kill(postmaster, 'SIGSTOP');
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const missed = childrenOf(postmaster).filter((pid) => !frozen.includes(pid));
+    for (const pid of missed) {
+      process.kill(pid, 'SIGSTOP');
+      frozen.push(pid);
+    }
+    const running = frozen.filter((pid) => {
+      const state = procStat(pid)?.state;
+      return state !== undefined && state !== 'T' && state !== 't';
+    });
+    if (missed.length === 0 && running.length === 0) return frozen;
+    if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${running.join(', ')} did not stop`);
+    pause(1);
+  }
 }
 
 export async function startPostgres(): Promise<PostgresCluster> {
@@ -183,8 +215,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
         run('pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
       },
       freeze() {
-        frozen = serverPids(data);
-        for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+        frozen = freezeServer(data);
       },
       thaw: thawAll,
       stop,
