@@ -107,9 +107,11 @@ function freezeServer(data: string): number[] {
       process.kill(pid, 'SIGSTOP');
       frozen.push(pid);
     }
+    // Stopped (T, t); or gone: exited (Z, X: a backend that exits while the postmaster is
+    // stopped stays a zombie, unreaped) or no longer there.
     const running = frozen.filter((pid) => {
       const state = procStat(pid)?.state;
-      return state !== undefined && state !== 'T' && state !== 't';
+      return state !== undefined && !['T', 't', 'Z', 'X'].includes(state);
     });
     if (missed.length === 0 && running.length === 0) return frozen;
     if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${running.join(', ')} did not stop`);
