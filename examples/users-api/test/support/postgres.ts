@@ -96,9 +96,11 @@ const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
  * each one is seen stopped: a freeze that missed a backend forked meanwhile would let a query
  * through.
  */
-function freezeServer(data: string): number[] {
+function freezeServer(data: string, frozen: number[]): void {
+  // `frozen` is the caller's: filled as we go, so that thaw() resumes all of them even if
+  // this throws half-way.
   const postmaster = postmasterPid(data);
-  const frozen = [postmaster];
+  frozen.push(postmaster);
   process.kill(postmaster, 'SIGSTOP');
   const deadline = Date.now() + 5000;
   for (;;) {
@@ -113,9 +115,25 @@ function freezeServer(data: string): number[] {
       const state = procStat(pid)?.state;
       return state !== undefined && !['T', 't', 'Z', 'X'].includes(state);
     });
-    if (missed.length === 0 && running.length === 0) return frozen;
+    if (missed.length === 0 && running.length === 0) return;
     if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${running.join(', ')} did not stop`);
     pause(1);
+  }
+}
+
+/**
+ * A child the postmaster had just forked when it was frozen (still under the postmaster's own
+ * command line) can outlive an immediate shutdown: end anything still started for `dir`.
+ */
+function killStragglers(dir: string): void {
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(dir)) continue;
+      process.kill(Number(name), 'SIGCONT');
+      process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
   }
 }
 
@@ -161,7 +179,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
   const data = join(dir, 'data');
   let running = false;
-  let frozen: number[] = [];
+  const frozen: number[] = [];
   const thawAll = () => {
     for (const pid of frozen.splice(0)) {
       try {
@@ -180,6 +198,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
       } catch {
         // Already gone; removing the directory is all that is left.
       }
+      killStragglers(dir);
     }
     rmSync(dir, { recursive: true, force: true });
     process.off('exit', stop);
@@ -217,7 +236,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
         run('pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
       },
       freeze() {
-        frozen = freezeServer(data);
+        freezeServer(data, frozen);
       },
       thaw: thawAll,
       stop,
