@@ -11,8 +11,9 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import { Type } from 'typebox';
 import type { ManagerOptions } from './db/manager.ts';
-import { type DataMode, type OpenStore, openStore } from './db/store.ts';
+import { callTimeoutMs, type DataMode, type OpenStore, openStore } from './db/store.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
 import { registerMetrics } from './metrics.ts';
 import * as S from './schemas.ts';
@@ -28,14 +29,42 @@ export interface AppOptions extends ManagerOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-/** Data-layer error codes and the HTTP status they mean. */
+/** Data-layer and smartasync error codes, the HTTP status they mean, and for 5xx the detail sent. */
 const STATUS_BY_CODE: Record<string, number> = {
   EMAIL_TAKEN: 400,
   INVALID_TRANSFER: 400,
+  INVALID_ACCOUNT: 400,
   ACCOUNT_NOT_FOUND: 404,
   INSUFFICIENT_FUNDS: 409,
+  BALANCE_LIMIT: 409,
   DATABASE_UNAVAILABLE: 503,
+  // The per-call timeout passed (the database, or the wait for a worker stuck on it).
+  ERR_SMARTASYNC_TIMEOUT: 503,
+  ERR_SMARTASYNC_QUEUE_FULL: 503,
+  ERR_SMARTASYNC_CLOSED: 503,
+  // A call that shared a worker with one that timed out and was terminated.
+  ERR_SMARTASYNC_WORKER_CRASHED: 503,
 };
+const DETAIL_5XX: Record<string, string> = {
+  ERR_SMARTASYNC_QUEUE_FULL: 'Server busy: too many requests are waiting for the database',
+  ERR_SMARTASYNC_CLOSED: 'Server shutting down',
+};
+
+/** The error body, with what each status means on this API: every status a route can answer is documented. */
+const problem = (description: string) => Type.Object({ detail: Type.String() }, { description });
+const P = {
+  400: problem('Invalid id (ids are integers from 1 to 2147483647), body or URL; or a refused write (see detail)'),
+  404: problem('No such resource'),
+  409: problem('Refused by the current state (see detail)'),
+  413: problem('Body larger than 1 MiB'),
+  415: problem('Body is not application/json'),
+  500: problem('Unexpected failure; the server log has the details'),
+  503: problem('The database is unavailable or did not answer in time, or the server is busy or shutting down; retry later'),
+} as const;
+/** Statuses every database-backed route can answer. */
+const DB = { 500: P[500], 503: P[503] } as const;
+/** Statuses of reading a JSON body (Fastify reads one on DELETE too). */
+const BODY = { 400: P[400], 413: P[413], 415: P[415] } as const;
 
 const userNotFound = { detail: 'User not found' };
 
@@ -60,11 +89,22 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     options.store ??
     (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync', {
       reportCost: options.reportCost,
+      databaseTimeoutMs: options.databaseTimeoutMs,
     }));
   const { store } = opened;
 
-  const app = Fastify({ logger: options.logger ?? false, logController: new OneLinePerRequest() }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({
+    logger: options.logger ?? false,
+    logController: new OneLinePerRequest(),
+    // A URL Fastify cannot decode (`/users/%`) is a 400 in our error format, not Fastify's.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      void reply.code(400).send({ detail: error.message });
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  // Bodies are JSON only; Fastify would also read text/plain, to fail later as "body must be object".
+  app.removeContentTypeParser('text/plain');
+  const timeoutMs = callTimeoutMs(options);
   if (!options.store) app.addHook('onClose', () => opened.close());
   // On close, Node stops accepting and drops idle keep-alive connections, but one whose
   // request is still running would then sit idle until its keep-alive timeout (72 s):
@@ -97,22 +137,29 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     if (status < 500) return reply.code(status).send({ detail: error.message });
     // The log gets the details; the client does not need the database's address or a stack.
     request.log.error({ err: error }, 'request failed');
-    return reply.code(status).send({ detail: status === 503 ? 'Database unavailable' : 'Internal server error' });
+    const detail =
+      DETAIL_5XX[error.code] ??
+      (error.code === 'ERR_SMARTASYNC_TIMEOUT'
+        ? `Database did not answer within ${timeoutMs} ms`
+        : status === 503
+          ? 'Database unavailable'
+          : 'Internal server error');
+    return reply.code(status).send({ detail });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found' }));
 
   const users = { tags: ['users'] };
-  app.get('/users', { schema: { ...users, summary: 'List users by id', response: { 200: { type: 'array', items: S.User } } } }, () =>
+  app.get('/users', { schema: { ...users, summary: 'List users by id', response: { 200: Type.Array(S.User), ...DB } } }, () =>
     store.getAllUsers(),
   );
   app.get(
     '/users/:id',
-    { schema: { ...users, summary: 'Get a user', params: S.IdParams, response: { 200: S.User, 404: S.Problem } } },
+    { schema: { ...users, summary: 'Get a user', params: S.IdParams, response: { 200: S.User, 400: P[400], 404: P[404], ...DB } } },
     async (request, reply) => (await store.getUser(request.params.id)) ?? reply.code(404).send(userNotFound),
   );
   app.post(
     '/users',
-    { schema: { ...users, summary: 'Create a user', body: S.UserInput, response: { 201: S.User, 400: S.Problem } } },
+    { schema: { ...users, summary: 'Create a user', body: S.UserInput, response: { 201: S.User, ...BODY, ...DB } } },
     async (request, reply) => reply.code(201).send(await store.createUser(request.body)),
   );
   app.put(
@@ -123,30 +170,30 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
         summary: "Replace a user's name and email",
         params: S.IdParams,
         body: S.UserInput,
-        response: { 200: S.User, 400: S.Problem, 404: S.Problem },
+        response: { 200: S.User, ...BODY, 404: P[404], ...DB },
       },
     },
     async (request, reply) => (await store.updateUser(request.params.id, request.body)) ?? reply.code(404).send(userNotFound),
   );
   app.delete(
     '/users/:id',
-    { schema: { ...users, summary: 'Delete a user', params: S.IdParams, response: { 204: S.NoContent, 404: S.Problem } } },
+    { schema: { ...users, summary: 'Delete a user', params: S.IdParams, response: { 204: S.NoContent, ...BODY, 404: P[404], ...DB } } },
     async (request, reply) =>
       (await store.deleteUser(request.params.id)) ? reply.code(204).send(null) : reply.code(404).send(userNotFound),
   );
 
   const accounts = { tags: ['accounts'] };
-  app.get('/accounts', { schema: { ...accounts, summary: 'List accounts', response: { 200: { type: 'array', items: S.Account } } } }, () =>
+  app.get('/accounts', { schema: { ...accounts, summary: 'List accounts', response: { 200: Type.Array(S.Account), ...DB } } }, () =>
     store.getAllAccounts(),
   );
   app.get(
     '/accounts/:id',
-    { schema: { ...accounts, summary: 'Get an account', params: S.IdParams, response: { 200: S.Account, 404: S.Problem } } },
+    { schema: { ...accounts, summary: 'Get an account', params: S.IdParams, response: { 200: S.Account, 400: P[400], 404: P[404], ...DB } } },
     async (request, reply) => (await store.getAccount(request.params.id)) ?? reply.code(404).send({ detail: 'Account not found' }),
   );
   app.post(
     '/accounts',
-    { schema: { ...accounts, summary: 'Open an account', body: S.AccountInput, response: { 201: S.Account, 400: S.Problem } } },
+    { schema: { ...accounts, summary: 'Open an account', body: S.AccountInput, response: { 201: S.Account, ...BODY, 409: P[409], ...DB } } },
     async (request, reply) => reply.code(201).send(await store.createAccount(request.body)),
   );
   app.post(
@@ -156,7 +203,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
         ...accounts,
         summary: 'Move money between two accounts, atomically',
         body: S.TransferInput,
-        response: { 201: S.Transfer, 400: S.Problem, 404: S.Problem, 409: S.Problem },
+        response: { 201: S.Transfer, ...BODY, 404: P[404], 409: P[409], ...DB },
       },
     },
     async (request, reply) => reply.code(201).send(await store.transfer(request.body)),
@@ -168,19 +215,43 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       schema: {
         tags: ['reports'],
         summary: 'The legacy users report (deliberately slow, synchronous)',
-        response: { 200: S.UsersReport },
+        response: { 200: S.UsersReport, ...DB },
       },
     },
     () => store.usersReport(),
   );
 
   const operations = { tags: ['operations'] };
-  app.get('/health', { schema: { ...operations, summary: 'Liveness', response: { 200: S.Health } } }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/health',
+    { schema: { ...operations, summary: 'Liveness: the event loop answers (the database is not asked)', response: { 200: S.Health } } },
+    async () => ({ status: 'ok' as const }),
+  );
+  // A readiness probe asks the database, the way requests do (through a worker); a stalled
+  // database makes it answer 503 within READY_TIMEOUT_MS rather than hang.
+  const ping = opened.ping ?? (() => store.getUser(1));
+  app.get(
+    '/ready',
+    {
+      schema: {
+        ...operations,
+        summary: 'Readiness: the database answers a query in time',
+        response: { 200: S.Ready, 503: P[503] },
+      },
+    },
+    async (request, reply) => {
+      try {
+        await ping();
+        return { status: 'ready' as const, database: 'ok' as const };
+      } catch (error) {
+        request.log.warn({ err: error }, 'not ready');
+        return reply.code(503).send({ detail: `Database unavailable: ${(error as Error).message}` });
+      }
+    },
+  );
   app.get(
     '/metrics',
-    { schema: { ...operations, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: { type: 'string' } } } },
+    { schema: { ...operations, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String(), 500: P[500] } } },
     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
   );
 

@@ -2,7 +2,7 @@
 import { Value } from 'typebox/value';
 import { AsyncDatabaseManager } from './db/async.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
-import { UserInput } from './schemas.ts';
+import { MAX_ID, UserInput } from './schemas.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
 
@@ -12,10 +12,20 @@ Commands:
   delete-user <id>         delete a user
 
 The database is DATABASE_URL (default ${DEFAULT_DATABASE_URL}): sqlite:PATH, node-sqlite:PATH or postgres://...
-Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable or DATABASE_URL unusable.`;
+DB_TIMEOUT_MS (default 5000) bounds each wait on the database (see the README).
+Ids are decimal integers from 1 to ${MAX_ID}.
+Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable,
+DATABASE_URL unusable or the database's schema cannot be upgraded, 4 unexpected failure.`;
 
 class Usage extends Error {}
 class Refused extends Error {}
+
+/** Decimal digits only: Number() would read 1e3 as 1000 and 0x10 as 16, and '' as 0. */
+function parseId(text: string): number {
+  const id = /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN;
+  if (!(id <= MAX_ID)) throw new Usage(`user id must be a decimal integer from 1 to ${MAX_ID}, not ${JSON.stringify(text)}`);
+  return id;
+}
 
 function run(argv: string[]): string {
   const [command, ...args] = argv;
@@ -39,8 +49,7 @@ function run(argv: string[]): string {
     }
     case 'delete-user': {
       arity(1, 'delete-user <id>');
-      const id = Number(args[0]);
-      if (!Number.isSafeInteger(id) || id < 1) throw new Usage(`user id must be a positive integer, not ${JSON.stringify(args[0])}`);
+      const id = parseId(args[0]!);
       if (!open().deleteUser.sync(id)) throw new Refused(`User ${id} not found`);
       return `Deleted user ${id}`;
     }
@@ -56,7 +65,13 @@ function run(argv: string[]): string {
 
 let db: InstanceType<typeof AsyncDatabaseManager> | undefined;
 function open() {
-  return (db ??= new AsyncDatabaseManager(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL));
+  const timeout = process.env.DB_TIMEOUT_MS;
+  if (timeout !== undefined && timeout !== '' && !/^[1-9][0-9]{0,8}$/.test(timeout)) {
+    throw new Usage(`DB_TIMEOUT_MS must be a positive whole number of milliseconds, not ${JSON.stringify(timeout)}`);
+  }
+  return (db ??= new AsyncDatabaseManager(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, {
+    databaseTimeoutMs: timeout ? Number(timeout) : undefined,
+  }));
 }
 
 try {
@@ -69,12 +84,19 @@ try {
   } else if (error instanceof Refused || e.code === 'EMAIL_TAKEN') {
     console.error(`error: ${e.message}`);
     process.exitCode = 1;
-  } else if (e.code === 'DATABASE_UNAVAILABLE' || e.code === 'INVALID_DATABASE_URL') {
+  } else if (e.code === 'DATABASE_UNAVAILABLE' || e.code === 'INVALID_DATABASE_URL' || e.code === 'SCHEMA_UPGRADE') {
     console.error(`error: ${e.message}`);
     process.exitCode = 3;
   } else {
-    throw error;
+    // A message, not a stack: the stack is for a developer, who can set NODE_DEBUG=users-cli.
+    console.error(`error: unexpected failure: ${e instanceof Error ? e.message : String(error)}`);
+    if (process.env.NODE_DEBUG?.includes('users-cli')) console.error(e instanceof Error ? e.stack : error);
+    process.exitCode = 4;
   }
 } finally {
-  db?.sync.close();
+  try {
+    db?.sync.close();
+  } catch {
+    // The connection is already gone; nothing left to release.
+  }
 }

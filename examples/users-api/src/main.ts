@@ -3,7 +3,19 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, warmUp } from './app.ts';
 import { closeWorkerPool, type DataMode } from './db/store.ts';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
+function positiveInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+    console.error(`${name} must be a positive whole number of milliseconds, not ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const SHUTDOWN_TIMEOUT_MS = positiveInteger('SHUTDOWN_TIMEOUT_MS', 10_000);
+const DB_TIMEOUT_MS = positiveInteger('DB_TIMEOUT_MS', 5_000);
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8000);
@@ -19,6 +31,7 @@ try {
     databaseUrl: process.env.DATABASE_URL,
     mode,
     reportCost: process.env.REPORT_COST ? Number(process.env.REPORT_COST) : undefined,
+    databaseTimeoutMs: DB_TIMEOUT_MS,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
   });
   await warmUp(app);
@@ -32,6 +45,8 @@ try {
 const server = app;
 
 let stopping = false;
+// process.exit() ends the worker threads too, whatever they are blocked in: the vendored
+// libpq aborts its blocking waits when the process exits (vendor/libpq/README.md).
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (stopping) {
     server.log.warn(`${signal} again: exiting without waiting`);

@@ -1,6 +1,7 @@
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { PATTERN_MEANINGS } from './schemas.ts';
 
 const CANONICAL_INTEGER = /^(0|-?[1-9]\d{0,15})$/;
 
@@ -28,6 +29,12 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   return (value: unknown) => {
     const converted = convert(value);
     if (validator.Check(converted)) return { value: converted };
-    return { error: validator.Errors(converted) as unknown as FastifySchemaValidationError[] };
+    const errors = validator.Errors(converted) as unknown as FastifySchemaValidationError[];
+    // "must match pattern ^(?=.*[\p{L}..." tells a client nothing: say what the pattern means.
+    for (const error of errors) {
+      const meaning = error.keyword === 'pattern' ? PATTERN_MEANINGS[String(error.params.pattern)] : undefined;
+      if (meaning) error.message = meaning;
+    }
+    return { error: errors };
   };
 };

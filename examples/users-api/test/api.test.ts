@@ -155,6 +155,103 @@ for (const driver of DRIVERS) {
       }
     });
 
+    test('money: integers up to 2^53 - 1 only; the total of balances is capped there; transfers create nothing', async () => {
+      const MAX = Number.MAX_SAFE_INTEGER;
+      const fresh = await buildApp({ databaseUrl: databases.freshUrl(driver), mode: TEST_MODE, reportCost: 1000 });
+      try {
+        // Raw JSON: 9007199254740993 parses to ...992, past the maximum.
+        const raw = (payload: string) =>
+          fresh.inject({ method: 'POST', url: '/accounts', headers: { 'content-type': 'application/json' }, payload });
+        for (const payload of ['{"owner":"Rich","balance":1e300}', '{"owner":"Rich","balance":9007199254740993}', '{"owner":"Rich","balance":9007199254740992}']) {
+          const refused = await raw(payload);
+          assert.equal(refused.statusCode, 400, payload);
+          assert.match(refused.json().detail, /body\/balance must be <= 9007199254740991/, payload);
+        }
+        const big = await call(fresh, 'POST', '/accounts', { owner: 'Big', balance: MAX - 10 });
+        assert.deepEqual([big.status, big.body.balance], [201, MAX - 10]);
+        const small = await call(fresh, 'POST', '/accounts', { owner: 'Small', balance: 10 });
+        assert.equal(small.status, 201);
+        // The total is now exactly MAX: one more cent anywhere would make some sum inexact.
+        const over = await call(fresh, 'POST', '/accounts', { owner: 'Over', balance: 1 });
+        assert.equal(over.status, 409);
+        assert.match(over.body.detail, /total of all balances to 9007199254740992: balances and their total must stay at most 9007199254740991/);
+        assert.equal((await call(fresh, 'POST', '/accounts', { owner: 'Zero', balance: 0 })).status, 201);
+
+        for (const amount of [1e300, MAX + 1, 0.5]) {
+          const refused = await call(fresh, 'POST', '/transfers', { from: big.body.id, to: small.body.id, amount });
+          assert.equal(refused.status, 400, String(amount));
+        }
+        assert.equal((await call(fresh, 'POST', '/transfers', { from: big.body.id, to: small.body.id, amount: 5 })).status, 201);
+        assert.equal((await call(fresh, 'POST', '/transfers', { from: small.body.id, to: big.body.id, amount: 15 })).status, 201);
+        const accounts = (await call(fresh, 'GET', '/accounts')).body as { balance: number }[];
+        assert.deepEqual(accounts.map((a) => a.balance), [MAX - 0, 0, 0]);
+        const report = await call(fresh, 'GET', '/reports/users');
+        assert.equal(report.status, 200);
+        assert.deepEqual(report.body.accounts, { count: 3, total: MAX, min: 0, max: MAX });
+        assert.deepEqual(report.body.transfers, { count: 2, volume: '20' });
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    test('emails are unique ignoring case, on create, on replace and under concurrency', async () => {
+      const first = await call(app, 'POST', '/users', { name: 'Case', email: 'Case@Mixed.example.com' });
+      assert.equal(first.status, 201);
+      assert.equal(first.body.email, 'Case@Mixed.example.com', 'stored as written');
+      const again = await call(app, 'POST', '/users', { name: 'Lower', email: 'case@mixed.example.com' });
+      assert.equal(again.status, 400);
+      assert.match(again.body.detail, /case@mixed\.example\.com already exists/);
+      const other = await call(app, 'POST', '/users', { name: 'Other', email: 'other@mixed.example.com' });
+      const clash = await call(app, 'PUT', `/users/${other.body.id}`, { name: 'Other', email: 'CASE@MIXED.EXAMPLE.COM' });
+      assert.equal(clash.status, 400);
+      const own = await call(app, 'PUT', `/users/${first.body.id}`, { name: 'Case', email: 'CASE@mixed.example.com' });
+      assert.equal(own.status, 200, 'changing the case of ones own email is allowed');
+
+      const variants = ['race@Case.test', 'RACE@case.test', 'Race@Case.Test', 'race@case.test', 'rAcE@cAsE.tEsT', 'RACE@CASE.TEST'];
+      const responses = await Promise.all(variants.flatMap((email) => [email, email].map((e, i) => call(app, 'POST', '/users', { name: `R${i}`, email: e }))));
+      assert.equal(responses.filter((r) => r.status === 201).length, 1, JSON.stringify(responses.map((r) => r.status)));
+      assert.ok(responses.every((r) => r.status === 201 || r.status === 400));
+    });
+
+    test('names: whitespace only, control, NUL, separator, lone surrogate and bidi override characters are refused', async () => {
+      const bad = [' ', '   ', '\t', '\u00a0\u3000', '\u200b', 'a\u0000b', 'Eve\u0007', 'line\nbreak', 'a\u2028b', 'x\ud800y', 'admin\u202egpj.exe', '\u2066Bob\u2069', 'a\u202ab'];
+      for (const name of bad) {
+        for (const [url, body] of [['/users', { name, email: 'hygiene@example.com' }], ['/accounts', { owner: name, balance: 1 }]] as const) {
+          const response = await call(app, 'POST', url, body);
+          assert.equal(response.status, 400, `${url} ${JSON.stringify(name)}`);
+          assert.match(response.body.detail, /must contain a visible character and no control, line-separator or bidirectional-override characters/);
+        }
+      }
+      const quotedControl = await call(app, 'POST', '/users', { name: 'Quoted', email: '"a\u0000b"@example.com' });
+      assert.equal(quotedControl.status, 400);
+      assert.match(quotedControl.body.detail, /printable ASCII/);
+      for (const name of ['Zoë Ñúñez', '李小龍', 'O\'Brien-Smith', 'مرحبا', '👩‍💻 Dev', ' Padded ']) {
+        const created = await call(app, 'POST', '/users', { name, email: `n${Buffer.from(name).toString('hex').slice(0, 40)}@names.test` });
+        assert.equal(created.status, 201, JSON.stringify(name));
+        assert.equal((await call(app, 'GET', `/users/${created.body.id}`)).body.name, name, 'stored exactly');
+      }
+    });
+
+    test('ids: 2^31 and above are a 400 on every route, the largest valid id a 404', async () => {
+      const account = (await call(app, 'POST', '/accounts', { owner: 'Ids', balance: 5 })).body;
+      for (const id of ['2147483648', '4294967296', '9007199254740991', '99999999999999999999']) {
+        for (const [method, url] of [['GET', `/users/${id}`], ['DELETE', `/users/${id}`], ['GET', `/accounts/${id}`]] as const) {
+          const response = await call(app, method, url);
+          assert.equal(response.status, 400, `${method} ${url}`);
+          assert.match(response.body.detail, /^params\/id must be/);
+        }
+        const put = await call(app, 'PUT', `/users/${id}`, { name: 'X', email: 'x@ids.test' });
+        assert.equal(put.status, 400, `PUT ${id}`);
+        const transfer = await call(app, 'POST', '/transfers', { from: account.id, to: Number(id), amount: 1 });
+        assert.equal(transfer.status, 400, `transfer to ${id}`);
+      }
+      for (const [method, url] of [['GET', '/users/2147483647'], ['DELETE', '/users/2147483647'], ['GET', '/accounts/2147483647']] as const) {
+        assert.equal((await call(app, method, url)).status, 404, `${method} ${url}`);
+      }
+      const unknown = await call(app, 'POST', '/transfers', { from: account.id, to: 2147483647, amount: 1 });
+      assert.deepEqual([unknown.status, unknown.body.detail], [404, 'Account 2147483647 not found']);
+    });
+
     test('report, health, metrics, unknown routes', async () => {
       const report = await call(app, 'GET', '/reports/users');
       assert.equal(report.status, 200);

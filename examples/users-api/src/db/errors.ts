@@ -35,6 +35,27 @@ export class InvalidTransferError extends DomainError {
   }
 }
 
+/** An account the data layer refuses to open as given (a balance that is not exact money). */
+export class InvalidAccountError extends DomainError {
+  constructor(message: string) {
+    super('INVALID_ACCOUNT', message);
+  }
+}
+
+/** A balance, or the total of all balances, would pass what a JavaScript number holds exactly. */
+export class BalanceLimitError extends DomainError {
+  constructor(message: string) {
+    super('BALANCE_LIMIT', `${message}: balances and their total must stay at most 9007199254740991 (2^53 - 1) so that they stay exact`);
+  }
+}
+
+/** Existing rows break a rule the schema now enforces; the message names them. */
+export class SchemaUpgradeError extends DomainError {
+  constructor(problem: string) {
+    super('SCHEMA_UPGRADE', `The database cannot be brought up to this version's schema: ${problem}.`);
+  }
+}
+
 export class DatabaseUnavailableError extends DomainError {
   constructor(target: string, options?: ErrorOptions) {
     const reason = options?.cause instanceof Error ? options.cause.message.trim() : String(options?.cause);
@@ -48,3 +69,6 @@ registerError(AccountNotFoundError);
 registerError(InsufficientFundsError);
 registerError(InvalidTransferError);
 registerError(DatabaseUnavailableError);
+registerError(InvalidAccountError);
+registerError(BalanceLimitError);
+registerError(SchemaUpgradeError);

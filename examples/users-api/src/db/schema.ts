@@ -1,4 +1,8 @@
 import type { Driver } from './drivers/driver.ts';
+import { SchemaUpgradeError } from './errors.ts';
+
+// Number.MAX_SAFE_INTEGER: see MAX_MONEY in ../schemas.ts.
+const MAX_MONEY = '9007199254740991';
 
 const SQLITE = `
 CREATE TABLE IF NOT EXISTS users (
@@ -18,6 +22,21 @@ CREATE TABLE IF NOT EXISTS transfers (
   amount INTEGER NOT NULL CHECK (amount > 0),
   created_at TEXT NOT NULL
 );
+`;
+
+// Triggers, not CHECKs, because SQLite cannot add a CHECK to an existing table: these also
+// hold for databases made before them. A REAL (1e300, 1.5) or an integer past 2^53 - 1 is
+// refused; INTEGER affinity has already turned a whole REAL like 5.0 into 5.
+const SQLITE_MONEY_GUARDS = `
+CREATE TRIGGER IF NOT EXISTS accounts_balance_on_insert BEFORE INSERT ON accounts
+WHEN typeof(NEW.balance) <> 'integer' OR NEW.balance < 0 OR NEW.balance > ${MAX_MONEY}
+BEGIN SELECT RAISE(ABORT, 'accounts.balance must be an integer from 0 to ${MAX_MONEY}'); END;
+CREATE TRIGGER IF NOT EXISTS accounts_balance_on_update BEFORE UPDATE OF balance ON accounts
+WHEN typeof(NEW.balance) <> 'integer' OR NEW.balance < 0 OR NEW.balance > ${MAX_MONEY}
+BEGIN SELECT RAISE(ABORT, 'accounts.balance must be an integer from 0 to ${MAX_MONEY}'); END;
+CREATE TRIGGER IF NOT EXISTS transfers_amount_on_insert BEFORE INSERT ON transfers
+WHEN typeof(NEW.amount) <> 'integer' OR NEW.amount < 1 OR NEW.amount > ${MAX_MONEY}
+BEGIN SELECT RAISE(ABORT, 'transfers.amount must be an integer from 1 to ${MAX_MONEY}'); END;
 `;
 
 const POSTGRES = `
@@ -40,17 +59,87 @@ CREATE TABLE IF NOT EXISTS transfers (
 );
 `;
 
+// Added to existing tables too. bigint holds up to 2^63 - 1; the API reads numbers, exact only
+// to 2^53 - 1.
+const POSTGRES_MONEY_GUARDS = `
+ALTER TABLE accounts ADD CONSTRAINT accounts_balance_exact CHECK (balance BETWEEN 0 AND ${MAX_MONEY});
+ALTER TABLE transfers ADD CONSTRAINT transfers_amount_exact CHECK (amount BETWEEN 1 AND ${MAX_MONEY});
+`;
+
+// Emails are ASCII (see EMAIL_PATTERN); lower() under the "C" collation folds ASCII only, as
+// SQLite's lower() does, so both treat case the same whatever the database's locale.
+const EMAIL_INDEX = {
+  sqlite: 'CREATE UNIQUE INDEX users_email_ci ON users (lower(email))',
+  postgres: 'CREATE UNIQUE INDEX users_email_ci ON users (lower(email COLLATE "C"))',
+};
+const LOWER_EMAIL = { sqlite: 'lower(email)', postgres: 'lower(email COLLATE "C")' };
+
 // Arbitrary, fixed key: serialises schema creation between app instances and workers.
 const SCHEMA_LOCK_KEY = 7_261_003;
 
+/**
+ * Creates the tables, and brings a database made by an earlier version up to the current rules
+ * (balances exact, emails unique ignoring case). If existing rows break a rule, the upgrade stops
+ * with a SchemaUpgradeError that names them: the data needs a decision, not a guess.
+ */
 export function ensureSchema(db: Driver): void {
   db.transaction(() => {
     if (db.dialect === 'postgres') {
       // Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalogs.
       db.all('SELECT pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY]);
       db.exec(POSTGRES);
+      const [guarded] = db.all("SELECT count(*) AS n FROM pg_constraint WHERE conname = 'accounts_balance_exact'");
+      if (guarded!.n === 0) {
+        refuseBadMoney(db, 'balance < 0 OR balance > ' + MAX_MONEY, 'amount < 1 OR amount > ' + MAX_MONEY);
+        db.exec(POSTGRES_MONEY_GUARDS);
+      }
+      const [indexed] = db.all("SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'users_email_ci'");
+      if (indexed!.n === 0) {
+        refuseCaseDuplicates(db, LOWER_EMAIL.postgres);
+        db.exec(EMAIL_INDEX.postgres);
+      }
     } else {
       db.exec(SQLITE);
+      const [guarded] = db.all("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = 'accounts_balance_on_insert'");
+      if (guarded!.n === 0) {
+        refuseBadMoney(
+          db,
+          `typeof(balance) <> 'integer' OR balance < 0 OR balance > ${MAX_MONEY}`,
+          `typeof(amount) <> 'integer' OR amount < 1 OR amount > ${MAX_MONEY}`,
+        );
+        db.exec(SQLITE_MONEY_GUARDS);
+      }
+      const [indexed] = db.all("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'users_email_ci'");
+      if (indexed!.n === 0) {
+        refuseCaseDuplicates(db, LOWER_EMAIL.sqlite);
+        db.exec(EMAIL_INDEX.sqlite);
+      }
     }
   });
+}
+
+function refuseBadMoney(db: Driver, badBalance: string, badAmount: string): void {
+  const accounts = db.all(`SELECT id FROM accounts WHERE ${badBalance} ORDER BY id LIMIT 5`).map((r) => r.id);
+  const transfers = db.all(`SELECT id FROM transfers WHERE ${badAmount} ORDER BY id LIMIT 5`).map((r) => r.id);
+  if (accounts.length > 0 || transfers.length > 0) {
+    throw new SchemaUpgradeError(
+      `money must be whole numbers of cents from 0 to ${MAX_MONEY}, but ` +
+        [accounts.length > 0 ? `accounts ${accounts.join(', ')} hold other balances` : '', transfers.length > 0 ? `transfers ${transfers.join(', ')} other amounts` : '']
+          .filter(Boolean)
+          .join(' and ') +
+        ' (at most 5 of each listed). Correct those rows, then start again',
+    );
+  }
+}
+
+function refuseCaseDuplicates(db: Driver, lowerEmail: string): void {
+  const clashes = db.all(
+    `SELECT ${lowerEmail} AS email, count(*) AS n FROM users GROUP BY ${lowerEmail} HAVING count(*) > 1 ORDER BY 1 LIMIT 5`,
+  );
+  if (clashes.length > 0) {
+    throw new SchemaUpgradeError(
+      `emails must be unique ignoring case, but ${clashes.map((c) => `${c.email} (${c.n} users)`).join(', ')} ` +
+        'are shared (at most 5 listed). Merge those users or change their emails, then start again',
+    );
+  }
 }

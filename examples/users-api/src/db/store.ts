@@ -1,7 +1,9 @@
 import type { PoolStats } from 'smartasync';
+import { DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
 import { DatabaseManager, type ManagerOptions } from './manager.ts';
 
-export type DataMethod = Exclude<keyof DatabaseManager, 'close' | typeof Symbol.dispose>;
+/** The data methods the HTTP layer calls (`ping` is the readiness check's, see OpenStore). */
+export type DataMethod = Exclude<keyof DatabaseManager, 'close' | 'ping' | typeof Symbol.dispose>;
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 
 /** What the HTTP layer needs from the data layer: DatabaseManager's methods, awaited. */
@@ -20,6 +22,22 @@ export interface OpenStore {
   /** Releases the connections this store opened (not the process-wide worker pool). */
   close(): Promise<void>;
   poolStats?: () => PoolStats;
+  /** One round trip to the database the way requests make it, for `/ready`; rejects if it fails or is slow. */
+  ping?: () => Promise<unknown>;
+}
+
+/**
+ * Through smartasync, each call also has a per-call timeout (the library's `.with({ timeout })`):
+ * the database's own bounds plus this margin. It covers the time a call waits for a free worker,
+ * so a request answers 503 in bounded time even when every worker is stuck on the database.
+ */
+export const CALL_TIMEOUT_MARGIN_MS = 2_000;
+/** `/ready` answers within this, whatever the database does. */
+export const READY_TIMEOUT_MS = 2_000;
+
+/** The longest a data-layer call made through smartasync can take before it is answered. */
+export function callTimeoutMs(options: ManagerOptions = {}): number {
+  return (options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS) + CALL_TIMEOUT_MARGIN_MS;
 }
 
 let smartasyncLoaded = false;
@@ -32,7 +50,7 @@ export async function closeWorkerPool(): Promise<void> {
 export async function openStore(url: string, mode: DataMode, options: ManagerOptions = {}): Promise<OpenStore> {
   if (mode === 'inline') {
     const db = new DatabaseManager(url, options);
-    return { store: inlineStore(db), close: async () => db.close() };
+    return { store: inlineStore(db), close: async () => db.close(), ping: async () => db.ping() };
   }
   // Loaded on demand: the inline mode has no use for the wrapped class or the pool.
   const [{ AsyncDatabaseManager, AutoDatabaseManager }, { getPool, release }] = await Promise.all([
@@ -43,8 +61,13 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
   const db = new (mode === 'smartasync-auto' ? AutoDatabaseManager : AsyncDatabaseManager)(url, options);
   // Workers start, load the data layer and open their connections now, not on the first request.
   await getPool().warm(db);
+  const timeout = callTimeoutMs(options);
+  // Bound once here rather than per request: `.with()` makes a new function.
+  const store = Object.fromEntries(DATA_METHODS.map((method) => [method, db[method].with({ timeout })])) as unknown as Store;
+  const ping = db.ping.with({ timeout: Math.min(timeout, READY_TIMEOUT_MS) });
   return {
-    store: db,
+    store,
+    ping: () => ping(),
     // Closes each worker's replica (its own connection), then this thread's instance.
     close: () => release(db),
     poolStats: () => getPool().stats(),

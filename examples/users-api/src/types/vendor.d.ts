@@ -36,7 +36,12 @@ declare module 'pg-native' {
   }
   class Client {
     constructor(config?: { types?: TypeParsers; arrayMode?: boolean });
-    pq: { resultErrorFields(): ErrorFields | undefined; transactionStatus(): number };
+    pq: {
+      resultErrorFields(): ErrorFields | undefined;
+      transactionStatus(): number;
+      /** vendor/libpq: bounds each blocking query call; 0 for none. */
+      setBlockingTimeout(ms: number): void;
+    };
     connectSync(params?: string): void;
     querySync(text: string, values?: unknown[]): Record<string, unknown>[];
     escapeIdentifier(value: string): string;

@@ -10,6 +10,8 @@ export const DRIVERS: readonly DriverName[] = ['better-sqlite3', 'node-sqlite', 
 export interface TestDatabases {
   freshUrl(driver: DriverName): string;
   restartPostgres(): void;
+  /** The cluster behind `freshUrl('postgres')`, for fault injection. */
+  readonly postgres: PostgresCluster;
   stop(): void;
 }
 
@@ -45,6 +47,11 @@ export async function testDatabases({ postgres = true } = {}): Promise<TestDatab
     restartPostgres() {
       if (unavailable) throw unavailable;
       cluster!.restart();
+    },
+    get postgres() {
+      if (unavailable) throw unavailable;
+      if (!cluster) throw new Error('testDatabases({ postgres: false }) has no PostgreSQL');
+      return cluster;
     },
     stop() {
       cluster?.stop();

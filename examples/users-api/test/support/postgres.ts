@@ -12,6 +12,17 @@ export interface PostgresCluster {
   createDatabase(name: string): string;
   /** A fast restart: the server drops every connection and comes back. */
   restart(): void;
+  /** Stops the server (fast shutdown: connections are dropped); `start()` brings it back. */
+  stopServer(): void;
+  /** Starts the server again after `stopServer()`, on the same port. */
+  startServer(): void;
+  /**
+   * SIGSTOP on the server and every backend: connections stay open and the kernel still
+   * accepts and acknowledges, but nothing answers (a hung host, a stalled disk). `thaw()`
+   * sends SIGCONT.
+   */
+  freeze(): void;
+  thaw(): void;
   stop(): void;
 }
 
@@ -53,6 +64,76 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function postmasterPid(data: string): number {
+  return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+/** Fields 3 (state) and 4 (parent) of /proc/PID/stat; the command before them may hold spaces. */
+function procStat(pid: number): { state: string; parent: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, parent: Number(parent) };
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => procStat(pid)?.parent === parent);
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * SIGSTOP on the postmaster first, so that it forks no new backend, then on every child, until
+ * each one is seen stopped: a freeze that missed a backend forked meanwhile would let a query
+ * through.
+ */
+function freezeServer(data: string, frozen: number[]): void {
+  // `frozen` is the caller's: filled as we go, so that thaw() resumes all of them even if
+  // this throws half-way.
+  const postmaster = postmasterPid(data);
+  frozen.push(postmaster);
+  process.kill(postmaster, 'SIGSTOP');
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const missed = childrenOf(postmaster).filter((pid) => !frozen.includes(pid));
+    for (const pid of missed) {
+      process.kill(pid, 'SIGSTOP');
+      frozen.push(pid);
+    }
+    // Stopped (T, t); or gone: exited (Z, X: a backend that exits while the postmaster is
+    // stopped stays a zombie, unreaped) or no longer there.
+    const running = frozen.filter((pid) => {
+      const state = procStat(pid)?.state;
+      return state !== undefined && !['T', 't', 'Z', 'X'].includes(state);
+    });
+    if (missed.length === 0 && running.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${running.join(', ')} did not stop`);
+    pause(1);
+  }
+}
+
+/**
+ * A child the postmaster had just forked when it was frozen (still under the postmaster's own
+ * command line) can outlive an immediate shutdown: end anything still started for `dir`.
+ */
+function killStragglers(dir: string): void {
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(dir)) continue;
+      process.kill(Number(name), 'SIGCONT');
+      process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
   }
 }
 
@@ -98,7 +179,18 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
   const data = join(dir, 'data');
   let running = false;
+  const frozen: number[] = [];
+  const thawAll = () => {
+    for (const pid of frozen.splice(0)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone already.
+      }
+    }
+  };
   const stop = () => {
+    thawAll();
     if (running) {
       running = false;
       try {
@@ -106,6 +198,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
       } catch {
         // Already gone; removing the directory is all that is left.
       }
+      killStragglers(dir);
     }
     rmSync(dir, { recursive: true, force: true });
     process.off('exit', stop);
@@ -132,8 +225,20 @@ export async function startPostgres(): Promise<PostgresCluster> {
         return `postgresql://postgres@127.0.0.1:${port}/${name}`;
       },
       restart() {
+        thawAll();
         run('pg_ctl', ['restart', '-D', data, '-m', 'fast', '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
       },
+      stopServer() {
+        thawAll();
+        run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']);
+      },
+      startServer() {
+        run('pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
+      },
+      freeze() {
+        freezeServer(data, frozen);
+      },
+      thaw: thawAll,
       stop,
     };
   } catch (error) {

@@ -18,7 +18,8 @@
       'sources': [
         'src/connection.cc',
         'src/connect-async-worker.cc',
-        'src/addon.cc'
+        'src/addon.cc',
+        'src/blocking.cc'
       ],
       'include_dirs': [
         '<!@(<(pgconfig) --includedir)',

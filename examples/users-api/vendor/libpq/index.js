@@ -10,6 +10,19 @@ if (!module.parent) {
 
 var EventEmitter = require('events').EventEmitter;
 
+// This copy's addition: see README.md and src/blocking.h.
+// Ends, at once and for good, every blocking call (connectSync, exec, execParams, prepare,
+// execPrepared, describePrepared) of every connection on every thread of this process.
+PQ.abortBlockingCalls = PQ.$abortBlockingCalls;
+// When the process exits, Node joins its worker threads; one inside a blocking libpq call
+// would hold the exit until the server answered, perhaps forever. The 'exit' event comes
+// before that join, on the main thread.
+if (require('worker_threads').isMainThread) {
+  process.once('exit', function () {
+    PQ.abortBlockingCalls();
+  });
+}
+
 Object.setPrototypeOf(PQ.prototype, EventEmitter.prototype)
 
 //SYNC connects to the server
@@ -46,6 +59,14 @@ PQ.prototype.connect = function (paramString, cb) {
 };
 
 PQ.prototype.errorMessage = PQ.prototype.$getLastErrorMessage;
+
+// This copy's addition: bounds each blocking query call (exec, execParams, prepare,
+// execPrepared, describePrepared) to `ms` milliseconds (0: no bound, the default). A call that
+// runs out fails with an error message saying so, and the connection is closed
+// (transactionStatus() 4, unknown): the statement may or may not have run.
+PQ.prototype.setBlockingTimeout = function (ms) {
+  this.$setBlockingTimeout(Math.max(0, Math.floor(Number(ms) || 0)));
+};
 
 //returns an int for the fd of the socket
 PQ.prototype.socket = PQ.prototype.$socket;

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
-import { type Driver, type Param, type Row, SQLITE_BUSY_TIMEOUT_MS, sqliteTransaction } from './driver.ts';
+import { DatabaseUnavailableError } from '../errors.ts';
+import { type Driver, type Param, type Row, sqliteTransaction } from './driver.ts';
 
-export function openBetterSqlite3(path: string): Driver {
-  const db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+/** `timeoutMs`: how long a statement waits for another connection's write lock before failing. */
+export function openBetterSqlite3(path: string, timeoutMs: number): Driver {
+  const db = new Database(path, { timeout: timeoutMs });
   // WAL lets readers run beside the writer; NORMAL sync is the safe pairing with WAL.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -18,10 +20,18 @@ export function openBetterSqlite3(path: string): Driver {
     dialect: 'sqlite',
     forUpdate: '',
     all(sql: string, params: readonly Param[] = []): Row[] {
-      const statement = prepare(sql);
-      if (statement.reader) return statement.all(...params);
-      statement.run(...params);
-      return [];
+      try {
+        const statement = prepare(sql);
+        if (statement.reader) return statement.all(...params);
+        statement.run(...params);
+        return [];
+      } catch (error) {
+        // Still locked by another writer after the busy timeout: the database is unavailable
+        // for now, as a stalled server would be.
+        const code = (error as { code?: unknown })?.code;
+        if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) throw new DatabaseUnavailableError(`sqlite:${path}`, { cause: error });
+        throw error;
+      }
     },
     exec,
     transaction: (fn) => sqliteTransaction(exec, fn),

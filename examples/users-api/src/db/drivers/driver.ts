@@ -35,4 +35,9 @@ export function sqliteTransaction<T>(exec: (sql: string) => void, fn: () => T): 
   }
 }
 
-export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+/**
+ * How long one statement may wait on the database by default: SQLite's busy timeout,
+ * PostgreSQL's statement_timeout; connecting and a server that stops answering are bounded from
+ * it too (see openPostgres). Callers through smartasync add a per-call timeout on top.
+ */
+export const DEFAULT_DATABASE_TIMEOUT_MS = 5_000;

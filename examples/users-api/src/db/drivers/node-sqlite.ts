@@ -1,13 +1,26 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { type Driver, type Param, type Row, SQLITE_BUSY_TIMEOUT_MS, sqliteTransaction } from './driver.ts';
+import { DatabaseUnavailableError } from '../errors.ts';
+import { type Driver, type Param, type Row, sqliteTransaction } from './driver.ts';
 
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
 
-export function openNodeSqlite(path: string): Driver {
-  const db = new DatabaseSync(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
+/** `timeoutMs`: how long a statement waits for another connection's write lock before failing. */
+export function openNodeSqlite(path: string, timeoutMs: number): Driver {
+  const db = new DatabaseSync(path, { timeout: timeoutMs, enableForeignKeyConstraints: true });
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
   const statements = new Map<string, StatementSync>();
-  const exec = (sql: string) => db.exec(sql);
+  const unavailable = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      const primary = Number((error as { errcode?: unknown })?.errcode) & 0xff;
+      if (primary === SQLITE_BUSY || primary === SQLITE_LOCKED) throw new DatabaseUnavailableError(`node-sqlite:${path}`, { cause: error });
+      throw error;
+    }
+  };
+  const exec = (sql: string) => unavailable(() => db.exec(sql));
   return {
     dialect: 'sqlite',
     forUpdate: '',
@@ -15,7 +28,7 @@ export function openNodeSqlite(path: string): Driver {
       let statement = statements.get(sql);
       if (!statement) statements.set(sql, (statement = db.prepare(sql)));
       // Rows come back with a null prototype; callers map them to plain objects.
-      return statement.all(...params) as Row[];
+      return unavailable(() => statement.all(...params) as Row[]);
     },
     exec,
     transaction: (fn) => sqliteTransaction(exec, fn),

@@ -3,13 +3,23 @@ import { DatabaseUnavailableError } from '../errors.ts';
 import { redact } from '../url.ts';
 import type { Driver, Param, Row } from './driver.ts';
 
-// int2, int4, int8, numeric, float4, float8: our values (ids, balances in minor units, counts)
-// fit in a double, and numbers are what the API returns. Everything else stays text.
-const NUMERIC_OIDS = new Set([20, 21, 23, 700, 701, 1700]);
+// int2, int4, float4, float8 become numbers. int8 (bigint: balances, amounts, counts) and
+// numeric (sums) become numbers only when exact: the schema keeps money within 2^53 - 1, and a
+// value past it must fail loudly rather than come back rounded. Everything else stays text.
+const NUMBER_OIDS = new Set([21, 23, 700, 701]);
+const EXACT_OIDS = new Set([20, 1700]);
 const BOOL_OID = 16;
+function exactNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(`PostgreSQL returned ${text}, which a JavaScript number cannot hold exactly (past 2^53 - 1, or not whole)`);
+  }
+  return value;
+}
 const types = {
   getTypeParser(oid: number): (value: string) => unknown {
-    if (NUMERIC_OIDS.has(oid)) return Number;
+    if (NUMBER_OIDS.has(oid)) return Number;
+    if (EXACT_OIDS.has(oid)) return exactNumber;
     if (oid === BOOL_OID) return (value) => value === 't';
     return (value) => value;
   },
@@ -30,12 +40,49 @@ function toPostgres(sql: string): string {
 // PQtransactionStatus() once libpq knows the connection is broken (server restart, failover).
 const PQTRANS_UNKNOWN = 4;
 
-function connect(url: string): PgClient {
+/**
+ * SQLSTATEs that mean "not now" rather than "wrong": connection exceptions (08), insufficient
+ * resources (53), operator intervention (57: statement_timeout, shutdown), lock not available.
+ */
+const UNAVAILABLE = /^(08|53|57)|^55P03$/;
+
+/**
+ * The URL with libpq's own timeouts added, unless the URL sets them: connect_timeout (libpq
+ * wants whole seconds, at least 2), TCP keepalives so that a connection to a host that vanished
+ * is noticed while idle, and tcp_user_timeout so that data the peer never acknowledges fails the
+ * connection. A server that is frozen but whose kernel still acknowledges escapes all of these:
+ * the blocking timeout (setBlockingTimeout, vendor/libpq) covers that case.
+ */
+export function withTimeouts(url: string, timeoutMs: number): string {
+  const settings: Record<string, string> = {
+    connect_timeout: String(Math.max(2, Math.ceil(timeoutMs / 1000))),
+    keepalives: '1',
+    keepalives_idle: '10',
+    keepalives_interval: '5',
+    keepalives_count: '3',
+    tcp_user_timeout: String(timeoutMs + 1000),
+  };
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+  const given = new Set(query.split('&').map((pair) => decodeURIComponent(pair.split('=')[0]!)));
+  const added = Object.entries(settings).filter(([key]) => !given.has(key));
+  if (added.length === 0) return url;
+  return `${url}${url.includes('?') ? (url.endsWith('?') || url.endsWith('&') ? '' : '&') : '?'}${added.map(([k, v]) => `${k}=${v}`).join('&')}`;
+}
+
+function connect(conninfo: string, timeoutMs: number): PgClient {
   const client = new PgClient({ types });
   try {
-    client.connectSync(url);
+    client.connectSync(conninfo);
+    // A server that stops answering mid-query (frozen, hung host) would otherwise hold this
+    // thread forever: past the statement_timeout plus a second, the call gives up and the
+    // connection is dropped (the next call reconnects).
+    client.pq.setBlockingTimeout(timeoutMs + 1000);
     // libpq prints notices to stderr; "relation already exists, skipping" is not news.
-    client.querySync('SET client_min_messages TO warning');
+    // statement_timeout bounds a statement the server is slow to run (locks, load) with a clean
+    // error that keeps the connection; a transaction left open by a thread that died is ended.
+    client.querySync(
+      `SET client_min_messages TO warning; SET statement_timeout = ${timeoutMs}; SET idle_in_transaction_session_timeout = ${timeoutMs * 2}`,
+    );
     return client;
   } catch (error) {
     client.end();
@@ -43,15 +90,17 @@ function connect(url: string): PgClient {
   }
 }
 
-export function openPostgres(url: string): Driver {
-  let client = connect(url);
+/** `timeoutMs`: the statement_timeout; connecting and a silent server are bounded from it (see withTimeouts). */
+export function openPostgres(url: string, timeoutMs: number): Driver {
+  const conninfo = withTimeouts(url, timeoutMs);
+  let client = connect(conninfo, timeoutMs);
   const broken = () => client.pq.transactionStatus() === PQTRANS_UNKNOWN;
   const query = (sql: string, params?: unknown[]): Row[] => {
     if (broken()) {
       // Lost since the last call: start afresh, so the app recovers once the server is back.
       client.end();
       try {
-        client = connect(url);
+        client = connect(conninfo, timeoutMs);
       } catch (cause) {
         throw new DatabaseUnavailableError(redact(url), { cause });
       }
@@ -65,6 +114,7 @@ export function openPostgres(url: string): Driver {
       // pg-native throws a bare Error; the SQLSTATE is still on the connection's last result.
       const fields = client.pq.resultErrorFields();
       if (fields?.sqlState) Object.assign(error as Error, { code: fields.sqlState });
+      if (fields?.sqlState && UNAVAILABLE.test(fields.sqlState)) throw new DatabaseUnavailableError(redact(url), { cause: error });
       throw error;
     }
   };

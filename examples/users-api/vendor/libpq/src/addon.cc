@@ -16,6 +16,7 @@ NAN_MODULE_INIT(InitAddon) {
   Nan::SetPrototypeMethod(tpl, "$socket", Connection::Socket);
   Nan::SetPrototypeMethod(tpl, "$serverVersion", Connection::ServerVersion);
   Nan::SetPrototypeMethod(tpl, "$transactionStatus", Connection::TransactionStatus);
+  Nan::SetPrototypeMethod(tpl, "$setBlockingTimeout", Connection::SetBlockingTimeout);
 
   //sync query functions
   Nan::SetPrototypeMethod(tpl, "$exec", Connection::Exec);
@@ -84,8 +85,10 @@ NAN_MODULE_INIT(InitAddon) {
   Nan::SetPrototypeMethod(tpl, "$sendFlushRequest", Connection::SendFlushRequest);
 #endif
 
-  Nan::Set(target,
-      Nan::New("PQ").ToLocalChecked(), Nan::GetFunction(tpl).ToLocalChecked());
+  v8::Local<v8::Function> constructor = Nan::GetFunction(tpl).ToLocalChecked();
+  Nan::Set(constructor, Nan::New("$abortBlockingCalls").ToLocalChecked(),
+      Nan::GetFunction(Nan::New<v8::FunctionTemplate>(Connection::AbortBlockingCalls)).ToLocalChecked());
+  Nan::Set(target, Nan::New("PQ").ToLocalChecked(), constructor);
 }
 
 NAN_MODULE_WORKER_ENABLED(addon, InitAddon)

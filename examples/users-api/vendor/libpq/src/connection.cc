@@ -1,4 +1,5 @@
 #include "addon.h"
+#include "blocking.h"
 
 Connection::Connection() : Nan::ObjectWrap() {
   TRACE("Connection::Constructor");
@@ -9,6 +10,9 @@ Connection::Connection() : Nan::ObjectWrap() {
   is_success_poll_init = false;
   poll_watcher.data = this;
   async_emit_resource = nullptr;
+  blocking_timeout_ms = 0;
+  cleanup_done = nullptr;
+  cleanup_done_arg = nullptr;
 }
 
 NAN_METHOD(Connection::Create) {
@@ -26,7 +30,10 @@ NAN_METHOD(Connection::ConnectSync) {
 
   self->Ref();
   self->is_reffed = true;
-  bool success = self->ConnectDB(*Nan::Utf8String(info[0]));
+  self->blocking_error.clear();
+  // PQconnectdb's waits, bounded by connect_timeout and ended by AbortBlockingCalls.
+  blocking::Outcome outcome = blocking::Connect(*Nan::Utf8String(info[0]), &self->pq, &self->blocking_error);
+  bool success = outcome == blocking::Outcome::kDone && PQstatus(self->pq) == CONNECTION_OK;
   if (success) {
     self->InitPollSocket();
   }
@@ -62,6 +69,9 @@ NAN_METHOD(Connection::Socket) {
 
 NAN_METHOD(Connection::GetLastErrorMessage) {
   Connection *self = NODE_THIS();
+  if (!self->blocking_error.empty()) {
+    return info.GetReturnValue().Set(Nan::New(self->blocking_error).ToLocalChecked());
+  }
   char* errorMessage = PQerrorMessage(self->pq);
 
   info.GetReturnValue().Set(Nan::New(errorMessage).ToLocalChecked());
@@ -72,6 +82,7 @@ NAN_METHOD(Connection::Finish) {
 
   Connection *self = NODE_THIS();
 
+  if (self->cleanup_hook) node::RemoveEnvironmentCleanupHook(std::move(self->cleanup_hook));
   self->ReadStop();
   if (self->is_success_poll_init) {
     // The watcher lives inside this object: keep the object from being garbage collected
@@ -99,6 +110,15 @@ NAN_METHOD(Connection::ServerVersion) {
   info.GetReturnValue().Set(PQserverVersion(self->pq));
 }
 
+NAN_METHOD(Connection::SetBlockingTimeout) {
+  Connection* self = NODE_THIS();
+  self->blocking_timeout_ms = Nan::To<int>(info[0]).FromMaybe(0);
+}
+
+NAN_METHOD(Connection::AbortBlockingCalls) {
+  blocking::AbortAll();
+}
+
 NAN_METHOD(Connection::TransactionStatus) {
   TRACE("Connection::TransactionStatus");
   Connection* self = NODE_THIS();
@@ -112,9 +132,7 @@ NAN_METHOD(Connection::Exec) {
   Nan::Utf8String commandText(info[0]);
 
   TRACEF("Connection::Exec: %s\n", *commandText);
-  PGresult* result = PQexec(self->pq, *commandText);
-
-  self->SetLastResult(result);
+  self->RunBlocking([&](PGconn* conn) { return PQsendQuery(conn, *commandText); });
 }
 
 NAN_METHOD(Connection::ExecParams) {
@@ -128,20 +146,20 @@ NAN_METHOD(Connection::ExecParams) {
   int numberOfParams = jsParams->Length();
   char **parameters = NewCStringArray(jsParams);
 
-  PGresult* result = PQexecParams(
-      self->pq,
-      *commandText,
-      numberOfParams,
-      NULL, //const Oid* paramTypes[],
-      parameters, //const char* const* paramValues[]
-      NULL, //const int* paramLengths[]
-      NULL, //const int* paramFormats[],
-      0 //result format of text
-      );
+  self->RunBlocking([&](PGconn* conn) {
+    return PQsendQueryParams(
+        conn,
+        *commandText,
+        numberOfParams,
+        NULL, //const Oid* paramTypes[],
+        parameters, //const char* const* paramValues[]
+        NULL, //const int* paramLengths[]
+        NULL, //const int* paramFormats[],
+        0 //result format of text
+        );
+  });
 
   DeleteCStringArray(parameters, numberOfParams);
-
-  self->SetLastResult(result);
 }
 
 NAN_METHOD(Connection::Prepare) {
@@ -153,15 +171,15 @@ NAN_METHOD(Connection::Prepare) {
 
   TRACEF("Connection::Prepare: %s\n", *statementName);
 
-  PGresult* result = PQprepare(
-      self->pq,
-      *statementName,
-      *commandText,
-      numberOfParams,
-      NULL //const Oid* paramTypes[]
-      );
-
-  self->SetLastResult(result);
+  self->RunBlocking([&](PGconn* conn) {
+    return PQsendPrepare(
+        conn,
+        *statementName,
+        *commandText,
+        numberOfParams,
+        NULL //const Oid* paramTypes[]
+        );
+  });
 }
 
 NAN_METHOD(Connection::ExecPrepared) {
@@ -176,19 +194,19 @@ NAN_METHOD(Connection::ExecPrepared) {
   int numberOfParams = jsParams->Length();
   char** parameters = NewCStringArray(jsParams);
 
-  PGresult* result = PQexecPrepared(
-      self->pq,
-      *statementName,
-      numberOfParams,
-      parameters, //const char* const* paramValues[]
-      NULL, //const int* paramLengths[]
-      NULL, //const int* paramFormats[],
-      0 //result format of text
-      );
+  self->RunBlocking([&](PGconn* conn) {
+    return PQsendQueryPrepared(
+        conn,
+        *statementName,
+        numberOfParams,
+        parameters, //const char* const* paramValues[]
+        NULL, //const int* paramLengths[]
+        NULL, //const int* paramFormats[],
+        0 //result format of text
+        );
+  });
 
   DeleteCStringArray(parameters, numberOfParams);
-
-  self->SetLastResult(result);
 }
 
 NAN_METHOD(Connection::DescribePrepared) {
@@ -198,12 +216,7 @@ NAN_METHOD(Connection::DescribePrepared) {
 
   TRACEF("Connection::DescribePrepared: %s\n", *statementName);
 
-  PGresult* result = PQdescribePrepared(
-      self->pq,
-      *statementName
-      );
-
-  self->SetLastResult(result);
+  self->RunBlocking([&](PGconn* conn) { return PQsendDescribePrepared(conn, *statementName); });
 }
 
 
@@ -822,7 +835,54 @@ void Connection::InitPollSocket() {
 
   if (socketInitStatus == 0) {
     is_success_poll_init = true;
+    // The watcher is a handle on this thread's loop: when the thread's environment goes away
+    // (a worker ending, even terminated mid-query) it must be closed first, or Node aborts with
+    // "uv_loop_close() while having open handles".
+    if (!cleanup_hook) {
+      cleanup_hook = node::AddEnvironmentCleanupHook(v8::Isolate::GetCurrent(), on_environment_cleanup, this);
+    }
   }
+}
+
+void Connection::on_environment_cleanup(void* arg, void (*done)(void*), void* done_arg) {
+  Connection* self = static_cast<Connection*>(arg);
+  // The hook is running: Finish must not try to remove it (the environment is going away, so
+  // JavaScript will not call Finish again anyway).
+  self->cleanup_hook.reset();
+  self->cleanup_done = done;
+  self->cleanup_done_arg = done_arg;
+  bool had_watcher = self->is_success_poll_init;
+  self->is_success_poll_init = false;
+  if (had_watcher) {
+    self->is_reading = false;
+    uv_poll_stop(&self->poll_watcher);
+  }
+  self->ClearLastResult();
+  PQfinish(self->pq);
+  self->pq = NULL;
+  if (had_watcher) {
+    uv_close((uv_handle_t*) &self->poll_watcher, on_poll_closed_at_cleanup);
+  } else {
+    done(done_arg);
+  }
+}
+
+void Connection::on_poll_closed_at_cleanup(uv_handle_t* handle) {
+  // No JavaScript here (the environment is being torn down): just tell Node we are done.
+  Connection* self = (Connection*) handle->data;
+  self->cleanup_done(self->cleanup_done_arg);
+}
+
+void Connection::RunBlocking(const std::function<int(PGconn*)>& send) {
+  ClearLastResult();
+  blocking_error.clear();
+  PGresult* result = NULL;
+  if (pq == NULL) {
+    blocking_error = "connection is closed";
+    return;
+  }
+  blocking::Exec(pq, send, blocking_timeout_ms, &result, &blocking_error);
+  SetLastResult(result);
 }
 
 char * Connection::ErrorMessage() {

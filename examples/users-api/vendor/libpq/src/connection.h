@@ -3,6 +3,8 @@
 
 #include <nan.h>
 #include <libpq-fe.h>
+#include <functional>
+#include <string>
 
 class Connection : public Nan::ObjectWrap {
   public:
@@ -57,6 +59,8 @@ class Connection : public Nan::ObjectWrap {
     static NAN_METHOD(GetCopyData);
     static NAN_METHOD(Cancel);
     static NAN_METHOD(TransactionStatus);
+    static NAN_METHOD(SetBlockingTimeout);
+    static NAN_METHOD(AbortBlockingCalls);
 #ifdef PIPELINE_MODE_SUPPORTED
     static NAN_METHOD(EnterPipelineMode);
     static NAN_METHOD(ExitPipelineMode);
@@ -73,6 +77,15 @@ class Connection : public Nan::ObjectWrap {
   private:
     PGresult* lastResult;
     uv_poll_t poll_watcher;
+    // This copy's additions (see blocking.h and README.md).
+    int blocking_timeout_ms;
+    std::string blocking_error;
+    node::AsyncCleanupHookHandle cleanup_hook;
+    void (*cleanup_done)(void*);
+    void* cleanup_done_arg;
+    void RunBlocking(const std::function<int(PGconn*)>& send);
+    static void on_environment_cleanup(void* arg, void (*done)(void*), void* done_arg);
+    static void on_poll_closed_at_cleanup(uv_handle_t* handle);
     bool is_reffed;
     bool is_reading;
     bool is_success_poll_init;
