@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type Result } from 'autocannon';
-import { DatabaseManager, DEFAULT_REPORT_COST } from '../../../examples/users-api/src/db/manager.ts';
+import { DatabaseManager, DEFAULT_REPORT_COST } from 'users-api/manager';
 import { PARAMS, type Size } from '../plan.ts';
 import { quantile, sortedCopy } from '../stats.ts';
 import { HELPER_THREAD } from '../threads.ts';
@@ -17,7 +17,7 @@ import type { AppMeasurement, AppResult, Build, CpuSplit, LoadFigures, LoopDelay
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
 const BUILDS: { build: Build; note: string }[] = [
   { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)' },
-  { build: 'manual-piscina', note: 'piscina, min = max threads = cores (as smartasync), one hand-written worker file per query (bench/src/app/queries)' },
+  { build: 'manual-piscina', note: 'piscina, min = max threads = cores (as smartasync), a hand-written worker module with a named export per query (bench/src/app/queries.ts)' },
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
   {
     build: 'smartasync-auto',

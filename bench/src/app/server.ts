@@ -2,8 +2,8 @@
 // Prints `PORT <n>` once listening on 127.0.0.1; closes gracefully on SIGTERM.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Build } from './types.ts';
-import { buildApp } from '../../../examples/users-api/src/app.ts';
-import { closeWorkerPool } from '../../../examples/users-api/src/db/store.ts';
+import { buildApp } from 'users-api/app';
+import { closeWorkerPool } from 'users-api/store';
 import { manualStore } from './manual-store.ts';
 
 const [build, databaseUrl, cost] = process.argv.slice(2) as [Build, string, string | undefined];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Pool } from 'undici';
-import { DEFAULT_REPORT_COST } from '../../../examples/users-api/src/db/manager.ts';
+import { DEFAULT_REPORT_COST } from 'users-api/manager';
 import { launch, loopDelay, poolCounters, poolDelta, seed, startServer, stopServer, USERS, type Server } from '../app/run-app.ts';
 import type { Size } from '../plan.ts';
 import { spread } from '../stats.ts';
@@ -23,14 +23,14 @@ import type { AppBuild, AppScenarioFigures, FirstRequest, TrafficAppResult } fro
 
 const BUILDS: { build: AppBuild; note: string }[] = [
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool and options (users-api `mode: smartasync`)' },
-  { build: 'manual-piscina', note: 'piscina, min = max threads = cores, one hand-written worker file per query (bench/src/app/queries)' },
+  { build: 'manual-piscina', note: 'piscina, min = max threads = cores, a hand-written worker module with a named export per query (bench/src/app/queries.ts)' },
   { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`): no offload, for reference' },
 ];
 const LIGHT_CONNECTIONS = 1;
 const REPORT_CONNECTIONS = 3;
 // Enough that a request never waits for a free connection below saturation.
 const OPEN_CONNECTIONS = 32;
-const mainEntry = fileURLToPath(new URL('../../../examples/users-api/src/main.ts', import.meta.url));
+const mainEntry = fileURLToPath(import.meta.resolve('users-api/main'));
 
 const userPath = (r: () => number) => `/users/${1 + Math.floor(r() * USERS)}`;
 const light = () => userPath(Math.random);

@@ -91,16 +91,8 @@ export const DATA_METHODS = [
 const listsEveryMethod: [Exclude<DataMethod, (typeof DATA_METHODS)[number]>] extends [never] ? true : never = true;
 void listsEveryMethod;
 
-/**
- * A Store whose every call goes through `call(method, args)`: for running DatabaseManager
- * some other way, e.g. on a hand-written worker pool, each worker holding its own instance
- * and answering `instance[method](...args)`.
- */
-export function dispatchStore(call: (method: DataMethod, args: unknown[]) => Promise<unknown>): Store {
-  return Object.fromEntries(DATA_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store;
-}
-
 function inlineStore(db: DatabaseManager): Store {
   // The naive way: the blocking method runs right here, on the event loop.
-  return dispatchStore(async (method, args) => (db[method] as (...a: unknown[]) => unknown).apply(db, args));
+  const call = (method: DataMethod) => async (...args: unknown[]) => (db[method] as (...a: unknown[]) => unknown).apply(db, args);
+  return Object.fromEntries(DATA_METHODS.map((method) => [method, call(method)])) as unknown as Store;
 }

@@ -1,4 +1,0 @@
-import type { DatabaseManager } from '../../../../examples/users-api/src/db/manager.ts';
-import { connection } from './connection.ts';
-
-export default (args: Parameters<DatabaseManager['createUser']>) => connection().createUser(...args);
