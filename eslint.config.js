@@ -11,13 +11,31 @@ const layer = (folder, forbidden) => ({
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: [{ group: forbidden, message: 'smartasync layers import only downward (api -> engine -> wire -> registry; worker -> wire, registry).' }] },
+      {
+        patterns: [
+          {
+            group: forbidden,
+            message:
+              'smartasync layers import only downward (api -> engine -> wire -> registry; worker -> wire, registry).',
+          },
+        ],
+      },
     ],
   },
 });
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', 'bench/results/**', '**/*.d.ts', '**/.tmp/**', 'examples/users-api/vendor/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/build/**',
+      'bench/results/**',
+      '**/*.d.ts',
+      '**/.tmp/**',
+      'examples/users-api/vendor/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

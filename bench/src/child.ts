@@ -11,12 +11,16 @@ function info(c: CandidateInfo): CandidateInfo {
   return { id: c.id, lib: c.lib, kind: c.kind, config: c.config, note: c.note };
 }
 
-export async function runJob(job: Job, log: (m: string) => void = (m) => process.stderr.write(m + '\n')): Promise<JobResult> {
+export async function runJob(
+  job: Job,
+  log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+): Promise<JobResult> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const reg = await loadRegistry(job.adapters);
   for (const u of reg.unavailable) log(`  adapter not loaded: ${u.adapter}: ${u.error}`);
-  const pick = <T extends CandidateInfo>(xs: T[]) => (job.only?.length ? xs.filter((c) => job.only!.some((o) => c.id === o || c.lib === o)) : xs);
+  const pick = <T extends CandidateInfo>(xs: T[]) =>
+    job.only?.length ? xs.filter((c) => job.only!.some((o) => c.id === o || c.lib === o)) : xs;
 
   const measured: { start?: bigint; end?: bigint } = {};
   let candidates;
@@ -25,7 +29,9 @@ export async function runJob(job: Job, log: (m: string) => void = (m) => process
     candidates = await interleave<SyncInstance>(job, cs, (inst) => syncBlock(inst, job.block), log, measured);
   } else {
     const cs = pick(reg.asyncCandidates)
-      .filter((c) => (job.section === 'throughput' ? c.batching : job.section === 'payload' ? c.payload : c.roundtrip !== false))
+      .filter((c) =>
+        job.section === 'throughput' ? c.batching : job.section === 'payload' ? c.payload : c.roundtrip !== false,
+      )
       .map((c) => ({ info: info(c), create: () => c.create({ workers: job.workers }) }));
     const block =
       job.section === 'throughput'

@@ -17,7 +17,8 @@ function cpuMicros(): number {
 // Text results are checked at their end only: parsing them here would add the very main-thread
 // work that handing over text avoids.
 function rowsOk(r: Row[] | string): boolean {
-  if (typeof r === 'string') return r.startsWith('[{') && r.endsWith('}]') && r.lastIndexOf(`"id":${ROWS},`) > r.length - 120;
+  if (typeof r === 'string')
+    return r.startsWith('[{') && r.endsWith('}]') && r.lastIndexOf(`"id":${ROWS},`) > r.length - 120;
   return r.length === ROWS && r[ROWS - 1]?.id === ROWS;
 }
 

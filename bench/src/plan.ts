@@ -8,7 +8,10 @@ export interface Params {
   block: number;
 }
 
-export const PARAMS: Record<Size, Record<Section, Params> & { app: { seconds: number; rounds: number; warmup: number } }> = {
+export const PARAMS: Record<
+  Size,
+  Record<Section, Params> & { app: { seconds: number; rounds: number; warmup: number } }
+> = {
   // Only proves the pipeline end to end; the figures mean nothing.
   smoke: {
     roundtrip: { rounds: 2, block: 30 },
@@ -54,7 +57,16 @@ export function plan(o: PlanOptions): Job[] {
     const sizes = section === 'throughput' ? o.workers : [1];
     for (const workers of sizes) {
       for (const mode of o.modes) {
-        jobs.push({ section, mode, workers, rounds: p.rounds, block: p.block, inFlight: IN_FLIGHT, only: o.only, adapters: o.adapters });
+        jobs.push({
+          section,
+          mode,
+          workers,
+          rounds: p.rounds,
+          block: p.block,
+          inFlight: IN_FLIGHT,
+          only: o.only,
+          adapters: o.adapters,
+        });
       }
     }
   }

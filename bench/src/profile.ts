@@ -44,7 +44,8 @@ function origin(cf: CallFrame): string {
   if (url.includes('/bench/')) return 'bench harness';
   if (url.startsWith('node:')) return 'Node internals (JS)';
   if (!url) return 'native builtins';
-  if (url.includes('/node_modules/')) return basename(url.slice(0, url.indexOf('/', url.lastIndexOf('/node_modules/') + 14)));
+  if (url.includes('/node_modules/'))
+    return basename(url.slice(0, url.indexOf('/', url.lastIndexOf('/node_modules/') + 14)));
   return 'other';
 }
 

@@ -69,9 +69,11 @@ export function parseCli(argv: string[]): RunOptions | { reportOnly: string } {
   if (values['report-only']) return { reportOnly: out };
   const size: Size = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const requested = values.sections?.split(',').map((s) => s.trim()) ?? [...ALL_SECTIONS, ...EXTRA_SECTIONS];
-  for (const s of requested) if (![...ALL_SECTIONS, ...EXTRA_SECTIONS].includes(s)) throw new Error(`unknown section ${s}`);
+  for (const s of requested)
+    if (![...ALL_SECTIONS, ...EXTRA_SECTIONS].includes(s)) throw new Error(`unknown section ${s}`);
   const parts = (values.traffic?.split(',').map((s) => s.trim()) ?? [...TRAFFIC_PARTS]) as TrafficPart[];
-  for (const s of parts) if (!TRAFFIC_PARTS.includes(s)) throw new Error(`unknown traffic part ${s} (one of ${TRAFFIC_PARTS.join(', ')})`);
+  for (const s of parts)
+    if (!TRAFFIC_PARTS.includes(s)) throw new Error(`unknown traffic part ${s} (one of ${TRAFFIC_PARTS.join(', ')})`);
   let modes: Mode[] = ['unpinned', 'pinned'];
   if (!values.pin) modes = ['unpinned'];
   if (values['pinned-only']) modes = ['pinned'];
@@ -132,7 +134,10 @@ function subjectBuild(): string | null {
     const req = createRequire(import.meta.url);
     const entry = req.resolve('smartasync');
     const h = createHash('sha1');
-    for (const f of readdirSync(dirname(entry)).filter((f) => f.endsWith('.js')).sort()) h.update(readFileSync(join(dirname(entry), f)));
+    for (const f of readdirSync(dirname(entry))
+      .filter((f) => f.endsWith('.js'))
+      .sort())
+      h.update(readFileSync(join(dirname(entry), f)));
     return h.digest('hex').slice(0, 12);
   } catch {
     return null;
@@ -156,7 +161,15 @@ async function profileJob(job: Job, candidate: string, log: (m: string) => void)
     const threads = summarise(dir, res.measuredUs);
     const calls = pj.rounds * pj.block;
     const c = res.candidates[0];
-    return { label, section: job.section, candidate, workers: job.workers, calls, threads, ...(c?.error ? { error: c.error } : {}) };
+    return {
+      label,
+      section: job.section,
+      candidate,
+      workers: job.workers,
+      calls,
+      threads,
+      ...(c?.error ? { error: c.error } : {}),
+    };
   } catch (err) {
     return { label, section: job.section, candidate, workers: job.workers, calls: 0, threads: [], error: String(err) };
   } finally {
@@ -188,12 +201,22 @@ export async function run(o: RunOptions): Promise<Results> {
   mkdirSync(o.out, { recursive: true });
   const save = () => writeFileSync(join(o.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
 
-  const jobs = plan({ size: o.size, sections: o.sections, modes: o.modes, workers: o.workers, only: o.only, adapters: o.adapters });
+  const jobs = plan({
+    size: o.size,
+    sections: o.sections,
+    modes: o.modes,
+    workers: o.workers,
+    only: o.only,
+    adapters: o.adapters,
+  });
   for (const [i, job] of jobs.entries()) {
     const name = `${job.section} ${job.mode} workers=${job.workers}`;
     o.log(`[${i + 1}/${jobs.length}] ${name}: ${job.rounds} rounds x ${job.block} calls`);
     try {
-      const res = await runChild<JobResult>(job, job.mode === 'pinned', { timeoutMs: timeoutFor(job), log: (m) => o.log('    ' + m) });
+      const res = await runChild<JobResult>(job, job.mode === 'pinned', {
+        timeoutMs: timeoutFor(job),
+        log: (m) => o.log('    ' + m),
+      });
       results.jobs.push(res);
       o.log(`    done in ${res.wallSeconds.toFixed(1)} s`);
     } catch (err) {
@@ -208,10 +231,14 @@ export async function run(o: RunOptions): Promise<Results> {
     const p = PARAMS[o.size];
     const base = { mode: 'unpinned' as const, inFlight: 256, adapters: o.adapters };
     const targets: [Job, string][] = [];
-    if (o.sections.includes('throughput')) targets.push([{ ...base, section: 'throughput', workers: 1, ...p.throughput }, 'smartasync']);
-    if (o.sections.includes('roundtrip')) targets.push([{ ...base, section: 'roundtrip', workers: 1, ...p.roundtrip }, 'smartasync']);
-    if (o.sections.includes('payload')) targets.push([{ ...base, section: 'payload', workers: 1, ...p.payload }, 'smartasync']);
-    if (o.sections.includes('sync')) targets.push([{ ...base, section: 'sync', workers: 1, ...p.sync }, 'smartasync.sync']);
+    if (o.sections.includes('throughput'))
+      targets.push([{ ...base, section: 'throughput', workers: 1, ...p.throughput }, 'smartasync']);
+    if (o.sections.includes('roundtrip'))
+      targets.push([{ ...base, section: 'roundtrip', workers: 1, ...p.roundtrip }, 'smartasync']);
+    if (o.sections.includes('payload'))
+      targets.push([{ ...base, section: 'payload', workers: 1, ...p.payload }, 'smartasync']);
+    if (o.sections.includes('sync'))
+      targets.push([{ ...base, section: 'sync', workers: 1, ...p.sync }, 'smartasync.sync']);
     for (const [job, cand] of targets) {
       o.log(`[profile] ${job.section} ${cand}`);
       results.profiles.push(await profileJob(job, cand, (m) => o.log('    ' + m)));
@@ -235,7 +262,12 @@ export async function run(o: RunOptions): Promise<Results> {
     o.log('[traffic] server traffic (issue 7)');
     try {
       const { runTraffic } = await import('./traffic/run.ts');
-      results.traffic = await runTraffic({ size: o.size, only: o.only, parts: o.traffic, log: (m) => o.log('    ' + m) });
+      results.traffic = await runTraffic({
+        size: o.size,
+        only: o.only,
+        parts: o.traffic,
+        log: (m) => o.log('    ' + m),
+      });
     } catch (err) {
       results.traffic = { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
       o.log(`    FAILED: ${String(err)}`);
@@ -246,10 +278,16 @@ export async function run(o: RunOptions): Promise<Results> {
   results.meta.loadavgAfter = loadavg();
   const ticks1 = cpuTicks();
   // Children still running are not counted as ours, but none is left at this point.
-  if (ticks0 && ticks1) results.meta.otherCores = Math.max(0, ticks1.machine - ticks0.machine - (ticks1.own - ticks0.own)) / 100 / ((performance.now() - t0) / 1000);
+  if (ticks0 && ticks1)
+    results.meta.otherCores =
+      Math.max(0, ticks1.machine - ticks0.machine - (ticks1.own - ticks0.own)) /
+      100 /
+      ((performance.now() - t0) / 1000);
   results.meta.smartasyncBuildAfter = subjectBuild();
   if (results.meta.smartasyncBuildAfter !== results.meta.smartasyncBuild) {
-    o.log(`WARNING: smartasync was rebuilt during the run (${results.meta.smartasyncBuild} -> ${results.meta.smartasyncBuildAfter}); its figures mix two builds`);
+    o.log(
+      `WARNING: smartasync was rebuilt during the run (${results.meta.smartasyncBuild} -> ${results.meta.smartasyncBuildAfter}); its figures mix two builds`,
+    );
   }
   results.meta.wallSeconds = Math.round((performance.now() - t0) / 100) / 10;
   save();

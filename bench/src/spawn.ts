@@ -32,7 +32,14 @@ export async function runChild<T = JobResult>(job: unknown, pinned: boolean, o: 
   const jobFile = join(dir, 'job.json');
   const outFile = join(dir, 'out.json');
   writeFileSync(jobFile, JSON.stringify(job));
-  const [cmd, args] = pinnedCommand(pinned, [process.execPath, '--expose-gc', ...(o.nodeArgs ?? []), o.entry ?? childEntry, jobFile, outFile]);
+  const [cmd, args] = pinnedCommand(pinned, [
+    process.execPath,
+    '--expose-gc',
+    ...(o.nodeArgs ?? []),
+    o.entry ?? childEntry,
+    jobFile,
+    outFile,
+  ]);
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'pipe'] });
@@ -49,7 +56,8 @@ export async function runChild<T = JobResult>(job: unknown, pinned: boolean, o: 
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
         if (code === 0) resolve();
-        else reject(new Error(`child exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+        else
+          reject(new Error(`child exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
       });
     });
     return JSON.parse(readFileSync(outFile, 'utf8')) as T;
@@ -57,4 +65,3 @@ export async function runChild<T = JobResult>(job: unknown, pinned: boolean, o: 
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

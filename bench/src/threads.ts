@@ -10,7 +10,9 @@ export const HELPER_THREAD = /^(V8Worker|libuv-worker|DelayedTaskSche|SignalInsp
 export function workerThreads(pid: number | 'self'): number | undefined {
   try {
     const main = pid === 'self' ? String(process.pid) : String(pid);
-    return readdirSync(`/proc/${pid}/task`).filter((tid) => tid !== main && !HELPER_THREAD.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())).length;
+    return readdirSync(`/proc/${pid}/task`).filter(
+      (tid) => tid !== main && !HELPER_THREAD.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()),
+    ).length;
   } catch {
     return undefined;
   }
@@ -26,7 +28,10 @@ export function cpuTicks(): { machine: number; own: number } | undefined {
     // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
     const machine = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!;
     const stat = readFileSync('/proc/self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     // utime, stime, cutime, cstime are fields 14-17; `f` starts at field 3.
     return { machine, own: f[11]! + f[12]! + f[13]! + f[14]! };
   } catch {

@@ -19,7 +19,13 @@ function serialPool(ms: number): TrafficInstance {
     tail = p;
     return p;
   };
-  return { light: run, spin: (a) => run(a), workers: () => 1, close: async () => {}, start: { method: 'online', ms: 0 } };
+  return {
+    light: run,
+    spin: (a) => run(a),
+    workers: () => 1,
+    close: async () => {},
+    start: { method: 'online', ms: 0 },
+  };
 }
 
 test('open-loop latency counts from the intended send time, so a pool that falls behind shows its queue', async () => {
@@ -56,7 +62,8 @@ test('pace sends on its schedule whatever the replies do, and late sends keep th
   );
   assert.equal(n, 20);
   assert.equal(intended.length, 20);
-  for (let i = 1; i < n; i++) assert.ok(Math.abs(intended[i]! - intended[i - 1]! - 5) < 1e-9, 'intended times are exactly 5 ms apart');
+  for (let i = 1; i < n; i++)
+    assert.ok(Math.abs(intended[i]! - intended[i - 1]! - 5) < 1e-9, 'intended times are exactly 5 ms apart');
   for (let i = 0; i < n; i++) assert.ok(actual[i]! >= intended[i]!, 'never sent early');
   // The calls due during the block were sent late, not dropped or re-timed.
   assert.ok(actual[4]! - intended[4]! > 15, `call 4 sent ${actual[4]! - intended[4]!} ms late`);
@@ -89,7 +96,10 @@ test('worker stamps and the caller share one clock: every stamp falls between th
         const r = await pool.light(i);
         const after = wallMs();
         assert.equal(r.a, i);
-        assert.ok(r.t >= before && r.t + r.r <= after, `${c.id}: stamp ${r.t - before} ms after the call, reply ${after - r.t - r.r} ms after the body`);
+        assert.ok(
+          r.t >= before && r.t + r.r <= after,
+          `${c.id}: stamp ${r.t - before} ms after the call, reply ${after - r.t - r.r} ms after the body`,
+        );
       }
     } finally {
       await pool.close();

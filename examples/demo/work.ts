@@ -6,7 +6,12 @@ import { smartasync } from 'smartasync';
 
 /** CPU-heavy and synchronous: would freeze an event loop for ~50 ms. */
 export const hashPassword = smartasync(function hashPassword(password: string) {
-  return { hash: scryptSync(password, 'demo-salt', 32, { N: 2 ** 14 }).toString('hex').slice(0, 16), threadId };
+  return {
+    hash: scryptSync(password, 'demo-salt', 32, { N: 2 ** 14 })
+      .toString('hex')
+      .slice(0, 16),
+    threadId,
+  };
 });
 
 /** Async: fine on an event loop, awkward for a synchronous CLI. */

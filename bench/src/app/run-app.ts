@@ -12,12 +12,24 @@ import { DatabaseManager, DEFAULT_REPORT_COST } from 'users-api/manager';
 import { PARAMS, type Size } from '../plan.ts';
 import { quantile, sortedCopy } from '../stats.ts';
 import { HELPER_THREAD } from '../threads.ts';
-import type { AppMeasurement, AppResult, Build, CpuSplit, LoadFigures, LoopDelay, PoolDelta, Scenario } from './types.ts';
+import type {
+  AppMeasurement,
+  AppResult,
+  Build,
+  CpuSplit,
+  LoadFigures,
+  LoopDelay,
+  PoolDelta,
+  Scenario,
+} from './types.ts';
 
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
 const BUILDS: { build: Build; note: string }[] = [
   { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)' },
-  { build: 'manual-piscina', note: 'piscina, min = max threads = cores (as smartasync), a hand-written worker module with a named export per query (bench/src/app/queries.ts)' },
+  {
+    build: 'manual-piscina',
+    note: 'piscina, min = max threads = cores (as smartasync), a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
+  },
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
   {
     build: 'smartasync-auto',
@@ -50,7 +62,12 @@ export function startServer(build: Build, url: string, reportCost: number): Prom
 }
 
 /** Spawns a server process and resolves once its stdout matches `port` (the port in group 1). */
-export function launch(build: Build, args: string[], env: NodeJS.ProcessEnv | undefined, port: RegExp): Promise<Server> {
+export function launch(
+  build: Build,
+  args: string[],
+  env: NodeJS.ProcessEnv | undefined,
+  port: RegExp,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(env ? { env } : {}) });
     let out = '';
@@ -156,7 +173,12 @@ export async function poolCounters(s: Server): Promise<PoolCounters | undefined>
 export function poolDelta(a: PoolCounters | undefined, b: PoolCounters | undefined): PoolDelta | undefined {
   if (!a || !b || !(b.calls > a.calls)) return undefined;
   const n = b.calls - a.calls;
-  return { calls: n, meanWaitMs: ((b.waitS - a.waitS) * 1000) / n, meanRunMs: ((b.runS - a.runS) * 1000) / n, maxWaitMs: b.maxWaitS * 1000 };
+  return {
+    calls: n,
+    meanWaitMs: ((b.waitS - a.waitS) * 1000) / n,
+    meanRunMs: ((b.runS - a.runS) * 1000) / n,
+    maxWaitMs: b.maxWaitS * 1000,
+  };
 }
 
 const TICK_US = 1e6 / 100; // /proc reports CPU time in USER_HZ ticks, 100 per second on Linux
@@ -187,10 +209,20 @@ function threadTimes(pid: number): ThreadTimes | undefined {
   return t;
 }
 
-function cpuSplit(a: ThreadTimes | undefined, b: ThreadTimes | undefined, loadgenUs: number, requests: number): CpuSplit | undefined {
+function cpuSplit(
+  a: ThreadTimes | undefined,
+  b: ThreadTimes | undefined,
+  loadgenUs: number,
+  requests: number,
+): CpuSplit | undefined {
   if (!a || !b || requests === 0) return undefined;
   const per = (ticks: number) => (ticks * TICK_US) / requests;
-  return { mainUs: per(b.main - a.main), workersUs: per(b.workers - a.workers), otherUs: per(b.other - a.other), loadgenUs: loadgenUs / requests };
+  return {
+    mainUs: per(b.main - a.main),
+    workersUs: per(b.workers - a.workers),
+    otherUs: per(b.other - a.other),
+    loadgenUs: loadgenUs / requests,
+  };
 }
 
 function ownCpuUs(): number {
@@ -215,19 +247,36 @@ async function measure(s: Server, scenario: Scenario, seconds: number, round: nu
   const withPool = async (m: AppMeasurement): Promise<AppMeasurement> => {
     // Light-scenario CPU only: with the report running, its CPU would be charged to the light
     // requests.
-    const cpu = scenario === 'alone' ? cpuSplit(times0, threadTimes(s.proc.pid!), ownCpuUs() - loadgen0, m.light.requests) : undefined;
+    const cpu =
+      scenario === 'alone'
+        ? cpuSplit(times0, threadTimes(s.proc.pid!), ownCpuUs() - loadgen0, m.light.requests)
+        : undefined;
     const loop = await loopDelay(s);
     const pool = poolDelta(before, await poolCounters(s));
     return { ...m, ...(pool ? { pool } : {}), ...(cpu ? { cpu } : {}), ...(loop ? { loop } : {}) };
   };
   if (scenario === 'alone') {
-    return withPool({ build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done });
+    return withPool({
+      build: s.build,
+      scenario,
+      round,
+      light: await load(light, LIGHT_CONNECTIONS, seconds, true).done,
+    });
   }
   if (scenario === 'with-cpu-hog') {
-    const hog = spawn(process.execPath, ['-e', `const end = Date.now() + ${Math.round((seconds + 2) * 1000)}; while (Date.now() < end);`], { stdio: 'ignore' });
+    const hog = spawn(
+      process.execPath,
+      ['-e', `const end = Date.now() + ${Math.round((seconds + 2) * 1000)}; while (Date.now() < end);`],
+      { stdio: 'ignore' },
+    );
     try {
       await sleep(300);
-      return withPool({ build: s.build, scenario, round, light: await load(light, LIGHT_CONNECTIONS, seconds, true).done });
+      return withPool({
+        build: s.build,
+        scenario,
+        round,
+        light: await load(light, LIGHT_CONNECTIONS, seconds, true).done,
+      });
     } finally {
       hog.kill('SIGKILL');
     }
@@ -264,7 +313,15 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
   const reportCost = DEFAULT_REPORT_COST;
   const builds = BUILDS.filter((b) => !o.builds || o.builds.includes(b.build));
   const result: AppResult = {
-    params: { seconds: p.seconds, rounds: p.rounds, lightConnections: LIGHT_CONNECTIONS, reportConnections: REPORT_CONNECTIONS, users: USERS, reportCost, builds },
+    params: {
+      seconds: p.seconds,
+      rounds: p.rounds,
+      lightConnections: LIGHT_CONNECTIONS,
+      reportConnections: REPORT_CONNECTIONS,
+      users: USERS,
+      reportCost,
+      builds,
+    },
     measurements: [],
     summary: [],
     errors: [],
@@ -286,7 +343,8 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
     for (let round = 0; round < p.rounds; round++) {
       const k = round % Math.max(1, servers.length);
       for (const s of [...servers.slice(k), ...servers.slice(0, k)]) {
-        const scenarios: Scenario[] = s.build === 'smartasync' ? ['alone', 'with-report', 'with-cpu-hog'] : ['alone', 'with-report'];
+        const scenarios: Scenario[] =
+          s.build === 'smartasync' ? ['alone', 'with-report', 'with-cpu-hog'] : ['alone', 'with-report'];
         for (const scenario of scenarios) {
           const m = await measure(s, scenario, p.seconds, round);
           o.log(
@@ -294,7 +352,9 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
               (m.report ? `; report ${m.report.requestsPerSec.toFixed(1)} req/s` : '') +
               (m.pool ? `; pool wait ${m.pool.meanWaitMs.toFixed(3)} ms/call` : '') +
               (m.loop ? `; loop delay p99 ${m.loop.p99Ms.toFixed(2)} ms` : '') +
-              (m.cpu ? `; CPU µs/req main ${m.cpu.mainUs.toFixed(1)} workers ${m.cpu.workersUs.toFixed(1)} other ${m.cpu.otherUs.toFixed(1)} loadgen ${m.cpu.loadgenUs.toFixed(1)}` : ''),
+              (m.cpu
+                ? `; CPU µs/req main ${m.cpu.mainUs.toFixed(1)} workers ${m.cpu.workersUs.toFixed(1)} other ${m.cpu.otherUs.toFixed(1)} loadgen ${m.cpu.loadgenUs.toFixed(1)}`
+                : ''),
           );
           result.measurements.push(m);
         }
@@ -320,9 +380,29 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
         scenario,
         light: medianFigures(ms.map((m) => m.light)),
         ...(reports.length ? { report: medianFigures(reports) } : {}),
-        ...(pools.length ? { pool: { calls: medPool('calls'), meanWaitMs: medPool('meanWaitMs'), meanRunMs: medPool('meanRunMs'), maxWaitMs: medPool('maxWaitMs') } } : {}),
-        ...(loops.length ? { loop: { p50Ms: medLoop('p50Ms'), p99Ms: medLoop('p99Ms'), maxMs: medLoop('maxMs') } } : {}),
-        ...(cpus.length ? { cpu: { mainUs: medCpu('mainUs'), workersUs: medCpu('workersUs'), otherUs: medCpu('otherUs'), loadgenUs: medCpu('loadgenUs') } } : {}),
+        ...(pools.length
+          ? {
+              pool: {
+                calls: medPool('calls'),
+                meanWaitMs: medPool('meanWaitMs'),
+                meanRunMs: medPool('meanRunMs'),
+                maxWaitMs: medPool('maxWaitMs'),
+              },
+            }
+          : {}),
+        ...(loops.length
+          ? { loop: { p50Ms: medLoop('p50Ms'), p99Ms: medLoop('p99Ms'), maxMs: medLoop('maxMs') } }
+          : {}),
+        ...(cpus.length
+          ? {
+              cpu: {
+                mainUs: medCpu('mainUs'),
+                workersUs: medCpu('workersUs'),
+                otherUs: medCpu('otherUs'),
+                loadgenUs: medCpu('loadgenUs'),
+              },
+            }
+          : {}),
       });
     }
   }

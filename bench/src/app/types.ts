@@ -72,6 +72,14 @@ export interface AppResult {
   };
   measurements: AppMeasurement[];
   /** median over rounds per build and scenario */
-  summary: { build: Build; scenario: Scenario; light: LoadFigures; report?: LoadFigures; pool?: PoolDelta; cpu?: CpuSplit; loop?: LoopDelay }[];
+  summary: {
+    build: Build;
+    scenario: Scenario;
+    light: LoadFigures;
+    report?: LoadFigures;
+    pool?: PoolDelta;
+    cpu?: CpuSplit;
+    loop?: LoopDelay;
+  }[];
   errors: { build: Build; error: string }[];
 }

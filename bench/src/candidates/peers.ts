@@ -24,17 +24,32 @@ type PiscinaConfig = 'default' | 'best' | 'best-async';
 
 function piscina(config: PiscinaConfig): AsyncCandidate {
   const extra =
-    config === 'default' ? {} : { concurrentTasksPerWorker: IN_FLIGHT, atomics: config === 'best' ? ('sync' as const) : ('async' as const), recordTiming: false };
+    config === 'default'
+      ? {}
+      : {
+          concurrentTasksPerWorker: IN_FLIGHT,
+          atomics: config === 'best' ? ('sync' as const) : ('async' as const),
+          recordTiming: false,
+        };
   return {
     id: `piscina:${config}`,
     lib: 'piscina',
     kind: 'peer',
     config: config === 'default' ? 'default' : 'best',
-    note: config === 'default' ? 'defaults' : `concurrentTasksPerWorker ${IN_FLIGHT}, atomics '${extra.atomics}', recordTiming false`,
+    note:
+      config === 'default'
+        ? 'defaults'
+        : `concurrentTasksPerWorker ${IN_FLIGHT}, atomics '${extra.atomics}', recordTiming false`,
     batching: true,
     payload: config === 'default',
     async create({ workers }) {
-      const pool = new Piscina({ filename: poolTask.href, minThreads: workers, maxThreads: workers, idleTimeout: IDLE, ...extra });
+      const pool = new Piscina({
+        filename: poolTask.href,
+        minThreads: workers,
+        maxThreads: workers,
+        idleTimeout: IDLE,
+        ...extra,
+      });
       return {
         noop: (x) => pool.run(x) as Promise<Small>,
         rows: (n) => pool.run(n, { name: 'rows' }) as Promise<Row[]>,
@@ -55,7 +70,13 @@ function tinypool(config: 'default' | 'best'): AsyncCandidate {
     batching: true,
     payload: config === 'default',
     async create({ workers }) {
-      const pool = new Tinypool({ filename: poolTask.href, minThreads: workers, maxThreads: workers, idleTimeout: IDLE, ...extra });
+      const pool = new Tinypool({
+        filename: poolTask.href,
+        minThreads: workers,
+        maxThreads: workers,
+        idleTimeout: IDLE,
+        ...extra,
+      });
       return {
         noop: (x) => pool.run(x) as Promise<Small>,
         rows: (n) => pool.run(n, { name: 'rows' }) as Promise<Row[]>,
@@ -93,7 +114,12 @@ function poolifier(config: 'default' | 'best'): AsyncCandidate {
       ? {
           enableEvents: false,
           enableTasksQueue: true,
-          tasksQueueOptions: { concurrency: IN_FLIGHT, size: IN_FLIGHT * 4, taskStealing: false, tasksStealingOnBackPressure: false },
+          tasksQueueOptions: {
+            concurrency: IN_FLIGHT,
+            size: IN_FLIGHT * 4,
+            taskStealing: false,
+            tasksStealingOnBackPressure: false,
+          },
           workerChoiceStrategy: 'ROUND_ROBIN' as const,
         }
       : {};
@@ -102,7 +128,10 @@ function poolifier(config: 'default' | 'best'): AsyncCandidate {
     lib: 'poolifier',
     kind: 'peer',
     config,
-    note: config === 'best' ? `tasks queue concurrency ${IN_FLIGHT}, ROUND_ROBIN, events off, no stealing` : 'defaults (FixedThreadPool)',
+    note:
+      config === 'best'
+        ? `tasks queue concurrency ${IN_FLIGHT}, ROUND_ROBIN, events off, no stealing`
+        : 'defaults (FixedThreadPool)',
     batching: true,
     payload: config === 'default',
     async create({ workers }) {

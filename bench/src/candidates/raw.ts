@@ -119,7 +119,8 @@ const syncFloor: SyncCandidate = {
         Atomics.store(i32, 0, s);
         Atomics.notify(i32, 0);
         while (Atomics.load(i32, 1) !== s) {
-          if (Atomics.wait(i32, 1, s - 1, 5000) === 'timed-out') throw new Error('sync floor worker did not answer in 5 s');
+          if (Atomics.wait(i32, 1, s - 1, 5000) === 'timed-out')
+            throw new Error('sync floor worker did not answer in 5 s');
         }
         return { ok: true, a: Atomics.load(i32, 2) };
       },

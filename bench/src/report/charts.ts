@@ -35,7 +35,12 @@ function rows(r: Results, section: Section, keys: string[]): Datum[] {
   for (const j of okJobs(r).filter((x) => x.job.section === section)) {
     for (const c of j.candidates) {
       if (c.error) continue;
-      const d: Datum = { candidate: label(c.id), kind: c.kind, mode: j.job.mode, workers: `${j.job.workers} worker${j.job.workers > 1 ? 's' : ''}` };
+      const d: Datum = {
+        candidate: label(c.id),
+        kind: c.kind,
+        mode: j.job.mode,
+        workers: `${j.job.workers} worker${j.job.workers > 1 ? 's' : ''}`,
+      };
       for (const k of keys) {
         const m = c.metrics[k];
         if (!m) continue;
@@ -68,7 +73,11 @@ function barPanel(key: string, title: string, opts: { sort?: string[]; log?: boo
       },
       {
         mark: { type: 'rule', strokeWidth: 1, opacity: 0.7 },
-        encoding: { x: { field: `${key}_min`, type: 'quantitative' }, x2: { field: `${key}_max` }, color: { value: '#222' } },
+        encoding: {
+          x: { field: `${key}_min`, type: 'quantitative' },
+          x2: { field: `${key}_max` },
+          color: { value: '#222' },
+        },
       },
       {
         mark: { type: 'text', align: 'left', dx: 3, dy: -5, fontSize: 9 },
@@ -117,7 +126,11 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
     specs.roundtrip = {
       ...base('Round trip: one no-op call at a time', subtitle(r, 'µs, lower is better; 1 worker')),
       data: { values: rt },
-      hconcat: [barPanel('median_us', 'median µs', { sort }), barPanel('p99_us', 'p99 µs', { sort }), barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort, width: 220 })],
+      hconcat: [
+        barPanel('median_us', 'median µs', { sort }),
+        barPanel('p99_us', 'p99 µs', { sort }),
+        barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort, width: 220 }),
+      ],
     } as TopLevelSpec;
   }
 
@@ -131,7 +144,10 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
       vconcat: pools.map((w) => ({
         title: { text: w, anchor: 'start', fontSize: 12 },
         transform: [{ filter: { field: 'workers', equal: w } }],
-        hconcat: [barPanel('calls_per_s', 'calls / s', { sort }), barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort, width: 240 })],
+        hconcat: [
+          barPanel('calls_per_s', 'calls / s', { sort }),
+          barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort, width: 240 }),
+        ],
       })),
     } as TopLevelSpec;
   }
@@ -142,7 +158,10 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
     specs.payload = {
       ...base('Payload: a call returning 1,000 rows {id, name, email}', subtitle(r, 'µs, lower is better; 1 worker')),
       data: { values: pl },
-      hconcat: [barPanel('median_us', 'round trip median µs', { sort }), barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort })],
+      hconcat: [
+        barPanel('median_us', 'round trip median µs', { sort }),
+        barPanel('cpu_us_per_call', 'main-thread CPU µs / call', { sort }),
+      ],
     } as TopLevelSpec;
   }
 
@@ -159,27 +178,56 @@ export function chartSpecs(r: Results): Record<string, TopLevelSpec> {
   if (r.app && 'summary' in r.app) {
     const values: Datum[] = r.app.summary.map((s) => ({
       build: s.build,
-      scenario: s.scenario === 'alone' ? 'light alone' : s.scenario === 'with-report' ? 'light + report' : 'light + busy core (control)',
+      scenario:
+        s.scenario === 'alone'
+          ? 'light alone'
+          : s.scenario === 'with-report'
+            ? 'light + report'
+            : 'light + busy core (control)',
       rps: s.light.requestsPerSec,
       p50: s.light.p50Ms,
       p99: s.light.p99Ms,
     }));
-    const color = { field: 'scenario', type: 'nominal', title: null, scale: { domain: ['light alone', 'light + report', 'light + busy core (control)'], range: ['#4c78a8', '#e45756', '#bab0ac'] }, legend: { orient: 'bottom' } };
+    const color = {
+      field: 'scenario',
+      type: 'nominal',
+      title: null,
+      scale: {
+        domain: ['light alone', 'light + report', 'light + busy core (control)'],
+        range: ['#4c78a8', '#e45756', '#bab0ac'],
+      },
+      legend: { orient: 'bottom' },
+    };
     const panel = (field: string, title: string, format: string) => ({
       width: 260,
-      encoding: { y: { field: 'build', type: 'nominal', title: null, sort: ['smartasync', 'manual-piscina', 'naive'] }, yOffset: { field: 'scenario', sort: ['light alone', 'light + report', 'light + busy core (control)'] }, color },
+      encoding: {
+        y: { field: 'build', type: 'nominal', title: null, sort: ['smartasync', 'manual-piscina', 'naive'] },
+        yOffset: { field: 'scenario', sort: ['light alone', 'light + report', 'light + busy core (control)'] },
+        color,
+      },
       layer: [
         { mark: { type: 'bar', height: { band: 0.45 } }, encoding: { x: { field, type: 'quantitative', title } } },
         {
           mark: { type: 'text', align: 'left', dx: 4, fontSize: 9 },
-          encoding: { x: { field, type: 'quantitative' }, text: { field, type: 'quantitative', format }, color: { value: '#222' } },
+          encoding: {
+            x: { field, type: 'quantitative' },
+            text: { field, type: 'quantitative', format },
+            color: { value: '#222' },
+          },
         },
       ],
     });
     specs.app = {
-      ...base('Users API: GET /users/:id under autocannon', `alone and while GET /reports/users is called concurrently · median over rounds · ${r.meta.size} run ${r.meta.date.slice(0, 10)}`),
+      ...base(
+        'Users API: GET /users/:id under autocannon',
+        `alone and while GET /reports/users is called concurrently · median over rounds · ${r.meta.size} run ${r.meta.date.slice(0, 10)}`,
+      ),
       data: { values },
-      hconcat: [panel('rps', 'light requests / s', '.3~s'), panel('p50', 'light p50 ms', '.2f'), panel('p99', 'light p99 ms', '.2f')],
+      hconcat: [
+        panel('rps', 'light requests / s', '.3~s'),
+        panel('p50', 'light p50 ms', '.2f'),
+        panel('p99', 'light p99 ms', '.2f'),
+      ],
     } as TopLevelSpec;
   }
   Object.assign(specs, trafficCharts(r, base));

@@ -27,18 +27,35 @@ export function bestPeer(j: JobResult | undefined, key: string, higherIsBetter: 
 }
 
 export function modesOf(r: Results, section: Section): Mode[] {
-  const ms = new Set(okJobs(r).filter((j) => j.job.section === section).map((j) => j.job.mode));
+  const ms = new Set(
+    okJobs(r)
+      .filter((j) => j.job.section === section)
+      .map((j) => j.job.mode),
+  );
   return (['pinned', 'unpinned'] as Mode[]).filter((m) => ms.has(m));
 }
 
 export function workersOf(r: Results, section: Section): number[] {
-  return [...new Set(okJobs(r).filter((j) => j.job.section === section).map((j) => j.job.workers))].sort();
+  return [
+    ...new Set(
+      okJobs(r)
+        .filter((j) => j.job.section === section)
+        .map((j) => j.job.workers),
+    ),
+  ].sort();
 }
 
 export const fmt = {
   us: (x: number | undefined) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1)),
   ms: (x: number | undefined) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1)),
-  rate: (x: number | undefined) => (x === undefined ? '–' : x >= 10000 ? `${(x / 1000).toFixed(0)}k` : x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0)),
+  rate: (x: number | undefined) =>
+    x === undefined
+      ? '–'
+      : x >= 10000
+        ? `${(x / 1000).toFixed(0)}k`
+        : x >= 1000
+          ? `${(x / 1000).toFixed(1)}k`
+          : x.toFixed(0),
   ratio: (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`),
 };
 

@@ -23,7 +23,9 @@ function latencyTable(r: Results, section: Section, withCpu: boolean): string {
   const parts: string[] = [];
   for (const mode of modesOf(r, section)) {
     const j = findJob(r, section, mode)!;
-    const ok = j.candidates.filter((c) => !c.error).sort((a, b) => (a.metrics.median_us?.median ?? 0) - (b.metrics.median_us?.median ?? 0));
+    const ok = j.candidates
+      .filter((c) => !c.error)
+      .sort((a, b) => (a.metrics.median_us?.median ?? 0) - (b.metrics.median_us?.median ?? 0));
     const head = ['candidate', 'median µs', 'p99 µs', 'pooled p50 / p99 µs', ...(withCpu ? ['main CPU µs/call'] : [])];
     const body = ok.map((c) => [
       name(c),
@@ -32,7 +34,9 @@ function latencyTable(r: Results, section: Section, withCpu: boolean): string {
       c.pooled ? `${fmt.us(c.pooled.p50)} / ${fmt.us(c.pooled.p99)}` : '–',
       ...(withCpu ? [spreadCell(c, 'cpu_us_per_call', fmt.us)] : []),
     ]);
-    parts.push(`**${mode}** (${j.job.rounds} rounds × ${j.job.block} calls)\n\n${table(head, [...body, ...failedRows(j, head.length)])}`);
+    parts.push(
+      `**${mode}** (${j.job.rounds} rounds × ${j.job.block} calls)\n\n${table(head, [...body, ...failedRows(j, head.length)])}`,
+    );
   }
   return parts.join('\n\n');
 }
@@ -43,9 +47,16 @@ function throughputTable(r: Results): string {
     for (const mode of modesOf(r, 'throughput')) {
       const j = findJob(r, 'throughput', mode, workers);
       if (!j) continue;
-      const ok = j.candidates.filter((c) => !c.error).sort((a, b) => (b.metrics.calls_per_s?.median ?? 0) - (a.metrics.calls_per_s?.median ?? 0));
+      const ok = j.candidates
+        .filter((c) => !c.error)
+        .sort((a, b) => (b.metrics.calls_per_s?.median ?? 0) - (a.metrics.calls_per_s?.median ?? 0));
       const head = ['candidate', 'calls/s', 'main CPU µs/call', 'configuration'];
-      const body = ok.map((c) => [name(c), spreadCell(c, 'calls_per_s', fmt.rate), spreadCell(c, 'cpu_us_per_call', fmt.us), c.note]);
+      const body = ok.map((c) => [
+        name(c),
+        spreadCell(c, 'calls_per_s', fmt.rate),
+        spreadCell(c, 'cpu_us_per_call', fmt.us),
+        c.note,
+      ]);
       parts.push(
         `**${workers} worker${workers > 1 ? 's' : ''}, ${mode}** (${j.job.rounds} rounds × ${j.job.block} calls, ${j.job.inFlight} in flight)\n\n${table(head, [...body, ...failedRows(j, head.length)])}`,
       );
@@ -59,7 +70,21 @@ function appSection(r: Results): string {
   if ('error' in r.app) return `_failed: ${r.app.error.split('\n')[0]}_`;
   const a = r.app;
   const p = a.params;
-  const head = ['build', 'scenario', 'light req/s', 'light p50 ms', 'light p99 ms', 'light max ms', 'light > 2 ms', 'light > 10 ms', 'report req/s', 'report p50 ms', 'server loop delay p99 ms', 'pool wait ms/call', 'errors / non-2xx'];
+  const head = [
+    'build',
+    'scenario',
+    'light req/s',
+    'light p50 ms',
+    'light p99 ms',
+    'light max ms',
+    'light > 2 ms',
+    'light > 10 ms',
+    'report req/s',
+    'report p50 ms',
+    'server loop delay p99 ms',
+    'pool wait ms/call',
+    'errors / non-2xx',
+  ];
   const body = a.summary.map((s) => [
     s.build === 'smartasync' ? '**smartasync**' : s.build,
     s.scenario,
@@ -80,11 +105,21 @@ function appSection(r: Results): string {
     .filter((s) => s.cpu)
     .map((s) => {
       const c = s.cpu!;
-      return [s.build, fmt.us(c.mainUs), fmt.us(c.workersUs), fmt.us(c.otherUs), fmt.us(c.mainUs + c.workersUs + c.otherUs), fmt.us(c.loadgenUs)];
+      return [
+        s.build,
+        fmt.us(c.mainUs),
+        fmt.us(c.workersUs),
+        fmt.us(c.otherUs),
+        fmt.us(c.mainUs + c.workersUs + c.otherUs),
+        fmt.us(c.loadgenUs),
+      ];
     });
   const cpuTable = cpuRows.length
     ? `\n\nCPU time per light request with no report running (from \`/proc/<pid>/task/*/stat\` of the server, and the runner's own CPU for autocannon), µs:\n\n` +
-      table(['build', 'server main thread', 'server workers', 'server other threads', 'server total', 'load generator'], cpuRows)
+      table(
+        ['build', 'server main thread', 'server workers', 'server other threads', 'server total', 'load generator'],
+        cpuRows,
+      )
     : '';
   const errs = a.errors.length ? `\n\nErrors: ${a.errors.map((e) => `${e.build}: ${e.error}`).join('; ')}` : '';
   return (
@@ -107,7 +142,13 @@ function profiles(r: Results): string {
       const perCall = (ms: number) => (p.calls ? ((ms * 1000) / p.calls).toFixed(2) : '–');
       const rows = t.top
         .slice(0, 10)
-        .map((f) => [f.fn.replace(/\|/g, '\\|'), f.where || '(native)', f.origin, `${(f.share * 100).toFixed(1)}%`, perCall(f.selfMs)]);
+        .map((f) => [
+          f.fn.replace(/\|/g, '\\|'),
+          f.where || '(native)',
+          f.origin,
+          `${(f.share * 100).toFixed(1)}%`,
+          perCall(f.selfMs),
+        ]);
       parts.push(
         `**${p.label} — ${t.thread} thread${t.thread === 'workers' ? 's' : ''}**: ${t.busyMs.toFixed(0)} ms busy over ${p.calls} calls = ${perCall(t.busyMs)} µs per call\n\n` +
           `By origin: ${origins}\n\n${table(['function', 'where', 'origin', 'share of busy', 'µs per call'], rows)}`,
@@ -139,7 +180,8 @@ function bimodal(r: Results): string {
 
 /** The targets table alone: results.md opens with it and the README embeds it. */
 export function targetsTable(checks: TargetCheck[]): string {
-  const icon = (v: TargetCheck['verdict']) => (v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : '– not measured');
+  const icon = (v: TargetCheck['verdict']) =>
+    v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : '– not measured';
   return table(
     ['target', 'where', 'smartasync', 'required', 'verdict'],
     checks.map((c) => [c.target, c.where, c.value, c.required, icon(c.verdict)]),
@@ -151,9 +193,19 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
   const why = [...new Set(misses.map((c) => c.id))].map((id) => {
     const rows = misses.filter((c) => c.id === id);
-    const section = id.startsWith('throughput') ? 'throughput' : id.startsWith('payload') ? 'payload' : id.startsWith('app') || id.startsWith('traffic') ? '' : id;
+    const section = id.startsWith('throughput')
+      ? 'throughput'
+      : id.startsWith('payload')
+        ? 'payload'
+        : id.startsWith('app') || id.startsWith('traffic')
+          ? ''
+          : id;
     const prof = section ? profileLine(r, section) : undefined;
-    return [`- **${rows[0]!.target}**`, ...rows.map((c) => `  - ${c.where}: ${c.why}`), ...(prof ? [`  - ${prof}`] : [])].join('\n');
+    return [
+      `- **${rows[0]!.target}**`,
+      ...rows.map((c) => `  - ${c.where}: ${c.why}`),
+      ...(prof ? [`  - ${prof}`] : []),
+    ].join('\n');
   });
   const unavailable = [...new Set(okJobs(r).flatMap((j) => j.unavailable.map((u) => `${u.adapter}: ${u.error}`)))];
   const failedJobs = r.jobs.filter((j) => !('candidates' in j)) as { job: JobResult['job']; error: string }[];

@@ -114,7 +114,8 @@ export function evaluate(r: Results): TargetCheck[] {
         value: `${fmt.us(sCpu)} µs`,
         required: `≤ ${fmt.us(pCpu === undefined ? undefined : pCpu / 2)} µs (½ × ${cpuPeer?.id} ${fmt.us(pCpu)} µs)`,
         verdict: check(okCpu),
-        why: okCpu === false ? `raw postMessage spends ${fmt.us(metric(raw, 'cpu_us_per_call'))} µs per call.` : undefined,
+        why:
+          okCpu === false ? `raw postMessage spends ${fmt.us(metric(raw, 'cpu_us_per_call'))} µs per call.` : undefined,
       });
     }
   }
@@ -234,7 +235,9 @@ function appTargets(app: AppResult, cores: number): TargetCheck[] {
             : '') +
           (sHog
             ? `Control: with a separate busy-loop process taking one core instead of the report (the server untouched), light p99 is ${fmt.ms(sHog.p99Ms)} ms at ${fmt.rate(sHog.requestsPerSec)} req/s` +
-              (sLoad && sHog.p99Ms >= 0.75 * sLoad.p99Ms ? ': the rise is the machine losing a core, not smartasync. ' : '. ')
+              (sLoad && sHog.p99Ms >= 0.75 * sLoad.p99Ms
+                ? ': the rise is the machine losing a core, not smartasync. '
+                : '. ')
             : '') +
           `The report itself (${fmt.rate(sReport?.requestsPerSec)} req/s × p50 ${fmt.ms(sReport?.p50Ms)} ms) keeps ≈${sReport ? ((sReport.requestsPerSec * sReport.p50Ms) / 1000).toFixed(2) : '?'} of the ${cores} cores busy, which the server's main thread, the light queries and the load generator then share. ` +
           `For comparison the manual piscina build goes from p99 ${fmt.ms(mAlone?.p99Ms)} to ${fmt.ms(mLoad?.p99Ms)} ms under the same load; naive from ${fmt.ms(nAlone?.p99Ms)} to ${fmt.ms(nLoad?.p99Ms)} ms.`

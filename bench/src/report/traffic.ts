@@ -31,9 +31,12 @@ export function ms(x: number | undefined): string {
   if (x < 100) return x.toFixed(1);
   return x.toFixed(0);
 }
-const pct = (x: number | undefined, digits = 1) => (x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`);
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(2)}×`);
-const rate = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x >= 10000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
+const pct = (x: number | undefined, digits = 1) =>
+  x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`;
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(2)}×`;
+const rate = (x: number | undefined) =>
+  x === undefined || !Number.isFinite(x) ? '–' : x >= 10000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0);
 
 function check(cond: boolean | undefined): Verdict {
   return cond === undefined ? 'not measured' : cond ? 'met' : 'missed';
@@ -43,7 +46,11 @@ function traffic(r: Results): TrafficResult | undefined {
   return r.traffic && !('error' in r.traffic) ? r.traffic : undefined;
 }
 
-const GAP_LABEL: Record<Gap, string> = { setImmediate: 'setImmediate gap', '1ms': '1 ms timer gap', '10ms': '10 ms timer gap' };
+const GAP_LABEL: Record<Gap, string> = {
+  setImmediate: 'setImmediate gap',
+  '1ms': '1 ms timer gap',
+  '10ms': '10 ms timer gap',
+};
 
 /** Where a distribution's time went, in words: the measured reason behind a tail. */
 function where(rec: Recorded): string {
@@ -91,7 +98,9 @@ function spacedTargets(sp: SpacedResult): TargetCheck[] {
       why:
         okP99 === false && sg && pg
           ? `smartasync p50 ${ms(sg.latency.p50)} / p99 ${ms(sg.latency.p99)} / max ${ms(sg.latency.max)} ms against piscina ${ms(pg.latency.p50)} / ${ms(pg.latency.p99)} / ${ms(pg.latency.max)} ms` +
-            (raw?.gaps[gap] ? ` and raw postMessage ${ms(raw.gaps[gap].latency.p50)} / ${ms(raw.gaps[gap].latency.p99)} / ${ms(raw.gaps[gap].latency.max)} ms` : '') +
+            (raw?.gaps[gap]
+              ? ` and raw postMessage ${ms(raw.gaps[gap].latency.p50)} / ${ms(raw.gaps[gap].latency.p99)} / ${ms(raw.gaps[gap].latency.max)} ms`
+              : '') +
             `, ${sg.latency.count} calls each, one at a time after a burst of 16 concurrent calls and three ≈3 ms calls. smartasync: ${where(sg)}; ${slowWords(sg)}. ` +
             `piscina: ${where(pg)}.`
           : undefined,
@@ -119,7 +128,9 @@ function spacedTargets(sp: SpacedResult): TargetCheck[] {
             .map((g) => `${GAP_LABEL[g]}: ${slowWords(s.gaps[g]!)}`)
             .join('; ') +
           '.' +
-          (clustered(s) ? ' The slow calls sit in a narrow band (90th percentile under 1.5× the 10th): one fixed delay, not work, which for a call whose body runs in microseconds means a wait that ended on a timeout.' : '')
+          (clustered(s)
+            ? ' The slow calls sit in a narrow band (90th percentile under 1.5× the 10th): one fixed delay, not work, which for a call whose body runs in microseconds means a wait that ended on a timeout.'
+            : '')
         : undefined,
   });
   return out;
@@ -133,7 +144,8 @@ function openLoopTargets(ol: OpenLoopResult): TargetCheck[] {
     const sp = s?.points[k];
     const pp = p?.points[k];
     const okR = sp && pp ? sp.rec.latency.p99 <= pp.rec.latency.p99 : undefined;
-    const over = (x: typeof sp) => (x && x.achieved < 0.95 * x.rate ? ` (completed only ${rate(x.achieved)} calls/s: over its saturation)` : '');
+    const over = (x: typeof sp) =>
+      x && x.achieved < 0.95 * x.rate ? ` (completed only ${rate(x.achieved)} calls/s: over its saturation)` : '';
     out.push({
       id: 'traffic-openloop',
       target: 'Open-loop p99 ≤ piscina p99',
@@ -161,7 +173,9 @@ function mixedTargets(mx: MixedResult): TargetCheck[] {
   const l = s?.loaded?.latency.p99;
   const okM = a !== undefined && l !== undefined ? l <= 2 * a : undefined;
   const peerWords = (c: typeof p, name: string) =>
-    c?.alone && c.loaded ? `${name} ${ms(c.alone.latency.p99)} → ${ms(c.loaded.latency.p99)} ms (waiting for a worker p99 ${ms(c.loaded.split.queue.p99)} ms)` : '';
+    c?.alone && c.loaded
+      ? `${name} ${ms(c.alone.latency.p99)} → ${ms(c.loaded.latency.p99)} ms (waiting for a worker p99 ${ms(c.loaded.split.queue.p99)} ms)`
+      : '';
   return [
     {
       id: 'traffic-mixed',
@@ -174,7 +188,9 @@ function mixedTargets(mx: MixedResult): TargetCheck[] {
         okM === false && s?.alone && s.loaded
           ? `under the long calls smartasync's light calls spent ${where(s.loaded)}; ${pct(s.loaded.latency.over5ms)} took over 5 ms (alone ${pct(s.alone.latency.over5ms)}). ` +
             `A long call runs ${ms(s.longRunMs?.loaded)} ms on its worker. ` +
-            (s.alone.latency.p99 > 5 ? `Light p99 alone is itself ${ms(s.alone.latency.p99)} ms (${where(s.alone)}): see the spaced calls. ` : '') +
+            (s.alone.latency.p99 > 5
+              ? `Light p99 alone is itself ${ms(s.alone.latency.p99)} ms (${where(s.alone)}): see the spaced calls. `
+              : '') +
             `Long calls/s: ${rate(s.longAlone?.median)} alone, ${rate(s.longLoaded?.median)} with the light calls. ` +
             `For comparison, light p99 alone → under long calls: ${[peerWords(p, 'piscina'), peerWords(raw, 'raw postMessage')].filter(Boolean).join(', ')}.`
           : undefined,
@@ -206,7 +222,9 @@ function appTargets(app: TrafficAppResult): TargetCheck[] {
           (sR.pool && sA.pool
             ? `The pool's statistics: calls waited ${ms(sR.pool.meanWaitMs)} ms on average for a worker (alone ${ms(sA.pool.meanWaitMs)} ms; longest ${ms(sR.pool.maxWaitMs)} ms). `
             : '') +
-          (sR.loop ? `The server's event loop ran late by p99 ${ms(sR.loop.p99Ms)} ms (alone ${ms(sA.loop?.p99Ms)} ms). ` : '') +
+          (sR.loop
+            ? `The server's event loop ran late by p99 ${ms(sR.loop.p99Ms)} ms (alone ${ms(sA.loop?.p99Ms)} ms). `
+            : '') +
           `Manual piscina: ${ms(mA?.latency.p99)} → ${ms(mR?.latency.p99)} ms; naive (report on the event loop): ${ms(nA?.latency.p99)} → ${ms(nR?.latency.p99)} ms.`
         : undefined,
   });
@@ -225,8 +243,12 @@ function appTargets(app: TrafficAppResult): TargetCheck[] {
       why:
         okO === false && s && m
           ? `from the intended send time: smartasync p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)} / p99.9 ${ms(s.latency.p999)} ms at ${rate(s.achieved)} req/s, manual piscina ${ms(m.latency.p50)} / ${ms(m.latency.p99)} / ${ms(m.latency.p999)} ms. ` +
-            (s.pool ? `smartasync pool: calls waited ${ms(s.pool.meanWaitMs)} ms on average for a worker and ran ${ms(s.pool.meanRunMs)} ms. ` : '') +
-            (s.loop && m.loop ? `Server event-loop delay p99: smartasync ${ms(s.loop.p99Ms)}, manual piscina ${ms(m.loop.p99Ms)} ms. ` : '') +
+            (s.pool
+              ? `smartasync pool: calls waited ${ms(s.pool.meanWaitMs)} ms on average for a worker and ran ${ms(s.pool.meanRunMs)} ms. `
+              : '') +
+            (s.loop && m.loop
+              ? `Server event-loop delay p99: smartasync ${ms(s.loop.p99Ms)}, manual piscina ${ms(m.loop.p99Ms)} ms. `
+              : '') +
             `${pct(s.latency.over5ms)} of smartasync's requests over 5 ms (manual piscina ${pct(m.latency.over5ms)}).`
           : undefined,
     });
@@ -250,10 +272,16 @@ function appTargets(app: TrafficAppResult): TargetCheck[] {
           `${ms(main.firstMs)} vs ${ms(main.warmMs)} ms (${ratio(main.firstMs, main.warmMs)}). ` +
           (naive
             ? `The naive build, with no worker at all, takes ${ms(naive.firstMs)} vs ${ms(naive.warmMs)} ms (${ratio(naive.firstMs, naive.warmMs)}): that much is the server's own cold path (Fastify's first request and the first query)` +
-              (naive.firstMs > 2 * main.warmMs ? `, already over 2× smartasync's warm request by itself, so warm workers alone cannot meet this target: the request path on the main thread needs warming too. ` : '. ')
+              (naive.firstMs > 2 * main.warmMs
+                ? `, already over 2× smartasync's warm request by itself, so warm workers alone cannot meet this target: the request path on the main thread needs warming too. `
+                : '. ')
             : '') +
-          (manual ? `Manual piscina: ${ms(manual.firstMs)} vs ${ms(manual.warmMs)} ms (${ratio(manual.firstMs, manual.warmMs)}). ` : '') +
-          (bench ? `The benchmark's smartasync server (buildApp, then listen): ${ms(bench.firstMs)} vs ${ms(bench.warmMs)} ms. ` : '') +
+          (manual
+            ? `Manual piscina: ${ms(manual.firstMs)} vs ${ms(manual.warmMs)} ms (${ratio(manual.firstMs, manual.warmMs)}). `
+            : '') +
+          (bench
+            ? `The benchmark's smartasync server (buildApp, then listen): ${ms(bench.firstMs)} vs ${ms(bench.warmMs)} ms. `
+            : '') +
           threadWords(main) +
           (naive ? ` The first request costs ${ms(main.firstMs - naive.firstMs)} ms more than the naive build's.` : '')
         : undefined,
@@ -268,7 +296,9 @@ function threadWords(f: FirstRequest): string {
   if (!at.length) return '';
   const list = (xs: number[]) => [...new Set(xs)].join(' or ');
   return `The server process had ${list(at)} worker thread(s) when the first request was sent and ${list(after)} once it was answered (from /proc/<pid>/task)${
-    Math.max(...at) === 0 && Math.min(...after) > 0 ? ': its workers were started by the first request, not before listening.' : '.'
+    Math.max(...at) === 0 && Math.min(...after) > 0
+      ? ': its workers were started by the first request, not before listening.'
+      : '.'
   }`;
 }
 
@@ -289,8 +319,12 @@ function idleTargets(idle: IdleResult): TargetCheck[] {
       why:
         okI === false && s
           ? `${ms(s.cpuMs)} ms of CPU in ${idle.seconds} s` +
-            (s.threads ? `: main thread ${ms(s.threads.main)} ms, workers ${ms(s.threads.workers)} ms, Node's helper threads ${ms(s.threads.other)} ms` : '') +
-            (s.wakeupsPerS ? `; the workers were switched in ${s.wakeupsPerS.workers.toFixed(0)} times a second (piscina's ${p?.wakeupsPerS ? p.wakeupsPerS.workers.toFixed(0) : '?'}), the main thread ${s.wakeupsPerS.main.toFixed(0)}` : '') +
+            (s.threads
+              ? `: main thread ${ms(s.threads.main)} ms, workers ${ms(s.threads.workers)} ms, Node's helper threads ${ms(s.threads.other)} ms`
+              : '') +
+            (s.wakeupsPerS
+              ? `; the workers were switched in ${s.wakeupsPerS.workers.toFixed(0)} times a second (piscina's ${p?.wakeupsPerS ? p.wakeupsPerS.workers.toFixed(0) : '?'}), the main thread ${s.wakeupsPerS.main.toFixed(0)}`
+              : '') +
             '.'
           : undefined,
     },
@@ -322,7 +356,8 @@ function name(id: string): string {
 
 function failed<T>(part: T | { error: string } | undefined): string | undefined {
   if (!part) return '_not run_';
-  if (typeof part === 'object' && part !== null && 'error' in part) return `_failed: ${String(part.error).split('\n')[0]}_`;
+  if (typeof part === 'object' && part !== null && 'error' in part)
+    return `_failed: ${String(part.error).split('\n')[0]}_`;
   return undefined;
 }
 
@@ -362,7 +397,20 @@ function spacedTable(t: TrafficResult): string {
     `16 concurrent light calls, then two ≈3 ms calls at once and one alone. Each call is awaited, then the gap (\`setImmediate\`, \`setTimeout(1)\`, \`setTimeout(10)\`) ` +
     `before the next. Percentiles over every call of every round (HdrHistogram); p99 in small print is the min–max of the per-round p99. ` +
     `"to start" = from the call to the body starting on a worker; "reply" = from the body's end to the caller's promise settling.\n\n` +
-    table(['candidate', 'gap', 'p50 ms', 'p99 ms', 'max ms', '> 5 ms', 'to start p50 / p99 ms', 'reply p50 / p99 ms', 'calls'], rows) +
+    table(
+      [
+        'candidate',
+        'gap',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        '> 5 ms',
+        'to start p50 / p99 ms',
+        'reply p50 / p99 ms',
+        'calls',
+      ],
+      rows,
+    ) +
     `\n\nHow each pool was started: ${sp.candidates.map((c) => `${c.id}: ${startWords(c)}`).join('; ')}.`
   );
 }
@@ -401,7 +449,21 @@ function openLoopTable(t: TrafficResult): string {
     `${ol.rounds} round(s) × ${ol.seconds} s per rate. Latency counts from each call's **intended** send time, so a sender held up by a busy event loop ` +
     `does not hide the queueing it caused (no coordinated omission); "sender late" is how far after its intended time the call was actually made ` +
     `(the sender runs on timers of ≈1 ms resolution, the same for every candidate).\n\n` +
-    table(['candidate', 'offered /s', 'done /s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'sender late p50 / p99 ms', 'p99 to start / reply ms', 'calls'], rows)
+    table(
+      [
+        'candidate',
+        'offered /s',
+        'done /s',
+        'p50 ms',
+        'p99 ms',
+        'p99.9 ms',
+        'max ms',
+        'sender late p50 / p99 ms',
+        'p99 to start / reply ms',
+        'calls',
+      ],
+      rows,
+    )
   );
 }
 
@@ -429,7 +491,17 @@ function mixedTable(t: TrafficResult): string {
     `whether or not earlier ones have settled); long calls alone (${mx.longCallers} closed-loop callers of a ≈${mx.longMs} ms synchronous call, ${mx.longIters} iterations); both at once. ` +
     `${mx.rounds} round(s), candidates interleaved; light latency from each call, over every call of every round.\n\n` +
     table(
-      ['candidate', 'light alone p50 / p99 / max ms', 'light under long calls p50 / p99 / max ms', 'p99 ratio', 'light > 5 ms', 'light to start p50 / p99 ms', 'long calls/s alone / with light', 'long call run ms alone / with light', 'light calls'],
+      [
+        'candidate',
+        'light alone p50 / p99 / max ms',
+        'light under long calls p50 / p99 / max ms',
+        'p99 ratio',
+        'light > 5 ms',
+        'light to start p50 / p99 ms',
+        'long calls/s alone / with light',
+        'long call run ms alone / with light',
+        'light calls',
+      ],
       rows,
     )
   );
@@ -458,7 +530,20 @@ function idleTable(t: TrafficResult): string {
     `One process per candidate, started one after another; each starts its pool of ${idle.workers} (warm where the candidate can), times its first call and 20 more, ` +
     `makes sure every worker is up, then all idle together for ${idle.seconds} s. CPU is the whole process's (\`process.cpuUsage()\`), split by thread from \`/proc/self/task/*/schedstat\`; ` +
     `switches are context switches per second (\`/proc/self/task/*/status\`): how often the threads wake. \`node\` is a Node process with no pool, the floor.\n\n` +
-    table(['candidate', 'start', 'first call ms', 'warm call ms', 'idle CPU (share of a core)', 'CPU ms main / workers / helpers', 'switches/s main / workers', 'call after idle ms', 'workers'], rows)
+    table(
+      [
+        'candidate',
+        'start',
+        'first call ms',
+        'warm call ms',
+        'idle CPU (share of a core)',
+        'CPU ms main / workers / helpers',
+        'switches/s main / workers',
+        'call after idle ms',
+        'workers',
+      ],
+      rows,
+    )
   );
 }
 
@@ -466,7 +551,8 @@ function appTable(t: TrafficResult): string {
   const f = failed(t.app);
   if (f) return f;
   const app = t.app as TrafficAppResult;
-  const order = (s: AppScenarioFigures) => (s.scenario === 'alone' ? 0 : s.scenario === 'with-report' ? 1 : 2 + (s.rate ?? 0) / 1e9);
+  const order = (s: AppScenarioFigures) =>
+    s.scenario === 'alone' ? 0 : s.scenario === 'with-report' ? 1 : 2 + (s.rate ?? 0) / 1e9;
   const rows = [...app.scenarios]
     .sort((a, b) => order(a) - order(b) || a.build.localeCompare(b.build))
     .map((s) => [
@@ -491,7 +577,15 @@ function appTable(t: TrafficResult): string {
   const first = app.firstRequest.map((x) =>
     x.error
       ? [x.build, `_${x.error}_`, '', '', '', '', '']
-      : [x.build === 'smartasync (npm start)' ? `**${x.build}**` : x.build, x.entry, ms(x.listenMs), ms(x.firstMs), ms(x.warmMs), ratio(x.firstMs, x.warmMs), threads(x)],
+      : [
+          x.build === 'smartasync (npm start)' ? `**${x.build}**` : x.build,
+          x.entry,
+          ms(x.listenMs),
+          ms(x.firstMs),
+          ms(x.warmMs),
+          ratio(x.firstMs, x.warmMs),
+          threads(x),
+        ],
   );
   const builds = app.builds.map((b) => `- \`${b.build}\`: ${b.note}`).join('\n');
   return (
@@ -500,10 +594,37 @@ function appTable(t: TrafficResult): string {
     `\`open-N\`: Poisson arrivals at N req/s for ${app.openSeconds} s from an open-loop client on undici (up to 32 connections), latency from each request's intended send time. ` +
     `${app.rounds} round(s), builds interleaved; percentiles over every request of every round (HdrHistogram), p99 in small print the min–max over rounds. ` +
     `Server and load generator share the 2 cores.\n\n${builds}\n\n` +
-    table(['scenario', 'build', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', '> 5 ms', 'report req/s / p50 ms', 'server loop delay p99 ms', 'pool wait ms/call', 'errors'], rows) +
+    table(
+      [
+        'scenario',
+        'build',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'p99.9 ms',
+        'max ms',
+        '> 5 ms',
+        'report req/s / p50 ms',
+        'server loop delay p99 ms',
+        'pool wait ms/call',
+        'errors',
+      ],
+      rows,
+    ) +
     `\n\n**First request after start.** A fresh server per start; the first \`GET /users/:id\` once it listens, on a new connection, against the median of 31 requests ` +
     `(each on a new connection) after a warm-up. Median over the starts.\n\n` +
-    table(['server', 'started as', 'spawn → listening ms', 'first request ms', 'warm request ms', 'first / warm', 'worker threads before → after the first request'], first) +
+    table(
+      [
+        'server',
+        'started as',
+        'spawn → listening ms',
+        'first request ms',
+        'warm request ms',
+        'first / warm',
+        'worker threads before → after the first request',
+      ],
+      first,
+    ) +
     (app.errors.length ? `\n\nErrors: ${app.errors.map((e) => `${e.build}: ${e.error}`).join('; ')}` : '')
   );
 }
@@ -539,12 +660,24 @@ ${idleTable(t)}
 // ---- charts ------------------------------------------------------------------------------
 
 type Datum = Record<string, string | number>;
-const CANDIDATE_COLORS = { domain: ['★ smartasync', 'piscina:default', 'raw:postMessage'], range: ['#e45756', '#4c78a8', '#72b7b2'] };
+const CANDIDATE_COLORS = {
+  domain: ['★ smartasync', 'piscina:default', 'raw:postMessage'],
+  range: ['#e45756', '#4c78a8', '#72b7b2'],
+};
 const label = (id: string) => (id === SUBJECT ? `★ ${id}` : id);
 
 // Latencies here span four orders of magnitude, so a log scale, and dots rather than bars
 // (a bar on a log scale has no zero to start from).
-function panel(field: string, title: string, yField: string, ySort: string[] | null, offset: string, offsetSort: string[], color: object, width = 240): object {
+function panel(
+  field: string,
+  title: string,
+  yField: string,
+  ySort: string[] | null,
+  offset: string,
+  offsetSort: string[],
+  color: object,
+  width = 240,
+): object {
   return {
     width,
     encoding: {
@@ -553,16 +686,26 @@ function panel(field: string, title: string, yField: string, ySort: string[] | n
       color,
     },
     layer: [
-      { mark: { type: 'point', filled: true, size: 60, opacity: 1 }, encoding: { x: { field, type: 'quantitative', title, scale: { type: 'log' } } } },
+      {
+        mark: { type: 'point', filled: true, size: 60, opacity: 1 },
+        encoding: { x: { field, type: 'quantitative', title, scale: { type: 'log' } } },
+      },
       {
         mark: { type: 'text', align: 'left', dx: 6, fontSize: 8 },
-        encoding: { x: { field, type: 'quantitative' }, text: { field, type: 'quantitative', format: '.3~r' }, color: { value: '#222' } },
+        encoding: {
+          x: { field, type: 'quantitative' },
+          text: { field, type: 'quantitative', format: '.3~r' },
+          color: { value: '#222' },
+        },
       },
     ],
   };
 }
 
-export function trafficCharts(r: Results, base: (title: string, subtitle: string) => Partial<TopLevelSpec>): Record<string, TopLevelSpec> {
+export function trafficCharts(
+  r: Results,
+  base: (title: string, subtitle: string) => Partial<TopLevelSpec>,
+): Record<string, TopLevelSpec> {
   const t = traffic(r);
   const specs: Record<string, TopLevelSpec> = {};
   if (!t) return specs;
@@ -571,11 +714,32 @@ export function trafficCharts(r: Results, base: (title: string, subtitle: string
   const sp = ok(t.spaced);
   if (sp) {
     const values: Datum[] = sp.candidates.flatMap((c) =>
-      GAPS.flatMap((g) => (c.gaps[g] ? [{ candidate: label(c.id), gap: g, p50: c.gaps[g].latency.p50, p99: c.gaps[g].latency.p99, max: c.gaps[g].latency.max }] : [])),
+      GAPS.flatMap((g) =>
+        c.gaps[g]
+          ? [
+              {
+                candidate: label(c.id),
+                gap: g,
+                p50: c.gaps[g].latency.p50,
+                p99: c.gaps[g].latency.p99,
+                max: c.gaps[g].latency.max,
+              },
+            ]
+          : [],
+      ),
     );
-    const color = { field: 'candidate', type: 'nominal', title: null, scale: CANDIDATE_COLORS, legend: { orient: 'bottom' } };
+    const color = {
+      field: 'candidate',
+      type: 'nominal',
+      title: null,
+      scale: CANDIDATE_COLORS,
+      legend: { orient: 'bottom' },
+    };
     specs['traffic-spaced'] = {
-      ...base('Spaced calls: one light call at a time, a gap between calls', `ms, log scale, lower is better · every call of every round · ${date}`),
+      ...base(
+        'Spaced calls: one light call at a time, a gap between calls',
+        `ms, log scale, lower is better · every call of every round · ${date}`,
+      ),
       data: { values },
       hconcat: ['p50', 'p99', 'max'].map((k) => panel(k, `${k} ms`, 'gap', [...GAPS], 'candidate', cands, color, 200)),
     } as TopLevelSpec;
@@ -583,7 +747,13 @@ export function trafficCharts(r: Results, base: (title: string, subtitle: string
   const ol = ok(t.openloop);
   if (ol) {
     const values: Datum[] = ol.candidates.flatMap((c) =>
-      c.points.map((pt) => ({ candidate: label(c.id), rate: pt.rate, p50: pt.rec.latency.p50, p99: pt.rec.latency.p99, p999: pt.rec.latency.p999 })),
+      c.points.map((pt) => ({
+        candidate: label(c.id),
+        rate: pt.rate,
+        p50: pt.rec.latency.p50,
+        p99: pt.rec.latency.p99,
+        p999: pt.rec.latency.p999,
+      })),
     );
     const line = (k: string, title: string) => ({
       width: 230,
@@ -592,11 +762,20 @@ export function trafficCharts(r: Results, base: (title: string, subtitle: string
       encoding: {
         x: { field: 'rate', type: 'quantitative', title: 'offered calls/s (Poisson)', scale: { type: 'log' } },
         y: { field: k, type: 'quantitative', title, scale: { type: 'log' } },
-        color: { field: 'candidate', type: 'nominal', title: null, scale: CANDIDATE_COLORS, legend: { orient: 'bottom' } },
+        color: {
+          field: 'candidate',
+          type: 'nominal',
+          title: null,
+          scale: CANDIDATE_COLORS,
+          legend: { orient: 'bottom' },
+        },
       },
     });
     specs['traffic-openloop'] = {
-      ...base('Open-loop arrivals: latency from the intended send time', `ms, log scale, lower is better · ≈${ol.workMs * 1000} µs calls, ${ol.workers} workers · ${date}`),
+      ...base(
+        'Open-loop arrivals: latency from the intended send time',
+        `ms, log scale, lower is better · ≈${ol.workMs * 1000} µs calls, ${ol.workers} workers · ${date}`,
+      ),
       data: { values },
       hconcat: [line('p50', 'p50 ms'), line('p99', 'p99 ms'), line('p999', 'p99.9 ms')],
     } as TopLevelSpec;
@@ -606,25 +785,63 @@ export function trafficCharts(r: Results, base: (title: string, subtitle: string
     const values: Datum[] = mx.candidates.flatMap((c) =>
       c.alone && c.loaded
         ? [
-            { candidate: label(c.id), phase: 'light alone', p99: c.alone.latency.p99, longPerS: c.longAlone?.median ?? Number.NaN },
-            { candidate: label(c.id), phase: 'with long calls', p99: c.loaded.latency.p99, longPerS: c.longLoaded?.median ?? Number.NaN },
+            {
+              candidate: label(c.id),
+              phase: 'light alone',
+              p99: c.alone.latency.p99,
+              longPerS: c.longAlone?.median ?? Number.NaN,
+            },
+            {
+              candidate: label(c.id),
+              phase: 'with long calls',
+              p99: c.loaded.latency.p99,
+              longPerS: c.longLoaded?.median ?? Number.NaN,
+            },
           ]
         : [],
     );
-    const color = { field: 'phase', type: 'nominal', title: null, scale: { domain: ['light alone', 'with long calls'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } };
+    const color = {
+      field: 'phase',
+      type: 'nominal',
+      title: null,
+      scale: { domain: ['light alone', 'with long calls'], range: ['#4c78a8', '#e45756'] },
+      legend: { orient: 'bottom' },
+    };
     const longBars = {
       width: 200,
-      transform: [{ filter: "isValid(datum.longPerS) && datum.longPerS > 0" }],
-      encoding: { y: { field: 'candidate', type: 'nominal', title: null, sort: cands }, yOffset: { field: 'phase', sort: ['light alone', 'with long calls'] }, color },
+      transform: [{ filter: 'isValid(datum.longPerS) && datum.longPerS > 0' }],
+      encoding: {
+        y: { field: 'candidate', type: 'nominal', title: null, sort: cands },
+        yOffset: { field: 'phase', sort: ['light alone', 'with long calls'] },
+        color,
+      },
       layer: [
-        { mark: { type: 'bar', height: { band: 0.4 } }, encoding: { x: { field: 'longPerS', type: 'quantitative', title: 'long calls/s (alone / with light calls)' } } },
-        { mark: { type: 'text', align: 'left', dx: 3, fontSize: 8 }, encoding: { x: { field: 'longPerS', type: 'quantitative' }, text: { field: 'longPerS', format: '.3~r' }, color: { value: '#222' } } },
+        {
+          mark: { type: 'bar', height: { band: 0.4 } },
+          encoding: {
+            x: { field: 'longPerS', type: 'quantitative', title: 'long calls/s (alone / with light calls)' },
+          },
+        },
+        {
+          mark: { type: 'text', align: 'left', dx: 3, fontSize: 8 },
+          encoding: {
+            x: { field: 'longPerS', type: 'quantitative' },
+            text: { field: 'longPerS', format: '.3~r' },
+            color: { value: '#222' },
+          },
+        },
       ],
     };
     specs['traffic-mixed'] = {
-      ...base('Light calls among long ones', `light p99 ms (log) alone and while ${mx.longCallers} callers keep ${mx.workers} workers busy with ${mx.longMs} ms calls · ${date}`),
+      ...base(
+        'Light calls among long ones',
+        `light p99 ms (log) alone and while ${mx.longCallers} callers keep ${mx.workers} workers busy with ${mx.longMs} ms calls · ${date}`,
+      ),
       data: { values },
-      hconcat: [panel('p99', 'light p99 ms', 'candidate', cands, 'phase', ['light alone', 'with long calls'], color, 260), longBars],
+      hconcat: [
+        panel('p99', 'light p99 ms', 'candidate', cands, 'phase', ['light alone', 'with long calls'], color, 260),
+        longBars,
+      ],
     } as TopLevelSpec;
   }
   const app = ok(t.app);
@@ -633,16 +850,43 @@ export function trafficCharts(r: Results, base: (title: string, subtitle: string
     const bl = (b: string) => (b === SUBJECT ? `★ ${b}` : b);
     const closed: Datum[] = app.scenarios
       .filter((s) => s.scenario === 'alone' || s.scenario === 'with-report')
-      .map((s) => ({ build: bl(s.build), scenario: s.scenario === 'alone' ? 'alone' : 'with the report', p99: s.latency.p99 }));
-    const open: Datum[] = app.scenarios.filter((s) => s.rate !== undefined).map((s) => ({ build: bl(s.build), rate: s.rate!, p99: s.latency.p99 }));
+      .map((s) => ({
+        build: bl(s.build),
+        scenario: s.scenario === 'alone' ? 'alone' : 'with the report',
+        p99: s.latency.p99,
+      }));
+    const open: Datum[] = app.scenarios
+      .filter((s) => s.rate !== undefined)
+      .map((s) => ({ build: bl(s.build), rate: s.rate!, p99: s.latency.p99 }));
     const buildColors = { domain: builds, range: ['#e45756', '#4c78a8', '#bab0ac'] };
-    const color = { field: 'scenario', type: 'nominal', title: null, scale: { domain: ['alone', 'with the report'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } };
+    const color = {
+      field: 'scenario',
+      type: 'nominal',
+      title: null,
+      scale: { domain: ['alone', 'with the report'], range: ['#4c78a8', '#e45756'] },
+      legend: { orient: 'bottom' },
+    };
     specs['traffic-app'] = {
       // Two views with their own data: nothing shared (a shared yOffset would merge two sort orders).
       resolve: { scale: { color: 'independent', x: 'independent', y: 'independent', yOffset: 'independent' } },
-      ...base('Users API: GET /users/:id p99', `ms, log scale · left: one client looping, alone and with the report · right: open loop · ${date}`),
+      ...base(
+        'Users API: GET /users/:id p99',
+        `ms, log scale · left: one client looping, alone and with the report · right: open loop · ${date}`,
+      ),
       hconcat: [
-        { data: { values: closed }, ...panel('p99', 'p99 ms, one client looping', 'build', builds, 'scenario', ['alone', 'with the report'], color, 260) },
+        {
+          data: { values: closed },
+          ...panel(
+            'p99',
+            'p99 ms, one client looping',
+            'build',
+            builds,
+            'scenario',
+            ['alone', 'with the report'],
+            color,
+            260,
+          ),
+        },
         {
           data: { values: open },
           width: 240,

@@ -14,7 +14,10 @@ const END = '<!-- headline:end -->';
 
 /** Whether these results may replace the README's headline: a full run holding every section. */
 export function updatesHeadline(r: Results): boolean {
-  const complete = ALL_JOB_SECTIONS.every((s) => r.jobs.some((j) => j.job.section === s)) && r.app !== undefined && r.traffic !== undefined;
+  const complete =
+    ALL_JOB_SECTIONS.every((s) => r.jobs.some((j) => j.job.section === s)) &&
+    r.app !== undefined &&
+    r.traffic !== undefined;
   return r.meta.size === 'full' && complete;
 }
 

@@ -12,7 +12,17 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Pool } from 'undici';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
-import { launch, loopDelay, poolCounters, poolDelta, seed, startServer, stopServer, USERS, type Server } from '../app/run-app.ts';
+import {
+  launch,
+  loopDelay,
+  poolCounters,
+  poolDelta,
+  seed,
+  startServer,
+  stopServer,
+  USERS,
+  type Server,
+} from '../app/run-app.ts';
 import type { Size } from '../plan.ts';
 import { spread } from '../stats.ts';
 import { workerThreads } from '../threads.ts';
@@ -23,8 +33,14 @@ import type { AppBuild, AppScenarioFigures, FirstRequest, TrafficAppResult } fro
 
 const BUILDS: { build: AppBuild; note: string }[] = [
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool and options (users-api `mode: smartasync`)' },
-  { build: 'manual-piscina', note: 'piscina, min = max threads = cores, a hand-written worker module with a named export per query (bench/src/app/queries.ts)' },
-  { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`): no offload, for reference' },
+  {
+    build: 'manual-piscina',
+    note: 'piscina, min = max threads = cores, a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
+  },
+  {
+    build: 'naive',
+    note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`): no offload, for reference',
+  },
 ];
 const LIGHT_CONNECTIONS = 1;
 const REPORT_CONNECTIONS = 3;
@@ -36,7 +52,13 @@ const userPath = (r: () => number) => `/users/${1 + Math.floor(r() * USERS)}`;
 const light = () => userPath(Math.random);
 
 /** Poisson arrivals at `rate` req/s on GET /users/:id; latency from each request's intended send time. */
-async function openLoopHttp(pool: Pool, rate: number, seconds: number, seed: number, recs: PlainRecorder[]): Promise<{ achieved: number; errors: number }> {
+async function openLoopHttp(
+  pool: Pool,
+  rate: number,
+  seconds: number,
+  seed: number,
+  recs: PlainRecorder[],
+): Promise<{ achieved: number; errors: number }> {
   const arrivals = rng(seed);
   const ids = rng(seed + 1);
   let errors = 0;
@@ -117,22 +139,49 @@ function timedGet(url: string): Promise<number> {
     const t0 = performance.now();
     get(url, { agent: false }, (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`${url}: HTTP ${res.statusCode}`)),
+      );
     }).on('error', reject);
   });
 }
 
 function startMain(url: string, reportCost: number): Promise<Server> {
-  const env = { ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_MODE: 'smartasync', DATABASE_URL: url, REPORT_COST: String(reportCost), LOG_LEVEL: 'info' };
+  const env = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_MODE: 'smartasync',
+    DATABASE_URL: url,
+    REPORT_COST: String(reportCost),
+    LOG_LEVEL: 'info',
+  };
   return launch('smartasync', [mainEntry], env, /listening at http:\/\/[^:]+:(\d+)/);
 }
 
-async function firstRequest(kind: FirstRequest['build'], url: string, reportCost: number, starts: number, warmCalls: number): Promise<FirstRequest> {
-  const entry = kind === 'smartasync (npm start)' ? 'examples/users-api/src/main.ts (npm start), DATA_MODE=smartasync' : `bench/src/app/server.ts ${kind}`;
-  const out: FirstRequest = { build: kind, entry, starts: [], firstMs: Number.NaN, warmMs: Number.NaN, listenMs: Number.NaN };
+async function firstRequest(
+  kind: FirstRequest['build'],
+  url: string,
+  reportCost: number,
+  starts: number,
+  warmCalls: number,
+): Promise<FirstRequest> {
+  const entry =
+    kind === 'smartasync (npm start)'
+      ? 'examples/users-api/src/main.ts (npm start), DATA_MODE=smartasync'
+      : `bench/src/app/server.ts ${kind}`;
+  const out: FirstRequest = {
+    build: kind,
+    entry,
+    starts: [],
+    firstMs: Number.NaN,
+    warmMs: Number.NaN,
+    listenMs: Number.NaN,
+  };
   for (let k = 0; k < starts; k++) {
     const t0 = performance.now();
-    const s = kind === 'smartasync (npm start)' ? await startMain(url, reportCost) : await startServer(kind, url, reportCost);
+    const s =
+      kind === 'smartasync (npm start)' ? await startMain(url, reportCost) : await startServer(kind, url, reportCost);
     try {
       const listenMs = performance.now() - t0;
       const workersAtFirst = workerThreads(s.proc.pid!);
@@ -142,7 +191,13 @@ async function firstRequest(kind: FirstRequest['build'], url: string, reportCost
       const warm: number[] = [];
       for (let i = 0; i < 31; i++) warm.push(await timedGet(`${s.base}/users/${2 + i}`));
       warm.sort((a, b) => a - b);
-      out.starts.push({ listenMs, firstMs, warmMs: warm[15]!, ...(workersAtFirst !== undefined ? { workersAtFirst } : {}), ...(workersAfterFirst !== undefined ? { workersAfterFirst } : {}) });
+      out.starts.push({
+        listenMs,
+        firstMs,
+        warmMs: warm[15]!,
+        ...(workersAtFirst !== undefined ? { workersAtFirst } : {}),
+        ...(workersAfterFirst !== undefined ? { workersAfterFirst } : {}),
+      });
     } finally {
       await stopServer(s);
     }
@@ -184,7 +239,16 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
   const cells = new Map<string, Cell>();
   const cell = (b: string, sc: string): Cell => {
     const key = `${b}|${sc}`;
-    if (!cells.has(key)) cells.set(key, { rec: new PlainRecorder(), p99s: [], achieved: [], errors: 0, report: { rps: [], p50: [] }, pools: [], loops: [] });
+    if (!cells.has(key))
+      cells.set(key, {
+        rec: new PlainRecorder(),
+        p99s: [],
+        achieved: [],
+        errors: 0,
+        report: { rps: [], p50: [] },
+        pools: [],
+        loops: [],
+      });
     return cells.get(key)!;
   };
   let measured = false;
@@ -212,7 +276,12 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
     for (let round = 0; round < p.rounds; round++) {
       const k = round % Math.max(1, servers.length);
       for (const s of [...servers.slice(k), ...servers.slice(0, k)]) {
-        const measure = async (scenario: string, run: (rec: PlainRecorder) => Promise<{ achieved: number; errors: number; report?: { rps: number; p50: number } }>) => {
+        const measure = async (
+          scenario: string,
+          run: (
+            rec: PlainRecorder,
+          ) => Promise<{ achieved: number; errors: number; report?: { rps: number; p50: number } }>,
+        ) => {
           const c = cell(s.build, scenario);
           const rec = new PlainRecorder();
           const before = await poolCounters(s);
@@ -231,18 +300,33 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
           if (pd) c.pools.push(pd);
           if (loop) c.loops.push(loop);
           rec.destroy();
-          o.log(`${s.build} ${scenario}: p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms at ${r.achieved.toFixed(0)} req/s` + (r.report ? `; report ${r.report.rps.toFixed(1)} req/s` : ''));
+          o.log(
+            `${s.build} ${scenario}: p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms at ${r.achieved.toFixed(0)} req/s` +
+              (r.report ? `; report ${r.report.rps.toFixed(1)} req/s` : ''),
+          );
         };
         await measure('alone', async (rec) => {
-          const f = await closedLoopHttp(s.base, LIGHT_CONNECTIONS, light, sleep(p.seconds * 1000), [rec, cell(s.build, 'alone').rec]);
+          const f = await closedLoopHttp(s.base, LIGHT_CONNECTIONS, light, sleep(p.seconds * 1000), [
+            rec,
+            cell(s.build, 'alone').rec,
+          ]);
           return { achieved: f.achieved, errors: f.errors };
         });
         await measure('with-report', async (rec) => {
           // The report load starts first and outlasts the light load.
           let stopReport!: () => void;
-          const report = closedLoopHttp(s.base, REPORT_CONNECTIONS, () => '/reports/users', new Promise<void>((r) => (stopReport = r)), []);
+          const report = closedLoopHttp(
+            s.base,
+            REPORT_CONNECTIONS,
+            () => '/reports/users',
+            new Promise<void>((r) => (stopReport = r)),
+            [],
+          );
           await sleep(Math.min(300, p.seconds * 200));
-          const f = await closedLoopHttp(s.base, LIGHT_CONNECTIONS, light, sleep(p.seconds * 1000), [rec, cell(s.build, 'with-report').rec]);
+          const f = await closedLoopHttp(s.base, LIGHT_CONNECTIONS, light, sleep(p.seconds * 1000), [
+            rec,
+            cell(s.build, 'with-report').rec,
+          ]);
           stopReport();
           const r = await report;
           return { achieved: f.achieved, errors: f.errors + r.errors, report: { rps: r.achieved, p50: r.p50 } };
@@ -250,7 +334,9 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
         for (const [i, rate] of p.rates.entries()) {
           const sc = `open-${rate}`;
           cell(s.build, sc).rate = rate;
-          await measure(sc, (rec) => openLoopHttp(pools.get(s)!, rate, p.openSeconds, 100 * round + i, [rec, cell(s.build, sc).rec]));
+          await measure(sc, (rec) =>
+            openLoopHttp(pools.get(s)!, rate, p.openSeconds, 100 * round + i, [rec, cell(s.build, sc).rec]),
+          );
         }
       }
     }
@@ -274,9 +360,24 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
       p99Rounds: spread(c.p99s),
       ...(c.report.rps.length ? { report: { requestsPerSec: med(c.report.rps), p50Ms: med(c.report.p50) } } : {}),
       ...(c.pools.length
-        ? { pool: { calls: med(c.pools.map((x) => x.calls)), meanWaitMs: med(c.pools.map((x) => x.meanWaitMs)), meanRunMs: med(c.pools.map((x) => x.meanRunMs)), maxWaitMs: med(c.pools.map((x) => x.maxWaitMs)) } }
+        ? {
+            pool: {
+              calls: med(c.pools.map((x) => x.calls)),
+              meanWaitMs: med(c.pools.map((x) => x.meanWaitMs)),
+              meanRunMs: med(c.pools.map((x) => x.meanRunMs)),
+              maxWaitMs: med(c.pools.map((x) => x.maxWaitMs)),
+            },
+          }
         : {}),
-      ...(c.loops.length ? { loop: { p50Ms: med(c.loops.map((x) => x.p50Ms)), p99Ms: med(c.loops.map((x) => x.p99Ms)), maxMs: med(c.loops.map((x) => x.maxMs)) } } : {}),
+      ...(c.loops.length
+        ? {
+            loop: {
+              p50Ms: med(c.loops.map((x) => x.p50Ms)),
+              p99Ms: med(c.loops.map((x) => x.p99Ms)),
+              maxMs: med(c.loops.map((x) => x.maxMs)),
+            },
+          }
+        : {}),
     } satisfies AppScenarioFigures);
     c.rec.destroy();
   }
@@ -288,9 +389,19 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
       try {
         const fr = await firstRequest(kind, url, reportCost, p.starts, warmCalls);
         result.firstRequest.push(fr);
-        o.log(`${kind}: listening after ${fr.listenMs.toFixed(0)} ms; first request ${fr.firstMs.toFixed(2)} ms, warm ${fr.warmMs.toFixed(2)} ms`);
+        o.log(
+          `${kind}: listening after ${fr.listenMs.toFixed(0)} ms; first request ${fr.firstMs.toFixed(2)} ms, warm ${fr.warmMs.toFixed(2)} ms`,
+        );
       } catch (err) {
-        result.firstRequest.push({ build: kind, entry: '', starts: [], firstMs: Number.NaN, warmMs: Number.NaN, listenMs: Number.NaN, error: String(err) });
+        result.firstRequest.push({
+          build: kind,
+          entry: '',
+          starts: [],
+          firstMs: Number.NaN,
+          warmMs: Number.NaN,
+          listenMs: Number.NaN,
+          error: String(err),
+        });
       }
     }
   } finally {

@@ -136,5 +136,7 @@ const raw: TrafficCandidate = {
 export const TRAFFIC_CANDIDATES: TrafficCandidate[] = [smartasync, piscina, raw];
 
 export function pickCandidates(only?: string[]): TrafficCandidate[] {
-  return only?.length ? TRAFFIC_CANDIDATES.filter((c) => only.some((o) => c.id === o || c.lib === o)) : TRAFFIC_CANDIDATES;
+  return only?.length
+    ? TRAFFIC_CANDIDATES.filter((c) => only.some((o) => c.id === o || c.lib === o))
+    : TRAFFIC_CANDIDATES;
 }

@@ -10,7 +10,14 @@ import { pickCandidates, type TrafficCandidate, type TrafficInstance } from './c
 import { Recorder } from './hist.ts';
 import { TRAFFIC } from './params.ts';
 import { closedLoop, mixedBlock, openLoopRun, spacedBlock, type MixedPooled } from './scenarios.ts';
-import { GAPS, type CandidateMeta, type Gap, type MixedResult, type OpenLoopResult, type SpacedResult } from './types.ts';
+import {
+  GAPS,
+  type CandidateMeta,
+  type Gap,
+  type MixedResult,
+  type OpenLoopResult,
+  type SpacedResult,
+} from './types.ts';
 import { calibrate } from './work.ts';
 
 export type Scenario = 'spaced' | 'openloop' | 'mixed';
@@ -27,7 +34,13 @@ type Log = (m: string) => void;
 function prepare(job: TrafficJob, workers: number) {
   const byInst = new Map<TrafficInstance, TrafficCandidate>();
   const cs = pickCandidates(job.only).map((c) => ({
-    info: { id: c.id, lib: c.lib, kind: c.kind, config: c.kind === 'baseline' ? '-' : 'default', note: c.note } satisfies CandidateInfo,
+    info: {
+      id: c.id,
+      lib: c.lib,
+      kind: c.kind,
+      config: c.kind === 'baseline' ? '-' : 'default',
+      note: c.note,
+    } satisfies CandidateInfo,
     create: async () => {
       const inst = await c.create({ workers });
       byInst.set(inst, c);
@@ -62,7 +75,8 @@ async function spaced(job: TrafficJob, log: Log): Promise<SpacedResult> {
     (inst, round) => {
       const id = idOf(inst);
       if (round < 0) return spacedBlock(inst, Math.max(5, Math.ceil(p.spaced.calls / 4)), slowIters, undefined);
-      if (!pooled.has(id)) pooled.set(id, Object.fromEntries(GAPS.map((g) => [g, new Recorder()])) as Record<Gap, Recorder>);
+      if (!pooled.has(id))
+        pooled.set(id, Object.fromEntries(GAPS.map((g) => [g, new Recorder()])) as Record<Gap, Recorder>);
       return spacedBlock(inst, p.spaced.calls, slowIters, pooled.get(id));
     },
     log,
@@ -115,13 +129,21 @@ async function openloop(job: TrafficJob, log: Log): Promise<OpenLoopResult> {
         log(`  rates: ${rates.join(', ')} calls/s`);
       }
       if (!pooled.has(id)) {
-        pooled.set(id, rates.map(() => new Recorder()));
-        achieved.set(id, rates.map(() => []));
+        pooled.set(
+          id,
+          rates.map(() => new Recorder()),
+        );
+        achieved.set(
+          id,
+          rates.map(() => []),
+        );
       }
       const values: Record<string, number> = {};
       // Every rate once, unmeasured, before the first round: the first run at a new, higher
       // rate pays for the heap and JIT adjusting to it.
-      if (round === 0) for (const [k, rate] of rates.entries()) await openLoopRun(inst, rate, Math.min(0.3, o.seconds / 4), workIters, 999 + k, [new Recorder()]);
+      if (round === 0)
+        for (const [k, rate] of rates.entries())
+          await openLoopRun(inst, rate, Math.min(0.3, o.seconds / 4), workIters, 999 + k, [new Recorder()]);
       for (const [k, rate] of rates.entries()) {
         const rec = new Recorder();
         const res = await openLoopRun(inst, rate, o.seconds, workIters, 1000 * round + k, [rec, pooled.get(id)![k]!]);
@@ -153,7 +175,9 @@ async function openloop(job: TrafficJob, log: Log): Promise<OpenLoopResult> {
           const spread = r.metrics[`p99_ms_r${k}`];
           if (!recs || !spread) return [];
           const ach = achieved.get(r.id)![k]!;
-          return [{ rate, achieved: ach.reduce((a, b) => a + b, 0) / ach.length, rec: recs[k]!.result(), p99Rounds: spread }];
+          return [
+            { rate, achieved: ach.reduce((a, b) => a + b, 0) / ach.length, rec: recs[k]!.result(), p99Rounds: spread },
+          ];
         }),
       };
     }),
@@ -173,7 +197,8 @@ async function mixed(job: TrafficJob, log: Log): Promise<MixedResult> {
     (inst, round) => {
       const id = idOf(inst);
       if (round < 0) return mixedBlock(inst, { ...opts, seconds: Math.min(0.5, m.seconds) }, undefined);
-      if (!pooled.has(id)) pooled.set(id, { alone: new Recorder(), loaded: new Recorder(), longRunAlone: [], longRunLoaded: [] });
+      if (!pooled.has(id))
+        pooled.set(id, { alone: new Recorder(), loaded: new Recorder(), longRunAlone: [], longRunLoaded: [] });
       return mixedBlock(inst, opts, pooled.get(id));
     },
     log,
@@ -194,7 +219,13 @@ async function mixed(job: TrafficJob, log: Log): Promise<MixedResult> {
       const pl = pooled.get(r.id);
       return {
         ...meta(r),
-        ...(pl ? { alone: pl.alone.result(), loaded: pl.loaded.result(), longRunMs: { alone: med(pl.longRunAlone), loaded: med(pl.longRunLoaded) } } : {}),
+        ...(pl
+          ? {
+              alone: pl.alone.result(),
+              loaded: pl.loaded.result(),
+              longRunMs: { alone: med(pl.longRunAlone), loaded: med(pl.longRunLoaded) },
+            }
+          : {}),
         ...(r.metrics.light_p99_alone_ms ? { p99AloneRounds: r.metrics.light_p99_alone_ms } : {}),
         ...(r.metrics.light_p99_loaded_ms ? { p99LoadedRounds: r.metrics.light_p99_loaded_ms } : {}),
         ...(r.metrics.long_per_s_alone ? { longAlone: r.metrics.long_per_s_alone } : {}),
@@ -205,7 +236,11 @@ async function mixed(job: TrafficJob, log: Log): Promise<MixedResult> {
 }
 
 export function runScenario(job: TrafficJob, log: Log): Promise<SpacedResult | OpenLoopResult | MixedResult> {
-  return job.scenario === 'spaced' ? spaced(job, log) : job.scenario === 'openloop' ? openloop(job, log) : mixed(job, log);
+  return job.scenario === 'spaced'
+    ? spaced(job, log)
+    : job.scenario === 'openloop'
+      ? openloop(job, log)
+      : mixed(job, log);
 }
 
 // Entry point when spawned by the runner: `child.ts <job.json> <out.json>`.

@@ -53,7 +53,11 @@ const SLOW_MS = 5;
 
 function histogram(): hdr.Histogram {
   // 1 µs to 10 min, auto-resizing beyond; 3 significant digits.
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
@@ -118,7 +122,9 @@ export class Recorder {
 
   /** The p99 alone, in ms (for per-round values). */
   p99(): number {
-    return this.total.totalCount ? Math.min(this.total.getValueAtPercentile(99), this.total.maxValue) / 1000 : Number.NaN;
+    return this.total.totalCount
+      ? Math.min(this.total.getValueAtPercentile(99), this.total.maxValue) / 1000
+      : Number.NaN;
   }
 
   result(): Recorded {
@@ -130,8 +136,14 @@ export class Recorder {
       slow: {
         count: this.slow.length,
         medianMs: medianOf(this.slow.map((s) => s.total)),
-        p10Ms: quantileOf(this.slow.map((s) => s.total), 0.1),
-        p90Ms: quantileOf(this.slow.map((s) => s.total), 0.9),
+        p10Ms: quantileOf(
+          this.slow.map((s) => s.total),
+          0.1,
+        ),
+        p90Ms: quantileOf(
+          this.slow.map((s) => s.total),
+          0.9,
+        ),
         queueMedianMs: medianOf(this.slow.map((s) => s.queue)),
         replyMedianMs: medianOf(this.slow.map((s) => s.reply)),
       },

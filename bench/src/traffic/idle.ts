@@ -40,7 +40,11 @@ function threads(): ThreadSample[] | undefined {
   }
 }
 
-function split(a: ThreadSample[] | undefined, b: ThreadSample[] | undefined, seconds: number): Pick<IdleCandidate, 'threads' | 'wakeupsPerS'> {
+function split(
+  a: ThreadSample[] | undefined,
+  b: ThreadSample[] | undefined,
+  seconds: number,
+): Pick<IdleCandidate, 'threads' | 'wakeupsPerS'> {
   if (!a || !b) return {};
   const before = new Map(a.map((t) => [t.tid, t]));
   const cpu = { main: 0, workers: 0, other: 0 };
@@ -72,7 +76,12 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-export async function idle(id: string, workers: number, seconds: number, ready: () => Promise<void>): Promise<IdleCandidate> {
+export async function idle(
+  id: string,
+  workers: number,
+  seconds: number,
+  ready: () => Promise<void>,
+): Promise<IdleCandidate> {
   const c = TRAFFIC_CANDIDATES.find((x) => x.id === id);
   const res: IdleCandidate = { id, lib: c?.lib ?? 'node', kind: c?.kind ?? 'floor', seconds };
   let inst: TrafficInstance | undefined;
@@ -120,7 +129,13 @@ if (import.meta.main) {
       await go;
     });
   } catch (err) {
-    out = { id: id!, lib: '?', kind: 'peer', seconds: Number(seconds), error: err instanceof Error ? err.message : String(err) };
+    out = {
+      id: id!,
+      lib: '?',
+      kind: 'peer',
+      seconds: Number(seconds),
+      error: err instanceof Error ? err.message : String(err),
+    };
     process.stdout.write('READY\n');
   }
   process.stdout.write(JSON.stringify(out) + '\n');

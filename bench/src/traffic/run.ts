@@ -31,16 +31,21 @@ interface IdleProc {
 }
 
 function startIdle(id: string, workers: number, seconds: number, log: Log): IdleProc {
-  const proc = spawn(process.execPath, [idleEntry, id, String(workers), String(seconds)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [idleEntry, id, String(workers), String(seconds)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   proc.stderr.on('data', (d: Buffer) => log(`    ${id}: ${d.toString().trim()}`));
   const lines = createInterface({ input: proc.stdout });
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
   const result = new Promise<IdleCandidate>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`idle ${id} did not finish in ${seconds + 60} s`));
-    }, (seconds + 60) * 1000);
+    const timer = setTimeout(
+      () => {
+        proc.kill('SIGKILL');
+        reject(new Error(`idle ${id} did not finish in ${seconds + 60} s`));
+      },
+      (seconds + 60) * 1000,
+    );
     lines.on('line', (l) => {
       if (l === 'READY') readyResolve();
       else if (l.startsWith('{')) {
@@ -75,12 +80,19 @@ async function runIdle(size: Size, only: string[] | undefined, log: Log): Promis
     seconds: p.idle.seconds,
     workers: p.workers,
     candidates: settled.map((s, i) =>
-      s.status === 'fulfilled' ? s.value : { id: ids[i]!, lib: '?', kind: 'peer', seconds: p.idle.seconds, error: errorText(s.reason) },
+      s.status === 'fulfilled'
+        ? s.value
+        : { id: ids[i]!, lib: '?', kind: 'peer', seconds: p.idle.seconds, error: errorText(s.reason) },
     ),
   };
 }
 
-export async function runTraffic(o: { size: Size; only?: string[]; parts: readonly TrafficPart[]; log: Log }): Promise<TrafficResult> {
+export async function runTraffic(o: {
+  size: Size;
+  only?: string[];
+  parts: readonly TrafficPart[];
+  log: Log;
+}): Promise<TrafficResult> {
   const result: TrafficResult = { params: TRAFFIC[o.size] };
   for (const scenario of ['spaced', 'openloop', 'mixed'] as Scenario[]) {
     if (!o.parts.includes(scenario)) continue;
@@ -88,7 +100,11 @@ export async function runTraffic(o: { size: Size; only?: string[]; parts: readon
     const job: TrafficJob = { scenario, size: o.size, ...(o.only ? { only: o.only } : {}) };
     try {
       // Generous: today's smartasync build takes ~20 ms per spaced call.
-      const res = await runChild<SpacedResult | OpenLoopResult | MixedResult>(job, false, { entry: childEntry, timeoutMs: 15 * 60_000, log: (m) => o.log('    ' + m) });
+      const res = await runChild<SpacedResult | OpenLoopResult | MixedResult>(job, false, {
+        entry: childEntry,
+        timeoutMs: 15 * 60_000,
+        log: (m) => o.log('    ' + m),
+      });
       if (scenario === 'spaced') result.spaced = res as SpacedResult;
       else if (scenario === 'openloop') result.openloop = res as OpenLoopResult;
       else result.mixed = res as MixedResult;

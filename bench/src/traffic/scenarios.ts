@@ -78,7 +78,11 @@ export function rng(seed: number): () => number {
  * the queueing it caused (coordinated omission, as wrk2 avoids it). Resolves with the number of
  * calls sent once the schedule is over (not when they settle).
  */
-export function pace(nextGapMs: () => number, durationMs: number, send: (i: number, intended: number) => void): Promise<number> {
+export function pace(
+  nextGapMs: () => number,
+  durationMs: number,
+  send: (i: number, intended: number) => void,
+): Promise<number> {
   return new Promise((resolve) => {
     const start = performance.now() + 1;
     const end = start + durationMs;
@@ -154,7 +158,12 @@ export async function openLoopRun(
 }
 
 /** Closed loop: `inFlight` lanes each issue their next call as soon as the previous settles. */
-export async function closedLoop(inst: TrafficInstance, seconds: number, workIters: number, inFlight: number): Promise<number> {
+export async function closedLoop(
+  inst: TrafficInstance,
+  seconds: number,
+  workIters: number,
+  inFlight: number,
+): Promise<number> {
   const end = performance.now() + seconds * 1000;
   let done = 0;
   let next = 0;

@@ -8,6 +8,7 @@ const port = parentPort!;
 // one flat copy, so the receiving thread does almost no work).
 port.on('message', (m: [number, 0, { a: number }] | [number, 1 | 2, number]) => {
   const [id, op, arg] = m;
-  const result = op === 0 ? noop(arg as { a: number }) : op === 1 ? rows(arg as number) : JSON.stringify(rows(arg as number));
+  const result =
+    op === 0 ? noop(arg as { a: number }) : op === 1 ? rows(arg as number) : JSON.stringify(rows(arg as number));
   port.postMessage([id, result]);
 });

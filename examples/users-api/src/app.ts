@@ -59,7 +59,9 @@ const P = {
   413: problem('Body larger than 1 MiB'),
   415: problem('Body is not application/json'),
   500: problem('Unexpected failure; the server log has the details'),
-  503: problem('The database is unavailable or did not answer in time, or the server is busy or shutting down; retry later'),
+  503: problem(
+    'The database is unavailable or did not answer in time, or the server is busy or shutting down; retry later',
+  ),
 } as const;
 /** Statuses every database-backed route can answer. */
 const DB = { 500: P[500], 503: P[503] } as const;
@@ -149,12 +151,21 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found' }));
 
   const users = { tags: ['users'] };
-  app.get('/users', { schema: { ...users, summary: 'List users by id', response: { 200: Type.Array(S.User), ...DB } } }, () =>
-    store.getAllUsers(),
+  app.get(
+    '/users',
+    { schema: { ...users, summary: 'List users by id', response: { 200: Type.Array(S.User), ...DB } } },
+    () => store.getAllUsers(),
   );
   app.get(
     '/users/:id',
-    { schema: { ...users, summary: 'Get a user', params: S.IdParams, response: { 200: S.User, 400: P[400], 404: P[404], ...DB } } },
+    {
+      schema: {
+        ...users,
+        summary: 'Get a user',
+        params: S.IdParams,
+        response: { 200: S.User, 400: P[400], 404: P[404], ...DB },
+      },
+    },
     async (request, reply) => (await store.getUser(request.params.id)) ?? reply.code(404).send(userNotFound),
   );
   app.post(
@@ -173,27 +184,52 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
         response: { 200: S.User, ...BODY, 404: P[404], ...DB },
       },
     },
-    async (request, reply) => (await store.updateUser(request.params.id, request.body)) ?? reply.code(404).send(userNotFound),
+    async (request, reply) =>
+      (await store.updateUser(request.params.id, request.body)) ?? reply.code(404).send(userNotFound),
   );
   app.delete(
     '/users/:id',
-    { schema: { ...users, summary: 'Delete a user', params: S.IdParams, response: { 204: S.NoContent, ...BODY, 404: P[404], ...DB } } },
+    {
+      schema: {
+        ...users,
+        summary: 'Delete a user',
+        params: S.IdParams,
+        response: { 204: S.NoContent, ...BODY, 404: P[404], ...DB },
+      },
+    },
     async (request, reply) =>
       (await store.deleteUser(request.params.id)) ? reply.code(204).send(null) : reply.code(404).send(userNotFound),
   );
 
   const accounts = { tags: ['accounts'] };
-  app.get('/accounts', { schema: { ...accounts, summary: 'List accounts', response: { 200: Type.Array(S.Account), ...DB } } }, () =>
-    store.getAllAccounts(),
+  app.get(
+    '/accounts',
+    { schema: { ...accounts, summary: 'List accounts', response: { 200: Type.Array(S.Account), ...DB } } },
+    () => store.getAllAccounts(),
   );
   app.get(
     '/accounts/:id',
-    { schema: { ...accounts, summary: 'Get an account', params: S.IdParams, response: { 200: S.Account, 400: P[400], 404: P[404], ...DB } } },
-    async (request, reply) => (await store.getAccount(request.params.id)) ?? reply.code(404).send({ detail: 'Account not found' }),
+    {
+      schema: {
+        ...accounts,
+        summary: 'Get an account',
+        params: S.IdParams,
+        response: { 200: S.Account, 400: P[400], 404: P[404], ...DB },
+      },
+    },
+    async (request, reply) =>
+      (await store.getAccount(request.params.id)) ?? reply.code(404).send({ detail: 'Account not found' }),
   );
   app.post(
     '/accounts',
-    { schema: { ...accounts, summary: 'Open an account', body: S.AccountInput, response: { 201: S.Account, ...BODY, 409: P[409], ...DB } } },
+    {
+      schema: {
+        ...accounts,
+        summary: 'Open an account',
+        body: S.AccountInput,
+        response: { 201: S.Account, ...BODY, 409: P[409], ...DB },
+      },
+    },
     async (request, reply) => reply.code(201).send(await store.createAccount(request.body)),
   );
   app.post(
@@ -224,7 +260,13 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   const operations = { tags: ['operations'] };
   app.get(
     '/health',
-    { schema: { ...operations, summary: 'Liveness: the event loop answers (the database is not asked)', response: { 200: S.Health } } },
+    {
+      schema: {
+        ...operations,
+        summary: 'Liveness: the event loop answers (the database is not asked)',
+        response: { 200: S.Health },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
   // A readiness probe asks the database, the way requests do (through a worker); a stalled
@@ -251,7 +293,14 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   );
   app.get(
     '/metrics',
-    { schema: { ...operations, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String(), 500: P[500] } } },
+    {
+      schema: {
+        ...operations,
+        summary: 'Prometheus metrics',
+        produces: ['text/plain'],
+        response: { 200: Type.String(), 500: P[500] },
+      },
+    },
     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
   );
 
@@ -274,7 +323,8 @@ export async function warmUp(app: FastifyInstance): Promise<void> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     for (const path of ['/health', '/users/1', '/accounts/1']) {
-      for (let i = 0; i < 3; i++) await (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } })).arrayBuffer();
+      for (let i = 0; i < 3; i++)
+        await (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } })).arrayBuffer();
     }
   } finally {
     server.close();

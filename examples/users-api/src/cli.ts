@@ -23,7 +23,8 @@ class Refused extends Error {}
 /** Decimal digits only: Number() would read 1e3 as 1000 and 0x10 as 16, and '' as 0. */
 function parseId(text: string): number {
   const id = /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN;
-  if (!(id <= MAX_ID)) throw new Usage(`user id must be a decimal integer from 1 to ${MAX_ID}, not ${JSON.stringify(text)}`);
+  if (!(id <= MAX_ID))
+    throw new Usage(`user id must be a decimal integer from 1 to ${MAX_ID}, not ${JSON.stringify(text)}`);
   return id;
 }
 
@@ -43,7 +44,10 @@ function run(argv: string[]): string {
     case 'add-user': {
       arity(2, 'add-user <name> <email>');
       const input = { name: args[0]!, email: args[1]! };
-      if (!Value.Check(UserInput, input)) throw new Usage(`invalid user: ${[...Value.Errors(UserInput, input)].map((e) => `${e.instancePath.slice(1)} ${e.message}`).join('; ')}`);
+      if (!Value.Check(UserInput, input))
+        throw new Usage(
+          `invalid user: ${[...Value.Errors(UserInput, input)].map((e) => `${e.instancePath.slice(1)} ${e.message}`).join('; ')}`,
+        );
       const user = open().createUser.sync(input);
       return `Created user ${user.id}: ${user.name} <${user.email}>`;
     }

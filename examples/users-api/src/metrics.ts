@@ -11,7 +11,12 @@ export function registerMetrics(app: FastifyInstance, poolStats?: () => PoolStat
   collectDefaultMetrics({ register: registry });
 
   const labelNames = ['method', 'route', 'status_code'] as const;
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered',
+    labelNames,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'Time from receiving a request to sending its response',
@@ -21,27 +26,58 @@ export function registerMetrics(app: FastifyInstance, poolStats?: () => PoolStat
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL, keeps label cardinality bounded.
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode };
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: reply.statusCode,
+    };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
   });
 
   if (poolStats) {
     const gauge = (name: string, help: string, read: (s: PoolStats) => number) =>
-      new Gauge({ name, help, registers: [registry], collect() { this.set(read(poolStats())); } });
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read(poolStats()));
+        },
+      });
     // Totals the pool keeps itself: re-exposed as counters set to the pool's value.
     const total = (name: string, help: string, read: (s: PoolStats) => number) =>
-      new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(poolStats())); } });
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read(poolStats()));
+        },
+      });
     gauge('smartasync_pool_workers', 'Live worker threads', (s) => s.workers);
     gauge('smartasync_pool_idle_workers', 'Worker threads holding no call', (s) => s.idleWorkers);
     gauge('smartasync_pool_queued_calls', 'Calls waiting for a worker', (s) => s.queued);
-    gauge('smartasync_pool_held_back_calls', 'Long calls waiting while short calls have the free capacity', (s) => s.heldBack);
-    total('smartasync_pool_express_calls_total', 'Short calls run on the express worker (every other worker held a long call)', (s) => s.expressCalls);
+    gauge(
+      'smartasync_pool_held_back_calls',
+      'Long calls waiting while short calls have the free capacity',
+      (s) => s.heldBack,
+    );
+    total(
+      'smartasync_pool_express_calls_total',
+      'Short calls run on the express worker (every other worker held a long call)',
+      (s) => s.expressCalls,
+    );
     gauge('smartasync_pool_running_calls', 'Calls sent to a worker and not yet settled', (s) => s.running);
     total('smartasync_pool_completed_calls_total', 'Calls that settled with a value', (s) => s.completed);
     total('smartasync_pool_failed_calls_total', 'Calls that settled with an error', (s) => s.failed);
     total('smartasync_pool_crashed_workers_total', 'Workers that died and were replaced', (s) => s.crashedWorkers);
-    total('smartasync_pool_wait_seconds_total', 'Time calls spent waiting for a worker', (s) => s.waitTime.totalMs / 1000);
+    total(
+      'smartasync_pool_wait_seconds_total',
+      'Time calls spent waiting for a worker',
+      (s) => s.waitTime.totalMs / 1000,
+    );
     total('smartasync_pool_run_seconds_total', 'Time calls spent running on workers', (s) => s.runTime.totalMs / 1000);
     gauge('smartasync_pool_wait_seconds_max', 'Longest wait for a worker so far', (s) => s.waitTime.maxMs / 1000);
     gauge('smartasync_pool_run_seconds_max', 'Longest call on a worker so far', (s) => s.runTime.maxMs / 1000);

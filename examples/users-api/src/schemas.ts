@@ -22,13 +22,15 @@ export const MAX_MONEY = Number.MAX_SAFE_INTEGER;
  * embedding, override and isolate characters (U+202A-U+202E, U+2066-U+2069), which can make a
  * name display as something else.
  */
-export const NAME_PATTERN = '^(?=.*[\\p{L}\\p{N}\\p{P}\\p{S}])[^\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}\\u202A-\\u202E\\u2066-\\u2069]+$';
+export const NAME_PATTERN =
+  '^(?=.*[\\p{L}\\p{N}\\p{P}\\p{S}])[^\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}\\u202A-\\u202E\\u2066-\\u2069]+$';
 /** Email addresses are printable ASCII without spaces (the email format alone allows quoted control characters). */
 export const EMAIL_PATTERN = '^[\\x21-\\x7E]+$';
 
 /** What a failed pattern means, for the 400's detail. */
 export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
-  [NAME_PATTERN]: 'must contain a visible character and no control, line-separator or bidirectional-override characters',
+  [NAME_PATTERN]:
+    'must contain a visible character and no control, line-separator or bidirectional-override characters',
   [EMAIL_PATTERN]: 'must be printable ASCII without spaces',
 };
 
@@ -53,7 +55,11 @@ const Money = Type.Integer({ minimum: 0, maximum: MAX_MONEY, description: 'In mi
 export const AccountInput = Type.Object({ owner: Name, balance: Money });
 export const Account = Type.Object({ id: Id, owner: Type.String(), balance: Money });
 
-const Amount = Type.Integer({ minimum: 1, maximum: MAX_MONEY, description: 'In minor units (cents), at most 2^53 - 1' });
+const Amount = Type.Integer({
+  minimum: 1,
+  maximum: MAX_MONEY,
+  description: 'In minor units (cents), at most 2^53 - 1',
+});
 export const TransferInput = Type.Object({ from: Id, to: Id, amount: Amount });
 export const Transfer = Type.Object({
   id: Id,
@@ -71,7 +77,10 @@ export const UsersReport = Type.Object({
   accounts: Type.Object({ count: Count, total: Money, min: Money, max: Money }),
   transfers: Type.Object({
     count: Count,
-    volume: Type.String({ pattern: '^(0|[1-9][0-9]*)$', description: 'Sum of all amounts ever moved, as exact decimal text: it is unbounded' }),
+    volume: Type.String({
+      pattern: '^(0|[1-9][0-9]*)$',
+      description: 'Sum of all amounts ever moved, as exact decimal text: it is unbounded',
+    }),
   }),
   text: Type.String(),
   signature: Type.String(),

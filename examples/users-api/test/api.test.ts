@@ -46,7 +46,10 @@ for (const driver of DRIVERS) {
       assert.equal(list.status, 200);
       assert.deepEqual(list.body, [alice.body, bob.body]);
 
-      const replaced = await call(app, 'PUT', `/users/${alice.body.id}`, { name: 'Alice B', email: 'alice.b@example.com' });
+      const replaced = await call(app, 'PUT', `/users/${alice.body.id}`, {
+        name: 'Alice B',
+        email: 'alice.b@example.com',
+      });
       assert.equal(replaced.status, 200);
       assert.deepEqual(replaced.body, { id: alice.body.id, name: 'Alice B', email: 'alice.b@example.com' });
       assert.deepEqual((await call(app, 'GET', `/users/${alice.body.id}`)).body, replaced.body);
@@ -62,7 +65,12 @@ for (const driver of DRIVERS) {
 
     test('users: 404 for a missing user on GET, PUT and DELETE', async () => {
       for (const method of ['GET', 'PUT', 'DELETE'] as const) {
-        const response = await call(app, method, '/users/999999', method === 'PUT' ? { name: 'X', email: 'x@example.com' } : undefined);
+        const response = await call(
+          app,
+          method,
+          '/users/999999',
+          method === 'PUT' ? { name: 'X', email: 'x@example.com' } : undefined,
+        );
         assert.equal(response.status, 404, method);
         assert.deepEqual(response.body, { detail: 'User not found' }, method);
       }
@@ -97,7 +105,12 @@ for (const driver of DRIVERS) {
         assert.equal(response.status, 400, JSON.stringify(body));
         assert.equal(typeof response.body.detail, 'string', JSON.stringify(body));
       }
-      const notJson = await app.inject({ method: 'POST', url: '/users', headers: { 'content-type': 'application/json' }, payload: '{"name":' });
+      const notJson = await app.inject({
+        method: 'POST',
+        url: '/users',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"name":',
+      });
       assert.equal(notJson.statusCode, 400);
       assert.equal(typeof notJson.json().detail, 'string');
       const put = await call(app, 'PUT', '/users/1', { name: 'Only name' });
@@ -162,7 +175,11 @@ for (const driver of DRIVERS) {
         // Raw JSON: 9007199254740993 parses to ...992, past the maximum.
         const raw = (payload: string) =>
           fresh.inject({ method: 'POST', url: '/accounts', headers: { 'content-type': 'application/json' }, payload });
-        for (const payload of ['{"owner":"Rich","balance":1e300}', '{"owner":"Rich","balance":9007199254740993}', '{"owner":"Rich","balance":9007199254740992}']) {
+        for (const payload of [
+          '{"owner":"Rich","balance":1e300}',
+          '{"owner":"Rich","balance":9007199254740993}',
+          '{"owner":"Rich","balance":9007199254740992}',
+        ]) {
           const refused = await raw(payload);
           assert.equal(refused.statusCode, 400, payload);
           assert.match(refused.json().detail, /body\/balance must be <= 9007199254740991/, payload);
@@ -174,17 +191,29 @@ for (const driver of DRIVERS) {
         // The total is now exactly MAX: one more cent anywhere would make some sum inexact.
         const over = await call(fresh, 'POST', '/accounts', { owner: 'Over', balance: 1 });
         assert.equal(over.status, 409);
-        assert.match(over.body.detail, /total of all balances to 9007199254740992: balances and their total must stay at most 9007199254740991/);
+        assert.match(
+          over.body.detail,
+          /total of all balances to 9007199254740992: balances and their total must stay at most 9007199254740991/,
+        );
         assert.equal((await call(fresh, 'POST', '/accounts', { owner: 'Zero', balance: 0 })).status, 201);
 
         for (const amount of [1e300, MAX + 1, 0.5]) {
           const refused = await call(fresh, 'POST', '/transfers', { from: big.body.id, to: small.body.id, amount });
           assert.equal(refused.status, 400, String(amount));
         }
-        assert.equal((await call(fresh, 'POST', '/transfers', { from: big.body.id, to: small.body.id, amount: 5 })).status, 201);
-        assert.equal((await call(fresh, 'POST', '/transfers', { from: small.body.id, to: big.body.id, amount: 15 })).status, 201);
+        assert.equal(
+          (await call(fresh, 'POST', '/transfers', { from: big.body.id, to: small.body.id, amount: 5 })).status,
+          201,
+        );
+        assert.equal(
+          (await call(fresh, 'POST', '/transfers', { from: small.body.id, to: big.body.id, amount: 15 })).status,
+          201,
+        );
         const accounts = (await call(fresh, 'GET', '/accounts')).body as { balance: number }[];
-        assert.deepEqual(accounts.map((a) => a.balance), [MAX - 0, 0, 0]);
+        assert.deepEqual(
+          accounts.map((a) => a.balance),
+          [MAX - 0, 0, 0],
+        );
         const report = await call(fresh, 'GET', '/reports/users');
         assert.equal(report.status, 200);
         assert.deepEqual(report.body.accounts, { count: 3, total: MAX, min: 0, max: MAX });
@@ -202,31 +231,68 @@ for (const driver of DRIVERS) {
       assert.equal(again.status, 400);
       assert.match(again.body.detail, /case@mixed\.example\.com already exists/);
       const other = await call(app, 'POST', '/users', { name: 'Other', email: 'other@mixed.example.com' });
-      const clash = await call(app, 'PUT', `/users/${other.body.id}`, { name: 'Other', email: 'CASE@MIXED.EXAMPLE.COM' });
+      const clash = await call(app, 'PUT', `/users/${other.body.id}`, {
+        name: 'Other',
+        email: 'CASE@MIXED.EXAMPLE.COM',
+      });
       assert.equal(clash.status, 400);
       const own = await call(app, 'PUT', `/users/${first.body.id}`, { name: 'Case', email: 'CASE@mixed.example.com' });
       assert.equal(own.status, 200, 'changing the case of ones own email is allowed');
 
-      const variants = ['race@Case.test', 'RACE@case.test', 'Race@Case.Test', 'race@case.test', 'rAcE@cAsE.tEsT', 'RACE@CASE.TEST'];
-      const responses = await Promise.all(variants.flatMap((email) => [email, email].map((e, i) => call(app, 'POST', '/users', { name: `R${i}`, email: e }))));
+      const variants = [
+        'race@Case.test',
+        'RACE@case.test',
+        'Race@Case.Test',
+        'race@case.test',
+        'rAcE@cAsE.tEsT',
+        'RACE@CASE.TEST',
+      ];
+      const responses = await Promise.all(
+        variants.flatMap((email) =>
+          [email, email].map((e, i) => call(app, 'POST', '/users', { name: `R${i}`, email: e })),
+        ),
+      );
       assert.equal(responses.filter((r) => r.status === 201).length, 1, JSON.stringify(responses.map((r) => r.status)));
       assert.ok(responses.every((r) => r.status === 201 || r.status === 400));
     });
 
     test('names: whitespace only, control, NUL, separator, lone surrogate and bidi override characters are refused', async () => {
-      const bad = [' ', '   ', '\t', '\u00a0\u3000', '\u200b', 'a\u0000b', 'Eve\u0007', 'line\nbreak', 'a\u2028b', 'x\ud800y', 'admin\u202egpj.exe', '\u2066Bob\u2069', 'a\u202ab'];
+      const bad = [
+        ' ',
+        '   ',
+        '\t',
+        '\u00a0\u3000',
+        '\u200b',
+        'a\u0000b',
+        'Eve\u0007',
+        'line\nbreak',
+        'a\u2028b',
+        'x\ud800y',
+        'admin\u202egpj.exe',
+        '\u2066Bob\u2069',
+        'a\u202ab',
+      ];
       for (const name of bad) {
-        for (const [url, body] of [['/users', { name, email: 'hygiene@example.com' }], ['/accounts', { owner: name, balance: 1 }]] as const) {
+        for (const [url, body] of [
+          ['/users', { name, email: 'hygiene@example.com' }],
+          ['/accounts', { owner: name, balance: 1 }],
+        ] as const) {
           const response = await call(app, 'POST', url, body);
           assert.equal(response.status, 400, `${url} ${JSON.stringify(name)}`);
-          assert.match(response.body.detail, /must contain a visible character and no control, line-separator or bidirectional-override characters/);
+          assert.match(
+            response.body.detail,
+            /must contain a visible character and no control, line-separator or bidirectional-override characters/,
+          );
         }
       }
       const quotedControl = await call(app, 'POST', '/users', { name: 'Quoted', email: '"a\u0000b"@example.com' });
       assert.equal(quotedControl.status, 400);
       assert.match(quotedControl.body.detail, /printable ASCII/);
-      for (const name of ['Zoë Ñúñez', '李小龍', 'O\'Brien-Smith', 'مرحبا', '👩‍💻 Dev', ' Padded ']) {
-        const created = await call(app, 'POST', '/users', { name, email: `n${Buffer.from(name).toString('hex').slice(0, 40)}@names.test` });
+      for (const name of ['Zoë Ñúñez', '李小龍', "O'Brien-Smith", 'مرحبا', '👩‍💻 Dev', ' Padded ']) {
+        const created = await call(app, 'POST', '/users', {
+          name,
+          email: `n${Buffer.from(name).toString('hex').slice(0, 40)}@names.test`,
+        });
         assert.equal(created.status, 201, JSON.stringify(name));
         assert.equal((await call(app, 'GET', `/users/${created.body.id}`)).body.name, name, 'stored exactly');
       }
@@ -235,7 +301,11 @@ for (const driver of DRIVERS) {
     test('ids: 2^31 and above are a 400 on every route, the largest valid id a 404', async () => {
       const account = (await call(app, 'POST', '/accounts', { owner: 'Ids', balance: 5 })).body;
       for (const id of ['2147483648', '4294967296', '9007199254740991', '99999999999999999999']) {
-        for (const [method, url] of [['GET', `/users/${id}`], ['DELETE', `/users/${id}`], ['GET', `/accounts/${id}`]] as const) {
+        for (const [method, url] of [
+          ['GET', `/users/${id}`],
+          ['DELETE', `/users/${id}`],
+          ['GET', `/accounts/${id}`],
+        ] as const) {
           const response = await call(app, method, url);
           assert.equal(response.status, 400, `${method} ${url}`);
           assert.match(response.body.detail, /^params\/id must be/);
@@ -245,7 +315,11 @@ for (const driver of DRIVERS) {
         const transfer = await call(app, 'POST', '/transfers', { from: account.id, to: Number(id), amount: 1 });
         assert.equal(transfer.status, 400, `transfer to ${id}`);
       }
-      for (const [method, url] of [['GET', '/users/2147483647'], ['DELETE', '/users/2147483647'], ['GET', '/accounts/2147483647']] as const) {
+      for (const [method, url] of [
+        ['GET', '/users/2147483647'],
+        ['DELETE', '/users/2147483647'],
+        ['GET', '/accounts/2147483647'],
+      ] as const) {
         assert.equal((await call(app, method, url)).status, 404, `${method} ${url}`);
       }
       const unknown = await call(app, 'POST', '/transfers', { from: account.id, to: 2147483647, amount: 1 });
@@ -282,19 +356,24 @@ for (const driver of DRIVERS) {
 
     test('concurrent POSTs of one email: exactly one succeeds', async () => {
       const responses = await Promise.all(
-        Array.from({ length: 24 }, (_, i) => call(app, 'POST', '/users', { name: `Racer ${i}`, email: 'race@example.com' })),
+        Array.from({ length: 24 }, (_, i) =>
+          call(app, 'POST', '/users', { name: `Racer ${i}`, email: 'race@example.com' }),
+        ),
       );
       assert.equal(responses.filter((r) => r.status === 201).length, 1);
       const refused = responses.filter((r) => r.status === 400);
       assert.equal(refused.length, 23);
       for (const r of refused) assert.match(r.body.detail, /already exists/);
-      const stored = (await call(app, 'GET', '/users')).body.filter((u: { email: string }) => u.email === 'race@example.com');
+      const stored = (await call(app, 'GET', '/users')).body.filter(
+        (u: { email: string }) => u.email === 'race@example.com',
+      );
       assert.equal(stored.length, 1);
     });
 
     test('concurrent transfers keep the total constant and no balance negative', async () => {
       const accounts = [];
-      for (let i = 0; i < 6; i++) accounts.push((await call(app, 'POST', '/accounts', { owner: `Pool ${i}`, balance: 100 })).body);
+      for (let i = 0; i < 6; i++)
+        accounts.push((await call(app, 'POST', '/accounts', { owner: `Pool ${i}`, balance: 100 })).body);
       const ids = accounts.map((a) => a.id as number);
       const totalOf = async () =>
         (await call(app, 'GET', '/accounts')).body
@@ -312,7 +391,8 @@ for (const driver of DRIVERS) {
         return { from, to, amount: 1 + next(80) };
       });
       const responses = await Promise.all(transfers.map((t) => call(app, 'POST', '/transfers', t)));
-      for (const r of responses) assert.ok(r.status === 201 || r.status === 409, `${r.status} ${JSON.stringify(r.body)}`);
+      for (const r of responses)
+        assert.ok(r.status === 201 || r.status === 409, `${r.status} ${JSON.stringify(r.body)}`);
       const succeeded = responses.filter((r) => r.status === 201);
       assert.ok(succeeded.length > 0 && succeeded.length < transfers.length, `${succeeded.length} succeeded`);
 
@@ -331,7 +411,9 @@ for (const driver of DRIVERS) {
     test('many concurrent writes through several workers: nothing lost', async () => {
       const before = (await call(app, 'GET', '/users')).body.length;
       const responses = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => call(app, 'POST', '/users', { name: `Writer ${i}`, email: `writer${i}@load.test` })),
+        Array.from({ length: 200 }, (_, i) =>
+          call(app, 'POST', '/users', { name: `Writer ${i}`, email: `writer${i}@load.test` }),
+        ),
       );
       for (const r of responses) assert.equal(r.status, 201, JSON.stringify(r.body));
       assert.equal(new Set(responses.map((r) => r.body.id)).size, 200);
@@ -339,8 +421,13 @@ for (const driver of DRIVERS) {
       assert.equal(users.length, before + 200);
       for (let i = 0; i < 200; i++) assert.ok(users.some((u: { email: string }) => u.email === `writer${i}@load.test`));
       const ids = users.map((u: { id: number }) => u.id);
-      assert.deepEqual(ids, [...ids].sort((a: number, b: number) => a - b), 'listed in id order');
-      if (TEST_MODE === 'smartasync') assert.ok(getPool().stats().workers >= 2, 'the writes went through several workers');
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a: number, b: number) => a - b),
+        'listed in id order',
+      );
+      if (TEST_MODE === 'smartasync')
+        assert.ok(getPool().stats().workers >= 2, 'the writes went through several workers');
     });
 
     if (driver === 'postgres') {
@@ -358,7 +445,10 @@ for (const driver of DRIVERS) {
             const response = await call(restartable, 'GET', '/users');
             if (response.status === 200) {
               healthyInARow++;
-              assert.deepEqual(response.body.map((u: { email: string }) => u.email), ['kept@example.com']);
+              assert.deepEqual(
+                response.body.map((u: { email: string }) => u.email),
+                ['kept@example.com'],
+              );
             } else {
               healthyInARow = 0;
               unavailable++;
@@ -380,7 +470,8 @@ for (const driver of DRIVERS) {
         const observer = new PgClient();
         observer.connectSync(url.replace(/\/[^/]+$/, '/postgres'));
         const connections = () =>
-          observer.querySync('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])[0]!.n as number;
+          observer.querySync('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])[0]!
+            .n as number;
         try {
           const open = await buildApp({ databaseUrl: url, mode: TEST_MODE });
           await Promise.all(Array.from({ length: 8 }, () => open.inject({ method: 'GET', url: '/users' })));

@@ -33,7 +33,11 @@ for (const driver of DRIVERS) {
       const added = cli(url, 'add-user', 'Alice', 'alice@example.com');
       assert.deepEqual(added, { code: 0, stdout: 'Created user 1: Alice <alice@example.com>', stderr: '' });
       assert.equal(cli(url, 'add-user', 'Bob Stone', 'bob@example.org').code, 0);
-      assert.deepEqual(cli(url, 'list'), { code: 0, stdout: '1  Alice <alice@example.com>\n2  Bob Stone <bob@example.org>', stderr: '' });
+      assert.deepEqual(cli(url, 'list'), {
+        code: 0,
+        stdout: '1  Alice <alice@example.com>\n2  Bob Stone <bob@example.org>',
+        stderr: '',
+      });
 
       const duplicate = cli(url, 'add-user', 'Alice Again', 'alice@example.com');
       assert.equal(duplicate.code, 1);
@@ -48,16 +52,27 @@ for (const driver of DRIVERS) {
 
     test('ids: the largest valid id is a plain "not found"; past it is a usage error, never a stack', () => {
       const url = databases.freshUrl(driver);
-      assert.deepEqual(cli(url, 'delete-user', '2147483647'), { code: 1, stdout: '', stderr: 'error: User 2147483647 not found' });
+      assert.deepEqual(cli(url, 'delete-user', '2147483647'), {
+        code: 1,
+        stdout: '',
+        stderr: 'error: User 2147483647 not found',
+      });
       for (const id of ['2147483648', '99999999999']) {
         const result = cli(url, 'delete-user', id);
         assert.equal(result.code, 2, id);
-        assert.match(result.stderr, new RegExp(`^error: user id must be a decimal integer from 1 to 2147483647, not "${id}"`));
+        assert.match(
+          result.stderr,
+          new RegExp(`^error: user id must be a decimal integer from 1 to 2147483647, not "${id}"`),
+        );
         assert.doesNotMatch(result.stderr, /^\s+at /m);
       }
       const duplicate = cli(url, 'add-user', 'Case', 'CASE@example.com');
       assert.equal(duplicate.code, 0);
-      assert.deepEqual(cli(url, 'add-user', 'Case 2', 'case@EXAMPLE.com'), { code: 1, stdout: '', stderr: 'error: A user with email case@EXAMPLE.com already exists' });
+      assert.deepEqual(cli(url, 'add-user', 'Case 2', 'case@EXAMPLE.com'), {
+        code: 1,
+        stdout: '',
+        stderr: 'error: A user with email case@EXAMPLE.com already exists',
+      });
     });
   });
 }
@@ -65,7 +80,12 @@ for (const driver of DRIVERS) {
 describe('usage and unreachable databases', () => {
   test('bad usage exits 2 with the usage text', () => {
     const url = databases.freshUrl('better-sqlite3');
-    for (const args of [['frobnicate'], ['add-user', 'OnlyName'], ['delete-user', 'abc'], ['add-user', 'Bad', 'not-an-email']]) {
+    for (const args of [
+      ['frobnicate'],
+      ['add-user', 'OnlyName'],
+      ['delete-user', 'abc'],
+      ['add-user', 'Bad', 'not-an-email'],
+    ]) {
       const result = cli(url, ...args);
       assert.equal(result.code, 2, args.join(' '));
       assert.match(result.stderr, /^error: .+\n\nUsage: npm run cli -- <command>/, args.join(' '));
@@ -78,10 +98,30 @@ describe('usage and unreachable databases', () => {
   test('ids are decimal integers: anything else is a usage error (exit 2) and deletes nothing', () => {
     const url = databases.freshUrl('better-sqlite3');
     for (let i = 0; i < 20; i++) assert.equal(cli(url, 'add-user', `U${i}`, `u${i}@example.com`).code, 0);
-    for (const id of ['1e1', '0x10', '0o7', '0b1', '1.0', '1.', '-1', '+1', '0', '01', ' 1', '1 ', '', 'Infinity', '１']) {
+    for (const id of [
+      '1e1',
+      '0x10',
+      '0o7',
+      '0b1',
+      '1.0',
+      '1.',
+      '-1',
+      '+1',
+      '0',
+      '01',
+      ' 1',
+      '1 ',
+      '',
+      'Infinity',
+      '１',
+    ]) {
       const result = cli(url, 'delete-user', id);
       assert.equal(result.code, 2, JSON.stringify(id));
-      assert.match(result.stderr, /^error: user id must be a decimal integer from 1 to 2147483647, not /, JSON.stringify(id));
+      assert.match(
+        result.stderr,
+        /^error: user id must be a decimal integer from 1 to 2147483647, not /,
+        JSON.stringify(id),
+      );
     }
     assert.equal(cli(url, 'list').stdout.split('\n').length, 20, 'nothing deleted');
   });
@@ -89,18 +129,26 @@ describe('usage and unreachable databases', () => {
   test('a database whose schema cannot be upgraded exits 3 with the reason, not a stack', () => {
     const path = databases.freshUrl('better-sqlite3').slice('sqlite:'.length);
     const old = new DatabaseSync(path);
-    old.exec("CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE); INSERT INTO users (name, email) VALUES ('a', 'X@y.test'), ('b', 'x@Y.test')");
+    old.exec(
+      "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE); INSERT INTO users (name, email) VALUES ('a', 'X@y.test'), ('b', 'x@Y.test')",
+    );
     old.close();
     const result = cli(`sqlite:${path}`, 'list');
     assert.equal(result.code, 3);
-    assert.match(result.stderr, /^error: The database cannot be brought up to this version's schema: emails must be unique ignoring case, but x@y\.test \(2 users\)/);
+    assert.match(
+      result.stderr,
+      /^error: The database cannot be brought up to this version's schema: emails must be unique ignoring case, but x@y\.test \(2 users\)/,
+    );
     assert.doesNotMatch(result.stderr, /^\s+at /m);
   });
 
   test('an unreachable database exits 3 and says which', () => {
     const refused = cli('postgres://app:secret@127.0.0.1:1/users', 'list');
     assert.equal(refused.code, 3);
-    assert.match(refused.stderr, /^error: Database postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/users is unavailable: .*refused/s);
+    assert.match(
+      refused.stderr,
+      /^error: Database postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/users is unavailable: .*refused/s,
+    );
     assert.doesNotMatch(refused.stderr, /secret/);
 
     const noDir = cli('sqlite:/nonexistent/dir/users.db', 'list');

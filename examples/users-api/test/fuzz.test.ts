@@ -72,11 +72,18 @@ function valueFor(schema: JsonSchema, ids: fc.Arbitrary<number>, validOnly = fal
       const valid =
         schema.maximum === 2_147_483_647
           ? fc.oneof({ weight: 4, arbitrary: ids }, { weight: 1, arbitrary: fc.integer({ min, max }) })
-          : fc.oneof({ weight: 8, arbitrary: fc.integer({ min, max: Math.min(max, 100) }) }, { weight: 2, arbitrary: fc.integer({ min, max: Math.min(max, 100_000) }) }, { weight: 1, arbitrary: fc.integer({ min, max }) });
+          : fc.oneof(
+              { weight: 8, arbitrary: fc.integer({ min, max: Math.min(max, 100) }) },
+              { weight: 2, arbitrary: fc.integer({ min, max: Math.min(max, 100_000) }) },
+              { weight: 1, arbitrary: fc.integer({ min, max }) },
+            );
       if (validOnly) return valid;
       return fc.oneof(
         { weight: 6, arbitrary: valid },
-        { weight: 1, arbitrary: fc.constantFrom(min - 1, max + 1, 1e300, -1e300, 0.5, 2 ** 31, 2 ** 53, Number.MAX_SAFE_INTEGER) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(min - 1, max + 1, 1e300, -1e300, 0.5, 2 ** 31, 2 ** 53, Number.MAX_SAFE_INTEGER),
+        },
         { weight: 1, arbitrary: fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.double()) },
       );
     }
@@ -84,22 +91,39 @@ function valueFor(schema: JsonSchema, ids: fc.Arbitrary<number>, validOnly = fal
       const valid =
         schema.format === 'email'
           ? fc.emailAddress().filter((e) => e.length <= (schema.maxLength ?? 320))
-          : fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 40), unit: 'grapheme' });
+          : fc.string({
+              minLength: schema.minLength ?? 0,
+              maxLength: Math.min(schema.maxLength ?? 40, 40),
+              unit: 'grapheme',
+            });
       if (validOnly) {
         const pattern = new RegExp(schema.pattern ?? '', 'u');
         return valid.filter((v) => pattern.test(v) && v.length >= (schema.minLength ?? 0));
       }
-      return fc.oneof({ weight: 6, arbitrary: valid }, { weight: 2, arbitrary: hostile }, { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null)) });
+      return fc.oneof(
+        { weight: 6, arbitrary: valid },
+        { weight: 2, arbitrary: hostile },
+        { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null)) },
+      );
     }
     case 'object': {
       const properties = schema.properties ?? {};
       const required = schema.required ?? Object.keys(properties);
-      const complete = fc.record(Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, valueFor(s, ids, validOnly)])));
+      const complete = fc.record(
+        Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, valueFor(s, ids, validOnly)])),
+      );
       if (validOnly) return complete;
       return fc.oneof(
         { weight: 8, arbitrary: complete },
         // A required field missing, an extra one, or not an object at all.
-        { weight: 1, arbitrary: complete.chain((v) => fc.constantFrom(...required).map((k) => Object.fromEntries(Object.entries(v as object).filter(([key]) => key !== k)))) },
+        {
+          weight: 1,
+          arbitrary: complete.chain((v) =>
+            fc
+              .constantFrom(...required)
+              .map((k) => Object.fromEntries(Object.entries(v as object).filter(([key]) => key !== k))),
+          ),
+        },
         { weight: 1, arbitrary: complete.map((v) => ({ ...(v as object), extra: 'x', __proto__x: 1 })) },
         { weight: 1, arbitrary: fc.oneof(fc.constant([]), fc.constant(null), fc.string(), fc.integer()) },
       );
@@ -117,15 +141,30 @@ interface Request {
 }
 
 function requests(doc: OpenApiDocument, ids: fc.Arbitrary<number>): fc.Arbitrary<Request> {
-  const badId = fc.constantFrom('0', '-1', '1.5', '1e3', '0x10', 'abc', '2147483648', '99999999999999999999', '%25', '%');
+  const badId = fc.constantFrom(
+    '0',
+    '-1',
+    '1.5',
+    '1e3',
+    '0x10',
+    'abc',
+    '2147483648',
+    '99999999999999999999',
+    '%25',
+    '%',
+  );
   const operations = Object.entries(doc.paths)
     .filter(([path]) => path !== '/metrics')
-    .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })));
+    .flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })),
+    );
   return fc.oneof(
     ...operations.map(({ method, path, operation }) => {
       const idParam = operation.parameters?.find((p) => p.in === 'path');
       const pathArb = idParam
-        ? fc.oneof({ weight: 5, arbitrary: ids.map(String) }, { weight: 1, arbitrary: badId }).map((id) => path.replace(/\{\w+\}/, id))
+        ? fc
+            .oneof({ weight: 5, arbitrary: ids.map(String) }, { weight: 1, arbitrary: badId })
+            .map((id) => path.replace(/\{\w+\}/, id))
         : fc.constant(path);
       const bodySchema = operation.requestBody?.content['application/json']?.schema as JsonSchema | undefined;
       if (!bodySchema) return pathArb.map((p): Request => ({ method, path: p }));
@@ -133,8 +172,18 @@ function requests(doc: OpenApiDocument, ids: fc.Arbitrary<number>): fc.Arbitrary
       const body = fc.oneof(
         { weight: 10, arbitrary: valueFor(bodySchema, ids).map(asJson) },
         { weight: 6, arbitrary: valueFor(bodySchema, ids, true).map(asJson) },
-        { weight: 1, arbitrary: fc.constantFrom('{"name":', '', '{"a":1}{', '\u0000').map((b) => ({ body: b, contentType: 'application/json' })) },
-        { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/xml', 'application/x-www-form-urlencoded').map((t) => ({ body: 'a=1', contentType: t })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom('{"name":', '', '{"a":1}{', '\u0000')
+            .map((b) => ({ body: b, contentType: 'application/json' })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom('text/plain', 'application/xml', 'application/x-www-form-urlencoded')
+            .map((t) => ({ body: 'a=1', contentType: t })),
+        },
       );
       return fc.tuple(pathArb, body).map(([p, b]): Request => ({ method, path: p, ...b }));
     }),
@@ -152,48 +201,81 @@ for (const driver of DRIVERS) {
     });
     after(() => app?.close());
 
-    test(`${RUNS} request sequences from /openapi.json: documented statuses and bodies, no 5xx, state consistent`, { timeout: 120_000 }, async (t) => {
-      const doc = (await (await fetch(`${base}/openapi.json`)).json()) as OpenApiDocument;
-      const check = conformance(doc);
-      // Ids that exist are likelier to be hit: the first few of each table, and some beyond.
-      const ids = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 12 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2_147_483_647 }) });
-      let opened = 0;
-      let created = 0;
-      let deleted = 0;
-      const statuses = new Map<string, number>();
+    test(
+      `${RUNS} request sequences from /openapi.json: documented statuses and bodies, no 5xx, state consistent`,
+      { timeout: 120_000 },
+      async (t) => {
+        const doc = (await (await fetch(`${base}/openapi.json`)).json()) as OpenApiDocument;
+        const check = conformance(doc);
+        // Ids that exist are likelier to be hit: the first few of each table, and some beyond.
+        const ids = fc.oneof(
+          { weight: 4, arbitrary: fc.integer({ min: 1, max: 12 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 1, max: 2_147_483_647 }) },
+        );
+        let opened = 0;
+        let created = 0;
+        let deleted = 0;
+        const statuses = new Map<string, number>();
 
-      await fc.assert(
-        fc.asyncProperty(fc.array(requests(doc, ids), { minLength: 1, maxLength: 30, size: 'max' }), async (sequence) => {
-          for (const request of sequence) {
-            const response = await fetch(`${base}${request.path}`, {
-              method: request.method,
-              headers: request.contentType ? { 'content-type': request.contentType } : {},
-              body: request.body,
-            });
-            const text = await response.text();
-            const where = `${request.method} ${request.path} ${request.body?.slice(0, 200) ?? ''} -> ${response.status} ${text.slice(0, 200)}`;
-            assert.ok(response.status < 500, where);
-            assert.deepEqual(check.check(request.method, request.path, response.status, response.headers.get('content-type') ?? undefined, text), [], where);
-            const key = `${request.method} ${check.route(request.method, request.path)} ${response.status}`;
-            statuses.set(key, (statuses.get(key) ?? 0) + 1);
-            if (response.status === 201 && request.path === '/accounts') opened += (JSON.parse(text) as { balance: number }).balance;
-            if (response.status === 201 && request.path === '/users') created++;
-            if (response.status === 204) deleted++;
-          }
-          const accounts = (await (await fetch(`${base}/accounts`)).json()) as { balance: number }[];
-          assert.equal(accounts.reduce((sum, a) => sum + a.balance, 0), opened, 'the total of balances is what the openings put in');
-          const users = (await (await fetch(`${base}/users`)).json()) as unknown[];
-          assert.equal(users.length, created - deleted, 'users listed = created - deleted');
-        }),
-        { numRuns: RUNS, seed: SEED, endOnFailure: true },
-      );
-      const sent = [...statuses.values()].reduce((a, b) => a + b, 0);
-      t.diagnostic(`${sent} requests (seed ${SEED}): ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
-      assert.ok(sent >= RUNS * 10, `${sent} requests`);
-      // The fuzzer reached the interesting answers, not only 400s.
-      for (const expected of ['POST /users 201', 'POST /accounts 201', 'POST /transfers 201', 'DELETE /users/{id} 204', 'GET /users/{id} 200', 'POST /users 400', 'POST /transfers 404']) {
-        assert.ok(statuses.has(expected), `never saw ${expected}: ${JSON.stringify(Object.fromEntries(statuses))}`);
-      }
-    });
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(requests(doc, ids), { minLength: 1, maxLength: 30, size: 'max' }),
+            async (sequence) => {
+              for (const request of sequence) {
+                const response = await fetch(`${base}${request.path}`, {
+                  method: request.method,
+                  headers: request.contentType ? { 'content-type': request.contentType } : {},
+                  body: request.body,
+                });
+                const text = await response.text();
+                const where = `${request.method} ${request.path} ${request.body?.slice(0, 200) ?? ''} -> ${response.status} ${text.slice(0, 200)}`;
+                assert.ok(response.status < 500, where);
+                assert.deepEqual(
+                  check.check(
+                    request.method,
+                    request.path,
+                    response.status,
+                    response.headers.get('content-type') ?? undefined,
+                    text,
+                  ),
+                  [],
+                  where,
+                );
+                const key = `${request.method} ${check.route(request.method, request.path)} ${response.status}`;
+                statuses.set(key, (statuses.get(key) ?? 0) + 1);
+                if (response.status === 201 && request.path === '/accounts')
+                  opened += (JSON.parse(text) as { balance: number }).balance;
+                if (response.status === 201 && request.path === '/users') created++;
+                if (response.status === 204) deleted++;
+              }
+              const accounts = (await (await fetch(`${base}/accounts`)).json()) as { balance: number }[];
+              assert.equal(
+                accounts.reduce((sum, a) => sum + a.balance, 0),
+                opened,
+                'the total of balances is what the openings put in',
+              );
+              const users = (await (await fetch(`${base}/users`)).json()) as unknown[];
+              assert.equal(users.length, created - deleted, 'users listed = created - deleted');
+            },
+          ),
+          { numRuns: RUNS, seed: SEED, endOnFailure: true },
+        );
+        const sent = [...statuses.values()].reduce((a, b) => a + b, 0);
+        t.diagnostic(`${sent} requests (seed ${SEED}): ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
+        assert.ok(sent >= RUNS * 10, `${sent} requests`);
+        // The fuzzer reached the interesting answers, not only 400s.
+        for (const expected of [
+          'POST /users 201',
+          'POST /accounts 201',
+          'POST /transfers 201',
+          'DELETE /users/{id} 204',
+          'GET /users/{id} 200',
+          'POST /users 400',
+          'POST /transfers 404',
+        ]) {
+          assert.ok(statuses.has(expected), `never saw ${expected}: ${JSON.stringify(Object.fromEntries(statuses))}`);
+        }
+      },
+    );
   });
 }

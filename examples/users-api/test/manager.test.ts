@@ -29,8 +29,14 @@ after(() => databases?.stop());
 
 describe('DATABASE_URL', () => {
   test('chooses the driver and resolves file paths against the working directory', () => {
-    assert.deepEqual(parseDatabaseUrl('sqlite:users.db'), { driver: 'better-sqlite3', path: `${process.cwd()}/users.db` });
-    assert.deepEqual(parseDatabaseUrl('sqlite:///var/data/users.db'), { driver: 'better-sqlite3', path: '/var/data/users.db' });
+    assert.deepEqual(parseDatabaseUrl('sqlite:users.db'), {
+      driver: 'better-sqlite3',
+      path: `${process.cwd()}/users.db`,
+    });
+    assert.deepEqual(parseDatabaseUrl('sqlite:///var/data/users.db'), {
+      driver: 'better-sqlite3',
+      path: '/var/data/users.db',
+    });
     assert.deepEqual(parseDatabaseUrl('node-sqlite:/tmp/u.db'), { driver: 'node-sqlite', path: '/tmp/u.db' });
     for (const url of ['postgres://u@h/db', 'postgresql://u:p@h:5433/db?sslmode=disable']) {
       assert.deepEqual(parseDatabaseUrl(url), { driver: 'postgres', url });
@@ -38,10 +44,13 @@ describe('DATABASE_URL', () => {
   });
 
   test('refuses what cannot work, without showing passwords', () => {
-    assert.throws(() => parseDatabaseUrl('mysql://root:hunter2@h/db'), (e: Error) => {
-      assert.match(e.message, /Unsupported DATABASE_URL "mysql:\/\/root:\*\*\*@h\/db"/);
-      return true;
-    });
+    assert.throws(
+      () => parseDatabaseUrl('mysql://root:hunter2@h/db'),
+      (e: Error) => {
+        assert.match(e.message, /Unsupported DATABASE_URL "mysql:\/\/root:\*\*\*@h\/db"/);
+        return true;
+      },
+    );
     assert.throws(() => parseDatabaseUrl('sqlite::memory:'), /In-memory SQLite cannot be shared/);
     assert.equal(redact('postgres://app:s3cr3t@db:5432/users'), 'postgres://app:***@db:5432/users');
     assert.equal(redact('postgres://app@db/users'), 'postgres://app@db/users');
@@ -81,8 +90,14 @@ for (const driver of DRIVERS) {
         await assert.rejects(db.transfer({ from: a.id, to: b.id, amount: 11 }), InsufficientFundsError);
         await assert.rejects(db.transfer({ from: a.id, to: 999, amount: 1 }), AccountNotFoundError);
         const transfer = await db.transfer({ from: a.id, to: b.id, amount: 10 });
-        assert.deepEqual({ ...transfer, createdAt: undefined }, { id: transfer.id, from: a.id, to: b.id, amount: 10, createdAt: undefined });
-        assert.deepEqual((await db.getAllAccounts()).map((x) => x.balance), [0, 10]);
+        assert.deepEqual(
+          { ...transfer, createdAt: undefined },
+          { id: transfer.id, from: a.id, to: b.id, amount: 10, createdAt: undefined },
+        );
+        assert.deepEqual(
+          (await db.getAllAccounts()).map((x) => x.balance),
+          [0, 10],
+        );
 
         const report = await db.usersReport();
         assert.deepEqual(report.domains, [{ domain: 'example.com', users: 1 }]);
@@ -160,23 +175,42 @@ for (const driver of DRIVERS) {
       const refused = ['1e300', '9007199254740992', '-1', ...(dialect === 'sqlite' ? ['1.5'] : [])];
       for (const balance of refused) {
         // PostgreSQL refuses 1e300 for bigint itself; the rest reach the constraint.
-        assert.throws(() => raw(driver, url, `INSERT INTO accounts (owner, balance) VALUES ('bad', ${balance})`), /balance|bigint out of range/, balance);
+        assert.throws(
+          () => raw(driver, url, `INSERT INTO accounts (owner, balance) VALUES ('bad', ${balance})`),
+          /balance|bigint out of range/,
+          balance,
+        );
       }
       assert.throws(() => raw(driver, url, 'UPDATE accounts SET balance = balance + 1'), /balance/);
-      assert.throws(() => raw(driver, url, "INSERT INTO transfers (from_account, to_account, amount, created_at) VALUES (1, 1, 9007199254740992, 'x')"), /amount/);
+      assert.throws(
+        () =>
+          raw(
+            driver,
+            url,
+            "INSERT INTO transfers (from_account, to_account, amount, created_at) VALUES (1, 1, 9007199254740992, 'x')",
+          ),
+        /amount/,
+      );
     });
 
     test('emails are unique ignoring case in the database', () => {
       const url = databases.freshUrl(driver);
       new DatabaseManager(url).close();
       raw(driver, url, "INSERT INTO users (name, email) VALUES ('a', 'Mixed@Case.test')");
-      assert.throws(() => raw(driver, url, "INSERT INTO users (name, email) VALUES ('b', 'mixed@case.TEST')"), /unique|UNIQUE/);
+      assert.throws(
+        () => raw(driver, url, "INSERT INTO users (name, email) VALUES ('b', 'mixed@case.TEST')"),
+        /unique|UNIQUE/,
+      );
     });
 
     test('a database made by the previous version is upgraded: the same rules hold', () => {
       const url = databases.freshUrl(driver);
       raw(driver, url, OLD_SCHEMA[dialect]);
-      raw(driver, url, "INSERT INTO users (name, email) VALUES ('Old', 'Old@Example.com'); INSERT INTO accounts (owner, balance) VALUES ('Old', 100)");
+      raw(
+        driver,
+        url,
+        "INSERT INTO users (name, email) VALUES ('Old', 'Old@Example.com'); INSERT INTO accounts (owner, balance) VALUES ('Old', 100)",
+      );
       const db = new DatabaseManager(url);
       try {
         assert.throws(() => db.createUser({ name: 'New', email: 'old@example.COM' }), EmailTakenError);
@@ -184,13 +218,20 @@ for (const driver of DRIVERS) {
       } finally {
         db.close();
       }
-      assert.throws(() => raw(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('bad', 9007199254740992)"), /balance/);
+      assert.throws(
+        () => raw(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('bad', 9007199254740992)"),
+        /balance/,
+      );
     });
 
     test('an old database whose rows break the rules is not upgraded: the error names them', () => {
       const duplicates = databases.freshUrl(driver);
       raw(driver, duplicates, OLD_SCHEMA[dialect]);
-      raw(driver, duplicates, "INSERT INTO users (name, email) VALUES ('a', 'Twin@Example.com'), ('b', 'twin@example.com')");
+      raw(
+        driver,
+        duplicates,
+        "INSERT INTO users (name, email) VALUES ('a', 'Twin@Example.com'), ('b', 'twin@example.com')",
+      );
       assert.throws(
         () => new DatabaseManager(duplicates),
         (e: unknown) => {
@@ -241,8 +282,14 @@ describe('postgres driver bounds', () => {
     const driver = openPostgres(databases.freshUrl('postgres'), 5000);
     try {
       assert.deepEqual(driver.all('SELECT 9007199254740991::bigint AS n'), [{ n: 9007199254740991 }]);
-      assert.throws(() => driver.all('SELECT 9007199254740993::bigint AS n'), /PostgreSQL returned 9007199254740993, which a JavaScript number cannot hold exactly/);
-      assert.throws(() => driver.all('SELECT SUM(x) AS n FROM (VALUES (9007199254740991::bigint), (2::bigint)) AS t (x)'), /9007199254740993/);
+      assert.throws(
+        () => driver.all('SELECT 9007199254740993::bigint AS n'),
+        /PostgreSQL returned 9007199254740993, which a JavaScript number cannot hold exactly/,
+      );
+      assert.throws(
+        () => driver.all('SELECT SUM(x) AS n FROM (VALUES (9007199254740991::bigint), (2::bigint)) AS t (x)'),
+        /9007199254740993/,
+      );
     } finally {
       driver.close();
     }
@@ -251,11 +298,14 @@ describe('postgres driver bounds', () => {
   test('statement_timeout is set from the database timeout: a slow statement is a DatabaseUnavailableError', () => {
     const driver = openPostgres(databases.freshUrl('postgres'), 300);
     try {
-      assert.throws(() => driver.all('SELECT pg_sleep(2)'), (e: unknown) => {
-        assert.ok(e instanceof DatabaseUnavailableError);
-        assert.match(e.message, /canceling statement due to statement timeout/);
-        return true;
-      });
+      assert.throws(
+        () => driver.all('SELECT pg_sleep(2)'),
+        (e: unknown) => {
+          assert.ok(e instanceof DatabaseUnavailableError);
+          assert.match(e.message, /canceling statement due to statement timeout/);
+          return true;
+        },
+      );
       assert.deepEqual(driver.all('SELECT 1 AS ok'), [{ ok: 1 }], 'the connection is still usable');
     } finally {
       driver.close();

@@ -37,16 +37,27 @@ test('/openapi.json lists every route, each with a summary and its responses', a
   const doc = response.json();
   assert.match(doc.openapi, /^3\./);
   assert.equal(doc.info.title, 'Users API');
-  const listed = Object.fromEntries(Object.entries(doc.paths as Record<string, object>).map(([path, ops]) => [path, Object.keys(ops).sort()]));
-  assert.deepEqual(listed, Object.fromEntries(Object.entries(ROUTES).map(([path, methods]) => [path, [...methods].sort()])));
+  const listed = Object.fromEntries(
+    Object.entries(doc.paths as Record<string, object>).map(([path, ops]) => [path, Object.keys(ops).sort()]),
+  );
+  assert.deepEqual(
+    listed,
+    Object.fromEntries(Object.entries(ROUTES).map(([path, methods]) => [path, [...methods].sort()])),
+  );
 
   for (const [path, methods] of Object.entries(ROUTES)) {
     for (const method of methods) {
       const operation = doc.paths[path][method];
       assert.equal(typeof operation.summary, 'string', `${method} ${path}`);
-      assert.ok(Object.keys(operation.responses).some((status) => status.startsWith('2')), `${method} ${path}`);
+      assert.ok(
+        Object.keys(operation.responses).some((status) => status.startsWith('2')),
+        `${method} ${path}`,
+      );
       // Every documented operation is a real route.
-      assert.ok(app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }), `${method} ${path}`);
+      assert.ok(
+        app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }),
+        `${method} ${path}`,
+      );
     }
   }
   const create = doc.paths['/users'].post;
@@ -55,7 +66,16 @@ test('/openapi.json lists every route, each with a summary and its responses', a
   assert.equal(body.properties.email.format, 'email');
   assert.ok(create.responses['400'], 'duplicate email and invalid body are documented');
   assert.ok(doc.paths['/users/{id}'].get.responses['404']);
-  assert.deepEqual(Object.keys(doc.paths['/transfers'].post.responses).sort(), ['201', '400', '404', '409', '413', '415', '500', '503']);
+  assert.deepEqual(Object.keys(doc.paths['/transfers'].post.responses).sort(), [
+    '201',
+    '400',
+    '404',
+    '409',
+    '413',
+    '415',
+    '500',
+    '503',
+  ]);
 });
 
 test('/docs serves Swagger UI over the same document', async () => {
@@ -88,7 +108,9 @@ test('the statuses the server answers are exactly the documented ones, each body
         body: payload,
       });
       const text = await response.text();
-      problems.push(...check.check(method, path, response.status, response.headers.get('content-type') ?? undefined, text));
+      problems.push(
+        ...check.check(method, path, response.status, response.headers.get('content-type') ?? undefined, text),
+      );
       seen.add(`${method} ${check.route(method, path)} ${response.status}`);
       return { status: response.status, json: () => JSON.parse(text) };
     };
@@ -110,7 +132,13 @@ test('the statuses the server answers are exactly the documented ones, each body
     await send('DELETE', `/users/${spare.id}`);
 
     const big = 'x'.repeat(1_100_000);
-    for (const [method, path] of [['POST', '/users'], ['PUT', `/users/${user.id}`], ['DELETE', `/users/${user.id}`], ['POST', '/accounts'], ['POST', '/transfers']]) {
+    for (const [method, path] of [
+      ['POST', '/users'],
+      ['PUT', `/users/${user.id}`],
+      ['DELETE', `/users/${user.id}`],
+      ['POST', '/accounts'],
+      ['POST', '/transfers'],
+    ]) {
       await send(method!, path!, '{"name":', {}); // malformed JSON: 400
       await send(method!, path!, `{"pad":"${big}"}`); // 413
       await send(method!, path!, 'name=x', { 'content-type': 'application/x-www-form-urlencoded' }); // 415
@@ -122,7 +150,12 @@ test('the statuses the server answers are exactly the documented ones, each body
       await send('GET', `/accounts/${id}`);
       await send('PUT', `/users/${id}`, { name: 'X', email: 'x@example.com' });
     }
-    for (const [method, path] of [['GET', '/users/999999'], ['DELETE', '/users/999999'], ['GET', '/accounts/999999']]) await send(method!, path!);
+    for (const [method, path] of [
+      ['GET', '/users/999999'],
+      ['DELETE', '/users/999999'],
+      ['GET', '/accounts/999999'],
+    ])
+      await send(method!, path!);
     await send('PUT', '/users/999999', { name: 'X', email: 'x@example.com' });
     await send('POST', '/transfers', { from: a.id, to: 999999, amount: 1 });
     await send('POST', '/transfers', { from: b.id, to: a.id, amount: 1000 }); // 409 insufficient funds
@@ -154,7 +187,11 @@ test('the statuses the server answers are exactly the documented ones, each body
     const documented = new Set(
       check.operations
         .filter(([, path]) => path !== '/openapi.json')
-        .flatMap(([method, path, operation]) => Object.keys(operation.responses).filter((s) => s !== '500').map((s) => `${method} ${path} ${s}`)),
+        .flatMap(([method, path, operation]) =>
+          Object.keys(operation.responses)
+            .filter((s) => s !== '500')
+            .map((s) => `${method} ${path} ${s}`),
+        ),
     );
     assert.deepEqual([...documented].filter((s) => !seen.has(s)).sort(), [], 'documented but never answered');
     assert.deepEqual([...seen].filter((s) => !documented.has(s)).sort(), [], 'answered but not documented');

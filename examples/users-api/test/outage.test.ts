@@ -28,7 +28,9 @@ after(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function timed(request: (signal: AbortSignal) => Promise<Response>): Promise<{ status: number; ms: number; body: string }> {
+async function timed(
+  request: (signal: AbortSignal) => Promise<Response>,
+): Promise<{ status: number; ms: number; body: string }> {
   const started = performance.now();
   // A hung request fails the test instead of hanging it.
   const response = await request(AbortSignal.timeout(15_000));
@@ -56,7 +58,14 @@ describe('postgres goes away under load', () => {
   before(async () => {
     server = await startServer({ DATABASE_URL: databases.freshUrl('postgres'), DB_TIMEOUT_MS: String(DB_TIMEOUT_MS) });
     ids = [];
-    for (let i = 0; i < 4; i++) ids.push(((await (await fetch(`${server.base}/accounts`, json({ owner: `O${i}`, balance: 1000 }))).json()) as { id: number }).id);
+    for (let i = 0; i < 4; i++)
+      ids.push(
+        (
+          (await (await fetch(`${server.base}/accounts`, json({ owner: `O${i}`, balance: 1000 }))).json()) as {
+            id: number;
+          }
+        ).id,
+      );
   });
   after(async () => {
     databases.postgres.thaw();
@@ -75,41 +84,58 @@ describe('postgres goes away under load', () => {
 
   async function totalIsKept() {
     const accounts = (await (await fetch(`${server.base}/accounts`)).json()) as { balance: number }[];
-    assert.equal(accounts.reduce((sum, a) => sum + a.balance, 0), 4000, 'transfers neither lost nor created money');
+    assert.equal(
+      accounts.reduce((sum, a) => sum + a.balance, 0),
+      4000,
+      'transfers neither lost nor created money',
+    );
   }
 
-  test('frozen: bounded 503s, /health live, /ready 503; thawed: recovers without a restart', { timeout: 60_000 }, async (t) => {
-    const load = traffic();
-    let tookMs = NaN;
-    try {
-      await sleep(300);
-      databases.postgres.freeze();
-      const frozenAt = performance.now();
-      const health = await timed((signal) => fetch(`${server.base}/health`, { signal }));
-      assert.deepEqual([health.status, JSON.parse(health.body)], [200, { status: 'ok' }]);
-      assert.ok(health.ms < 500, `/health took ${health.ms.toFixed(0)} ms with the database frozen`);
-      const ready = await timed((signal) => fetch(`${server.base}/ready`, { signal }));
-      assert.equal(ready.status, 503, ready.body);
-      assert.match(JSON.parse(ready.body).detail, /^Database unavailable: /);
-      assert.ok(ready.ms < 2000 + 1500, `/ready took ${ready.ms.toFixed(0)} ms`);
-      const during = await timed((signal) => fetch(`${server.base}/users`, { signal }));
-      assert.equal(during.status, 503, during.body);
-      assert.ok(during.ms < REQUEST_BOUND_MS, `GET /users took ${during.ms.toFixed(0)} ms with the database frozen`);
-      while (performance.now() - frozenAt < 6000) await sleep(100);
-      databases.postgres.thaw();
-      tookMs = await recovered(server.base);
-      assert.ok(tookMs < 5000, `recovered ${tookMs.toFixed(0)} ms after the thaw`);
-    } finally {
-      databases.postgres.thaw();
-      await load.stop();
-    }
-    t.diagnostic(`slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the thaw, statuses ${JSON.stringify(load.statuses)}`);
-    assert.ok(load.slowestMs < REQUEST_BOUND_MS, `slowest request ${load.slowestMs.toFixed(0)} ms (bound ${REQUEST_BOUND_MS} ms): ${JSON.stringify(load.statuses)}`);
-    assert.ok((load.statuses['503'] ?? 0) > 0, JSON.stringify(load.statuses));
-    assert.deepEqual(Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)), [], JSON.stringify(load.statuses));
-    assert.equal((await timed((signal) => fetch(`${server.base}/ready`, { signal }))).status, 200);
-    await totalIsKept();
-  });
+  test(
+    'frozen: bounded 503s, /health live, /ready 503; thawed: recovers without a restart',
+    { timeout: 60_000 },
+    async (t) => {
+      const load = traffic();
+      let tookMs = NaN;
+      try {
+        await sleep(300);
+        databases.postgres.freeze();
+        const frozenAt = performance.now();
+        const health = await timed((signal) => fetch(`${server.base}/health`, { signal }));
+        assert.deepEqual([health.status, JSON.parse(health.body)], [200, { status: 'ok' }]);
+        assert.ok(health.ms < 500, `/health took ${health.ms.toFixed(0)} ms with the database frozen`);
+        const ready = await timed((signal) => fetch(`${server.base}/ready`, { signal }));
+        assert.equal(ready.status, 503, ready.body);
+        assert.match(JSON.parse(ready.body).detail, /^Database unavailable: /);
+        assert.ok(ready.ms < 2000 + 1500, `/ready took ${ready.ms.toFixed(0)} ms`);
+        const during = await timed((signal) => fetch(`${server.base}/users`, { signal }));
+        assert.equal(during.status, 503, during.body);
+        assert.ok(during.ms < REQUEST_BOUND_MS, `GET /users took ${during.ms.toFixed(0)} ms with the database frozen`);
+        while (performance.now() - frozenAt < 6000) await sleep(100);
+        databases.postgres.thaw();
+        tookMs = await recovered(server.base);
+        assert.ok(tookMs < 5000, `recovered ${tookMs.toFixed(0)} ms after the thaw`);
+      } finally {
+        databases.postgres.thaw();
+        await load.stop();
+      }
+      t.diagnostic(
+        `slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the thaw, statuses ${JSON.stringify(load.statuses)}`,
+      );
+      assert.ok(
+        load.slowestMs < REQUEST_BOUND_MS,
+        `slowest request ${load.slowestMs.toFixed(0)} ms (bound ${REQUEST_BOUND_MS} ms): ${JSON.stringify(load.statuses)}`,
+      );
+      assert.ok((load.statuses['503'] ?? 0) > 0, JSON.stringify(load.statuses));
+      assert.deepEqual(
+        Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)),
+        [],
+        JSON.stringify(load.statuses),
+      );
+      assert.equal((await timed((signal) => fetch(`${server.base}/ready`, { signal }))).status, 200);
+      await totalIsKept();
+    },
+  );
 
   test('stopped, then started: 503s at once, recovery without a restart', { timeout: 60_000 }, async (t) => {
     const load = traffic();
@@ -127,9 +153,18 @@ describe('postgres goes away under load', () => {
     } finally {
       await load.stop();
     }
-    t.diagnostic(`slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the start, statuses ${JSON.stringify(load.statuses)}`);
-    assert.ok(load.slowestMs < REQUEST_BOUND_MS, `slowest request ${load.slowestMs.toFixed(0)} ms: ${JSON.stringify(load.statuses)}`);
-    assert.deepEqual(Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)), [], JSON.stringify(load.statuses));
+    t.diagnostic(
+      `slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the start, statuses ${JSON.stringify(load.statuses)}`,
+    );
+    assert.ok(
+      load.slowestMs < REQUEST_BOUND_MS,
+      `slowest request ${load.slowestMs.toFixed(0)} ms: ${JSON.stringify(load.statuses)}`,
+    );
+    assert.deepEqual(
+      Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)),
+      [],
+      JSON.stringify(load.statuses),
+    );
     await totalIsKept();
   });
 
@@ -143,9 +178,15 @@ describe('postgres goes away under load', () => {
     } finally {
       await load.stop();
     }
-    t.diagnostic(`slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the restart, statuses ${JSON.stringify(load.statuses)}`);
+    t.diagnostic(
+      `slowest ${load.slowestMs.toFixed(0)} ms, recovered ${tookMs.toFixed(0)} ms after the restart, statuses ${JSON.stringify(load.statuses)}`,
+    );
     assert.ok(load.slowestMs < REQUEST_BOUND_MS, `slowest request ${load.slowestMs.toFixed(0)} ms`);
-    assert.deepEqual(Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)), [], JSON.stringify(load.statuses));
+    assert.deepEqual(
+      Object.keys(load.statuses).filter((s) => !['200', '201', '409', '503'].includes(s)),
+      [],
+      JSON.stringify(load.statuses),
+    );
     await totalIsKept();
   });
 
@@ -180,7 +221,10 @@ test('CLI on a frozen database: exits 3 in bounded time', { timeout: 60_000 }, (
     });
     const tookMs = performance.now() - started;
     assert.equal(result.status, 3, `${result.status} ${result.signal} ${result.stderr}`);
-    assert.match(result.stderr, /^error: Database postgresql:\/\/postgres@127\.0\.0\.1:\d+\/users_\d+ is unavailable: timeout expired/);
+    assert.match(
+      result.stderr,
+      /^error: Database postgresql:\/\/postgres@127\.0\.0\.1:\d+\/users_\d+ is unavailable: timeout expired/,
+    );
     // connect_timeout is whole seconds, at least 2 (libpq's rule); plus Node's start-up.
     assert.ok(tookMs < 2000 + 2500, `took ${tookMs.toFixed(0)} ms`);
   } finally {

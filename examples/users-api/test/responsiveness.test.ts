@@ -76,7 +76,11 @@ test('light requests keep answering while the report runs (smartasync)', async (
 test("offload: 'auto': fast reads run inline, the report still runs on a worker", async () => {
   let before = 0;
   // Sequential reads first, so the policy has seen enough fast calls to trust them.
-  const { answered, slowest, ticks, reportMs } = await measure('smartasync-auto', 20, () => (before = getPool().stats().completed));
+  const { answered, slowest, ticks, reportMs } = await measure(
+    'smartasync-auto',
+    20,
+    () => (before = getPool().stats().completed),
+  );
   const offloaded = getPool().stats().completed - before;
   assert.ok(answered >= 10, `${answered} light responses during a ${reportMs.toFixed(0)} ms report`);
   assert.ok(slowest < 150, `slowest light response ${slowest.toFixed(0)} ms`);
@@ -88,5 +92,8 @@ test("offload: 'auto': fast reads run inline, the report still runs on a worker"
 
 test('control: called inline, the report blocks everything', async () => {
   const { slowest, reportMs } = await measure('inline');
-  assert.ok(slowest >= reportMs * 0.5, `slowest light response ${slowest.toFixed(0)} ms, report ${reportMs.toFixed(0)} ms`);
+  assert.ok(
+    slowest >= reportMs * 0.5,
+    `slowest light response ${slowest.toFixed(0)} ms, report ${reportMs.toFixed(0)} ms`,
+  );
 });

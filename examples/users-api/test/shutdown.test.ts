@@ -32,9 +32,15 @@ test('start-up: workers, their connections and the read routes are warm before t
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
     assert.ok(value('smartasync_pool_workers') >= 2, `${value('smartasync_pool_workers')} workers at start-up`);
     assert.ok(value('smartasync_pool_completed_calls_total') >= 2, 'the warm-up requests ran their queries on workers');
-    const requests = Number(/^http_requests_total\{method="GET",route="\/users\/:id",status_code="404"\} (\d+)$/m.exec(metrics)?.[1]);
+    const requests = Number(
+      /^http_requests_total\{method="GET",route="\/users\/:id",status_code="404"\} (\d+)$/m.exec(metrics)?.[1],
+    );
     assert.equal(requests, 3, 'the user route ran (three times, over real HTTP) before listening');
-    assert.deepEqual(server.logs.filter((l) => l.url !== undefined && l.url !== '/metrics'), [], 'warm-up requests are not in the access log');
+    assert.deepEqual(
+      server.logs.filter((l) => l.url !== undefined && l.url !== '/metrics'),
+      [],
+      'warm-up requests are not in the access log',
+    );
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;
@@ -48,7 +54,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const created = await fetch(`${server.base}/users`, json({ name: 'Before', email: 'before@example.com' }));
       assert.equal(created.status, 201);
 
-      const inFlight = fetch(`${server.base}/reports/users`).then(async (r) => ({ status: r.status, body: (await r.json()) as { users: number } }));
+      const inFlight = fetch(`${server.base}/reports/users`).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { users: number },
+      }));
       await waitFor(
         async () => /^smartasync_pool_running_calls [1-9]/m.test(await (await fetch(`${server.base}/metrics`)).text()),
         'the report to be running on a worker',
@@ -105,7 +114,10 @@ describe('postgres: shutdown whatever the database does', () => {
 
   async function loaded(): Promise<{ server: Server; traffic: ReturnType<typeof load> }> {
     const server = await startServer({ DATABASE_URL: url, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
-    assert.equal((await fetch(`${server.base}/users`, json({ name: 'Load', email: `load${Date.now()}@example.com` }))).status, 201);
+    assert.equal(
+      (await fetch(`${server.base}/users`, json({ name: 'Load', email: `load${Date.now()}@example.com` }))).status,
+      201,
+    );
     const traffic = load(() => fetch(`${server.base}/users`));
     // Every worker holds a connection and the four clients keep them busy.
     while (Object.values(traffic.statuses).reduce((a, b) => a + b, 0) < 40) await new Promise((r) => setTimeout(r, 20));
@@ -124,7 +136,11 @@ describe('postgres: shutdown whatever the database does', () => {
       const exit = await exitWithin(server, SHUTDOWN_TIMEOUT_MS + 3000);
       const tookMs = performance.now() - signalled;
       databases.postgres.thaw();
-      assert.notEqual(exit, 'still running', `still running ${tookMs.toFixed(0)} ms after SIGTERM (deadline ${SHUTDOWN_TIMEOUT_MS} ms)`);
+      assert.notEqual(
+        exit,
+        'still running',
+        `still running ${tookMs.toFixed(0)} ms after SIGTERM (deadline ${SHUTDOWN_TIMEOUT_MS} ms)`,
+      );
       const [code, signal] = exit as [number | null, NodeJS.Signals | null];
       assert.equal(signal, null, `killed by ${signal}: ${server.stderr()}`);
       assert.ok(code === 0 || code === 1, `exit code ${code}`);
@@ -171,7 +187,10 @@ describe('postgres: shutdown whatever the database does', () => {
         const [code, signal] = exit as [number | null, NodeJS.Signals | null];
         // 1 from the second signal; 0 if shutdown had already finished; SIGTERM's default
         // action if it came while Node was tearing down, its handlers already gone.
-        assert.ok(code === 0 || code === 1 || signal === 'SIGTERM', `gap ${gapMs} ms: exit ${code}, signal ${signal}\n${server.stderr()}`);
+        assert.ok(
+          code === 0 || code === 1 || signal === 'SIGTERM',
+          `gap ${gapMs} ms: exit ${code}, signal ${signal}\n${server.stderr()}`,
+        );
         noAbort(server);
       } finally {
         await traffic.stop();

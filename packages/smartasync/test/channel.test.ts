@@ -106,7 +106,10 @@ test('a reader that blocks between messages never sleeps on a reply its own thre
   const channel = new Channel<unknown, unknown>(here, (batch) => batch.forEach((m) => reply?.(m)));
   const roundTrip = (n: number, limitMs: number): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reply ${n} took over ${limitMs} ms: it waited for the block to end`)), limitMs);
+      const timer = setTimeout(
+        () => reject(new Error(`reply ${n} took over ${limitMs} ms: it waited for the block to end`)),
+        limitMs,
+      );
       reply = (m) => {
         clearTimeout(timer);
         resolve(m);

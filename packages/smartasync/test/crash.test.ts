@@ -35,7 +35,12 @@ async function crashAmongCalls(how: 'exit' | 'throw-later' | 'oom', calls = 300)
   for (let waited = 0; getPool().stats().crashedWorkers === crashedBefore && waited < 5_000; waited += 10) {
     await new Promise((r) => setTimeout(r, 10));
   }
-  const ran = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number).filter((id) => id >= 0);
+  const ran = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((id) => id >= 0);
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
   return { outcomes, deadlyOutcome, ran, crashes: getPool().stats().crashedWorkers - crashedBefore };
 }
@@ -49,7 +54,11 @@ function assertExact(outcomes: PromiseSettledResult<unknown>[], ran: number[]): 
   );
   const counts = new Map<number, number>();
   for (const id of ran) counts.set(id, (counts.get(id) ?? 0) + 1);
-  assert.deepEqual([...counts].filter(([, n]) => n > 1), [], 'no call ran twice');
+  assert.deepEqual(
+    [...counts].filter(([, n]) => n > 1),
+    [],
+    'no call ran twice',
+  );
   assert.equal(counts.size, outcomes.length, 'every call ran exactly once');
   outcomes.forEach((o, id) => assert.deepEqual(o, { status: 'fulfilled', value: id }));
 }
@@ -70,7 +79,11 @@ test('an error thrown from a timer after a call returned: that call succeeds, no
   await freshPool({ size: 2 });
   const { outcomes, deadlyOutcome, ran, crashes } = await crashAmongCalls('throw-later');
   assertExact(outcomes, ran);
-  assert.deepEqual(deadlyOutcome, { status: 'fulfilled', value: 'returned' }, 'its reply was written before the worker died');
+  assert.deepEqual(
+    deadlyOutcome,
+    { status: 'fulfilled', value: 'returned' },
+    'its reply was written before the worker died',
+  );
   assert.equal(crashes, 1);
 });
 

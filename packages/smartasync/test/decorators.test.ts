@@ -13,15 +13,28 @@ const TSC = path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
 const COMMON = ['--strict', '--skipLibCheck', '--types', 'node', '--rootDir', '.'];
 const STANDARD = ['--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', ...COMMON];
 const LEGACY = [
-  '--target', 'ES2021', '--module', 'commonjs', '--moduleResolution', 'node10',
-  '--experimentalDecorators', '--emitDecoratorMetadata', ...COMMON,
+  '--target',
+  'ES2021',
+  '--module',
+  'commonjs',
+  '--moduleResolution',
+  'node10',
+  '--experimentalDecorators',
+  '--emitDecoratorMetadata',
+  ...COMMON,
 ];
 
 let outRoot: string;
-const compiled: Record<'standard' | 'legacy' | 'standardBad' | 'legacyBad', { dir: string; tsc: ChildResult }> = {} as never;
+const compiled: Record<'standard' | 'legacy' | 'standardBad' | 'legacyBad', { dir: string; tsc: ChildResult }> =
+  {} as never;
 
 /** Compiles `files` with tsc into a fresh directory that resolves `smartasync` like an app would. */
-async function compile(name: keyof typeof compiled, flags: string[], files: string[], type: 'module' | 'commonjs'): Promise<void> {
+async function compile(
+  name: keyof typeof compiled,
+  flags: string[],
+  files: string[],
+  type: 'module' | 'commonjs',
+): Promise<void> {
   const dir = path.join(outRoot, name);
   mkdirSync(dir);
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type }));
@@ -88,13 +101,19 @@ function assertApp(r: ChildResult): void {
   assert.equal(out.unmarked.name, 'RegistrationError');
   assert.match(out.unmarked.message, /@offload on heavy\(\) needs @offloadable/);
   // Parity with smartasync(Class): offload: 'auto' (workers first, to measure; then here)...
-  assert.ok(out.quickThreads.slice(0, 8).every((t) => t !== 0), `first calls on workers: ${out.quickThreads}`);
+  assert.ok(
+    out.quickThreads.slice(0, 8).every((t) => t !== 0),
+    `first calls on workers: ${out.quickThreads}`,
+  );
   assert.deepEqual(out.quickThreads.slice(8), [0, 0], 'then inline');
   // ... the development warning when a worker-side call changes the replica ...
   assert.equal(out.warnings.length, 1, out.warnings.join('\n'));
   assert.match(out.warnings[0]!, /^SmartAsyncWarning: Forgetful#visit\(\) changed this\.seen on a worker's replica/);
   // ... and options validated when the class is defined.
-  assert.match(out.badPlacement, /^TypeError: smartasync: placement for class Misplaced must be 'spread' or 'pinned', got "everywhere"/);
+  assert.match(
+    out.badPlacement,
+    /^TypeError: smartasync: placement for class Misplaced must be 'spread' or 'pinned', got "everywhere"/,
+  );
   // An injected dependency cannot cross threads: a replica factory builds the worker's instance.
   assert.equal(out.tick.at, '12:00 worker time');
   assert.notEqual(out.tick.threadId, 0);
@@ -124,7 +143,11 @@ for (const kind of ['standard', 'legacy'] as const) {
   test(`${label}: @offload on a method not declared async is a compile error, and a TypeError at definition`, async () => {
     const { tsc, dir } = compiled[kind === 'standard' ? 'standardBad' : 'legacyBad'];
     assert.notEqual(tsc.code, 0, 'tsc must reject @offload on a sync method');
-    assert.match(tsc.stdout, /bad\.ts\(7,4\): error TS1241: Unable to resolve signature of method decorator/, tsc.stdout);
+    assert.match(
+      tsc.stdout,
+      /bad\.ts\(7,4\): error TS1241: Unable to resolve signature of method decorator/,
+      tsc.stdout,
+    );
     // tsc still emits the JavaScript; running it fails when the class is defined.
     const r = await runNode(['bad-app.js'], dir);
     assert.equal(r.code, 0, describeExit(r));

@@ -17,7 +17,14 @@ interface Where {
   label?: string;
 }
 type Table = Record<
-  'fnAwait' | 'fnSync' | 'asyncFnAwait' | 'asyncFnSync' | 'methodAwait' | 'methodSync' | 'asyncMethodAwait' | 'asyncMethodSync',
+  | 'fnAwait'
+  | 'fnSync'
+  | 'asyncFnAwait'
+  | 'asyncFnSync'
+  | 'methodAwait'
+  | 'methodSync'
+  | 'asyncMethodAwait'
+  | 'asyncMethodSync',
   Where
 >;
 
@@ -39,7 +46,10 @@ function assertTable(r: ChildResult): Table {
   assert.equal(t.asyncFnSync.tag, 'd');
   assert.notEqual(t.asyncFnSync.threadId, 0, 'f.sync() of an async body runs on another thread');
   // class form: a worker replica built from the same constructor arguments
-  assert.deepEqual({ ...t.methodAwait, threadId: undefined, label: undefined }, { path: 'app.db', id: 1, threadId: undefined, label: undefined });
+  assert.deepEqual(
+    { ...t.methodAwait, threadId: undefined, label: undefined },
+    { path: 'app.db', id: 1, threadId: undefined, label: undefined },
+  );
   assert.notEqual(t.methodAwait.threadId, 0, 'await obj.method() of a sync method runs on a worker replica');
   assert.equal(t.methodSync.threadId, 0);
   assert.equal(t.methodSync.id, 2);
@@ -73,7 +83,9 @@ test('one app that both imports and requires smartasync gets one copy: one pool,
 test('compiled JavaScript with --enable-source-maps: workers import the shipped .js, not the mapped source', async () => {
   // The maps name ../src/lib.ts, which is not shipped: stack traces show it, workers must not import it.
   assert.equal(existsSync(path.join(ENV_DIR, 'sourcemap/src')), false);
-  const map = JSON.parse(readFileSync(path.join(ENV_DIR, 'sourcemap/build/lib.js.map'), 'utf8')) as { sources: string[] };
+  const map = JSON.parse(readFileSync(path.join(ENV_DIR, 'sourcemap/build/lib.js.map'), 'utf8')) as {
+    sources: string[];
+  };
   assert.deepEqual(map.sources, ['../src/lib.ts']);
   const r = await runNode(['--enable-source-maps', 'sourcemap/build/app.js'], ENV_DIR);
   assertExitedCleanly(r);
@@ -103,7 +115,15 @@ test("a user's own Vitest suite importing smartasync-wrapped TypeScript modules"
     const reportFile = path.join(outDir, 'report.json');
     const vitest = path.join(REPO_ROOT, 'node_modules/vitest/vitest.mjs');
     const r = await runNode(
-      [vitest, 'run', '--root', 'vitest-project', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`],
+      [
+        vitest,
+        'run',
+        '--root',
+        'vitest-project',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${reportFile}`,
+      ],
       ENV_DIR,
       60_000,
     );
@@ -114,15 +134,23 @@ test("a user's own Vitest suite importing smartasync-wrapped TypeScript modules"
       numPassedTests: number;
       testResults: { name: string; status: string; assertionResults: { title: string; status: string }[] }[];
     };
-    const results = report.testResults.flatMap((f) => f.assertionResults.map((a) => `${path.basename(f.name)} > ${a.title}: ${a.status}`));
+    const results = report.testResults.flatMap((f) =>
+      f.assertionResults.map((a) => `${path.basename(f.name)} > ${a.title}: ${a.status}`),
+    );
     assert.equal(report.success, true, results.join('\n'));
     assert.equal(report.numTotalTests, 8, results.join('\n'));
     assert.equal(report.numPassedTests, 8, results.join('\n'));
     // Thread ids as the suite saw them: the body ran on a thread other than the test's.
     // eslint-disable-next-line no-control-regex
     const plain = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
-    const seen = [...plain.matchAll(/^SMARTASYNC-THREADS (.+)$/gm)].map((m) => JSON.parse(m[1]!) as { name: string; here: number; there: number });
-    assert.deepEqual(seen.map((s) => s.name).sort(), ['asyncSync', 'class', 'function', 'tsx-class', 'tsx-function'], plain);
+    const seen = [...plain.matchAll(/^SMARTASYNC-THREADS (.+)$/gm)].map(
+      (m) => JSON.parse(m[1]!) as { name: string; here: number; there: number },
+    );
+    assert.deepEqual(
+      seen.map((s) => s.name).sort(),
+      ['asyncSync', 'class', 'function', 'tsx-class', 'tsx-function'],
+      plain,
+    );
     for (const s of seen) assert.notEqual(s.there, s.here, `${s.name}: ran on the test's own thread`);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
@@ -141,7 +169,11 @@ test('smartasync() called after module load: the first offloaded call names the 
   assert.equal(out.offloaded, undefined);
   assert.ok(out.error, 'the offloaded call rejects');
   assert.equal(out.error.name, 'RegistrationError');
-  assert.equal(out.error.isRegistrationError, true, 'raised in the worker, still an instance of RegistrationError here');
+  assert.equal(
+    out.error.isRegistrationError,
+    true,
+    'raised in the worker, still an instance of RegistrationError here',
+  );
   assert.equal(out.error.code, 'ERR_SMARTASYNC_REGISTRATION');
   assert.match(out.error.message, /lateDoubler\(\)/);
   assert.ok(out.error.message.includes(`${path.join(ENV_DIR, 'errors/late.mjs')}:7:`), out.error.message);
@@ -164,7 +196,10 @@ test("smartasync() in the process's entry module: offloading explains the code b
   assert.deepEqual(out.asyncAwaited, { n: 3, threadId: 0 });
   // What would need a worker is refused, naming the function and the entry module.
   const entryFile = path.join(ENV_DIR, 'errors/entry-app.mjs');
-  for (const [what, err] of [['await inEntry()', out.error], ['inEntryAsync.sync()', out.bridgeError]] as const) {
+  for (const [what, err] of [
+    ['await inEntry()', out.error],
+    ['inEntryAsync.sync()', out.bridgeError],
+  ] as const) {
     assert.ok(err, `${what} is refused`);
     assert.equal(err.name, 'RegistrationError', what);
     assert.equal(err.isRegistrationError, true, what);

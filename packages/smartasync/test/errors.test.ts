@@ -3,7 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configure } from 'smartasync';
-import { echo, byteLength, makeBuffer, failWith, returnsFunction, InsufficientFunds, whereAsync } from './fixtures/basic.ts';
+import {
+  echo,
+  byteLength,
+  makeBuffer,
+  failWith,
+  returnsFunction,
+  InsufficientFunds,
+  whereAsync,
+} from './fixtures/basic.ts';
 
 configure({ size: 1 });
 
@@ -74,7 +82,10 @@ test('a result that cannot cross threads rejects, naming the function', async ()
 });
 
 test('built-in error classes keep instanceof, message and cause', async () => {
-  await assert.rejects(failWith('type'), (err: Error) => err instanceof TypeError && err.message === 'bad type' && err.name === 'TypeError');
+  await assert.rejects(
+    failWith('type'),
+    (err: Error) => err instanceof TypeError && err.message === 'bad type' && err.name === 'TypeError',
+  );
   await assert.rejects(failWith('range'), (err: Error) => {
     assert.ok(err instanceof RangeError);
     assert.ok(err.cause instanceof Error);
@@ -100,7 +111,10 @@ test('code, errno and other own properties arrive', async () => {
     assert.deepEqual(err.details, { disk: 'sda' });
     return true;
   });
-  await assert.rejects(failWith('fs'), (err: Error & Record<string, unknown>) => err.code === 'ENOENT' && err.syscall === 'open');
+  await assert.rejects(
+    failWith('fs'),
+    (err: Error & Record<string, unknown>) => err.code === 'ENOENT' && err.syscall === 'open',
+  );
 });
 
 test('AggregateError keeps its errors', async () => {
@@ -134,5 +148,8 @@ test('the stack shows the worker frames and the caller’s call site', async () 
 });
 
 test('errors from .sync() of an async body are thrown with the same fidelity', () => {
-  assert.throws(() => whereAsync.sync(Symbol('no') as unknown as string), (err: Error) => err instanceof TypeError && /whereAsync\(\)/.test(err.message));
+  assert.throws(
+    () => whereAsync.sync(Symbol('no') as unknown as string),
+    (err: Error) => err instanceof TypeError && /whereAsync\(\)/.test(err.message),
+  );
 });

@@ -87,7 +87,10 @@ test('a short call does not wait behind long ones, even when every worker holds 
   const elapsed = performance.now() - started;
   const longThreads = new Set((await Promise.all(long)).map((r) => r.threadId));
   assert.equal(longThreads.size, 2, 'the long calls held both workers');
-  assert.ok(shorts.every((s) => !longThreads.has(s.threadId)), 'no short call ran behind a long one');
+  assert.ok(
+    shorts.every((s) => !longThreads.has(s.threadId)),
+    'no short call ran behind a long one',
+  );
   assert.ok(elapsed < 500, `20 short calls took ${elapsed.toFixed(0)} ms while the long ones ran for 1000`);
   const stats = getPool().stats();
   assert.ok(stats.expressCalls >= 20, `${stats.expressCalls} calls on the express worker`);
@@ -144,7 +147,11 @@ test('long calls that mostly wait (on a server, a disk) are not held back', asyn
   await sleep(20);
   const spans = await Promise.all(Array.from({ length: 4 }, () => timedSleep(80)));
   assert.ok(longestGap(await flow.stop()) < 1_000, 'short calls kept arriving');
-  assert.equal(maxOverlap(spans), 2, `both workers took waiting calls while short calls arrived: ${JSON.stringify(spans)}`);
+  assert.equal(
+    maxOverlap(spans),
+    2,
+    `both workers took waiting calls while short calls arrived: ${JSON.stringify(spans)}`,
+  );
 });
 
 test('headOfLine: false gives one first-in, first-out line', async () => {
@@ -162,5 +169,8 @@ test('headOfLine: false gives one first-in, first-out line', async () => {
 test('head-of-line options are validated', () => {
   assert.throws(() => configure({ headOfLine: { longCallMs: -1 } }), /headOfLine\.longCallMs must be a finite number/);
   assert.throws(() => configure({ headOfLine: { holdMs: Number.NaN } }), RangeError);
-  assert.throws(() => configure({ headOfLine: 'yes' as unknown as boolean }), /headOfLine must be true, false or an object/);
+  assert.throws(
+    () => configure({ headOfLine: 'yes' as unknown as boolean }),
+    /headOfLine must be true, false or an object/,
+  );
 });

@@ -8,7 +8,18 @@ import path from 'node:path';
 import { configure, getPool, release } from 'smartasync';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SmartCounter, PinnedCounter, SmartConnection, SmartSession, SmartReplica, busyWait, SmartGreeter, SlowGreeter, FlakyGreeter, Settings } from './fixtures/basic.ts';
+import {
+  SmartCounter,
+  PinnedCounter,
+  SmartConnection,
+  SmartSession,
+  SmartReplica,
+  busyWait,
+  SmartGreeter,
+  SlowGreeter,
+  FlakyGreeter,
+  Settings,
+} from './fixtures/basic.ts';
 
 configure({ size: 2 });
 
@@ -19,7 +30,10 @@ test('each worker builds one replica from the constructor arguments and reuses i
     Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? busyWait(3) : c.read()) as Promise<Record<string, unknown>>),
   );
   const replicaReads = reads.filter((r) => 'label' in r);
-  assert.ok(replicaReads.every((r) => r.label === 'replicated' && r.n === 100), 'constructor arguments honoured');
+  assert.ok(
+    replicaReads.every((r) => r.label === 'replicated' && r.n === 100),
+    'constructor arguments honoured',
+  );
   const threads = new Set(replicaReads.map((r) => r.threadId));
   assert.ok(!threads.has(0));
   // A replica per worker: its own writes stay on that worker and accumulate there.
@@ -44,7 +58,8 @@ test('a replica is built once per worker, from the constructor arguments', async
   assert.ok(!perThread.has(0), 'all calls ran on workers');
   // Both workers, and the express worker when both held a call that ran long.
   assert.ok(perThread.size >= 2, `calls spread over ${perThread.size} workers`);
-  for (const [thread, builds] of perThread) assert.equal(builds, 1, `worker ${thread} built its replica ${builds} times`);
+  for (const [thread, builds] of perThread)
+    assert.equal(builds, 1, `worker ${thread} built its replica ${builds} times`);
 });
 
 test('separate instances get separate replicas', async () => {
@@ -79,7 +94,9 @@ test('release() disposes every worker replica and the calling thread’s instanc
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartasync-'));
   const log = path.join(dir, 'log');
   const conn = new SmartConnection(log);
-  const threads = new Set(await Promise.all(Array.from({ length: 20 }, () => Promise.all([conn.ping(), busyWait(2)]).then(([t]) => t))));
+  const threads = new Set(
+    await Promise.all(Array.from({ length: 20 }, () => Promise.all([conn.ping(), busyWait(2)]).then(([t]) => t))),
+  );
   await release(conn);
   const lines = fs.readFileSync(log, 'utf8').trim().split('\n').sort();
   const expected = [...threads, 0].map((t) => `closed ${t}`).sort();
@@ -94,7 +111,11 @@ test('await using disposes through Symbol.asyncDispose, and close() closes every
     await using conn = new SmartConnection(log);
     await conn.ping();
   }
-  assert.equal(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 2, 'one worker replica and the local instance');
+  assert.equal(
+    fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length,
+    2,
+    'one worker replica and the local instance',
+  );
   const log2 = path.join(dir, 'log2');
   const conn2 = new SmartConnection(log2);
   await conn2.ping();
@@ -107,7 +128,10 @@ test('constructor arguments that cannot cross threads fail at new, naming the cl
   assert.throws(
     () => new SmartCounter(1, (() => 'x') as unknown as string),
     (err: Error) =>
-      err instanceof TypeError && /class Counter/.test(err.message) && /args\[1\]/.test(err.message) && /function/.test(err.message),
+      err instanceof TypeError &&
+      /class Counter/.test(err.message) &&
+      /args\[1\]/.test(err.message) &&
+      /function/.test(err.message),
   );
 });
 
@@ -139,7 +163,11 @@ test('dropped instances release their worker replicas when garbage-collected', (
 
 test('a replica factory builds replicas of classes whose constructor arguments cannot cross threads', async () => {
   const here = new SmartGreeter(new Settings('Hello from here'));
-  assert.deepEqual(here.greet.sync('Ada'), { text: 'Hello from here, Ada!', threadId: 0 }, 'this thread keeps its own instance');
+  assert.deepEqual(
+    here.greet.sync('Ada'),
+    { text: 'Hello from here, Ada!', threadId: 0 },
+    'this thread keeps its own instance',
+  );
   const there = await here.greet('Ada');
   assert.notEqual(there.threadId, 0);
   assert.equal(there.text, 'Hello from a worker, Ada!', 'the worker built its replica with the factory');

@@ -37,5 +37,8 @@ test('spaced calls never wait for a sleeping worker, after the states that used 
     }
   }
   assert.equal(calls, 300);
-  assert.ok(slow.length <= 3, `${slow.length} of 300 spaced calls over 5 ms (at most 1% allowed): ${slow.slice(0, 10).join(', ')}`);
+  assert.ok(
+    slow.length <= 3,
+    `${slow.length} of 300 spaced calls over 5 ms (at most 1% allowed): ${slow.slice(0, 10).join(', ')}`,
+  );
 });

@@ -60,7 +60,10 @@ test('calls sent behind a long synchronous call are taken back and run on a free
   const elapsed = performance.now() - started;
   const longThread = (await long).threadId;
   assert.equal(light.length, 12);
-  assert.ok(light.every((r) => r.threadId !== longThread), 'no light call ran behind the long one');
+  assert.ok(
+    light.every((r) => r.threadId !== longThread),
+    'no light call ran behind the long one',
+  );
   assert.ok(elapsed < 300, `light calls took ${Math.round(elapsed)} ms, as if they waited for the 600 ms call`);
 });
 
@@ -111,7 +114,10 @@ test('a timeout on a running sync call terminates the worker; its unstarted call
   });
   assert.ok(performance.now() - started < 2_000);
   const done = await Promise.all(behind);
-  assert.deepEqual(done.map((r) => r.tag), ['b1', 'b2']);
+  assert.deepEqual(
+    done.map((r) => r.tag),
+    ['b1', 'b2'],
+  );
 });
 
 test('a timeout on a queued call says it never started', async () => {

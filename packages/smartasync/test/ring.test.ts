@@ -18,7 +18,10 @@ function drain(ring: Ring): number[][] {
 
 test('records come out in order, whole, and an empty ring reads nothing', () => {
   const ring = new Ring(64);
-  assert.equal(ring.read(() => assert.fail('read from an empty ring')), false);
+  assert.equal(
+    ring.read(() => assert.fail('read from an empty ring')),
+    false,
+  );
   assert.ok(ring.write(bytesOf(3, 1)));
   assert.ok(ring.write(bytesOf(0, 0)), 'an empty record is a record');
   assert.ok(ring.write(bytesOf(5, 2)));
@@ -32,7 +35,10 @@ test('a record that does not fit the tail continues at the start, after the olde
   const firstTwo: number[][] = [];
   ring.read((b, s, e) => firstTwo.push([...b.subarray(s, e)]));
   ring.read((b, s, e) => firstTwo.push([...b.subarray(s, e)])); // read at 32
-  assert.deepEqual(firstTwo, [bytesOf(12, 1), bytesOf(12, 2)].map((a) => [...a]));
+  assert.deepEqual(
+    firstTwo,
+    [bytesOf(12, 1), bytesOf(12, 2)].map((a) => [...a]),
+  );
   assert.ok(ring.write(bytesOf(20, 4)), '24 bytes: the 16-byte tail is too short, the start has room');
   assert.deepEqual(drain(ring), [[...bytesOf(12, 3)], [...bytesOf(20, 4)]]);
   // And it keeps going round.

@@ -69,7 +69,7 @@ test('wrapped instances keep instanceof for both classes', () => {
   const c = new SmartCounter(1);
   assert.ok(c instanceof SmartCounter);
   assert.ok(c.sync instanceof SmartCounter.original);
-  assert.ok(!(({}) instanceof SmartCounter));
+  assert.ok(!({} instanceof SmartCounter));
 });
 
 test('the event loop keeps ticking while a 300 ms sync call runs', async () => {
@@ -91,7 +91,10 @@ test('concurrent calls with Promise.all run on several workers and all settle', 
   configure({ size: 2, headOfLine: { holdMs: 0 } });
   const results = await Promise.all(Array.from({ length: 40 }, (_, i) => busyWait(5).then((r) => ({ ...r, i }))));
   assert.equal(results.length, 40);
-  assert.deepEqual(results.map((r) => r.i), [...Array(40).keys()]);
+  assert.deepEqual(
+    results.map((r) => r.i),
+    [...Array(40).keys()],
+  );
   const threads = new Set(results.map((r) => r.threadId));
   assert.ok(!threads.has(0));
   assert.equal(threads.size, 2, `expected both workers to take calls, saw ${[...threads]}`);
@@ -123,7 +126,10 @@ test('inside a pool worker, a wrapped sync function runs inline (no nested offlo
 test("offload: 'auto' runs a function inline once its calls prove fast, and offloads again after slow ones", async () => {
   const first: number[] = [];
   for (let i = 0; i < 8; i++) first.push(await autoWhere(0));
-  assert.ok(first.every((t) => t !== 0), 'the first calls run on workers, to measure them');
+  assert.ok(
+    first.every((t) => t !== 0),
+    'the first calls run on workers, to measure them',
+  );
   assert.equal(await autoWhere(0), 0, 'after 8 fast calls: inline');
   assert.equal(await autoWhere(5), 0, 'a slow call while inline runs inline');
   assert.equal(await autoWhere(0), 0, 'one slow call in 8 is not a verdict: still inline');

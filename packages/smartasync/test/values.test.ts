@@ -37,12 +37,18 @@ test('values nested up to the limit cross both ways; deeper ones are refused cle
   for (const depth of [1_001, 2_000, 100_000]) {
     await assert.rejects(echo(deepArray(depth)), (err: Error) => {
       assert.ok(err instanceof TypeError, `${depth}: ${err}`);
-      assert.match(err.message, /the arguments of echo\(\) cannot be sent to another thread: it nests deeper than 1000 levels/);
+      assert.match(
+        err.message,
+        /the arguments of echo\(\) cannot be sent to another thread: it nests deeper than 1000 levels/,
+      );
       assert.match(err.message, /at args\[0\]\[0\]/);
       return true;
     });
   }
-  await assert.rejects(nested(2_000), /the return value of nested\(\) cannot be sent to another thread: it nests deeper than 1000/);
+  await assert.rejects(
+    nested(2_000),
+    /the return value of nested\(\) cannot be sent to another thread: it nests deeper than 1000/,
+  );
   assert.equal((await whereSync('after')).tag, 'after', 'the pool goes on');
 });
 
@@ -73,7 +79,12 @@ test('exotic but cloneable values arrive as themselves', async () => {
     big: [0n, -(2n ** 200n)],
     sparse: [1, , 3], // eslint-disable-line no-sparse-arrays
     map: new Map<unknown, unknown>([[key, new Set([key])]]),
-    typed: [new Float64Array([1.5]), new BigInt64Array([-1n]), new Uint8ClampedArray([300]), new DataView(new ArrayBuffer(4))],
+    typed: [
+      new Float64Array([1.5]),
+      new BigInt64Array([-1n]),
+      new Uint8ClampedArray([300]),
+      new DataView(new ArrayBuffer(4)),
+    ],
     nullProto: Object.assign(Object.create(null) as object, { a: 1 }),
     error: new RangeError('as a value'),
     date: new Date(8.64e15),
@@ -87,7 +98,10 @@ test('exotic but cloneable values arrive as themselves', async () => {
   assert.equal(1 in back.sparse, false, 'a hole stays a hole');
   const [[k, set]] = [...back.map] as [[object, Set<object>]];
   assert.ok(set.has(k), 'a key shared between a Map and a Set stays one object');
-  assert.deepEqual(back.typed.map((t) => t.constructor.name), ['Float64Array', 'BigInt64Array', 'Uint8ClampedArray', 'DataView']);
+  assert.deepEqual(
+    back.typed.map((t) => t.constructor.name),
+    ['Float64Array', 'BigInt64Array', 'Uint8ClampedArray', 'DataView'],
+  );
   assert.deepEqual({ ...back.nullProto }, { a: 1 });
   assert.ok(back.error instanceof RangeError && back.error.message === 'as a value');
   assert.equal(back.date.getTime(), 8.64e15);

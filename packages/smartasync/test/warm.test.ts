@@ -22,18 +22,28 @@ test('warm() starts every worker and builds each replica before the first call',
   assert.ok(infos.length > 0);
   for (const info of infos) {
     assert.equal(info.builtOn, info.threadId, 'a replica of its own worker');
-    assert.ok(info.builtAt <= warmedAt, `replica on worker ${info.threadId} built ${info.builtAt - warmedAt} ms after warm() resolved`);
+    assert.ok(
+      info.builtAt <= warmedAt,
+      `replica on worker ${info.threadId} built ${info.builtAt - warmedAt} ms after warm() resolved`,
+    );
   }
   assert.equal(getPool().stats().completed, 40, 'warm-up requests are not counted as calls');
 });
 
 test('warm() refuses values that are not wrapped instances', async () => {
-  await assert.rejects(getPool().warm({}), /warm\(\) expects instances of smartasync\(Class\) or @offloadable classes; argument 0/);
+  await assert.rejects(
+    getPool().warm({}),
+    /warm\(\) expects instances of smartasync\(Class\) or @offloadable classes; argument 0/,
+  );
 });
 
 test('warm() reports a registered module that cannot load in a worker, at start-up', () => {
   const script = fileURLToPath(new URL('./fixtures/warm-hostile.ts', import.meta.url));
-  const r = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 })) as { name: string; code: string; message: string };
+  const r = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 })) as {
+    name: string;
+    code: string;
+    message: string;
+  };
   assert.equal(r.name, 'RegistrationError');
   assert.equal(r.code, 'ERR_SMARTASYNC_REGISTRATION');
   assert.match(r.message, /could not import .*worker-hostile\.ts to find unreachable\(\)/);

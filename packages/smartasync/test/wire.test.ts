@@ -9,24 +9,39 @@ import { CallTimeoutError, WorkerCrashedError } from '../src/errors.ts';
 const check = (v: unknown) => checkCloneable(v, 'the arguments of f()', 'args');
 
 test('plain JSON data needs no report; anything else says so', () => {
-  for (const plain of [null, 'x', 1, true, undefined, [1, 'a', null], { a: { b: [1] } }]) assert.equal(check(plain), undefined);
+  for (const plain of [null, 'x', 1, true, undefined, [1, 'a', null], { a: { b: [1] } }])
+    assert.equal(check(plain), undefined);
   for (const other of [1n, Number.NaN, -0, Infinity, [undefined], new Date(0), new Map(), /x/, new Uint8Array(2)]) {
     assert.deepEqual(check(other), { buffers: undefined }, String(other));
   }
   const shared = { n: 1 };
-  assert.deepEqual(check([shared, shared]), { buffers: undefined }, 'a shared object is not JSON (it would be duplicated)');
+  assert.deepEqual(
+    check([shared, shared]),
+    { buffers: undefined },
+    'a shared object is not JSON (it would be duplicated)',
+  );
 });
 
 test('Buffers are found by path and restored on the other side', () => {
   const report = check({ a: [1, Buffer.from('x')], b: Buffer.from('y') });
   assert.deepEqual(report?.buffers, [['a', 1], ['b']]);
-  const cloned = structuredClone({ a: [1, Buffer.from('x')], b: Buffer.from('y') }) as { a: [number, Uint8Array]; b: Uint8Array };
+  const cloned = structuredClone({ a: [1, Buffer.from('x')], b: Buffer.from('y') }) as {
+    a: [number, Uint8Array];
+    b: Uint8Array;
+  };
   assert.ok(!Buffer.isBuffer(cloned.b), 'structured clone alone gives Uint8Arrays');
   const restored = restoreBuffers(cloned, report!.buffers);
   assert.ok(Buffer.isBuffer(restored.a[1]) && Buffer.isBuffer(restored.b));
   assert.equal(restored.b.toString(), 'y');
-  assert.ok(Buffer.isBuffer(restoreBuffers(structuredClone(Buffer.from('z')), check(Buffer.from('z'))!.buffers)), 'a Buffer at the root');
-  assert.deepEqual(check(new Map([[1, Buffer.from('m')]]))?.buffers, undefined, 'inside a Map there is no path to restore by');
+  assert.ok(
+    Buffer.isBuffer(restoreBuffers(structuredClone(Buffer.from('z')), check(Buffer.from('z'))!.buffers)),
+    'a Buffer at the root',
+  );
+  assert.deepEqual(
+    check(new Map([[1, Buffer.from('m')]]))?.buffers,
+    undefined,
+    'inside a Map there is no path to restore by',
+  );
 });
 
 test('refusals name the path and the remedy', () => {
@@ -37,7 +52,11 @@ test('refusals name the path and the remedy', () => {
     [new (class MyMap extends Map {})(), /Subclasses of Map lose their class/],
     [new (class Bytes extends Uint8Array {})(1), /Only built-in typed arrays keep their class/],
   ];
-  for (const [value, message] of cases) assert.throws(() => check(value), (e: Error) => e instanceof TypeError && message.test(e.message));
+  for (const [value, message] of cases)
+    assert.throws(
+      () => check(value),
+      (e: Error) => e instanceof TypeError && message.test(e.message),
+    );
 });
 
 test('nesting is limited, with a message instead of a stack overflow', () => {
@@ -59,26 +78,41 @@ test('transferred objects are not walked; JSON text of undefined is null', () =>
 
 test('the codec rebuilds thrown values: class, message, code, cause, errors, own fields', () => {
   const root = new TypeError('root');
-  const err = Object.assign(new RangeError('outer', { cause: root }), { code: 'E_OUT', details: { n: 1 }, fn: () => 1 });
-  const back = decodeThrown(structuredClone(encodeThrown(err))) as RangeError & { code: string; details: unknown; fn: unknown };
+  const err = Object.assign(new RangeError('outer', { cause: root }), {
+    code: 'E_OUT',
+    details: { n: 1 },
+    fn: () => 1,
+  });
+  const back = decodeThrown(structuredClone(encodeThrown(err))) as RangeError & {
+    code: string;
+    details: unknown;
+    fn: unknown;
+  };
   assert.ok(back instanceof RangeError);
   assert.equal(back.message, 'outer');
   assert.equal(back.code, 'E_OUT');
   assert.deepEqual(back.details, { n: 1 });
   assert.equal(typeof back.fn, 'string', 'what cannot cross is described, not dropped');
   assert.ok(back.cause instanceof TypeError && (back.cause as Error).message === 'root');
-  const agg = decodeThrown(structuredClone(encodeThrown(new AggregateError([new Error('a'), 'b'], 'many')))) as AggregateError;
+  const agg = decodeThrown(
+    structuredClone(encodeThrown(new AggregateError([new Error('a'), 'b'], 'many'))),
+  ) as AggregateError;
   assert.ok(agg instanceof AggregateError);
   assert.deepEqual([(agg.errors[0] as Error).message, agg.errors[1]], ['a', 'b']);
-  for (const value of [undefined, null, 0, 'text', { plain: true }]) assert.deepEqual(decodeThrown(structuredClone(encodeThrown(value))), value);
+  for (const value of [undefined, null, 0, 'text', { plain: true }])
+    assert.deepEqual(decodeThrown(structuredClone(encodeThrown(value))), value);
 });
 
 test("smartasync's own errors keep their class and fields across the codec", () => {
-  const crashed = decodeThrown(structuredClone(encodeThrown(new WorkerCrashedError('f()', 'exited')))) as WorkerCrashedError;
+  const crashed = decodeThrown(
+    structuredClone(encodeThrown(new WorkerCrashedError('f()', 'exited'))),
+  ) as WorkerCrashedError;
   assert.ok(crashed instanceof WorkerCrashedError);
   assert.equal(crashed.started, true);
   assert.equal(crashed.code, 'ERR_SMARTASYNC_WORKER_CRASHED');
-  assert.ok(decodeThrown(structuredClone(encodeThrown(new CallTimeoutError('g()', 5, false)))) instanceof CallTimeoutError);
+  assert.ok(
+    decodeThrown(structuredClone(encodeThrown(new CallTimeoutError('g()', 5, false)))) instanceof CallTimeoutError,
+  );
 });
 
 test("the caller's frames join the worker's after a boundary line, once", () => {

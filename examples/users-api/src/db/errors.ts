@@ -45,7 +45,10 @@ export class InvalidAccountError extends DomainError {
 /** A balance, or the total of all balances, would pass what a JavaScript number holds exactly. */
 export class BalanceLimitError extends DomainError {
   constructor(message: string) {
-    super('BALANCE_LIMIT', `${message}: balances and their total must stay at most 9007199254740991 (2^53 - 1) so that they stay exact`);
+    super(
+      'BALANCE_LIMIT',
+      `${message}: balances and their total must stay at most 9007199254740991 (2^53 - 1) so that they stay exact`,
+    );
   }
 }
 

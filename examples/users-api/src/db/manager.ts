@@ -80,7 +80,11 @@ const outOfRange = (id: number) => !Number.isSafeInteger(id) || id < 1 || id > M
 const isMoney = (value: number) => Number.isSafeInteger(value) && value >= 0 && value <= MAX_MONEY;
 
 const user = (row: Row): User => ({ id: row.id as number, name: row.name as string, email: row.email as string });
-const account = (row: Row): Account => ({ id: row.id as number, owner: row.owner as string, balance: row.balance as number });
+const account = (row: Row): Account => ({
+  id: row.id as number,
+  owner: row.owner as string,
+  balance: row.balance as number,
+});
 
 // Arbitrary, fixed key: serialises account openings on PostgreSQL (see createAccount).
 const OPEN_ACCOUNT_LOCK_KEY = 7_261_004;
@@ -141,7 +145,10 @@ export class DatabaseManager {
 
   createUser({ name, email }: UserInput): User {
     return this.#uniqueEmail(email, () => {
-      const [row] = this.#db.all('INSERT INTO users (name, email) VALUES (?, ?) RETURNING id, name, email', [name, email]);
+      const [row] = this.#db.all('INSERT INTO users (name, email) VALUES (?, ?) RETURNING id, name, email', [
+        name,
+        email,
+      ]);
       return user(row!);
     });
   }
@@ -180,7 +187,8 @@ export class DatabaseManager {
    * no balance and no sum the app computes can ever pass it, since transfers keep the total.
    */
   createAccount({ owner, balance }: AccountInput): Account {
-    if (!isMoney(balance)) throw new InvalidAccountError(`Balance must be an integer from 0 to ${MAX_MONEY}, not ${balance}`);
+    if (!isMoney(balance))
+      throw new InvalidAccountError(`Balance must be an integer from 0 to ${MAX_MONEY}, not ${balance}`);
     return this.#db.transaction(() => {
       // SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock so that two
       // openings cannot both see room for themselves.
@@ -208,10 +216,10 @@ export class DatabaseManager {
     if (outOfRange(to)) throw new AccountNotFoundError(to);
     return this.#db.transaction(() => {
       // Locking both rows in id order means two opposite transfers cannot deadlock.
-      const rows = this.#db.all(`SELECT id, balance FROM accounts WHERE id IN (?, ?) ORDER BY id${this.#db.forUpdate}`, [
-        from,
-        to,
-      ]);
+      const rows = this.#db.all(
+        `SELECT id, balance FROM accounts WHERE id IN (?, ?) ORDER BY id${this.#db.forUpdate}`,
+        [from, to],
+      );
       const source = rows.find((row) => row.id === from);
       if (!source) throw new AccountNotFoundError(from);
       const target = rows.find((row) => row.id === to);

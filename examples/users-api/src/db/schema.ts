@@ -100,7 +100,9 @@ export function ensureSchema(db: Driver): void {
       }
     } else {
       db.exec(SQLITE);
-      const [guarded] = db.all("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = 'accounts_balance_on_insert'");
+      const [guarded] = db.all(
+        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = 'accounts_balance_on_insert'",
+      );
       if (guarded!.n === 0) {
         refuseBadMoney(
           db,
@@ -109,7 +111,9 @@ export function ensureSchema(db: Driver): void {
         );
         db.exec(SQLITE_MONEY_GUARDS);
       }
-      const [indexed] = db.all("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'users_email_ci'");
+      const [indexed] = db.all(
+        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'users_email_ci'",
+      );
       if (indexed!.n === 0) {
         refuseCaseDuplicates(db, LOWER_EMAIL.sqlite);
         db.exec(EMAIL_INDEX.sqlite);
@@ -124,7 +128,10 @@ function refuseBadMoney(db: Driver, badBalance: string, badAmount: string): void
   if (accounts.length > 0 || transfers.length > 0) {
     throw new SchemaUpgradeError(
       `money must be whole numbers of cents from 0 to ${MAX_MONEY}, but ` +
-        [accounts.length > 0 ? `accounts ${accounts.join(', ')} hold other balances` : '', transfers.length > 0 ? `transfers ${transfers.join(', ')} other amounts` : '']
+        [
+          accounts.length > 0 ? `accounts ${accounts.join(', ')} hold other balances` : '',
+          transfers.length > 0 ? `transfers ${transfers.join(', ')} other amounts` : '',
+        ]
           .filter(Boolean)
           .join(' and ') +
         ' (at most 5 of each listed). Correct those rows, then start again',

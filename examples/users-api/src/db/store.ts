@@ -63,7 +63,9 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
   await getPool().warm(db);
   const timeout = callTimeoutMs(options);
   // Bound once here rather than per request: `.with()` makes a new function.
-  const store = Object.fromEntries(DATA_METHODS.map((method) => [method, db[method].with({ timeout })])) as unknown as Store;
+  const store = Object.fromEntries(
+    DATA_METHODS.map((method) => [method, db[method].with({ timeout })]),
+  ) as unknown as Store;
   const ping = db.ping.with({ timeout: Math.min(timeout, READY_TIMEOUT_MS) });
   return {
     store,
@@ -93,6 +95,9 @@ void listsEveryMethod;
 
 function inlineStore(db: DatabaseManager): Store {
   // The naive way: the blocking method runs right here, on the event loop.
-  const call = (method: DataMethod) => async (...args: unknown[]) => (db[method] as (...a: unknown[]) => unknown).apply(db, args);
+  const call =
+    (method: DataMethod) =>
+    async (...args: unknown[]) =>
+      (db[method] as (...a: unknown[]) => unknown).apply(db, args);
   return Object.fromEntries(DATA_METHODS.map((method) => [method, call(method)])) as unknown as Store;
 }

@@ -18,7 +18,9 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   if (/^postgres(ql)?:\/\//.test(url)) return { driver: 'postgres', url };
   const match = /^(sqlite|node-sqlite):(?:\/\/)?(.+)$/.exec(url);
   if (!match) {
-    throw invalid(`Unsupported DATABASE_URL ${JSON.stringify(redact(url))}: use sqlite:PATH, node-sqlite:PATH or postgres://...`);
+    throw invalid(
+      `Unsupported DATABASE_URL ${JSON.stringify(redact(url))}: use sqlite:PATH, node-sqlite:PATH or postgres://...`,
+    );
   }
   const [, scheme, path] = match as unknown as [string, string, string];
   // Every worker opens its own connection: an in-memory database would be a different,

@@ -49,7 +49,10 @@ export function conformance(doc: OpenApiDocument): Conformance {
       if (!path) return [`${method} ${url} is not a documented operation`];
       const documented = doc.paths[path]![method.toLowerCase()]!.responses[String(status)];
       const where = `${method} ${path} ${status}`;
-      if (!documented) return [`${where}: status not documented (documented: ${Object.keys(doc.paths[path]![method.toLowerCase()]!.responses).join(', ')})`];
+      if (!documented)
+        return [
+          `${where}: status not documented (documented: ${Object.keys(doc.paths[path]![method.toLowerCase()]!.responses).join(', ')})`,
+        ];
       if (status === 204) return body === '' ? [] : [`${where}: a 204 with a body`];
       const [mediaType, media] = Object.entries(documented.content ?? {})[0] ?? [];
       if (!mediaType || !media) return [`${where}: no documented content`];

@@ -34,7 +34,9 @@ function findBinDir(): string {
   }
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
-    ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length === 0) {
     throw new Error(
@@ -51,7 +53,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -142,7 +146,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
   // initdb and postgres refuse to run as root, so as root we run them as the postgres user.
   const asRoot = process.getuid?.() === 0;
   const run = (tool: string, args: string[]) => {
-    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+    const [cmd, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]]
+      : [join(bin, tool), args];
     try {
       return execFileSync(cmd, argv, { stdio: 'pipe', encoding: 'utf8' });
     } catch (error) {
@@ -163,7 +169,8 @@ export async function startPostgres(): Promise<PostgresCluster> {
     }
     if (isAlive(owner)) continue;
     try {
-      if (existsSync(join(stale, 'data', 'postmaster.pid'))) run('pg_ctl', ['stop', '-D', join(stale, 'data'), '-m', 'immediate', '-w']);
+      if (existsSync(join(stale, 'data', 'postmaster.pid')))
+        run('pg_ctl', ['stop', '-D', join(stale, 'data'), '-m', 'immediate', '-w']);
     } catch {
       // Not running after all.
     }
@@ -226,7 +233,20 @@ export async function startPostgres(): Promise<PostgresCluster> {
       },
       restart() {
         thawAll();
-        run('pg_ctl', ['restart', '-D', data, '-m', 'fast', '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
+        run('pg_ctl', [
+          'restart',
+          '-D',
+          data,
+          '-m',
+          'fast',
+          '-w',
+          '-t',
+          '30',
+          '-l',
+          join(dir, 'server.log'),
+          '-o',
+          options,
+        ]);
       },
       stopServer() {
         thawAll();

@@ -44,7 +44,10 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
 }
 
 /** Resolves with the exit, or with 'still running' after `ms`. */
-export function exitWithin(server: Server, ms: number): Promise<[number | null, NodeJS.Signals | null] | 'still running'> {
+export function exitWithin(
+  server: Server,
+  ms: number,
+): Promise<[number | null, NodeJS.Signals | null] | 'still running'> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     server.exited.finally(() => clearTimeout(timer)),

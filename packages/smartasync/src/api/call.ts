@@ -33,7 +33,8 @@ export class CallPolicy {
       throw new TypeError(`smartasync: offload for ${what} must be 'always' or 'auto', got ${JSON.stringify(mode)}.`);
     }
     const below = options?.inlineBelowMs ?? 0.1;
-    if (!(below >= 0)) throw new RangeError(`smartasync: inlineBelowMs for ${what} must be a number of milliseconds ≥ 0.`);
+    if (!(below >= 0))
+      throw new RangeError(`smartasync: inlineBelowMs for ${what} must be a number of milliseconds ≥ 0.`);
     this.inlineBelowMs = mode === 'auto' ? below : undefined;
   }
 
@@ -92,7 +93,12 @@ export function callAsync(b: Binding, args: unknown[], options: CallOptions | un
 }
 
 /** Runs `b` on a pool worker. */
-export function offload(b: Binding, args: unknown[], options: CallOptions | undefined, resultAsJson: boolean): Promise<unknown> {
+export function offload(
+  b: Binding,
+  args: unknown[],
+  options: CallOptions | undefined,
+  resultAsJson: boolean,
+): Promise<unknown> {
   return settled(() => {
     assertFindable(b.reg);
     return settleHere(getPool().run(taskFor(b, args, options, resultAsJson)));
@@ -100,7 +106,12 @@ export function offload(b: Binding, args: unknown[], options: CallOptions | unde
 }
 
 /** `f.sync()`: here for sync bodies; async bodies on the bridge worker while this thread blocks. */
-function callSync(b: Binding, args: unknown[], options: CallOptions | undefined, caller: { readonly stack?: string }): unknown {
+function callSync(
+  b: Binding,
+  args: unknown[],
+  options: CallOptions | undefined,
+  caller: { readonly stack?: string },
+): unknown {
   if (!b.isAsync) return b.inline(args);
   assertFindable(b.reg);
   return runBlocking(taskFor(b, args, options, false, caller));
@@ -133,7 +144,13 @@ function captureCaller(fn: Function): { stack?: string } {
 }
 
 /** What the pool or the bridge needs to run one call of `b`. */
-function taskFor(b: Binding, args: unknown[], options: CallOptions | undefined, resultAsJson: boolean, caller?: { readonly stack?: string }): Task {
+function taskFor(
+  b: Binding,
+  args: unknown[],
+  options: CallOptions | undefined,
+  resultAsJson: boolean,
+  caller?: { readonly stack?: string },
+): Task {
   // One literal of one shape (absent parts undefined), not spreads: this runs on every call.
   return {
     reg: b.reg,
@@ -156,7 +173,9 @@ export function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: C
   // For results that go straight into an HTTP response: the worker makes the JSON text, so
   // this thread never builds the objects only to serialize them again.
   const json = (...args: unknown[]): Promise<string> =>
-    b.isAsync || inSmartasyncWorker ? call(...args).then(toJsonText) : (offload(b, args, options, true) as Promise<string>);
+    b.isAsync || inSmartasyncWorker
+      ? call(...args).then(toJsonText)
+      : (offload(b, args, options, true) as Promise<string>);
   const sync = (...args: unknown[]): unknown => callSync(b, args, options, syncCaller);
   // sync() blocks until the reply, so a failure is decoded while the caller's frames are
   // still on the stack: capture them only then, not on every call (a capture costs ~2 µs).

@@ -21,10 +21,14 @@ export class ClassModel {
   /** Validates `options` and registers `Cls` (`discriminator`: see `register`). */
   constructor(Cls: AnyClass, options: ClassOptions = {}, discriminator = '') {
     if (options.placement !== undefined && options.placement !== 'spread' && options.placement !== 'pinned') {
-      throw new TypeError(`smartasync: placement for class ${Cls.name} must be 'spread' or 'pinned', got ${JSON.stringify(options.placement)}.`);
+      throw new TypeError(
+        `smartasync: placement for class ${Cls.name} must be 'spread' or 'pinned', got ${JSON.stringify(options.placement)}.`,
+      );
     }
     if (options.replica !== undefined && typeof options.replica !== 'function') {
-      throw new TypeError(`smartasync: replica for class ${Cls.name} must be a function that builds an instance on a worker.`);
+      throw new TypeError(
+        `smartasync: replica for class ${Cls.name} must be a function that builds an instance on a worker.`,
+      );
     }
     new CallPolicy(options, `class ${Cls.name}`); // validates the offload options now, not at the first call
     this.reg = register('class', Cls, discriminator, options.replica);
@@ -86,7 +90,9 @@ export function modelOf(reg: Registration): ClassModel | undefined {
 export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions<InstanceType<C>> = {}): SmartClass<C> {
   const model = new ClassModel(Cls, options);
   if ('sync' in Cls.prototype) {
-    throw new TypeError(`smartasync: class ${Cls.name} has a member named "sync", which a wrapped instance uses for the plain instance. Rename it.`);
+    throw new TypeError(
+      `smartasync: class ${Cls.name} has a member named "sync", which a wrapped instance uses for the plain instance. Rename it.`,
+    );
   }
   const proxies = new WeakSet<object>();
   const Wrapped = function (this: unknown, ...args: unknown[]): object {
@@ -144,10 +150,16 @@ function instanceProxy(model: ClassModel, ref: InstanceRef, inner: Record<string
  * instance; `.sync()` closes here and releases the replicas in the background. The other
  * members (`json`, `with`) have no meaning for it and say so.
  */
-function closing(close: SmartFunction<AnyFunction>, dispose: () => Promise<void>, ref: InstanceRef): SmartFunction<AnyFunction> {
+function closing(
+  close: SmartFunction<AnyFunction>,
+  dispose: () => Promise<void>,
+  ref: InstanceRef,
+): SmartFunction<AnyFunction> {
   const fn = () => dispose();
   const refuse = (what: string) => () => {
-    throw new TypeError(`smartasync: ${what} is not available on close(): await instance.close(), or call instance.close.sync().`);
+    throw new TypeError(
+      `smartasync: ${what} is not available on close(): await instance.close(), or call instance.close.sync().`,
+    );
   };
   Object.defineProperties(fn, {
     name: { value: 'close' },

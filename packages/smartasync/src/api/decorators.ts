@@ -32,7 +32,10 @@ function decorateClass<C extends AnyClass>(Cls: C, options: ClassOptions): C {
 
 type AsyncMethod<This, A extends unknown[], R> = (this: This, ...args: A) => Promise<R>;
 
-function decorateMethod<This, A extends unknown[], R>(method: AsyncMethod<This, A, R>, name: string): AsyncMethod<This, A, R> {
+function decorateMethod<This, A extends unknown[], R>(
+  method: AsyncMethod<This, A, R>,
+  name: string,
+): AsyncMethod<This, A, R> {
   if (!isAsyncBody(method)) {
     throw new TypeError(
       `smartasync: @offload applies to methods declared async (their callers already await them); ${name}() is not. ` +
@@ -69,7 +72,9 @@ function isContext(x: unknown): x is { kind: string; name: string | symbol } {
  * from the same constructor arguments. `@offloadable` or `@offloadable({ placement: 'pinned' })`.
  */
 export function offloadable<C extends AnyClass>(target: C, context?: ClassDecoratorContext<C>): C;
-export function offloadable(options: ClassOptions): <C extends AnyClass>(target: C, context?: ClassDecoratorContext<C>) => C;
+export function offloadable(
+  options: ClassOptions,
+): <C extends AnyClass>(target: C, context?: ClassDecoratorContext<C>) => C;
 export function offloadable(arg: unknown, context?: unknown): unknown {
   if (typeof arg === 'function') {
     if (context !== undefined && (!isContext(context) || context.kind !== 'class')) {
@@ -97,7 +102,8 @@ export function offload<R>(
 ): TypedPropertyDescriptor<(...args: never[]) => Promise<R>>;
 export function offload(target: unknown, keyOrContext: unknown, descriptor?: PropertyDescriptor): unknown {
   if (isContext(keyOrContext)) {
-    if (keyOrContext.kind !== 'method') throw new TypeError('smartasync: @offload decorates methods; use @offloadable on classes.');
+    if (keyOrContext.kind !== 'method')
+      throw new TypeError('smartasync: @offload decorates methods; use @offloadable on classes.');
     return decorateMethod(target as AsyncMethod<unknown, unknown[], unknown>, String(keyOrContext.name));
   }
   const desc = descriptor!;

@@ -33,7 +33,14 @@ export function trackInstance(reg: Registration, args: unknown[], placement: Pla
   // With a `replica` factory the worker builds its replica itself: the arguments stay here.
   const ctorArgs = reg.replica ? [] : args;
   const ctorReport = checkCloneable(ctorArgs, `the constructor arguments of class ${className}`, 'args');
-  return { id: nextInstanceId++, reg, label: `an instance of class ${className}`, ctorArgs, ctorReport, pinned: placement === 'pinned' };
+  return {
+    id: nextInstanceId++,
+    reg,
+    label: `an instance of class ${className}`,
+    ctorArgs,
+    ctorReport,
+    pinned: placement === 'pinned',
+  };
 }
 
 /**

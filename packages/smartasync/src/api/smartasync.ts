@@ -66,4 +66,3 @@ export function registerError<E extends abstract new (...args: never[]) => Error
   register('error', ErrorClass);
   return ErrorClass;
 }
-

@@ -59,7 +59,13 @@ export class PoolWorker extends WorkerLink {
   /** Runs short calls only, when every other worker holds a long one. */
   readonly express: boolean;
 
-  constructor(index: number, express: boolean, options: PoolOptions, epoch: number, onReplies: (replies: Reply[]) => void) {
+  constructor(
+    index: number,
+    express: boolean,
+    options: PoolOptions,
+    epoch: number,
+    onReplies: (replies: Reply[]) => void,
+  ) {
     const name = express ? 'smartasync-express' : `smartasync-${index}`;
     super({ role: 'pool', name, epoch, resourceLimits: options.resourceLimits, execArgv: options.execArgv, onReplies });
     this.express = express;
@@ -105,7 +111,10 @@ export class Placement {
   private readonly options: PoolOptions;
   private readonly events: PlacementEvents;
 
-  constructor(options: PoolOptions & { readonly size: number; readonly concurrencyPerWorker: number }, events: PlacementEvents) {
+  constructor(
+    options: PoolOptions & { readonly size: number; readonly concurrencyPerWorker: number },
+    events: PlacementEvents,
+  ) {
     this.options = options;
     this.events = events;
     this.size = options.size;
@@ -151,11 +160,18 @@ export class Placement {
 
   /** Fills `worker` up to its concurrency: its pinned line first, then short calls, then one long call. */
   pump(worker: PoolWorker): void {
-    while (worker.pinnedLine.length > 0 && worker.inflight.size < this.concurrency) this.dispatch(worker, worker.pinnedLine.shift()!);
+    while (worker.pinnedLine.length > 0 && worker.inflight.size < this.concurrency)
+      this.dispatch(worker, worker.pinnedLine.shift()!);
     if (!worker.takesShared() || this.lines.size === 0 || worker.isStalled(Date.now())) return;
-    for (let next; worker.inflight.size < this.concurrency && (next = this.lines.short.shift()); ) this.dispatch(worker, next);
+    for (let next; worker.inflight.size < this.concurrency && (next = this.lines.short.shift());)
+      this.dispatch(worker, next);
     const first = this.lines.long.peek();
-    if (first && !worker.express && worker.inflight.size < this.concurrency && this.mayStartLong(first, performance.now())) {
+    if (
+      first &&
+      !worker.express &&
+      worker.inflight.size < this.concurrency &&
+      this.mayStartLong(first, performance.now())
+    ) {
       this.dispatch(worker, this.lines.long.shift()!);
     }
   }

@@ -28,7 +28,12 @@ class Durations {
     if (ms > this.maxMs) this.maxMs = ms;
   }
   snapshot(): DurationStats {
-    return { count: this.count, totalMs: this.totalMs, meanMs: this.count ? this.totalMs / this.count : 0, maxMs: this.maxMs };
+    return {
+      count: this.count,
+      totalMs: this.totalMs,
+      meanMs: this.count ? this.totalMs / this.count : 0,
+      maxMs: this.maxMs,
+    };
   }
 }
 
@@ -47,7 +52,11 @@ export class Pool {
   constructor(options: PoolOptions = {}) {
     validateOptions(options);
     this.maxQueue = options.maxQueue ?? 10_000;
-    const resolved = { ...options, size: options.size ?? Math.max(1, os.availableParallelism()), concurrencyPerWorker: options.concurrencyPerWorker ?? 32 };
+    const resolved = {
+      ...options,
+      size: options.size ?? Math.max(1, os.availableParallelism()),
+      concurrencyPerWorker: options.concurrencyPerWorker ?? 32,
+    };
     this.placement = new Placement(resolved, {
       onReplies: (worker, replies) => this.onReplies(worker, replies),
       onExit: (worker, code) => this.onExit(worker, code),
@@ -66,7 +75,18 @@ export class Pool {
       const long = policy.isLong(task.profile);
       if (!long && !task.instance?.pinned) policy.shortArrived(now);
       const cpuBound = long && policy.isCpuBound(task.profile);
-      const call: Pending = { label: task.label, task, resolve, reject, enqueuedAt: now, long, cpuBound, okOnCrash: false, seq: 0, settled: false };
+      const call: Pending = {
+        label: task.label,
+        task,
+        resolve,
+        reject,
+        enqueuedAt: now,
+        long,
+        cpuBound,
+        okOnCrash: false,
+        seq: 0,
+        settled: false,
+      };
       if (!this.placement.place(call)) {
         if (this.placement.lines.size >= this.maxQueue) return reject(new QueueFullError(task.label, this.maxQueue));
         this.placement.lines.push(call);
@@ -102,7 +122,10 @@ export class Pool {
     if (this.closing) throw new PoolClosedError('warm()');
     const refs = instances.map((x, i) => {
       const ref = instanceRefOf(x);
-      if (!ref) throw new TypeError(`smartasync: warm() expects instances of smartasync(Class) or @offloadable classes; argument ${i} is not one.`);
+      if (!ref)
+        throw new TypeError(
+          `smartasync: warm() expects instances of smartasync(Class) or @offloadable classes; argument ${i} is not one.`,
+        );
       return ref;
     });
     this.placement.startAll();
@@ -111,7 +134,8 @@ export class Pool {
     const { workers } = this.placement;
     for (const worker of workers) for (const reg of targets) work.push(this.prepare(worker, reg, undefined));
     for (const ref of refs) {
-      for (const worker of ref.pinned ? [this.placement.pinFor(ref)] : workers) work.push(this.prepare(worker, ref.reg, ref));
+      for (const worker of ref.pinned ? [this.placement.pinFor(ref)] : workers)
+        work.push(this.prepare(worker, ref.reg, ref));
     }
     await Promise.all(work);
   }
@@ -124,7 +148,18 @@ export class Pool {
   private control(worker: PoolWorker, label: string, okOnCrash: boolean, outgoing: Outgoing): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const now = performance.now();
-      const call: Pending = { label, task: undefined, resolve, reject, enqueuedAt: now, long: false, cpuBound: false, okOnCrash, seq: 0, settled: false };
+      const call: Pending = {
+        label,
+        task: undefined,
+        resolve,
+        reject,
+        enqueuedAt: now,
+        long: false,
+        cpuBound: false,
+        okOnCrash,
+        seq: 0,
+        settled: false,
+      };
       this.placement.sendControl(worker, call, outgoing);
     });
   }
@@ -241,7 +276,10 @@ export class Pool {
     const worker = call.worker;
     const running = worker !== undefined && worker.running(call.seq);
     const { label, options } = call.task!;
-    const err = why === 'timeout' ? new CallTimeoutError(label, options!.timeout!, running) : new CallAbortedError(label, options?.signal?.reason);
+    const err =
+      why === 'timeout'
+        ? new CallTimeoutError(label, options!.timeout!, running)
+        : new CallAbortedError(label, options?.signal?.reason);
     if (!worker) {
       this.placement.remove(call); // still waiting: it never reached a worker
       this.settle(call, false, err);
@@ -306,18 +344,28 @@ function validateOptions(options: PoolOptions): void {
   for (const name of ['size', 'maxQueue', 'concurrencyPerWorker'] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new RangeError(`smartasync: pool option ${name} must be a whole number of at least 1, got ${String(value)}.`);
+      throw new RangeError(
+        `smartasync: pool option ${name} must be a whole number of at least 1, got ${String(value)}.`,
+      );
     }
   }
   const hol = options.headOfLine;
   if (hol === undefined || typeof hol === 'boolean') return;
   if (typeof hol !== 'object' || hol === null) {
-    throw new TypeError(`smartasync: pool option headOfLine must be true, false or an object of settings, got ${String(hol)}.`);
+    throw new TypeError(
+      `smartasync: pool option headOfLine must be true, false or an object of settings, got ${String(hol)}.`,
+    );
   }
-  for (const name of ['longCallMs', 'holdMs', 'reservedCores'] as const satisfies readonly (keyof HeadOfLineOptions)[]) {
+  for (const name of [
+    'longCallMs',
+    'holdMs',
+    'reservedCores',
+  ] as const satisfies readonly (keyof HeadOfLineOptions)[]) {
     const value = hol[name];
     if (value !== undefined && !(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
-      throw new RangeError(`smartasync: headOfLine.${name} must be a finite number of at least 0, got ${String(value)}.`);
+      throw new RangeError(
+        `smartasync: headOfLine.${name} must be a finite number of at least 0, got ${String(value)}.`,
+      );
     }
   }
 }

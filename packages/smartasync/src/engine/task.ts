@@ -57,5 +57,7 @@ export function instanceRefOf(value: unknown): InstanceRef | undefined {
 /** The error for a call whose arguments the transport could not encode (the check let them pass). */
 export function unsendable(task: Task, err: unknown): TypeError {
   const why = (err as Error | null)?.message ?? String(err);
-  return new TypeError(`smartasync: the arguments of ${task.label} cannot be sent to another thread: ${why}`, { cause: err });
+  return new TypeError(`smartasync: the arguments of ${task.label} cannot be sent to another thread: ${why}`, {
+    cause: err,
+  });
 }

@@ -35,7 +35,13 @@ const targetIds = new Map<Registration, TargetDef>();
 function targetDef(reg: Registration): TargetDef {
   let def = targetIds.get(reg);
   if (!def) {
-    def = { id: targetIds.size + 1, key: reg.key, moduleUrl: reg.site?.moduleUrl ?? '', label: reg.label, where: reg.where };
+    def = {
+      id: targetIds.size + 1,
+      key: reg.key,
+      moduleUrl: reg.site?.moduleUrl ?? '',
+      label: reg.label,
+      where: reg.where,
+    };
     targetIds.set(reg, def);
   }
   return def;
@@ -85,7 +91,9 @@ export class WorkerLink {
     this.worker.unref(); // an idle worker never keeps the process alive
     port1.unref();
     const onReplies = options.onReplies;
-    this.channel = onReplies ? new Channel(ends.here, onReplies) : new Channel(ends.here, () => {}, { receive: 'sync' });
+    this.channel = onReplies
+      ? new Channel(ends.here, onReplies)
+      : new Channel(ends.here, () => {}, { receive: 'sync' });
   }
 
   // ---- the control words (pool workers) ------------------------------------------------
@@ -159,9 +167,19 @@ export class WorkerLink {
   prepareRequest(reg: Registration, inst: InstanceRef | undefined): Outgoing<PrepareRequest> {
     const ctor = inst !== undefined && !this.replicas.has(inst.id);
     const instance = inst
-      ? { id: inst.id, ctorArgs: ctor ? inst.ctorArgs : undefined, ctorBuffers: ctor ? inst.ctorReport?.buffers : undefined }
+      ? {
+          id: inst.id,
+          ctorArgs: ctor ? inst.ctorArgs : undefined,
+          ctorBuffers: ctor ? inst.ctorReport?.buffers : undefined,
+        }
       : undefined;
-    const request: PrepareRequest = { op: 'prepare', seq: this.nextSeq, target: targetDef(reg).id, def: this.newDef(reg), instance };
+    const request: PrepareRequest = {
+      op: 'prepare',
+      seq: this.nextSeq,
+      target: targetDef(reg).id,
+      def: this.newDef(reg),
+      instance,
+    };
     return { request, json: !(ctor && inst.ctorReport) };
   }
 

@@ -38,7 +38,6 @@ export function isOwnFrame(line: string): boolean {
   return FRAME_LINE.test(line) && OWN_MARKERS.some((marker) => line.includes(marker));
 }
 
-
 function toModuleUrl(location: string): string | undefined {
   let loc = location.replace(/^async /, '');
   if (loc.startsWith('file://')) loc = loc.replace(/[?#].*$/, '');
@@ -52,7 +51,8 @@ function toModuleUrl(location: string): string | undefined {
  * (tslib, SWC, Oxc, Babel) and the `Reflect.decorate` of reflect-metadata, which NestJS loads
  * and TypeScript's `__decorate` then calls. The user's module is the frame above them.
  */
-const DECORATOR_HELPERS = /[\\/]node_modules[\\/](tslib|@oxc-project|@swc|@babel[\\/]runtime|reflect-metadata|@abraham[\\/]reflection)[\\/]/;
+const DECORATOR_HELPERS =
+  /[\\/]node_modules[\\/](tslib|@oxc-project|@swc|@babel[\\/]runtime|reflect-metadata|@abraham[\\/]reflection)[\\/]/;
 
 /**
  * Decorator helpers that compilers inline into the user's module (TypeScript's `__decorate`,
@@ -60,14 +60,13 @@ const DECORATOR_HELPERS = /[\\/]node_modules[\\/](tslib|@oxc-project|@swc|@babel
  * Their frame may differ between threads (`__decorate` takes another branch when
  * reflect-metadata's `Reflect.decorate` exists), so the site is the statement that called them.
  */
-const HELPER_FRAME = /^\s*at (?:Object\.)?(?:__decorate|__esDecorate|__runInitializers|_ts_decorate|__decorateClass|__decorateElement|_applyDecs\w*)\b/;
+const HELPER_FRAME =
+  /^\s*at (?:Object\.)?(?:__decorate|__esDecorate|__runInitializers|_ts_decorate|__decorateClass|__decorateElement|_applyDecs\w*)\b/;
 
 function isOwnFile(url: string): boolean {
   const file = fileURLToPath(url);
   return (
-    file.startsWith(OWN_DIR + path.sep) ||
-    file.startsWith(OWN_SOURCE_DIR + path.sep) ||
-    DECORATOR_HELPERS.test(file)
+    file.startsWith(OWN_DIR + path.sep) || file.startsWith(OWN_SOURCE_DIR + path.sep) || DECORATOR_HELPERS.test(file)
   );
 }
 

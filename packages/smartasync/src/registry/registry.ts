@@ -56,7 +56,12 @@ function baseLabel(kind: RegistrationKind, target: Function): string {
  * factory; a different target at the same site (the module was evaluated again, as test
  * runners do) replaces it.
  */
-export function register(kind: RegistrationKind, target: Function, discriminator = '', replica?: () => unknown): Registration {
+export function register(
+  kind: RegistrationKind,
+  target: Function,
+  discriminator = '',
+  replica?: () => unknown,
+): Registration {
   const existing = state.byTarget.get(target);
   // The same class wrapped again with another replica factory needs a registration of its own.
   if (existing && existing.kind === kind && existing.replica === replica) return existing;
@@ -110,7 +115,15 @@ export function importOnce(moduleUrl: string, load: (url: string) => Promise<unk
 }
 
 function realFile(file: string): string | undefined {
-  for (const candidate of [file, `${file}.js`, `${file}.mjs`, `${file}.cjs`, `${file}.ts`, `${file}.mts`, `${file}.cts`]) {
+  for (const candidate of [
+    file,
+    `${file}.js`,
+    `${file}.mjs`,
+    `${file}.cjs`,
+    `${file}.ts`,
+    `${file}.mts`,
+    `${file}.cts`,
+  ]) {
     try {
       if (fs.statSync(candidate).isFile()) return fs.realpathSync(candidate);
     } catch {

@@ -24,12 +24,16 @@ export class Ring {
   private readonly words: Int32Array;
   private readonly bytes: Uint8Array;
   /** The same bytes as a Buffer, for its UTF-8 codec. */
-  private readonly buffer: Buffer & { utf8Write(text: string, offset: number): number; utf8Slice(start: number, end: number): string };
+  private readonly buffer: Buffer & {
+    utf8Write(text: string, offset: number): number;
+    utf8Slice(start: number, end: number): string;
+  };
   /** Bytes for records (the header excluded). */
   readonly capacity: number;
 
   constructor(sabOrCapacity: SharedArrayBuffer | number) {
-    this.sab = typeof sabOrCapacity === 'number' ? new SharedArrayBuffer(HEADER_BYTES + align(sabOrCapacity)) : sabOrCapacity;
+    this.sab =
+      typeof sabOrCapacity === 'number' ? new SharedArrayBuffer(HEADER_BYTES + align(sabOrCapacity)) : sabOrCapacity;
     this.header = new Int32Array(this.sab, 0, HEADER_WORDS);
     this.capacity = this.sab.byteLength - HEADER_BYTES;
     this.words = new Int32Array(this.sab, HEADER_BYTES, this.capacity / 4);

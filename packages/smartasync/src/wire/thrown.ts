@@ -140,7 +140,13 @@ export function appendCallerFrames(err: unknown, callerStack: string | undefined
   if (typeof err !== 'object' || err === null || !fromWorker.has(err) || !callerStack) return;
   fromWorker.delete(err); // once
   const frames = callerStack.split('\n').slice(1).join('\n');
-  if (frames) Object.defineProperty(err, 'stack', { value: `${(err as Error).stack}\n${BOUNDARY}\n${frames}`, writable: true, configurable: true, enumerable: false });
+  if (frames)
+    Object.defineProperty(err, 'stack', {
+      value: `${(err as Error).stack}\n${BOUNDARY}\n${frames}`,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
 }
 
 /** Rebuilds a thrown value on the caller's side; `callerStack` is captured at the call. */
@@ -163,7 +169,11 @@ export function decodeThrown(data: ThrownData, callerStack?: string): unknown {
   hidden('stack', frames ? `${data.stack ?? `${data.name}: ${data.message}`}\n${BOUNDARY}\n${frames}` : data.stack);
   if (!frames) fromWorker.add(err);
   if (data.cause) hidden('cause', decodeThrown(data.cause));
-  if (data.errors) hidden('errors', data.errors.map((e) => decodeThrown(e)));
+  if (data.errors)
+    hidden(
+      'errors',
+      data.errors.map((e) => decodeThrown(e)),
+    );
   Object.assign(err, data.props);
   return err;
 }

@@ -76,7 +76,12 @@ function isJsonNumber(n: number): boolean {
  * null; `undefined` only at the root), which the transport may encode as JSON, several
  * times cheaper than v8's serializer. Otherwise returns a report with the Buffers' paths.
  */
-export function checkCloneable(value: unknown, what: string, root: string, transfer?: readonly unknown[]): CloneReport | undefined {
+export function checkCloneable(
+  value: unknown,
+  what: string,
+  root: string,
+  transfer?: readonly unknown[],
+): CloneReport | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -94,7 +99,9 @@ export function checkCloneable(value: unknown, what: string, root: string, trans
   const seen = new Set<object>();
   const path: (string | number)[] = []; // one stack, copied only when reported
   const fail = (v: unknown, advice: string): never => {
-    throw new TypeError(`smartasync: ${what} cannot be sent to another thread: ${formatPath(root, path)} is ${describe(v)}. ${advice}`);
+    throw new TypeError(
+      `smartasync: ${what} cannot be sent to another thread: ${formatPath(root, path)} is ${describe(v)}. ${advice}`,
+    );
   };
   // Inside a Map or Set a Buffer has no path to restore it by: it arrives as a Uint8Array.
   let inCollection = 0;
@@ -123,7 +130,10 @@ export function checkCloneable(value: unknown, what: string, root: string, trans
         plain = false;
         return;
       case 'function':
-        fail(v, 'Functions cannot cross threads: pass data, or register the function with smartasync() and call it in the worker.');
+        fail(
+          v,
+          'Functions cannot cross threads: pass data, or register the function with smartasync() and call it in the worker.',
+        );
         return;
       case 'symbol':
         fail(v, 'Symbols cannot cross threads: pass a string instead.');

@@ -75,7 +75,8 @@ export class Executor {
     if (req.op !== 'release') {
       if (req.def) this.defs.set(req.target, req.def);
       const part = req.instance;
-      if (part?.ctorArgs && !this.replicas.has(part.id)) this.unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
+      if (part?.ctorArgs && !this.replicas.has(part.id))
+        this.unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
     }
     // Claimed in arrival order, before anything can fail, so that the next claim follows on.
     // The pool's own requests are never revoked, so their claim always succeeds.
@@ -113,11 +114,16 @@ export class Executor {
   }
 
   /** For classes with a `replica` factory: builds the instance's replica with it, if not built yet. */
-  private buildWithFactory(part: Omit<InstancePart, 'method'> | undefined, reg: Registration): Promise<void> | undefined {
+  private buildWithFactory(
+    part: Omit<InstancePart, 'method'> | undefined,
+    reg: Registration,
+  ): Promise<void> | undefined {
     if (!part || !reg.replica || this.replicas.has(part.id)) return undefined;
     const keep = (replica: unknown): void => {
       if (typeof replica !== 'object' || replica === null) {
-        throw new TypeError(`smartasync: the replica factory of ${reg.label} returned ${String(replica)}, not an instance.`);
+        throw new TypeError(
+          `smartasync: the replica factory of ${reg.label} returned ${String(replica)}, not an instance.`,
+        );
       }
       this.replicas.set(part.id, replica as Replica);
       this.unbuilt.delete(part.id);
@@ -158,7 +164,11 @@ export class Executor {
     if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
     const cpuMs = cpuBefore === undefined ? undefined : runnableMsSince(cpuBefore);
     if (threw) this.fail(req.seq, result, started, cpuMs);
-    else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    else if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
       (result as PromiseLike<unknown>).then(
         (value) => this.succeed(req, reg, value, started, cpuMs, changed),
         (err: unknown) => this.fail(req.seq, err, started, cpuMs),
@@ -170,7 +180,8 @@ export class Executor {
   private callMethod(req: CallRequest, reg: Registration, args: unknown[]): [unknown, string[] | undefined] {
     const replica = this.replicaFor(req.instance!, reg);
     const method = replica[req.instance!.method];
-    if (typeof method !== 'function') throw new TypeError(`smartasync: ${reg.label} has no method ${req.instance!.method}() in the worker.`);
+    if (typeof method !== 'function')
+      throw new TypeError(`smartasync: ${reg.label} has no method ${req.instance!.method}() in the worker.`);
     const before = req.watchFields ? new Map(Object.entries(replica)) : undefined;
     const result = (method as (...a: unknown[]) => unknown).apply(replica, args);
     return [result, before && changedFields(before, replica)];
@@ -202,7 +213,8 @@ export class Executor {
     let replica = this.replicas.get(part.id);
     if (!replica) {
       const args = this.unbuilt.get(part.id);
-      if (!args) throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${part.id} in this worker.`);
+      if (!args)
+        throw new RegistrationError(`smartasync: no replica of ${reg.label} for instance ${part.id} in this worker.`);
       replica = new (reg.target as new (...args: unknown[]) => Replica)(...args);
       this.replicas.set(part.id, replica);
       this.unbuilt.delete(part.id);
@@ -210,7 +222,14 @@ export class Executor {
     return replica;
   }
 
-  private succeed(req: CallRequest, reg: Registration, value: unknown, started: number, cpuMs?: number, changed?: string[]): void {
+  private succeed(
+    req: CallRequest,
+    reg: Registration,
+    value: unknown,
+    started: number,
+    cpuMs?: number,
+    changed?: string[],
+  ): void {
     let report;
     try {
       if (req.resultAsJson) value = toJsonText(value);
@@ -220,7 +239,10 @@ export class Executor {
     }
     const buffers = report?.buffers;
     const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started, cpuMs };
-    const extra = buffers || changed ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) } : reply;
+    const extra =
+      buffers || changed
+        ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) }
+        : reply;
     this.send(extra, report === undefined);
   }
 

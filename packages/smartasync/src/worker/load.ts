@@ -26,7 +26,10 @@ function enableTypeScriptResolution(): void {
       } catch (err) {
         if (!/^\.\.?\//.test(specifier) || !context.parentURL || !TS_FILE.test(context.parentURL)) throw err;
         const candidates = [
-          specifier.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts').replace(/\.cjs$/, '.cts'),
+          specifier
+            .replace(/\.js$/, '.ts')
+            .replace(/\.mjs$/, '.mts')
+            .replace(/\.cjs$/, '.cts'),
           `${specifier}.ts`,
           `${specifier}.tsx`,
           `${specifier}/index.ts`,

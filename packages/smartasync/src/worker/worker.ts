@@ -42,7 +42,11 @@ function start(boot: WorkerBoot): void {
     if (reply.seq === current) current = undefined;
     channel.send(reply, { json, now: bridge });
   };
-  const control = boot.ctrl && { ctrl: new Int32Array(boot.ctrl), epoch: boot.epoch ?? 0, onRevoked: () => void inFlight-- };
+  const control = boot.ctrl && {
+    ctrl: new Int32Array(boot.ctrl),
+    epoch: boot.epoch ?? 0,
+    onRevoked: () => void inFlight--,
+  };
   const executor = new Executor(send, control);
   if (bridge) {
     const crash = (detail: string, err?: unknown): void => {
@@ -50,8 +54,12 @@ function start(boot: WorkerBoot): void {
       const error = new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err });
       send({ seq: current, ok: false, value: encodeThrown(error), runMs: 0 }, false);
     };
-    process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${(err as Error)?.message ?? String(err)}`, err));
-    process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${(err as Error)?.message ?? String(err)}`, err));
+    process.on('uncaughtException', (err) =>
+      crash(`threw an uncaught exception: ${(err as Error)?.message ?? String(err)}`, err),
+    );
+    process.on('unhandledRejection', (err) =>
+      crash(`had an unhandled promise rejection: ${(err as Error)?.message ?? String(err)}`, err),
+    );
     process.on('exit', (code) => crash(`exited with code ${code}`));
   }
   // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.

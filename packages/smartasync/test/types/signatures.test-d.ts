@@ -41,7 +41,9 @@ expectTypeOf(optional).parameters.toEqualTypeOf<[string, ('!' | '.')?]>();
 // @ts-expect-error literal types are kept
 void optional('x', '?');
 
-expectTypeOf(smartasync((x: number) => x, { offload: 'auto', inlineBelowMs: 0.05 })).toEqualTypeOf<SmartFunction<(x: number) => number>>();
+expectTypeOf(smartasync((x: number) => x, { offload: 'auto', inlineBelowMs: 0.05 })).toEqualTypeOf<
+  SmartFunction<(x: number) => number>
+>();
 // @ts-expect-error offload is a closed set
 smartasync((x: number) => x, { offload: 'sometimes' });
 

@@ -29,7 +29,8 @@ export function openBetterSqlite3(path: string, timeoutMs: number): Driver {
         // Still locked by another writer after the busy timeout: the database is unavailable
         // for now, as a stalled server would be.
         const code = (error as { code?: unknown })?.code;
-        if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) throw new DatabaseUnavailableError(`sqlite:${path}`, { cause: error });
+        if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code))
+          throw new DatabaseUnavailableError(`sqlite:${path}`, { cause: error });
         throw error;
       }
     },

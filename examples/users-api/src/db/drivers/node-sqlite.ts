@@ -16,7 +16,8 @@ export function openNodeSqlite(path: string, timeoutMs: number): Driver {
       return run();
     } catch (error) {
       const primary = Number((error as { errcode?: unknown })?.errcode) & 0xff;
-      if (primary === SQLITE_BUSY || primary === SQLITE_LOCKED) throw new DatabaseUnavailableError(`node-sqlite:${path}`, { cause: error });
+      if (primary === SQLITE_BUSY || primary === SQLITE_LOCKED)
+        throw new DatabaseUnavailableError(`node-sqlite:${path}`, { cause: error });
       throw error;
     }
   };

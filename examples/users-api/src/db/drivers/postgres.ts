@@ -12,7 +12,9 @@ const BOOL_OID = 16;
 function exactNumber(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value)) {
-    throw new RangeError(`PostgreSQL returned ${text}, which a JavaScript number cannot hold exactly (past 2^53 - 1, or not whole)`);
+    throw new RangeError(
+      `PostgreSQL returned ${text}, which a JavaScript number cannot hold exactly (past 2^53 - 1, or not whole)`,
+    );
   }
   return value;
 }
@@ -114,7 +116,8 @@ export function openPostgres(url: string, timeoutMs: number): Driver {
       // pg-native throws a bare Error; the SQLSTATE is still on the connection's last result.
       const fields = client.pq.resultErrorFields();
       if (fields?.sqlState) Object.assign(error as Error, { code: fields.sqlState });
-      if (fields?.sqlState && UNAVAILABLE.test(fields.sqlState)) throw new DatabaseUnavailableError(redact(url), { cause: error });
+      if (fields?.sqlState && UNAVAILABLE.test(fields.sqlState))
+        throw new DatabaseUnavailableError(redact(url), { cause: error });
       throw error;
     }
   };
