@@ -32,6 +32,8 @@ export {
 } from './errors.ts';
 export type {
   SmartFunction,
+  AsyncResult,
+  SyncResult,
   SmartClass,
   SmartInstance,
   SmartMembers,

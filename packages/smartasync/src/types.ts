@@ -20,15 +20,41 @@ export interface CallOptions {
 }
 
 /**
+ * What `f(...)` gives for a function returning `R`: a promise of the result; for a generator
+ * function, an async generator of its items (a `function*` streams them from a worker, at most
+ * a bounded window ahead of the reader).
+ */
+export type AsyncResult<R> = [R] extends [never]
+  ? Promise<never>
+  : [R] extends [Generator<infer T, infer TReturn, unknown>]
+    ? AsyncGenerator<T, TReturn, undefined>
+    : [R] extends [AsyncGenerator<infer T, infer TReturn, unknown>]
+      ? AsyncGenerator<T, TReturn, undefined>
+      : Promise<Awaited<R>>;
+
+/**
+ * What `f.sync(...)` gives for a function returning `R`: the settled value; for a generator
+ * function, a generator of its items (an `async function*` runs on the bridge worker, each
+ * `next()` blocking until an item is there).
+ */
+export type SyncResult<R> = [R] extends [never]
+  ? never
+  : [R] extends [Generator<infer T, infer TReturn, unknown>]
+    ? Generator<T, TReturn, undefined>
+    : [R] extends [AsyncGenerator<infer T, infer TReturn, unknown>]
+      ? Generator<T, TReturn, undefined>
+      : Awaited<R>;
+
+/**
  * A wrapped function: one typed surface, two ways to call it.
  * - `await f(...)`: a synchronous body runs on a worker thread; an async body runs here.
  * - `f.sync(...)`: a synchronous body runs here; an async body runs on a worker while this
  *   thread blocks until it settles.
  */
 export interface SmartFunction<F extends AnyFunction> {
-  (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  (...args: Parameters<F>): AsyncResult<ReturnType<F>>;
   /** Calls from synchronous code and returns the settled value (or throws). */
-  sync(...args: Parameters<F>): Awaited<ReturnType<F>>;
+  sync(...args: Parameters<F>): SyncResult<ReturnType<F>>;
   /**
    * Like `f(...)`, but settles with the result as JSON text, made on the worker. For results
    * that go straight into an HTTP response: this thread never builds the objects only to

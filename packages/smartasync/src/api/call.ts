@@ -10,7 +10,7 @@ import { checkCloneable, toJsonText } from '../wire/values.ts';
 import { appendCallerFrames } from '../wire/thrown.ts';
 import { inSmartasyncWorker } from '../wire/protocol.ts';
 import { getPool } from '../engine/pool.ts';
-import { runBlocking } from '../engine/sync-bridge.ts';
+import { runBlocking, streamBlocking } from '../engine/sync-bridge.ts';
 import { CallProfile, RECENT } from '../engine/profile.ts';
 import type { InstanceRef, Task } from '../engine/task.ts';
 import { RegistrationError } from '../errors.ts';
@@ -60,15 +60,24 @@ export interface Binding {
   readonly onChanged?: (fields: string[]) => void;
   /** Shared by every instance, for a method. */
   readonly policy: CallPolicy;
+  /** A generator function: calls give its items, streamed. */
+  readonly isGenerator?: boolean;
 }
 
 const AsyncFunctionProto = Object.getPrototypeOf(async function () {}) as object;
 const AsyncGeneratorProto = Object.getPrototypeOf(async function* () {}) as object;
+const GeneratorProto = Object.getPrototypeOf(function* () {}) as object;
 
 /** Whether `fn` is declared `async` (which decides where each form runs it). */
 export function isAsyncBody(fn: Function): boolean {
   const proto = Object.getPrototypeOf(fn) as unknown;
   return proto === AsyncFunctionProto || proto === AsyncGeneratorProto;
+}
+
+/** Whether `fn` is a generator function (`function*` or `async function*`): its items stream. */
+export function isGeneratorBody(fn: Function): boolean {
+  const proto = Object.getPrototypeOf(fn) as unknown;
+  return proto === GeneratorProto || proto === AsyncGeneratorProto;
 }
 
 /** Runs `run()` on this thread as a settled promise, for callers that always get one. */
@@ -82,6 +91,7 @@ function settled(run: () => unknown): Promise<unknown> {
 
 /** `await f()`: here for async bodies, inside workers and with `offload: 'auto'`; else on a worker. */
 export function callAsync(b: Binding, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
+  if (b.isGenerator) return streamAsync(b, args, options) as unknown as Promise<unknown>;
   if (b.isAsync || inSmartasyncWorker) return settled(() => b.inline(args));
   if (!b.policy.inline) return offload(b, args, options, false);
   const started = performance.now();
@@ -114,7 +124,48 @@ function callSync(
 ): unknown {
   if (!b.isAsync) return b.inline(args);
   assertFindable(b.reg);
-  return runBlocking(taskFor(b, args, options, false, caller));
+  const task = taskFor(b, args, options, false, caller);
+  return b.isGenerator ? streamBlocking(task) : runBlocking(task);
+}
+
+/**
+ * `f()` of a generator function: an async generator of its items. A `function*` runs on a
+ * worker and its items stream back; an `async function*` runs here (a sync one too, on a
+ * worker thread already). Failures before the first item (a refused argument, say) are thrown
+ * by the first `next()`, as a generator's own would be.
+ */
+function streamAsync(
+  b: Binding,
+  args: unknown[],
+  options: CallOptions | undefined,
+): AsyncGenerator<unknown, unknown, undefined> {
+  try {
+    if (b.isAsync || inSmartasyncWorker)
+      return toAsyncGenerator(b.inline(args) as Iterator<unknown> | AsyncIterator<unknown>);
+    assertFindable(b.reg);
+    return getPool().stream(taskFor(b, args, options, false));
+  } catch (err) {
+    return failedStream(err);
+  }
+}
+
+async function* failedStream(err: unknown): AsyncGenerator<never, never, undefined> {
+  yield* [];
+  throw err;
+}
+
+async function* toAsyncGenerator(
+  it: Iterator<unknown> | AsyncIterator<unknown>,
+): AsyncGenerator<unknown, unknown, undefined> {
+  if (Symbol.asyncIterator in it) return yield* it as AsyncGenerator<unknown, unknown, undefined>;
+  return yield* it as Generator<unknown, unknown, undefined>;
+}
+
+/** The JSON text of a generator's items, collected here (for `f.json()` of an async body). */
+async function itemsAsJson(items: AsyncIterable<unknown>): Promise<string> {
+  const all: unknown[] = [];
+  for await (const item of items) all.push(item);
+  return toJsonText(all);
 }
 
 /** Refuses, with the reason and the fix, a registration a worker could never find. */
@@ -172,10 +223,11 @@ export function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: C
   const call = (...args: unknown[]): Promise<unknown> => callAsync(b, args, options);
   // For results that go straight into an HTTP response: the worker makes the JSON text, so
   // this thread never builds the objects only to serialize them again.
-  const json = (...args: unknown[]): Promise<string> =>
-    b.isAsync || inSmartasyncWorker
-      ? call(...args).then(toJsonText)
-      : (offload(b, args, options, true) as Promise<string>);
+  const json = (...args: unknown[]): Promise<string> => {
+    if (!b.isAsync && !inSmartasyncWorker) return offload(b, args, options, true) as Promise<string>;
+    if (b.isGenerator) return itemsAsJson(streamAsync(b, args, options));
+    return call(...args).then(toJsonText);
+  };
   const sync = (...args: unknown[]): unknown => callSync(b, args, options, syncCaller);
   // sync() blocks until the reply, so a failure is decoded while the caller's frames are
   // still on the stack: capture them only then, not on every call (a capture costs ~2 µs).

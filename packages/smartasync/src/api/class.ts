@@ -7,7 +7,7 @@
 import { labelOf, register, type Registration } from '../registry/registry.ts';
 import type { InstanceRef } from '../engine/task.ts';
 import type { AnyClass, AnyFunction, ClassOptions, SmartClass, SmartFunction } from '../types.ts';
-import { CallPolicy, isAsyncBody, makeSmartFunction, type Binding } from './call.ts';
+import { CallPolicy, isAsyncBody, isGeneratorBody, makeSmartFunction, type Binding } from './call.ts';
 import { attachInstance, releaseInBackground, trackInstance } from './instances.ts';
 
 /** What smartasync knows of one wrapped class: its registration, options and method policies. */
@@ -53,6 +53,7 @@ export class ClassModel {
       reg: this.reg,
       label: labelOf(this.reg, method),
       isAsync: isAsyncBody(original),
+      isGenerator: isGeneratorBody(original),
       original,
       inline: (args) => original.apply(local, args),
       instance: ref,

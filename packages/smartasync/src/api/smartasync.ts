@@ -5,7 +5,7 @@
  */
 import { register } from '../registry/registry.ts';
 import type { AnyClass, AnyFunction, ClassOptions, FunctionOptions, SmartClass, SmartFunction } from '../types.ts';
-import { CallPolicy, isAsyncBody, makeSmartFunction } from './call.ts';
+import { CallPolicy, isAsyncBody, isGeneratorBody, makeSmartFunction } from './call.ts';
 import { wrapClass } from './class.ts';
 
 function isClass(fn: Function): boolean {
@@ -18,6 +18,7 @@ function wrapFunction<F extends AnyFunction>(fn: F, options?: FunctionOptions): 
     reg,
     label: reg.label,
     isAsync: isAsyncBody(fn),
+    isGenerator: isGeneratorBody(fn),
     original: fn,
     inline: (args) => fn(...args),
     policy: new CallPolicy(options, reg.label),

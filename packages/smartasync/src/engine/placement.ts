@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Reply } from '../wire/protocol.ts';
+import type { Reply, StreamChunk } from '../wire/protocol.ts';
 import type { PoolOptions } from '../types.ts';
 import { HeadOfLine } from './head-of-line.ts';
 import { Lines } from './lines.ts';
@@ -22,6 +22,8 @@ export interface Pending {
   readonly task: Task | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
+  /** Streams: where each chunk of items goes before the last reply settles the call. */
+  readonly onChunk?: (chunk: StreamChunk) => void;
   readonly enqueuedAt: number;
   /** Its function's calls run long (see head-of-line.ts) ... */
   readonly long: boolean;

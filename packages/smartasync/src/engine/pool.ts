@@ -8,13 +8,14 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { restoreBuffers } from '../wire/values.ts';
 import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
-import type { Reply } from '../wire/protocol.ts';
+import type { Reply, StreamChunk } from '../wire/protocol.ts';
 import { allRegistrations, unfindableReason, type Registration } from '../registry/registry.ts';
 import { CallAbortedError, CallTimeoutError, PoolClosedError, QueueFullError, WorkerCrashedError } from '../errors.ts';
 import type { DurationStats, HeadOfLineOptions, PoolOptions, PoolStats } from '../types.ts';
 import { Placement, type Pending, type PoolWorker } from './placement.ts';
 import { instanceRefOf, unsendable, type InstanceRef, type Task } from './task.ts';
 import type { Outgoing } from './worker-link.ts';
+import { ItemStream, STREAM_WINDOW } from './stream.ts';
 
 export type { InstanceRef, Task } from './task.ts';
 
@@ -66,33 +67,72 @@ export class Pool {
 
   /** Runs `task` on a worker. */
   run(task: Task): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (this.closing) return reject(new PoolClosedError(task.label));
-      const signal = task.options?.signal;
-      if (signal?.aborted) return reject(new CallAbortedError(task.label, signal.reason));
-      const now = performance.now();
-      const { policy } = this.placement;
-      const long = policy.isLong(task.profile);
-      if (!long && !task.instance?.pinned) policy.shortArrived(now);
-      const cpuBound = long && policy.isCpuBound(task.profile);
-      const call: Pending = {
-        label: task.label,
-        task,
-        resolve,
-        reject,
-        enqueuedAt: now,
-        long,
-        cpuBound,
-        okOnCrash: false,
-        seq: 0,
-        settled: false,
-      };
-      if (!this.placement.place(call)) {
-        if (this.placement.lines.size >= this.maxQueue) return reject(new QueueFullError(task.label, this.maxQueue));
-        this.placement.lines.push(call);
-      }
-      this.watch(call);
-    });
+    return new Promise((resolve, reject) => this.submit(task, resolve, reject));
+  }
+
+  /**
+   * Runs `task` (a generator) on a worker and streams its items back: the worker runs at most
+   * `STREAM_WINDOW` items ahead of the reader. The stream holds its worker, as a long call does.
+   */
+  stream<T, R>(task: Task): ItemStream<T, R> {
+    const items: ItemStream<T, R> = new ItemStream((op, credit) => this.signalStream(call, op, credit));
+    const call = this.submit(
+      { ...task, stream: STREAM_WINDOW },
+      (last) => items.finish((last as StreamChunk).items, (last as StreamChunk).returned),
+      (err) => items.fail(err),
+      (chunk) => items.push(chunk.items),
+    );
+    return items;
+  }
+
+  /** Places a call (or queues it), with its timeout and abort signal armed; undefined if refused. */
+  private submit(
+    task: Task,
+    resolve: (value: unknown) => void,
+    reject: (err: unknown) => void,
+    onChunk?: (chunk: StreamChunk) => void,
+  ): Pending | undefined {
+    if (this.closing) return void reject(new PoolClosedError(task.label));
+    const signal = task.options?.signal;
+    if (signal?.aborted) return void reject(new CallAbortedError(task.label, signal.reason));
+    const now = performance.now();
+    const { policy } = this.placement;
+    // A stream holds its worker for its life: a long call, whatever its profile says so far.
+    const long = onChunk !== undefined || policy.isLong(task.profile);
+    if (!long && !task.instance?.pinned) policy.shortArrived(now);
+    const cpuBound = long && policy.isCpuBound(task.profile);
+    const call: Pending = {
+      label: task.label,
+      task,
+      resolve,
+      reject,
+      onChunk,
+      enqueuedAt: now,
+      long,
+      cpuBound,
+      okOnCrash: false,
+      seq: 0,
+      settled: false,
+    };
+    if (!this.placement.place(call)) {
+      if (this.placement.lines.size >= this.maxQueue) return void reject(new QueueFullError(task.label, this.maxQueue));
+      this.placement.lines.push(call);
+    }
+    this.watch(call);
+    return call;
+  }
+
+  /** The reader of a stream has room for more items, or stopped reading. */
+  private signalStream(call: Pending | undefined, op: 'pull' | 'cancel', credit = 0): void {
+    if (!call || call.settled) return;
+    const worker = call.worker;
+    if (op === 'pull') return worker?.signal({ op, seq: call.seq, credit });
+    if (worker?.started(call.seq)) return worker.signal({ op, seq: call.seq }); // its last reply settles it
+    // Not started yet: it never will.
+    this.settle(call, true, { items: [] } satisfies StreamChunk);
+    if (worker) this.placement.steal(worker);
+    else this.placement.remove(call);
+    this.checkDrained();
   }
 
   /** Arms the call's timeout and abort signal, if it has them and is still unsettled. */
@@ -241,6 +281,10 @@ export class Pool {
     for (const reply of replies) {
       const call = worker.inflight.get(reply.seq);
       if (!call) continue;
+      if (reply.more) {
+        if (!call.settled) call.onChunk?.(restoreBuffers(reply.value, reply.buffers) as StreamChunk);
+        continue; // a chunk of a stream: its last reply is still to come
+      }
       this.placement.unhold(worker, call);
       if (call.settled) continue; // aborted while it ran: the result is dropped
       const task = call.task;
@@ -292,7 +336,11 @@ export class Pool {
     if (running) this.stopWorker(worker, label);
     // Sent but not started: take it back (with the calls behind it, which go back in line),
     // so that it never runs.
-    else if (!worker.started(call.seq) && !call.task!.instance?.pinned) this.placement.steal(worker);
+    else if (!worker.started(call.seq)) {
+      if (!call.task!.instance?.pinned) this.placement.steal(worker);
+    }
+    // A stream between chunks: end its generator there, so that its `finally` runs.
+    else if (call.onChunk) worker.signal({ op: 'cancel', seq: call.seq });
   }
 
   // ---- workers that end -----------------------------------------------------------------

@@ -11,10 +11,11 @@
 import { performance } from 'node:perf_hooks';
 import { restoreBuffers } from '../wire/values.ts';
 import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
-import type { Reply } from '../wire/protocol.ts';
+import type { Reply, StreamChunk } from '../wire/protocol.ts';
 import { CallAbortedError, CallTimeoutError } from '../errors.ts';
 import { WorkerLink } from './worker-link.ts';
 import { unsendable, type InstanceRef, type Task } from './task.ts';
+import { STREAM_WINDOW, StreamBuffer, type StreamSignal } from './stream.ts';
 
 let bridge: WorkerLink | undefined;
 
@@ -46,6 +47,82 @@ export function runBlocking(task: Task): unknown {
   }
   if (reply.ok) return restoreBuffers(reply.value, reply.buffers);
   throw decodeThrown(reply.value as ThrownData, task.caller?.stack);
+}
+
+/**
+ * Runs `task` (an async generator) on the bridge worker: a generator whose every `next()`
+ * blocks this thread until an item is there (the worker runs at most STREAM_WINDOW ahead).
+ */
+export function streamBlocking(task: Task): Generator<unknown, unknown, undefined> {
+  const { options } = task;
+  if (options?.signal?.aborted) throw new CallAbortedError(task.label, options.signal.reason);
+  const b = (bridge ??= start());
+  const outgoing = b.callRequest({ ...task, stream: STREAM_WINDOW }, false);
+  try {
+    b.send(outgoing, { transfer: options?.transfer, now: true });
+  } catch (err) {
+    throw unsendable(task, err);
+  }
+  const seq = outgoing.request.seq;
+  return new BlockingStream(
+    (op, credit = 0) => b.signal(op === 'pull' ? { op, seq, credit } : { op, seq }, true),
+    () => {
+      const reply = awaitReply(b, seq, options?.timeout);
+      if (!reply) throw new CallTimeoutError(task.label, options!.timeout!, true);
+      return reply;
+    },
+    task,
+  );
+}
+
+/** A generator's items, read blocking: each `next()` waits for the bridge worker's next chunk. */
+class BlockingStream extends StreamBuffer implements Generator<unknown, unknown, undefined> {
+  private readonly nextReply: () => Reply;
+  private readonly task: Task;
+
+  constructor(signal: StreamSignal, nextReply: () => Reply, task: Task) {
+    super(signal);
+    this.nextReply = nextReply;
+    this.task = task;
+  }
+
+  next(): IteratorResult<unknown, unknown> {
+    for (;;) {
+      const ready = this.take();
+      if (ready) return ready;
+      this.receive();
+    }
+  }
+
+  /** `break` or `return` in a `for...of` loop: the generator ends on the bridge (its `finally` runs). */
+  return(value?: unknown): IteratorResult<unknown, unknown> {
+    if (!this.ended) {
+      this.signal('cancel');
+      while (!this.ended) this.receive();
+    }
+    return { done: true, value };
+  }
+
+  throw(err: unknown): IteratorResult<unknown, unknown> {
+    this.return();
+    throw err;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  [Symbol.dispose](): void {
+    this.return();
+  }
+
+  private receive(): void {
+    const reply = this.nextReply();
+    const value = reply.ok ? (restoreBuffers(reply.value, reply.buffers) as StreamChunk) : undefined;
+    if (!value) this.fail(decodeThrown(reply.value as ThrownData, this.task.caller?.stack));
+    else if (reply.more) this.push(value.items);
+    else this.finish(value.items, value.returned);
+  }
 }
 
 /**

@@ -36,6 +36,8 @@ export interface Task {
   readonly profile: CallProfile;
   /** Settle with the result as JSON text made on the worker (`f.json()`). */
   readonly resultAsJson?: boolean;
+  /** A generator whose items stream back: the worker may run this many items ahead. */
+  readonly stream?: number;
   /** Told which replica fields a method changed; asks the worker to watch. */
   readonly onChanged?: (fields: string[]) => void;
 }

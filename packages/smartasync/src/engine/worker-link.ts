@@ -13,7 +13,10 @@ import {
   CTRL_WORDS,
   MARK,
   type CallRequest,
+  type CancelSignal,
+  type Message,
   type PrepareRequest,
+  type PullSignal,
   type ReleaseRequest,
   type Reply,
   type Request,
@@ -65,7 +68,7 @@ export interface Outgoing<R extends Request = Request> {
 
 export class WorkerLink {
   readonly worker: Worker;
-  readonly channel: Channel<Request, Reply>;
+  readonly channel: Channel<Message, Reply>;
   /** Target ids this worker has been sent a definition of. */
   readonly known = new Set<number>();
   /** Instance ids this worker has been sent constructor arguments of. */
@@ -159,6 +162,7 @@ export class WorkerLink {
       watchFields: task.onChanged ? true : undefined,
       resultAsJson: task.resultAsJson || undefined,
       measureCpu: measureCpu || undefined,
+      stream: task.stream,
     };
     return { request, json: !task.argsReport && !(ctor && inst.ctorReport) };
   }
@@ -201,6 +205,11 @@ export class WorkerLink {
     }
     if (request.def) this.known.add(request.def.id);
     if (request.instance?.ctorArgs) this.replicas.add(request.instance.id);
+  }
+
+  /** Sends a signal about a stream in flight (not a request: it takes no number). */
+  signal(message: PullSignal | CancelSignal, now = false): void {
+    this.channel.send(message, { json: true, now });
   }
 
   /** The target's definition, the first time this worker hears of it. */

@@ -41,6 +41,24 @@ export interface CallRequest {
   readonly resultAsJson?: boolean;
   /** Measure the time the call wanted a CPU too (for calls that may be long: the scheduler asks). */
   readonly measureCpu?: boolean;
+  /**
+   * A generator's items, streamed: the worker may send this many items before the caller
+   * grants more (`PullSignal`). Replies come as chunks (`Reply.more`), then a last one.
+   */
+  readonly stream?: number;
+}
+
+/** Lets a stream's worker send `credit` more items. Not numbered: it is about call `seq`. */
+export interface PullSignal {
+  readonly op: 'pull';
+  readonly seq: number;
+  readonly credit: number;
+}
+
+/** Ends a stream early (the consumer stopped): the generator's `finally` runs there. */
+export interface CancelSignal {
+  readonly op: 'cancel';
+  readonly seq: number;
 }
 
 /**
@@ -62,8 +80,11 @@ export interface ReleaseRequest {
   readonly instance: number;
 }
 
-/** Main → worker. */
+/** Main → worker: numbered requests, each answered by one Reply (a stream: by its last one). */
 export type Request = CallRequest | ReleaseRequest | PrepareRequest;
+
+/** Main → worker: all that may be sent. Signals are about a stream already running. */
+export type Message = Request | PullSignal | CancelSignal;
 
 /** Worker → main: the outcome of one request. */
 export interface Reply {
@@ -78,6 +99,18 @@ export interface Reply {
   readonly cpuMs?: number;
   /** Own fields of the replica the method changed, when asked to watch. */
   readonly changedFields?: string[];
+  /**
+   * Streams only: true on a chunk (`value` is `{ items }`), more to come; a stream's last reply
+   * has it false and `value` `{ items, returned }` (or an error, `ok` false).
+   */
+  readonly more?: boolean;
+}
+
+/** The value of a stream's chunk or last reply. */
+export interface StreamChunk {
+  readonly items: unknown[];
+  /** The generator's return value, on the last reply. */
+  readonly returned?: unknown;
 }
 
 /**

@@ -15,13 +15,16 @@ import {
   type CallRequest,
   type InstancePart,
   type PrepareRequest,
+  type Message,
   type Reply,
   type Request,
+  type StreamChunk,
   type TargetDef,
 } from '../wire/protocol.ts';
 import { RegistrationError } from '../errors.ts';
 import { findTarget } from './load.ts';
 import { runnableMsSince, runnableNow } from './cpu-time.ts';
+import { isIterator, Producer } from './producer.ts';
 
 /** For pool workers: the shared control words, and what to do when a call was revoked. */
 export interface ControlWords {
@@ -40,6 +43,9 @@ export class Executor {
   private readonly replicas = new Map<number, Replica>();
   /** Set while a module import holds the line: later requests wait behind it, in order. */
   private waiting: Promise<void> | undefined;
+  /** Streams in progress, by call seq; and per instance, the streams that use its replica. */
+  private readonly producers = new Map<number, Producer>();
+  private readonly streaming = new Map<number, { count: number; ended?: () => void; idle?: Promise<void> }>();
   private readonly send: (reply: Reply, json: boolean) => void;
   private readonly control: ControlWords | undefined;
 
@@ -48,8 +54,10 @@ export class Executor {
     this.control = control;
   }
 
-  /** Takes the next request, in arrival order. */
-  execute(req: Request): void {
+  /** Takes the next message: requests in arrival order; signals to a running stream at once. */
+  execute(req: Message): void {
+    if (req.op === 'pull') return this.producers.get(req.seq)?.pull(req.credit);
+    if (req.op === 'cancel') return this.producers.get(req.seq)?.cancel();
     if (this.waiting) return this.holdLine(this.waiting.then(() => this.handle(req)));
     const pending = this.handle(req);
     if (pending) this.holdLine(pending);
@@ -164,6 +172,7 @@ export class Executor {
     if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
     const cpuMs = cpuBefore === undefined ? undefined : runnableMsSince(cpuBefore);
     if (threw) this.fail(req.seq, result, started, cpuMs);
+    else if (req.stream !== undefined) this.stream(req, reg, result, started);
     else if (
       result !== null &&
       typeof result === 'object' &&
@@ -174,6 +183,54 @@ export class Executor {
         (err: unknown) => this.fail(req.seq, err, started, cpuMs),
       );
     } else this.succeed(req, reg, result, started, cpuMs, changed);
+  }
+
+  /** Streams the items of the generator a call returned, in chunks, as the caller's credit allows. */
+  private stream(req: CallRequest, reg: Registration, it: unknown, started: number): void {
+    if (!isIterator(it)) {
+      const what = `${labelOf(reg, req.instance?.method)} returned ${typeof it}`;
+      return this.fail(req.seq, new TypeError(`smartasync: ${what}, not a generator: it cannot be streamed.`), started);
+    }
+    const seq = req.seq;
+    const label = `the items of ${labelOf(reg, req.instance?.method)}`;
+    const reply = (more: boolean, value: StreamChunk): void => {
+      let report;
+      try {
+        report = checkCloneable(value, label, 'result');
+      } catch (err) {
+        if (more) producer.cancel();
+        return this.endStream(req, () => this.fail(seq, err, started));
+      }
+      const buffers = report?.buffers;
+      const runMs = more ? 0 : performance.now() - started;
+      this.send({ seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) }, report === undefined);
+    };
+    const ctrl = this.control?.ctrl;
+    const producer = new Producer(it, req.stream!, {
+      chunk: (items) => reply(true, { items }),
+      end: (items, returned) => this.endStream(req, () => reply(false, { items, returned })),
+      fail: (err) => this.endStream(req, () => this.fail(seq, err, started)),
+      running: (on) => ctrl && Atomics.store(ctrl, CTRL_RUNNING, on ? seq : 0),
+    });
+    this.producers.set(seq, producer);
+    const part = req.instance;
+    if (part) {
+      const uses = this.streaming.get(part.id) ?? { count: 0 };
+      uses.count++;
+      this.streaming.set(part.id, uses);
+    }
+    producer.start();
+  }
+
+  /** A stream's last reply; a replica whose last stream ended may now be released. */
+  private endStream(req: CallRequest, lastReply: () => void): void {
+    if (!this.producers.delete(req.seq)) return;
+    lastReply();
+    const uses = req.instance && this.streaming.get(req.instance.id);
+    if (uses && --uses.count === 0) {
+      this.streaming.delete(req.instance!.id);
+      uses.ended?.();
+    }
   }
 
   /** Calls the method on the instance's replica; with the fields it changed, when asked to watch. */
@@ -198,6 +255,8 @@ export class Executor {
   }
 
   private async release(seq: number, id: number): Promise<void> {
+    const uses = this.streaming.get(id);
+    if (uses) await (uses.idle ??= new Promise<void>((resolve) => (uses.ended = resolve))); // streams keep their replica
     const replica = this.replicas.get(id);
     this.replicas.delete(id);
     this.unbuilt.delete(id);
@@ -232,7 +291,11 @@ export class Executor {
   ): void {
     let report;
     try {
-      if (req.resultAsJson) value = toJsonText(value);
+      // A generator's JSON is the array of its items, collected here.
+      if (req.resultAsJson)
+        value = toJsonText(
+          isIterator(value) && Symbol.iterator in value ? Array.from(value as Iterable<unknown>) : value,
+        );
       report = checkCloneable(value, `the return value of ${labelOf(reg, req.instance?.method)}`, 'result');
     } catch (err) {
       return this.fail(req.seq, err, started, cpuMs);

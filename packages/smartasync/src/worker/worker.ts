@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Channel } from '../wire/transport.ts';
 import { encodeThrown } from '../wire/thrown.ts';
-import { workerBoot, type Reply, type Request, type WorkerBoot } from '../wire/protocol.ts';
+import { workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
 import { WorkerCrashedError } from '../errors.ts';
 import { Executor } from './executor.ts';
 
@@ -26,11 +26,15 @@ function start(boot: WorkerBoot): void {
   let inFlight = 0;
   // The bridge's call in progress: the blocked caller's answer if the bridge goes down.
   let current: number | undefined;
-  const channel = new Channel<Reply, Request>(
+  const channel = new Channel<Reply, Message>(
     boot.channel!,
     (batch) => {
-      inFlight += batch.length;
       for (const req of batch) {
+        if (req.op === 'pull' || req.op === 'cancel') {
+          executor.execute(req); // about a stream in flight: no reply of its own
+          continue;
+        }
+        inFlight++;
         if (bridge && req.op === 'call') current = req.seq;
         executor.execute(req);
       }
@@ -38,8 +42,8 @@ function start(boot: WorkerBoot): void {
     { blockingWaitMs: IDLE_BLOCK_MS, mayBlock: () => inFlight === 0 },
   );
   const send = (reply: Reply, json: boolean): void => {
-    inFlight--;
-    if (reply.seq === current) current = undefined;
+    if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
+    if (reply.seq === current && !reply.more) current = undefined;
     channel.send(reply, { json, now: bridge });
   };
   const control = boot.ctrl && {

@@ -92,6 +92,20 @@ expectTypeOf(smartasync(Repo, { replica: async () => new Repo('replica.db') })).
 // @ts-expect-error a replica factory builds the class's own instances
 smartasync(Repo, { replica: () => ({ path: 'not a Repo' }) });
 
+// ---- generators ----
+const rows = smartasync(function* rows(n: number) {
+  for (let i = 0; i < n; i++) yield { i };
+  return 'done' as const;
+});
+expectTypeOf(rows(3)).toEqualTypeOf<AsyncGenerator<{ i: number }, 'done', undefined>>();
+expectTypeOf(rows.sync(3)).toEqualTypeOf<Generator<{ i: number }, 'done', undefined>>();
+const ticks = smartasync(async function* ticks() {
+  yield 1;
+});
+expectTypeOf(ticks()).toEqualTypeOf<AsyncGenerator<number, void, undefined>>();
+expectTypeOf(ticks.sync()).toEqualTypeOf<Generator<number, void, undefined>>();
+expectTypeOf(rows.json(3)).toEqualTypeOf<Promise<string>>();
+
 // ---- pool ----
 expectTypeOf(getPool().stats()).toEqualTypeOf<PoolStats>();
 expectTypeOf(getPool().close()).toEqualTypeOf<Promise<void>>();
