@@ -52,22 +52,26 @@ function start(boot: WorkerBoot): void {
     onRevoked: () => void inFlight--,
   };
   const executor = new Executor(send, control);
-  if (bridge) {
-    const crash = (detail: string, err?: unknown): void => {
-      if (current === undefined) return;
-      const error = new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err });
-      send({ seq: current, ok: false, value: encodeThrown(error), runMs: 0 }, false);
-    };
-    process.on('uncaughtException', (err) =>
-      crash(`threw an uncaught exception: ${(err as Error)?.message ?? String(err)}`, err),
-    );
-    process.on('unhandledRejection', (err) =>
-      crash(`had an unhandled promise rejection: ${(err as Error)?.message ?? String(err)}`, err),
-    );
-    process.on('exit', (code) => crash(`exited with code ${code}`));
-  }
+  if (bridge) answerIfItEnds(() => current, send);
   // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
+}
+
+/**
+ * The bridge's caller is blocked on the call in progress: whatever ends this thread (an
+ * uncaught error, a rejection no one handled, process.exit), the caller gets an answer.
+ */
+function answerIfItEnds(current: () => number | undefined, send: (reply: Reply, json: boolean) => void): void {
+  const crash = (detail: string, err?: unknown): void => {
+    const seq = current();
+    if (seq === undefined) return;
+    const error = new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err });
+    send({ seq, ok: false, value: encodeThrown(error), runMs: 0 }, false);
+  };
+  const why = (err: unknown) => (err as Error)?.message ?? String(err);
+  process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${why(err)}`, err));
+  process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${why(err)}`, err));
+  process.on('exit', (code) => crash(`exited with code ${code}`));
 }
 
 if (workerBoot) start(workerBoot);
