@@ -84,14 +84,15 @@ async function bundleWithRollup(format: Format): Promise<string> {
   return dir;
 }
 
-async function bundleWithVite(format: Format): Promise<string> {
-  const dir = outDir(`vite-${format}`);
+async function bundleWithVite(format: Format, options: { external?: boolean; outdir?: string } = {}): Promise<string> {
+  const dir = options.outdir ?? outDir(`vite-${format}`);
   await viteBuild({
     configFile: false,
     root: FIXTURE,
     logLevel: 'silent',
     plugins: [smartasyncVite()],
-    ssr: { noExternal: true }, // bundle smartasync too (Vite's default leaves dependencies out)
+    // Bundle smartasync too, unless asked for Vite's default, which leaves dependencies out.
+    ssr: options.external ? {} : { noExternal: true },
     build: {
       ssr: entry(format),
       outDir: dir,
@@ -261,6 +262,49 @@ for (const format of ['esm', 'cjs'] as const) {
   });
 }
 
+test('esbuild: outputs in several folders each get the worker entry; workerName names it', async () => {
+  const dir = outDir('esbuild-nested');
+  await esbuild({
+    entryPoints: { app: entry('esm'), 'jobs/app': entry('esm') },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outdir: dir,
+    logLevel: 'silent',
+    plugins: [smartasyncEsbuild({ workerName: 'offload-worker' })],
+  });
+  assert.deepEqual(readdirSync(dir).sort(), ['app.js', 'jobs', 'offload-worker.js']);
+  assert.deepEqual(readdirSync(path.join(dir, 'jobs')).sort(), ['app.js', 'offload-worker.js']);
+  const deployed = deploy(dir, 'esm');
+  assertWorks(await run(deployed), 'esm');
+  assertWorks(await run(deployed, 'jobs/app.js'), 'esm');
+});
+
+test("esbuild: the worker entry's build runs the build's other plugins unless workerPlugins says otherwise", async () => {
+  const setups: string[] = [];
+  const counting = { name: 'counting', setup: () => void setups.push('setup') };
+  const options = (plugin: ReturnType<typeof smartasyncEsbuild>) => ({
+    entryPoints: { app: entry('cjs') },
+    bundle: true,
+    platform: 'node' as const,
+    format: 'cjs' as const,
+    outdir: outDir('esbuild-plugins'),
+    write: false,
+    logLevel: 'silent' as const,
+    plugins: [counting, plugin],
+  });
+  const both = await esbuild(options(smartasyncEsbuild()));
+  assert.equal(setups.length, 2, 'set up for the app and for the worker entry');
+  assert.deepEqual(
+    (both.outputFiles ?? []).map((f) => path.basename(f.path)).sort(),
+    ['app.js', 'smartasync-worker.js'],
+    'with write: false the worker entry is among the output files',
+  );
+  setups.length = 0;
+  await esbuild(options(smartasyncEsbuild({ workerPlugins: [] })));
+  assert.equal(setups.length, 1, 'set up for the app only');
+});
+
 test('esbuild with packages left external (smartasync loaded from node_modules) offloads with the plugin', async () => {
   // Run in the repository, where node_modules holds smartasync.
   const dir = path.join(FIXTURE, '.tmp', 'esbuild-external');
@@ -268,6 +312,23 @@ test('esbuild with packages left external (smartasync loaded from node_modules) 
   await bundleWithEsbuild('esm', { packages: 'external', outdir: dir });
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   assertWorks(await run(dir), 'esm');
+});
+
+test("Vite's default SSR build (smartasync left out, loaded from node_modules) offloads with the plugin", async () => {
+  const dir = path.join(FIXTURE, '.tmp', 'vite-external');
+  await bundleWithVite('esm', { external: true, outdir: dir });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  assertWorks(await run(dir), 'esm');
+});
+
+test('the Vite plugin applies to server builds only', () => {
+  const plugin = smartasyncVite();
+  assert.equal(plugin.apply({}, { command: 'serve' }), false, 'dev server');
+  assert.equal(plugin.apply({}, { command: 'build' }), false, 'client build');
+  assert.equal(plugin.apply({ build: { ssr: 'src/server.ts' } }, { command: 'build' }), true);
+  assert.equal(plugin.apply({}, { command: 'build', isSsrBuild: true }), true);
+  assert.equal(plugin.applyToEnvironment({ config: { consumer: 'client' } }), false);
+  assert.equal(plugin.applyToEnvironment({ config: { consumer: 'server' } }), true);
 });
 
 test('a plugin-built bundle deployed without its worker entry says which file is missing', async () => {
