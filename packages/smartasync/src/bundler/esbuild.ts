@@ -177,7 +177,7 @@ function plugin(options: SmartasyncEsbuildOptions, role: Role): EsbuildPlugin {
         if (dirs.size === 0) return; // nothing imports smartasync
         const [first, ...others] = [...dirs];
         const outfile = path.join(first!, workerFile);
-        const others_ = others.map((dir) => path.join(dir, workerFile));
+        const copies = others.map((dir) => path.join(dir, workerFile));
         const workerPlugins = options.workerPlugins ?? (initial.plugins ?? []).filter((p) => p.name !== NAME);
         const workerOptions = {
           ...initial,
@@ -214,7 +214,7 @@ function plugin(options: SmartasyncEsbuildOptions, role: Role): EsbuildPlugin {
         if (initial.write === false) {
           result.outputFiles?.push(...(built.outputFiles ?? []));
         } else {
-          for (const copy of others_) {
+          for (const copy of copies) {
             fs.copyFileSync(outfile, copy);
             if (fs.existsSync(`${outfile}.map`)) fs.copyFileSync(`${outfile}.map`, `${copy}.map`);
           }
