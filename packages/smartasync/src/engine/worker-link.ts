@@ -85,6 +85,17 @@ function targetDef(reg: Registration): TargetDef {
   return def;
 }
 
+/**
+ * How large each worker's young generation (where new objects start) may grow, in MB, unless
+ * `resourceLimits.maxYoungGenerationSizeMb` says otherwise. 48 makes 16 MB semi-spaces (32 MB
+ * of new space), the most Node 20 allowed. Node 24 lets V8 grow them, step by step under a
+ * steady stream of calls, to 64 MB, and keeps them while calls keep coming: a worker whose
+ * live heap is 10 MB then holds 140 MB. Calls leave little behind that outlives them, so the
+ * smaller young generation costs them nothing measurable (issue 8: bench/soak.ts and the
+ * throughput section of the benchmark).
+ */
+export const DEFAULT_YOUNG_GENERATION_MB = 48;
+
 /** How to start a worker. */
 export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execArgv'> {
   readonly role: WorkerBoot['role'];
@@ -123,7 +134,10 @@ export class WorkerLink {
     this.worker = new Worker(script, {
       workerData: { [MARK]: boot },
       transferList: [port2],
-      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      resourceLimits: {
+        ...options.resourceLimits,
+        maxYoungGenerationSizeMb: options.resourceLimits?.maxYoungGenerationSizeMb ?? DEFAULT_YOUNG_GENERATION_MB,
+      },
       ...(options.execArgv ? { execArgv: options.execArgv } : {}),
       name: options.name,
     });
