@@ -19,6 +19,8 @@ async function smartasyncPool(): Promise<Pool> {
   lib.configure({ size: job.workers });
   const { lookup } = await import('../workers/soak-smartasync.ts');
   await lib.getPool().warm();
+  // A few calls, as piscina's start-up below makes: each worker reports its heap from one.
+  await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => lookup(k * 2)));
   return { call: (i) => lookup(i), close: () => lib.getPool().close() };
 }
 
@@ -35,14 +37,15 @@ async function piscinaPool(): Promise<Pool> {
   return { call: (i) => pool.run(i), close: () => pool.destroy() };
 }
 
-const pool = job.candidate === 'smartasync' ? await smartasyncPool() : await piscinaPool();
-
+// Listening before the pool starts: a report sent before then would be lost.
 const heaps = new Map<number, WorkerHeap>();
 const channel = new BroadcastChannel(HEAP_CHANNEL);
 channel.onmessage = (e) => {
   const h = (e as { data: WorkerHeap }).data;
   heaps.set(h.threadId, h);
 };
+
+const pool = job.candidate === 'smartasync' ? await smartasyncPool() : await piscinaPool();
 
 const emit = (line: SoakLine): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
 let calls = 0;
