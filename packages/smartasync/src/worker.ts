@@ -6,7 +6,7 @@ import module from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { workerBoot } from './environment.ts';
 import { lookupKey, importOnce, type Registration } from './registry.ts';
-import { checkCloneable, restoreBuffers } from './clone.ts';
+import { checkCloneable, isPlainJson, restoreBuffers } from './clone.ts';
 import { encodeThrown, RegistrationError, WorkerCrashedError } from './errors.ts';
 import { Channel } from './transport.ts';
 import { disposeObject } from './dispose.ts';
@@ -117,8 +117,14 @@ function createExecutor(send: (reply: Reply, json: boolean) => void, pool?: Pool
   let waiting: Promise<void> | undefined; // set while a module import holds the line
   const claim = (seq: number): boolean => !ctrl || Atomics.compareExchange(ctrl, CTRL_CLAIMED, seq - 1, seq) === seq - 1;
 
-  const fail = (seq: number, err: unknown, started = performance.now(), cpuMs?: number): void =>
-    send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started, cpuMs }, false);
+  // An error crosses as JSON whenever it can (nearly always, see encodeThrown). v8's serializer,
+  // the other encoding, leaves native memory behind per message until a full GC collects the
+  // serializer object, which V8 does not hurry (it does not see that memory): a stream of
+  // errors held hundreds of MB per worker that way (issue 8).
+  const fail = (seq: number, err: unknown, started = performance.now(), cpuMs?: number): void => {
+    const value = encodeThrown(err);
+    send({ seq, ok: false, value, runMs: performance.now() - started, cpuMs }, isPlainJson(value));
+  };
 
   const succeed = (req: CallRequest, reg: Registration, value: unknown, started: number, cpuMs?: number, changed?: string[]): void => {
     let report;
