@@ -20,7 +20,7 @@ import {
   type ThrownData,
 } from './errors.ts';
 import { allRegistrations, type Registration } from './registry.ts';
-import { isEntryModule, workerScript } from './environment.ts';
+import { isEntryModule, workerResourceLimits, workerScript } from './environment.ts';
 import { CallQueue } from './call-queue.ts';
 import { HeadOfLine } from './head-of-line.ts';
 import { instanceRefOf, type InstanceRef, type Task } from './task.ts';
@@ -88,7 +88,7 @@ class WorkerSlot {
     this.worker = new Worker(workerScript, {
       workerData: { [MARK]: boot },
       transferList: [port2],
-      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      resourceLimits: workerResourceLimits(options.resourceLimits),
       ...(options.execArgv ? { execArgv: options.execArgv } : {}),
       name: express ? 'smartasync-express' : `smartasync-${index}`,
     });

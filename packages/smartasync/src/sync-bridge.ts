@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { workerScript } from './environment.ts';
+import { workerResourceLimits, workerScript } from './environment.ts';
 import { restoreBuffers } from './clone.ts';
 import { CallAbortedError, CallTimeoutError, decodeThrown, type ThrownData } from './errors.ts';
 import { Channel, createChannelEnds } from './transport.ts';
@@ -30,7 +30,12 @@ function start(): Bridge {
   const { port1, port2 } = new MessageChannel();
   const ends = createChannelEnds(port1, port2);
   const boot: WorkerBoot = { role: 'bridge', ctrl: new SharedArrayBuffer(4), channel: ends.there };
-  const worker = new Worker(workerScript, { workerData: { [MARK]: boot }, transferList: [port2], name: 'smartasync-sync-bridge' });
+  const worker = new Worker(workerScript, {
+    workerData: { [MARK]: boot },
+    transferList: [port2],
+    resourceLimits: workerResourceLimits(undefined),
+    name: 'smartasync-sync-bridge',
+  });
   worker.unref();
   port1.unref();
   worker.on('exit', () => {
