@@ -160,7 +160,10 @@ export interface PoolOptions {
  * past calls of its function or method: nothing to declare per call.
  */
 export interface HeadOfLineOptions {
-  /** A function or method whose calls run this long on average (in ms) is long. Default: 2. */
+  /**
+   * A function or method whose calls typically run this long (in ms; the median of its latest 8
+   * calls) is long. Default: 2.
+   */
   readonly longCallMs?: number;
   /** How long (ms) after the last short call long calls stay held back. Default: 1000. */
   readonly holdMs?: number;
