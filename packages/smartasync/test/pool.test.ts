@@ -100,6 +100,15 @@ test('aborting a call already sent to a busy worker, before it starts: it never 
   assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean), ['0', '2'], 'the aborted call never ran');
 });
 
+test('calls taken back from a worker that had started none of them still run, and keep the process alive until then', () => {
+  // In a child process: with nothing in flight, only the pool's line holds the calls, and a
+  // process that exits early shows as unfinished top-level awaits (exit code 13).
+  const r = runChild('taken-back.ts') as { aborted: boolean; results: number[]; ran: string[] };
+  assert.equal(r.aborted, true);
+  assert.deepEqual(r.results, [1, 3]);
+  assert.deepEqual(r.ran, ['1', '3'], 'the aborted call never ran');
+});
+
 test('a timeout on a running sync call terminates the worker; its unstarted calls run elsewhere', async () => {
   await freshPool({ size: 1, concurrencyPerWorker: 8 });
   await whereSync('warm up'); // the worker is up and has loaded the module
