@@ -155,3 +155,42 @@ export function describeSite(site: CallSite): string {
   }
   return `${file}:${site.line}:${site.column}`;
 }
+
+/**
+ * Whether frames may be missing from the stack: JavaScriptCore (Bun's engine) implements
+ * proper tail calls, so `function make() { return smartasync(fn); }` leaves no frame of
+ * `make`, and the stack shows the line that called `make()` as if it had called smartasync.
+ */
+export const tailCallsDropFrames: boolean = typeof process.versions.bun === 'string';
+
+const CALL_AT = /^([A-Za-z_$][\w$]*)\s*\(/;
+
+/**
+ * The function called at `site`, read from its source (`makeDoubler` for
+ * `const d = makeDoubler();`), and the local names the file gives smartasync's own exports
+ * (`smartasync`, or `wrap` after `import { smartasync as wrap }`). Undefined when the file
+ * cannot be read or no plain call starts at that position.
+ */
+export function callAt(site: CallSite): { callee: string; ownNames: Set<string> } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(fileURLToPath(site.shownUrl ?? site.moduleUrl), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const callee = CALL_AT.exec(text.split(/\r?\n/)[site.line - 1]?.slice(site.column - 1) ?? '')?.[1];
+  if (!callee) return undefined;
+  const ownNames = new Set(['smartasync', 'offloadable', 'offload', 'registerError']);
+  // import { a, b as c } from 'smartasync' / const { a, b: c } = require('smartasync')
+  const lists = /(?:import\s*(?:type\s*)?\{([^}]*)\}\s*from|\{([^}]*)\}\s*=\s*require\()\s*['"]smartasync['"]/g;
+  for (const m of text.matchAll(lists)) {
+    for (const part of (m[1] ?? m[2] ?? '').split(',')) {
+      const local = part
+        .trim()
+        .split(/\s+as\s+|\s*:\s*/)
+        .at(-1);
+      if (local) ownNames.add(local);
+    }
+  }
+  return { callee, ownNames };
+}

@@ -11,7 +11,7 @@ import { isMainThread } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
-import { userCallSite, describeSite, BUNDLED_INTO, type CallSite } from './call-site.ts';
+import { BUNDLED_INTO, callAt, describeSite, tailCallsDropFrames, userCallSite, type CallSite } from './call-site.ts';
 import { takeBundledSite, BUNDLE_URL_PREFIX, type BundledModule } from './bundle.ts';
 
 /** What kind of thing a registration holds. */
@@ -189,6 +189,18 @@ export function unfindableReason(reg: Registration): string | undefined {
     );
   }
   if (isEntryModule(reg.site.moduleUrl)) {
+    // Under Bun the entry module's line may be a call to the user's own function, which called
+    // smartasync(...) in its return statement: the frame in between is gone (a tail call).
+    const call = tailCallsDropFrames ? callAt(reg.site) : undefined;
+    if (call && !call.ownNames.has(call.callee)) {
+      return (
+        `smartasync: cannot offload ${reg.label}: the stack shows its registration at ${reg.where}, ` +
+        `a call to ${call.callee}() in the module this process was started with. Bun leaves no stack frame ` +
+        `of a function that returns a call's result directly (a tail call), so smartasync(...) most likely ` +
+        `runs inside ${call.callee}(), after its module was loaded, and a worker importing that module would ` +
+        `not register it. Move the smartasync(...) call out of ${call.callee}(), to the top level of its module.`
+      );
+    }
     return (
       `smartasync: cannot offload ${reg.label}: it is registered in ${reg.where}, the module this process was started with. ` +
       'A worker finds it by importing its module, which would run your whole program again (start the server, parse argv, ...). ' +
