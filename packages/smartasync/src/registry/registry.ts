@@ -161,6 +161,22 @@ export const BUNDLER_HELP =
   "add smartasync's bundler plugin to the build (from 'smartasync/bundler': smartasyncEsbuild() for esbuild, " +
   'smartasyncRollup() for Rollup, smartasyncVite() for Vite): see "Bundled apps" in smartasync\'s README';
 
+/**
+ * Under Bun the entry module's line may be a call to the user's own function, which called
+ * smartasync(...) in its return statement: the frame in between is gone (a tail call).
+ */
+function tailCallReason(reg: Registration, site: NonNullable<Registration['site']>): string | undefined {
+  const call = tailCallsDropFrames ? callAt(site) : undefined;
+  if (!call || call.ownNames.has(call.callee)) return undefined;
+  return (
+    `smartasync: cannot offload ${reg.label}: the stack shows its registration at ${reg.where}, ` +
+    `a call to ${call.callee}() in the module this process was started with. Bun leaves no stack frame ` +
+    `of a function that returns a call's result directly (a tail call), so smartasync(...) most likely ` +
+    `runs inside ${call.callee}(), after its module was loaded, and a worker importing that module would ` +
+    `not register it. Move the smartasync(...) call out of ${call.callee}(), to the top level of its module.`
+  );
+}
+
 /** Why a worker could never find `reg` again, with the fix; undefined when it can. */
 export function unfindableReason(reg: Registration): string | undefined {
   if (findable.has(reg)) return undefined;
@@ -189,23 +205,12 @@ export function unfindableReason(reg: Registration): string | undefined {
     );
   }
   if (isEntryModule(reg.site.moduleUrl)) {
-    // Under Bun the entry module's line may be a call to the user's own function, which called
-    // smartasync(...) in its return statement: the frame in between is gone (a tail call).
-    const call = tailCallsDropFrames ? callAt(reg.site) : undefined;
-    if (call && !call.ownNames.has(call.callee)) {
-      return (
-        `smartasync: cannot offload ${reg.label}: the stack shows its registration at ${reg.where}, ` +
-        `a call to ${call.callee}() in the module this process was started with. Bun leaves no stack frame ` +
-        `of a function that returns a call's result directly (a tail call), so smartasync(...) most likely ` +
-        `runs inside ${call.callee}(), after its module was loaded, and a worker importing that module would ` +
-        `not register it. Move the smartasync(...) call out of ${call.callee}(), to the top level of its module.`
-      );
-    }
     return (
+      tailCallReason(reg, reg.site) ??
       `smartasync: cannot offload ${reg.label}: it is registered in ${reg.where}, the module this process was started with. ` +
-      'A worker finds it by importing its module, which would run your whole program again (start the server, parse argv, ...). ' +
-      `Move ${reg.label} and its smartasync(...) call into a module of its own and import it from here. ` +
-      `If that file is the output of a bundler (esbuild, Rollup, Vite), ${BUNDLER_HELP}.`
+        'A worker finds it by importing its module, which would run your whole program again (start the server, parse argv, ...). ' +
+        `Move ${reg.label} and its smartasync(...) call into a module of its own and import it from here. ` +
+        `If that file is the output of a bundler (esbuild, Rollup, Vite), ${BUNDLER_HELP}.`
     );
   }
   findable.add(reg);

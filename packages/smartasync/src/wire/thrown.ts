@@ -89,23 +89,7 @@ export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
     return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) };
   }
   const err = thrown as Error & { errors?: unknown };
-  const props: Record<string, unknown> = {};
-  let unset: string[] | undefined;
-  for (const key of Object.keys(err)) {
-    if (key === 'cause' || key === 'errors') continue;
-    const v = (err as unknown as Record<string, unknown>)[key];
-    if (v === undefined) {
-      props[key] = null;
-      (unset ??= []).push(key);
-    } else props[key] = cloneable(v) ? v : String(v);
-  }
-  if ('code' in err && !('code' in props)) {
-    const code = (err as { code?: unknown }).code;
-    if (code === undefined) {
-      props.code = null;
-      (unset ??= []).push('code');
-    } else if (cloneable(code)) props.code = code;
-  }
+  const { props, unset } = ownProps(err);
   // Fields that would be undefined are left out rather than set, so that a typical error is
   // plain JSON data (see `unset`).
   const stack = typeof err.stack === 'string' ? userFrames(err.stack) : undefined;
@@ -123,6 +107,31 @@ export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
     ...(Array.isArray(err.errors) ? { errors: err.errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
   };
   return data;
+}
+
+/**
+ * An error's own fields (and an inherited `code`, as Node's system errors have), each made
+ * cloneable; `unset` names those that were undefined, sent as null to stay JSON.
+ */
+function ownProps(err: Error): { props: Record<string, unknown>; unset: string[] | undefined } {
+  const props: Record<string, unknown> = {};
+  let unset: string[] | undefined;
+  for (const key of Object.keys(err)) {
+    if (key === 'cause' || key === 'errors') continue;
+    const v = (err as unknown as Record<string, unknown>)[key];
+    if (v === undefined) {
+      props[key] = null;
+      (unset ??= []).push(key);
+    } else props[key] = cloneable(v) ? v : String(v);
+  }
+  if ('code' in err && !('code' in props)) {
+    const code = (err as { code?: unknown }).code;
+    if (code === undefined) {
+      props.code = null;
+      (unset ??= []).push('code');
+    } else if (cloneable(code)) props.code = code;
+  }
+  return { props, unset };
 }
 
 // Frames from smartasync's own files (the worker's dispatch loop) tell the user nothing.

@@ -86,7 +86,7 @@ export function checkCloneable(
     case 'string':
     case 'boolean':
     case 'undefined':
-      return undefined;
+      return undefined; // the common scalar argument or result: no walk at all
     case 'number':
       return isJsonNumber(value) ? undefined : NEEDS_CLONE;
     case 'bigint':
@@ -94,116 +94,132 @@ export function checkCloneable(
     default:
       if (value === null) return undefined;
   }
-  let plain = true;
-  let buffers: ValuePath[] | undefined;
-  const seen = new Set<object>();
-  const path: (string | number)[] = []; // one stack, copied only when reported
-  const fail = (v: unknown, advice: string): never => {
-    throw new TypeError(
-      `smartasync: ${what} cannot be sent to another thread: ${formatPath(root, path)} is ${describe(v)}. ${advice}`,
-    );
-  };
+  const walk = new CloneWalk(what, root, transfer);
+  walk.value(value);
+  if (walk.plain) return undefined;
+  return walk.buffers ? { buffers: walk.buffers } : NEEDS_CLONE;
+}
+
+/** One walk over a value: what it found so far, and where it is. */
+class CloneWalk {
+  /** Still plain JSON data. */
+  plain = true;
+  buffers: ValuePath[] | undefined;
+  private readonly seen = new Set<object>();
+  private readonly path: (string | number)[] = []; // one stack, copied only when reported
   // Inside a Map or Set a Buffer has no path to restore it by: it arrives as a Uint8Array.
-  let inCollection = 0;
-  const child = (v: unknown, key: string | number): void => {
-    if (path.length === MAX_DEPTH) {
-      throw new TypeError(
-        `smartasync: ${what} cannot be sent to another thread: it nests deeper than ${MAX_DEPTH} levels ` +
-          `(at ${formatPath(root, path.slice(0, 3))}… ${MAX_DEPTH} levels down), more than the thread transport can encode. ` +
-          'Flatten it (for instance a list of nodes that refer to their parents by id).',
-      );
-    }
-    path.push(key);
-    walk(v);
-    path.pop();
-  };
-  const walk = (v: unknown): void => {
+  private inCollection = 0;
+
+  private readonly what: string;
+  private readonly root: string;
+  private readonly transfer: readonly unknown[] | undefined;
+
+  constructor(what: string, root: string, transfer: readonly unknown[] | undefined) {
+    this.what = what;
+    this.root = root;
+    this.transfer = transfer;
+  }
+
+  value(v: unknown): void {
     switch (typeof v) {
       case 'string':
       case 'boolean':
         return;
       case 'number':
-        if (!isJsonNumber(v)) plain = false;
+        if (!isJsonNumber(v)) this.plain = false;
         return;
       case 'undefined':
       case 'bigint':
-        plain = false;
+        this.plain = false;
         return;
       case 'function':
-        fail(
+        return this.fail(
           v,
           'Functions cannot cross threads: pass data, or register the function with smartasync() and call it in the worker.',
         );
-        return;
       case 'symbol':
-        fail(v, 'Symbols cannot cross threads: pass a string instead.');
-        return;
+        return this.fail(v, 'Symbols cannot cross threads: pass a string instead.');
     }
-    if (v === null) return;
-    const obj = v as object;
-    if (seen.has(obj)) {
-      plain = false; // shared or circular: JSON would duplicate or fail
+    if (v !== null) this.object(v as object);
+  }
+
+  private object(obj: object): void {
+    if (this.seen.has(obj) || this.transfer?.includes(obj)) {
+      this.plain = false; // shared or circular (JSON would duplicate or fail), or moved
       return;
     }
-    seen.add(obj);
-    if (transfer?.includes(obj)) {
-      plain = false;
-      return;
-    }
+    this.seen.add(obj);
     const proto = Object.getPrototypeOf(obj) as unknown;
     if (Array.isArray(obj)) {
-      for (let i = 0; i < obj.length; i++) child(obj[i], i);
-      return;
-    }
-    if (PLAIN_PROTOS.has(proto)) {
+      for (let i = 0; i < obj.length; i++) this.child(obj[i], i);
+    } else if (PLAIN_PROTOS.has(proto)) {
       const rec = obj as Record<string, unknown>;
-      for (const k in rec) child(rec[k], k);
-      return;
+      for (const k in rec) this.child(rec[k], k);
+    } else {
+      this.plain = false;
+      this.builtIn(obj, proto);
     }
-    plain = false;
+  }
+
+  /** Anything but an array or a plain object: only what structured clone keeps whole. */
+  private builtIn(obj: object, proto: unknown): void {
     if (Buffer.isBuffer(obj)) {
-      if (!inCollection) (buffers ??= []).push([...path]);
+      if (!this.inCollection) (this.buffers ??= []).push([...this.path]);
       return;
     }
     if (ArrayBuffer.isView(obj)) {
       const ctor = (proto as { constructor: Function }).constructor;
       if ((globalThis as Record<string, unknown>)[ctor.name] === ctor) return;
-      fail(obj, 'Only built-in typed arrays keep their class across threads.');
+      this.fail(obj, 'Only built-in typed arrays keep their class across threads.');
     }
-    if (obj instanceof Map) {
-      if (proto !== Map.prototype) fail(obj, 'Subclasses of Map lose their class across threads.');
-      let i = 0;
-      inCollection++;
-      for (const [k, val] of obj) {
-        child(k, `<map key ${i}>`);
-        child(val, `<map value ${i++}>`);
-      }
-      inCollection--;
-      return;
-    }
-    if (obj instanceof Set) {
-      if (proto !== Set.prototype) fail(obj, 'Subclasses of Set lose their class across threads.');
-      let i = 0;
-      inCollection++;
-      for (const item of obj) child(item, `<set item ${i++}>`);
-      inCollection--;
-      return;
-    }
+    if (obj instanceof Map || obj instanceof Set) return this.collection(obj, proto);
     for (const ctor of CLONEABLE_CTORS) {
       if (obj instanceof ctor) {
         if (ctor === Error) return; // errors clone with name, message and stack
         if (proto === ctor.prototype) return;
-        fail(obj, `Subclasses of ${ctor.name} lose their class across threads.`);
+        this.fail(obj, `Subclasses of ${ctor.name} lose their class across threads.`);
       }
     }
-    fail(
+    this.fail(
       obj,
       'Its prototype (methods, getters, native handles) would be lost in the copy: pass a plain object or primitive values, and rebuild the instance on the other side.',
     );
-  };
-  walk(value);
-  if (plain) return undefined;
-  return buffers ? { buffers } : NEEDS_CLONE;
+  }
+
+  private collection(obj: Map<unknown, unknown> | Set<unknown>, proto: unknown): void {
+    const kind = obj instanceof Map ? Map : Set;
+    if (proto !== kind.prototype) this.fail(obj, `Subclasses of ${kind.name} lose their class across threads.`);
+    let i = 0;
+    this.inCollection++;
+    if (obj instanceof Map) {
+      for (const [k, val] of obj) {
+        this.child(k, `<map key ${i}>`);
+        this.child(val, `<map value ${i++}>`);
+      }
+    } else {
+      for (const item of obj) this.child(item, `<set item ${i++}>`);
+    }
+    this.inCollection--;
+  }
+
+  private child(v: unknown, key: string | number): void {
+    if (this.path.length === MAX_DEPTH) {
+      throw new TypeError(
+        `smartasync: ${this.what} cannot be sent to another thread: it nests deeper than ${MAX_DEPTH} levels ` +
+          `(at ${formatPath(this.root, this.path.slice(0, 3))}… ${MAX_DEPTH} levels down), more than the thread transport can encode. ` +
+          'Flatten it (for instance a list of nodes that refer to their parents by id).',
+      );
+    }
+    this.path.push(key);
+    this.value(v);
+    this.path.pop();
+  }
+
+  private fail(v: unknown, advice: string): never {
+    throw new TypeError(
+      `smartasync: ${this.what} cannot be sent to another thread: ${formatPath(this.root, this.path)} is ${describe(v)}. ${advice}`,
+    );
+  }
 }
 
 /** Whether `value` is plain JSON data, as `checkCloneable` defines it; never throws. */
