@@ -38,6 +38,7 @@ export type {
   SmartInstance,
   SmartMembers,
   CallOptions,
+  TransferItem,
   ClassOptions,
   FunctionOptions,
   Placement,

@@ -16,8 +16,21 @@ export interface CallOptions {
   /** Milliseconds before the call rejects with `CallTimeoutError` (same effect as aborting). */
   readonly timeout?: number;
   /** Objects among the arguments to transfer rather than copy (ArrayBuffers, MessagePorts). */
-  readonly transfer?: readonly import('node:worker_threads').TransferListItem[];
+  readonly transfer?: readonly TransferItem[];
 }
+
+/**
+ * What `transfer` takes: the objects Node moves to another thread rather than copying. Our
+ * own name, not `@types/node`'s (`TransferListItem` up to 25, `Transferable` from 26), so that
+ * these types compile whichever `@types/node` the app has.
+ */
+export type TransferItem =
+  | ArrayBuffer
+  | import('node:worker_threads').MessagePort
+  | import('node:fs/promises').FileHandle
+  | ReadableStream
+  | WritableStream
+  | TransformStream;
 
 /**
  * What `f(...)` gives for a function returning `R`: a promise of the result; for a generator

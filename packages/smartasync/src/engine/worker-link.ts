@@ -4,7 +4,7 @@
  * Tasks into the requests that worker needs, sending definitions and constructor arguments
  * only the first time.
  */
-import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Channel, createChannelEnds } from '../wire/transport.ts';
@@ -30,7 +30,7 @@ import { BUNDLED_INTO, OWN_FILE } from '../registry/call-site.ts';
 import { bundleWorker } from '../registry/bundle.ts';
 import { RegistrationError } from '../errors.ts';
 import type { InstanceRef, Task } from './task.ts';
-import type { PoolOptions } from '../types.ts';
+import type { PoolOptions, TransferItem } from '../types.ts';
 
 /** smartasync's own worker entry: beside this code (dist/worker.js), or the source when run from src/. */
 const ownWorkerScript: URL | undefined = OWN_FILE
@@ -246,7 +246,7 @@ export class WorkerLink {
    * Sends a request built above (it throws, having changed nothing, if the value cannot be
    * encoded) and records what the worker now knows.
    */
-  send({ request, json }: Outgoing, options: { transfer?: readonly TransferListItem[]; now?: boolean } = {}): void {
+  send({ request, json }: Outgoing, options: { transfer?: readonly TransferItem[]; now?: boolean } = {}): void {
     this.channel.send(request, { json, transfer: options.transfer, now: options.now });
     this.nextSeq = request.seq + 1;
     if (request.op === 'release') {

@@ -8,8 +8,9 @@
  */
 import v8 from 'node:v8';
 import { performance } from 'node:perf_hooks';
-import { receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Ring } from './ring.ts';
+import type { TransferItem } from '../types.ts';
 
 /** Ring size per direction. */
 const RING_BYTES = 1 << 20;
@@ -19,7 +20,7 @@ const JSON_START = 0x7b;
 
 /** How to send one message. */
 export interface SendOptions {
-  readonly transfer?: readonly TransferListItem[] | undefined;
+  readonly transfer?: readonly TransferItem[] | undefined;
   readonly json?: boolean;
   /**
    * Wake the reader at once rather than once after the current task's synchronous sends:
@@ -202,7 +203,7 @@ export class Channel<Out, In> {
     this.in.wake();
   }
 
-  private viaPort(message: Out, transfer?: readonly TransferListItem[]): Uint8Array {
+  private viaPort(message: Out, transfer?: readonly TransferItem[]): Uint8Array {
     this.port.postMessage(message, transfer);
     return PORT_MARKER;
   }

@@ -183,3 +183,58 @@ test('installed from the tarball in a fresh project, it offloads from ESM and fr
     assert.ok(Number(r.stdout.trim()) > 0, `${app} ran its call on a worker thread: ${r.stdout}`);
   }
 });
+
+test('its types compile in a strict consumer (skipLibCheck off) with @types/node 22, 24 and 26', async () => {
+  const project = path.join(tmp, 'typed');
+  fs.mkdirSync(project);
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'typed', private: true, type: 'module' }),
+  );
+  const install = await exec('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], project);
+  assert.equal(install.code, 0, install.stderr);
+  fs.writeFileSync(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        types: ['node'],
+        skipLibCheck: false,
+        noEmit: true,
+      },
+    }),
+  );
+  // Every public option that names a Node type, transfer among them.
+  fs.writeFileSync(
+    path.join(project, 'index.ts'),
+    [
+      "import { configure, smartasync, type TransferItem } from 'smartasync';",
+      'configure({ size: 2, resourceLimits: { maxOldGenerationSizeMb: 256 } });',
+      'const size = smartasync((bytes: ArrayBuffer) => bytes.byteLength);',
+      'const buffer = new ArrayBuffer(8);',
+      'const moved: TransferItem[] = [buffer];',
+      'const n: Promise<number> = size.with({ transfer: moved, timeout: 1000 })(buffer);',
+      'export { n };',
+    ].join('\n'),
+  );
+  const typesDir = path.join(project, 'node_modules/@types');
+  fs.mkdirSync(typesDir, { recursive: true });
+  const versions = { 22: 'types-node-22', 24: '@types/node', 26: 'types-node-latest' };
+  for (const [major, pkg] of Object.entries(versions)) {
+    fs.rmSync(path.join(typesDir, 'node'), { force: true, recursive: true });
+    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules', pkg), path.join(typesDir, 'node'));
+    const version = (
+      JSON.parse(fs.readFileSync(path.join(typesDir, 'node/package.json'), 'utf8')) as { version: string }
+    ).version;
+    assert.equal(version.split('.')[0], major, `${pkg} is @types/node ${major}`);
+    const tsc = await exec(
+      process.execPath,
+      [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project],
+      project,
+    );
+    assert.equal(tsc.code, 0, `@types/node ${version}:\n${tsc.stdout}${tsc.stderr}`);
+  }
+});
