@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { WARM_ROUNDS } from '../src/app.ts';
 import { testDatabases, type TestDatabases } from './support/databases.ts';
 import { exitWithin, json, load, type Server, startServer } from './support/server.ts';
 
@@ -35,7 +36,7 @@ test('start-up: workers, their connections and the read routes are warm before t
     const requests = Number(
       /^http_requests_total\{method="GET",route="\/users\/:id",status_code="404"\} (\d+)$/m.exec(metrics)?.[1],
     );
-    assert.equal(requests, 3, 'the user route ran (three times, over real HTTP) before listening');
+    assert.equal(requests, WARM_ROUNDS, `the user route ran (${WARM_ROUNDS} times, over real HTTP) before listening`);
     assert.deepEqual(
       server.logs.filter((l) => l.url !== undefined && l.url !== '/metrics'),
       [],
