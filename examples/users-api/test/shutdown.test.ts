@@ -12,7 +12,7 @@ const root = join(import.meta.dirname, '..');
 
 let databases: TestDatabases;
 before(async () => {
-  databases = await testDatabases();
+  databases = await testDatabases({ mariadb: false });
 });
 after(() => databases?.stop());
 
