@@ -110,7 +110,7 @@ const HELP = `npm run bench [-- options]     (node bench/run.ts [options])
   --report-only        rebuild results.md and the charts from an existing results.json
 `;
 
-function git(args: string[]): string {
+export function git(args: string[]): string {
   try {
     return execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
   } catch {
@@ -118,7 +118,7 @@ function git(args: string[]): string {
   }
 }
 
-function smartasyncVersion(): string | null {
+export function smartasyncVersion(): string | null {
   try {
     const p = createRequire(import.meta.url).resolve('smartasync/package.json');
     return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
@@ -129,7 +129,7 @@ function smartasyncVersion(): string | null {
 
 // A fingerprint of the smartasync build, taken before and after the run: a rebuild in the
 // middle (easy while the library is being worked on) would mix two versions in one report.
-function subjectBuild(): string | null {
+export function subjectBuild(): string | null {
   try {
     const req = createRequire(import.meta.url);
     const entry = req.resolve('smartasync');

@@ -137,7 +137,13 @@ export interface PoolOptions {
    * Default: 32.
    */
   readonly concurrencyPerWorker?: number;
-  /** Memory limits for each worker; a worker that exceeds them dies and is replaced. */
+  /**
+   * Memory limits for each worker; a worker that exceeds them dies and is replaced. Default:
+   * `{ maxYoungGenerationSizeMb: 48 }`, which caps a worker's new space at 32 MB (Node 20's
+   * size): left to itself, Node 24 grows a busy worker's new space to 128 MB and keeps it.
+   * Set `maxYoungGenerationSizeMb` to choose another size (192 gives V8's own maximum back);
+   * the other limits are unset unless given.
+   */
   readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
   /** Node options for workers. Default: the process's own `execArgv` (keeps loaders such as tsx). */
   readonly execArgv?: string[];
@@ -154,7 +160,10 @@ export interface PoolOptions {
  * past calls of its function or method: nothing to declare per call.
  */
 export interface HeadOfLineOptions {
-  /** A function or method whose calls run this long on average (in ms) is long. Default: 2. */
+  /**
+   * A function or method whose calls typically run this long (in ms; the median of its latest 8
+   * calls) is long. Default: 2.
+   */
   readonly longCallMs?: number;
   /** How long (ms) after the last short call long calls stay held back. Default: 1000. */
   readonly holdMs?: number;

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ENV_DIR, REPO_ROOT, describeExit, lastJson, runNode, type ChildResult } from './fixtures/env/child.ts';
+import {
+  BIN,
+  ENV_DIR,
+  REPO_ROOT,
+  describeExit,
+  lastJson,
+  run,
+  runNode,
+  type ChildResult,
+} from './fixtures/env/child.ts';
 
 interface Where {
   tag?: string;
@@ -212,4 +221,65 @@ test("smartasync() in the process's entry module: offloading explains the code b
   assert.match(out.bridgeError!.message, /inEntryAsync\(\)/);
   assert.equal(out.offloaded, undefined);
   assert.equal(out.bridged, undefined);
+});
+
+// Bun and Deno, both installed from npm (devDependencies): the same small apps, with their
+// workers (node:worker_threads as each runtime provides it) finding the code on their own.
+const runtimes = {
+  Bun: (file: string) => run(path.join(BIN, 'bun'), [file], ENV_DIR),
+  Deno: (file: string) => run(path.join(BIN, 'deno'), ['run', '--allow-all', '--cached-only', file], ENV_DIR),
+};
+
+for (const [name, runIn] of Object.entries(runtimes)) {
+  for (const [what, file] of [
+    ['JavaScript, ESM', 'esm/app.mjs'],
+    ['JavaScript, CommonJS', 'cjs/app.cjs'],
+    ['TypeScript', 'strip/app.ts'],
+  ] as const) {
+    test(`${name}, ${what}: functions and classes find their way to a worker`, async () => {
+      assertTable(await runIn(file));
+    });
+  }
+}
+
+interface RegistrationOutput {
+  inline: Where & { n: number };
+  error?: { name: string; code: string; message: string; isRegistrationError: boolean };
+}
+
+test('Deno: smartasync() called inside a function is reported where it is, as on Node', async () => {
+  const r = await runtimes.Deno('errors/late-app.mjs');
+  assertExitedCleanly(r);
+  const out = lastJson<RegistrationOutput>(r);
+  assert.equal(out.error?.name, 'RegistrationError', r.stdout);
+  assert.ok(out.error.message.includes(`${path.join(ENV_DIR, 'errors/late.mjs')}:7:`), out.error.message);
+  assert.match(out.error.message, /top level/);
+});
+
+test('Bun: smartasync() called inside a function (whose frame Bun drops) is not blamed on the entry module', async () => {
+  // makeDoubler() returns smartasync(...) directly: JavaScriptCore's proper tail calls leave no
+  // frame of it, so the stack shows the entry module's call to makeDoubler() instead.
+  const r = await runtimes.Bun('errors/late-app.mjs');
+  assertExitedCleanly(r);
+  const out = lastJson<RegistrationOutput>(r);
+  assert.deepEqual(out.inline, { n: 42, threadId: 0 });
+  assert.equal(out.error?.name, 'RegistrationError', r.stdout);
+  assert.equal(out.error.isRegistrationError, true);
+  const { message } = out.error;
+  assert.match(message, /lateDoubler\(\)/);
+  assert.match(message, /inside makeDoubler\(\)/, message);
+  assert.match(message, /out of makeDoubler\(\), to the top level of its module/, message);
+  assert.doesNotMatch(message, /into a module of its own/, message);
+});
+
+test('Bun: smartasync() in the entry module is still reported as such', async () => {
+  const r = await runtimes.Bun('errors/entry-app.mjs');
+  assertExitedCleanly(r);
+  const out = lastJson<RegistrationOutput & { bridgeError?: RegistrationOutput['error'] }>(r);
+  for (const err of [out.error, out.bridgeError]) {
+    assert.equal(err?.name, 'RegistrationError', r.stdout);
+    assert.ok(err.message.includes(path.join(ENV_DIR, 'errors/entry-app.mjs')), err.message);
+    assert.match(err.message, /module this process was started with/);
+    assert.match(err.message, /module of its own/);
+  }
 });

@@ -117,6 +117,26 @@ test('code, errno and other own properties arrive', async () => {
   );
 });
 
+test('own properties that are undefined arrive as own properties, in their order', async () => {
+  await assert.rejects(failWith('unset'), (err: Error & Record<string, unknown>) => {
+    assert.deepEqual(Object.keys(err), ['detail', 'code', 'hint']);
+    assert.ok('detail' in err && err.detail === undefined);
+    assert.equal(err.code, '23505');
+    assert.ok('hint' in err && err.hint === undefined);
+    return true;
+  });
+});
+
+test('own properties that JSON cannot carry (Date, BigInt) arrive intact', async () => {
+  await assert.rejects(failWith('dated'), (err: Error & Record<string, unknown>) => {
+    assert.ok(err.at instanceof Date && err.at.getTime() === 0);
+    assert.equal(err.limit, 10n);
+    assert.deepEqual(Object.keys(err), ['at', 'limit', 'missing']);
+    assert.ok('missing' in err && err.missing === undefined);
+    return true;
+  });
+});
+
 test('AggregateError keeps its errors', async () => {
   await assert.rejects(failWith('aggregate'), (err: AggregateError) => {
     assert.ok(err instanceof AggregateError);

@@ -63,6 +63,13 @@ test('the policy: what is long, what is held back, and for how long', () => {
   assert.equal(limit(4, 16), 4, 'plenty of cores: the pool is the limit');
   assert.equal(limit(16, 16, 4), 12);
 
+  // Typical, not average: one preempted call among fast ones is not a verdict.
+  const bursty = new CallProfile();
+  for (const ms of [0.05, 0.05, 0.05, 30, 0.05, 0.05, 0.05, 0.05]) bursty.record(ms);
+  assert.equal(hol.isLong(bursty), false, 'one 30 ms call in 8 leaves a 50 µs function short');
+  for (const ms of [30, 30, 30]) bursty.record(ms);
+  assert.equal(hol.isLong(bursty), true, 'half of its latest calls long: long');
+
   const off = new HeadOfLine(false, 2, 2);
   off.shortArrived(0);
   assert.equal(off.isLong(profile(100)), false, 'off: every call is placed first in, first out');

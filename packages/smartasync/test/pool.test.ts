@@ -51,7 +51,9 @@ test('aborting a running sync call rejects at once and replaces its worker', asy
 
 test('calls sent behind a long synchronous call are taken back and run on a free worker', async () => {
   await freshPool({ size: 2, concurrencyPerWorker: 8 });
-  await Promise.all([busyWait(20), busyWait(20)]); // both workers up
+  // Every worker up, the express one included: this is about taking calls back, not start-up
+  // (a worker started on demand takes hundreds of ms on a loaded machine).
+  await getPool().warm();
   const long = busyWait(600);
   await new Promise((r) => setTimeout(r, 10)); // the long call is running
   const started = performance.now();
@@ -98,6 +100,15 @@ test('aborting a call already sent to a busy worker, before it starts: it never 
   assert.equal(await behind, 2);
   await first;
   assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean), ['0', '2'], 'the aborted call never ran');
+});
+
+test('calls taken back from a worker that had started none of them still run, and keep the process alive until then', () => {
+  // In a child process: with nothing in flight, only the pool's line holds the calls, and a
+  // process that exits early shows as unfinished top-level awaits (exit code 13).
+  const r = runChild('taken-back.ts') as { aborted: boolean; results: number[]; ran: string[] };
+  assert.equal(r.aborted, true);
+  assert.deepEqual(r.results, [1, 3]);
+  assert.deepEqual(r.ran, ['1', '3'], 'the aborted call never ran');
 });
 
 test('a timeout on a running sync call terminates the worker; its unstarted calls run elsewhere', async () => {

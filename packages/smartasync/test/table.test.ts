@@ -51,6 +51,8 @@ test('class, sync method .sync(): runs inline on the plain instance', () => {
   assert.equal(r.threadId, 0);
   assert.equal(c.sync.n, 15);
   assert.equal(c.n, 15, 'non-method members read through to the instance');
+  c.n = 20;
+  assert.equal(c.sync.n, 20, 'and write through to it');
 });
 
 test('class, async method awaited: runs on the calling thread', async () => {

@@ -2,7 +2,8 @@
  * Head-of-line protection: the policy that keeps short calls from waiting behind long ones.
  *
  * Every function and method has a profile of its past calls (mean run time, CPU share).
- * - Calls whose mean reaches `longCallMs` are long; the rest, and calls never seen, are short.
+ * - Calls that typically (the median of a function's latest calls) run `longCallMs` or more
+ *   are long; the rest, and calls never seen, are short.
  * - A long call never has a short call queued behind it on its worker, and short calls go to
  *   workers that hold no long call. When every worker holds one, a short call takes the
  *   express worker, one thread beyond `size` that runs short calls only (Go's runtime hands
@@ -41,7 +42,7 @@ export class HeadOfLine {
 
   /** Whether calls with this profile are long. */
   isLong(profile: CallProfile): boolean {
-    return this.enabled && profile.count > 0 && profile.meanMs >= this.longCallMs;
+    return this.enabled && profile.count > 0 && profile.typicalMs >= this.longCallMs;
   }
 
   /** Whether a long call with this profile keeps a CPU busy while it runs. */

@@ -372,7 +372,8 @@ export class Placement {
   /**
    * Takes back the calls `worker` holds but has not started, so they run on a free worker
    * (calls settled meanwhile, aborted ones, are dropped: they never run). Pinned calls and the
-   * pool's own requests stay: they must run there, in order.
+   * pool's own requests stay: they must run there, in order. The calls taken back are placed
+   * on the next turn (the timer holds no handle: a stalled worker still holds its running call).
    */
   steal(worker: PoolWorker): void {
     let last = worker.nextSeq - 1;

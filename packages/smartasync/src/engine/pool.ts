@@ -335,9 +335,13 @@ export class Pool {
     // started go back in line; any that had started cannot be finished and fail.
     if (running) this.stopWorker(worker, label);
     // Sent but not started: take it back (with the calls behind it, which go back in line),
-    // so that it never runs.
+    // so that it never runs. Place those calls now: if the worker had started none, nothing
+    // in flight is left to wake the line (or to keep the process alive) when it replies.
     else if (!worker.started(call.seq)) {
-      if (!call.task!.instance?.pinned) this.placement.steal(worker);
+      if (!call.task!.instance?.pinned) {
+        this.placement.steal(worker);
+        this.placement.pumpAll();
+      }
     }
     // A stream between chunks: end its generator there, so that its `finally` runs.
     else if (call.onChunk) worker.signal({ op: 'cancel', seq: call.seq });

@@ -4,11 +4,7 @@
  * ones; `offload: 'auto'` uses it to run calls inline once they prove cheap.
  */
 
-/**
- * Weight of the newest sample in the running means. A quarter lets one outlier (a GC pause,
- * a preempted thread) move the mean by a quarter of its excess, while two or three slow calls
- * in a row change the verdict.
- */
+/** Weight of the newest sample in the running mean of the CPU share. */
 const WEIGHT = 0.25;
 
 /** How many of the latest run times a profile keeps. */
@@ -19,8 +15,12 @@ export class CallProfile {
   count = 0;
   /** The latest RECENT run times in ms, oldest overwritten first. */
   readonly recent = new Float64Array(RECENT);
-  /** Smoothed run time of a call, in ms. */
-  meanMs = 0;
+  /**
+   * How long a call typically runs, in ms: the upper median of the latest calls. A median, not
+   * a mean: one call preempted on a busy machine (or caught by a GC pause) does not make a
+   * function look long, while half of its latest calls being long does.
+   */
+  typicalMs = 0;
   /**
    * Smoothed share of a call's run time in which it wanted a CPU (ran on one, or was runnable
    * and waited for one), from the calls measured; 1 until one was. Below one half, the call
@@ -31,8 +31,9 @@ export class CallProfile {
 
   /** Adds one call that ran `runMs`, of which `cpuMs` on a CPU when measured. */
   record(runMs: number, cpuMs?: number): void {
-    this.recent[this.count % RECENT] = runMs;
-    this.meanMs = this.count++ === 0 ? runMs : this.meanMs + WEIGHT * (runMs - this.meanMs);
+    this.recent[this.count++ % RECENT] = runMs;
+    const latest = this.recent.slice(0, Math.min(this.count, RECENT)).sort();
+    this.typicalMs = latest[latest.length >> 1]!;
     if (cpuMs === undefined || runMs <= 0) return;
     const share = Math.min(1, cpuMs / runMs);
     this.cpuShare = this.cpuSamples++ === 0 ? share : this.cpuShare + WEIGHT * (share - this.cpuShare);

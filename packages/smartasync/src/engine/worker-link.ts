@@ -5,6 +5,8 @@
  * only the first time.
  */
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Channel, createChannelEnds } from '../wire/transport.ts';
 import {
   CTRL_CLAIMED,
@@ -23,14 +25,47 @@ import {
   type TargetDef,
   type WorkerBoot,
 } from '../wire/protocol.ts';
-import type { Registration } from '../registry/registry.ts';
+import { BUNDLER_HELP, type Registration } from '../registry/registry.ts';
+import { BUNDLED_INTO, OWN_FILE } from '../registry/call-site.ts';
+import { bundleWorker } from '../registry/bundle.ts';
+import { RegistrationError } from '../errors.ts';
 import type { InstanceRef, Task } from './task.ts';
 import type { PoolOptions } from '../types.ts';
 
-/** The worker entry: beside the bundle (dist/worker.js), or the source when run from src/. */
-const workerScript: URL = import.meta.url.endsWith('.ts')
-  ? new URL('../worker/worker.ts', import.meta.url)
-  : new URL('./worker.js', import.meta.url);
+/** smartasync's own worker entry: beside this code (dist/worker.js), or the source when run from src/. */
+const ownWorkerScript: URL | undefined = OWN_FILE
+  ? new URL(OWN_FILE.endsWith('.ts') ? '../worker/worker.ts' : './worker.js', pathToFileURL(OWN_FILE))
+  : undefined;
+
+let checkedScript: URL | undefined;
+
+/**
+ * The worker entry: the one a plugin-built bundle brought, else smartasync's own. A missing
+ * file is refused here, with the fix, rather than left to fail in every worker started.
+ */
+function workerScript(): URL {
+  const bundled = bundleWorker();
+  if (!bundled && BUNDLED_INTO) {
+    // Whatever lies beside the bundle is not smartasync's worker entry.
+    throw new RegistrationError(
+      `smartasync: cannot start a worker: smartasync was bundled into ${BUNDLED_INTO} without its bundler plugin, ` +
+        `so the bundle has no worker entry. To fix it, ${BUNDLER_HELP}.`,
+    );
+  }
+  const script = bundled ? new URL(bundled) : ownWorkerScript;
+  if (script && script.href === checkedScript?.href) return script;
+  const file = script?.protocol === 'file:' ? fileURLToPath(script) : undefined;
+  if (!script || (file && !existsSync(file))) {
+    const shown = file ?? 'smartasync/dist/worker.js';
+    throw new RegistrationError(
+      bundled
+        ? `smartasync: the worker entry ${shown} is missing. smartasync's bundler plugin writes it beside your bundle: deploy it with the bundle, in the same folder.`
+        : `smartasync: its worker entry ${shown} is missing: reinstall smartasync.`,
+    );
+  }
+  checkedScript = script;
+  return script;
+}
 
 // Target ids are per calling thread, shared by all its workers.
 const targetIds = new Map<Registration, TargetDef>();
@@ -41,7 +76,7 @@ function targetDef(reg: Registration): TargetDef {
     def = {
       id: targetIds.size + 1,
       key: reg.key,
-      moduleUrl: reg.site?.moduleUrl ?? '',
+      moduleUrl: reg.site?.moduleUrl ?? reg.bundled?.module.url ?? '',
       label: reg.label,
       where: reg.where,
     };
@@ -49,6 +84,17 @@ function targetDef(reg: Registration): TargetDef {
   }
   return def;
 }
+
+/**
+ * How large each worker's young generation (where new objects start) may grow, in MB, unless
+ * `resourceLimits.maxYoungGenerationSizeMb` says otherwise. 48 makes 16 MB semi-spaces (32 MB
+ * of new space), the most Node 20 allowed. Node 24 lets V8 grow them, step by step under a
+ * steady stream of calls, to 64 MB, and keeps them while calls keep coming: a worker whose
+ * live heap is 10 MB then holds 140 MB. Calls leave little behind that outlives them, so the
+ * smaller young generation costs them nothing measurable (issue 8: bench/soak.ts and the
+ * throughput section of the benchmark).
+ */
+export const DEFAULT_YOUNG_GENERATION_MB = 48;
 
 /** How to start a worker. */
 export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execArgv'> {
@@ -78,16 +124,20 @@ export class WorkerLink {
   private readonly epoch: number;
 
   constructor(options: LinkOptions) {
+    const script = workerScript();
     const { port1, port2 } = new MessageChannel();
     const ends = createChannelEnds(port1, port2);
     const ctrl = options.role === 'pool' ? new SharedArrayBuffer(CTRL_WORDS * 4) : undefined;
     this.ctrl = ctrl && new Int32Array(ctrl);
     this.epoch = options.epoch ?? 0;
     const boot: WorkerBoot = { role: options.role, ctrl, epoch: options.epoch, channel: ends.there };
-    this.worker = new Worker(workerScript, {
+    this.worker = new Worker(script, {
       workerData: { [MARK]: boot },
       transferList: [port2],
-      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      resourceLimits: {
+        ...options.resourceLimits,
+        maxYoungGenerationSizeMb: options.resourceLimits?.maxYoungGenerationSizeMb ?? DEFAULT_YOUNG_GENERATION_MB,
+      },
       ...(options.execArgv ? { execArgv: options.execArgv } : {}),
       name: options.name,
     });

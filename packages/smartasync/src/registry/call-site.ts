@@ -10,6 +10,7 @@
  * original `src/*.ts`, which a worker must not import (it may not even be deployed).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** A user code position: module URL plus `line:column`. */
@@ -25,13 +26,49 @@ const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 const FRAME_LINE = /^\s*at /;
 const STACK_LIMIT = 30;
 
-// Our own code: dist/ when bundled, src/ when run from source (this file sits in a layer
-// folder, src/registry/). Under source maps, bundled frames print at their src/ paths, so the
-// src/ beside dist/ is ours too. Frames there are never the user's.
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const OWN_DIR = path.basename(HERE) === 'registry' ? path.dirname(HERE) : HERE;
-const OWN_SOURCE_DIR = path.join(path.dirname(OWN_DIR), 'src');
-const OWN_MARKERS = [OWN_DIR, OWN_SOURCE_DIR].flatMap((dir) => [dir + path.sep, pathToFileURL(dir).href + '/']);
+/**
+ * The file this copy of smartasync's code runs from, as V8 sees it: `dist/index.cjs`,
+ * `dist/worker.js`, `src/registry/call-site.ts`, or a user's bundle that smartasync was bundled
+ * into. Read from the stack rather than `import.meta.url`, which a bundler may leave empty
+ * (ESM code bundled into CommonJS) or point at whatever file the code ended up in.
+ */
+function ownFileFromStack(): string | undefined {
+  const sites = capture(true);
+  const name = Array.isArray(sites) ? (sites[0] as NodeJS.CallSite | undefined)?.getFileName() : undefined;
+  if (!name) return undefined;
+  return name.startsWith('file:') ? fileURLToPath(name) : name;
+}
+
+/** The smartasync package this file belongs to (its folder), if it is one: not when bundled. */
+function packageRootOf(file: string): string | undefined {
+  let dir = path.dirname(file);
+  for (let up = 0; up < 3; up++) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      return pkg.name === 'smartasync' ? dir : undefined;
+    } catch {
+      // no package.json here: look further up
+    }
+    dir = path.dirname(dir);
+  }
+  return undefined;
+}
+
+/** This file (of smartasync's code), wherever it runs from. */
+export const OWN_FILE: string | undefined = ownFileFromStack();
+const PACKAGE_ROOT = OWN_FILE ? packageRootOf(OWN_FILE) : undefined;
+
+/**
+ * The user's bundle that smartasync's code was bundled into, if it was: then its frames and the
+ * user's share one file and call sites cannot tell them apart.
+ */
+export const BUNDLED_INTO: string | undefined = PACKAGE_ROOT ? undefined : OWN_FILE;
+
+// Our own code: dist/ as installed, src/ when run from source. Under source maps, bundled
+// frames print at their src/ paths, so the src/ beside dist/ is ours too. Frames there are
+// never the user's. Bundled into a user's file, no folder is ours alone.
+const OWN_DIRS = PACKAGE_ROOT ? [path.join(PACKAGE_ROOT, 'dist'), path.join(PACKAGE_ROOT, 'src')] : [];
+const OWN_MARKERS = OWN_DIRS.flatMap((dir) => [dir + path.sep, pathToFileURL(dir).href + '/']);
 
 /** Whether a rendered stack line is a frame of smartasync's own code. */
 export function isOwnFrame(line: string): boolean {
@@ -65,9 +102,7 @@ const HELPER_FRAME =
 
 function isOwnFile(url: string): boolean {
   const file = fileURLToPath(url);
-  return (
-    file.startsWith(OWN_DIR + path.sep) || file.startsWith(OWN_SOURCE_DIR + path.sep) || DECORATOR_HELPERS.test(file)
-  );
+  return OWN_DIRS.some((dir) => file.startsWith(dir + path.sep)) || DECORATOR_HELPERS.test(file);
 }
 
 /** The stack of our caller (frames from `userCallSite` down), rendered or as V8 call sites. */
@@ -119,4 +154,43 @@ export function describeSite(site: CallSite): string {
     // not a file URL: show it as is
   }
   return `${file}:${site.line}:${site.column}`;
+}
+
+/**
+ * Whether frames may be missing from the stack: JavaScriptCore (Bun's engine) implements
+ * proper tail calls, so `function make() { return smartasync(fn); }` leaves no frame of
+ * `make`, and the stack shows the line that called `make()` as if it had called smartasync.
+ */
+export const tailCallsDropFrames: boolean = typeof process.versions.bun === 'string';
+
+const CALL_AT = /^([A-Za-z_$][\w$]*)\s*\(/;
+
+/**
+ * The function called at `site`, read from its source (`makeDoubler` for
+ * `const d = makeDoubler();`), and the local names the file gives smartasync's own exports
+ * (`smartasync`, or `wrap` after `import { smartasync as wrap }`). Undefined when the file
+ * cannot be read or no plain call starts at that position.
+ */
+export function callAt(site: CallSite): { callee: string; ownNames: Set<string> } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(fileURLToPath(site.shownUrl ?? site.moduleUrl), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const callee = CALL_AT.exec(text.split(/\r?\n/)[site.line - 1]?.slice(site.column - 1) ?? '')?.[1];
+  if (!callee) return undefined;
+  const ownNames = new Set(['smartasync', 'offloadable', 'offload', 'registerError']);
+  // import { a, b as c } from 'smartasync' / const { a, b: c } = require('smartasync')
+  const lists = /(?:import\s*(?:type\s*)?\{([^}]*)\}\s*from|\{([^}]*)\}\s*=\s*require\()\s*['"]smartasync['"]/g;
+  for (const m of text.matchAll(lists)) {
+    for (const part of (m[1] ?? m[2] ?? '').split(',')) {
+      const local = part
+        .trim()
+        .split(/\s+as\s+|\s*:\s*/)
+        .at(-1);
+      if (local) ownNames.add(local);
+    }
+  }
+  return { callee, ownNames };
 }

@@ -11,7 +11,8 @@ import { isMainThread } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
-import { userCallSite, describeSite, type CallSite } from './call-site.ts';
+import { BUNDLED_INTO, callAt, describeSite, tailCallsDropFrames, userCallSite, type CallSite } from './call-site.ts';
+import { takeBundledSite, BUNDLE_URL_PREFIX, type BundledModule } from './bundle.ts';
 
 /** What kind of thing a registration holds. */
 export type RegistrationKind = 'function' | 'class' | 'error';
@@ -24,6 +25,8 @@ export interface Registration {
   /** The user's name for it, for messages: `hashPassword()`, `class UserRepo`. */
   readonly label: string;
   readonly site: CallSite | undefined;
+  /** Made in a module of a plugin-built bundle: that module, and the registration's rank in it (from 1). */
+  readonly bundled?: { readonly module: BundledModule; readonly ordinal: number };
   /** `file:line:column`, or a note that the site is unknown. */
   readonly where: string;
   /** Classes: how a worker builds a replica when the constructor arguments cannot be sent. */
@@ -65,19 +68,24 @@ export function register(
   const existing = state.byTarget.get(target);
   // The same class wrapped again with another replica factory needs a registration of its own.
   if (existing && existing.kind === kind && existing.replica === replica) return existing;
-  const site = userCallSite();
-  const key = site
-    ? `${kind}:${site.moduleUrl}:${site.line}:${site.column}${discriminator}`
-    : `${kind}:unknown:${baseLabel(kind, target)}`;
-  const reg: Registration = {
-    key,
-    kind,
-    target,
-    label: baseLabel(kind, target),
-    site,
-    where: site ? describeSite(site) : 'an unknown location (no stack frame outside smartasync)',
-    replica,
-  };
+  const bundled = takeBundledSite();
+  // Bundled without the plugin, smartasync's frames and the user's share one file: no site.
+  const site = bundled || BUNDLED_INTO ? undefined : userCallSite();
+  const label = baseLabel(kind, target);
+  let key: string;
+  let where: string;
+  if (bundled) {
+    // Order, not position: positions differ between the app's bundle and the worker's.
+    key = `${kind}:${BUNDLE_URL_PREFIX}${bundled.module.id}#${bundled.ordinal}${discriminator}`;
+    where = `${bundled.module.id} (its registration #${bundled.ordinal}, in a bundle)`;
+  } else if (site) {
+    key = `${kind}:${site.moduleUrl}:${site.line}:${site.column}${discriminator}`;
+    where = describeSite(site);
+  } else {
+    key = `${kind}:unknown:${label}`;
+    where = BUNDLED_INTO ? `${BUNDLED_INTO} (a bundle)` : 'an unknown location (no stack frame outside smartasync)';
+  }
+  const reg: Registration = { key, kind, target, label, site, bundled, where, replica };
   state.byKey.set(key, reg);
   if (!existing) state.byTarget.set(target, reg);
   return reg;
@@ -148,9 +156,32 @@ function isEntryModule(moduleUrl: string): boolean {
 
 const findable = new WeakSet<Registration>();
 
+/** Where the README explains bundled apps, for messages. */
+export const BUNDLER_HELP =
+  "add smartasync's bundler plugin to the build (from 'smartasync/bundler': smartasyncEsbuild() for esbuild, " +
+  'smartasyncRollup() for Rollup, smartasyncVite() for Vite): see "Bundled apps" in smartasync\'s README';
+
 /** Why a worker could never find `reg` again, with the fix; undefined when it can. */
 export function unfindableReason(reg: Registration): string | undefined {
   if (findable.has(reg)) return undefined;
+  if (reg.bundled?.module.entry) {
+    return (
+      `smartasync: cannot offload ${reg.label}: it is registered in ${reg.bundled.module.id}, an entry module of your bundle. ` +
+      'A worker finds it by evaluating its module, which would run your whole program again (start the server, parse argv, ...). ' +
+      `Move ${reg.label} and its smartasync(...) call into a module of its own and import it from here.`
+    );
+  }
+  if (!reg.bundled && BUNDLED_INTO) {
+    return (
+      `smartasync: cannot offload ${reg.label}: smartasync was bundled into ${BUNDLED_INTO} together with the code that registered it, ` +
+      "without smartasync's bundler plugin, so a worker can find neither that code nor smartasync's worker entry. " +
+      `To fix it, ${BUNDLER_HELP}.`
+    );
+  }
+  if (reg.bundled) {
+    findable.add(reg);
+    return undefined;
+  }
   if (!reg.site) {
     return (
       `smartasync: cannot offload ${reg.label}: its registration site is unknown, so a worker cannot find it. ` +
@@ -158,10 +189,23 @@ export function unfindableReason(reg: Registration): string | undefined {
     );
   }
   if (isEntryModule(reg.site.moduleUrl)) {
+    // Under Bun the entry module's line may be a call to the user's own function, which called
+    // smartasync(...) in its return statement: the frame in between is gone (a tail call).
+    const call = tailCallsDropFrames ? callAt(reg.site) : undefined;
+    if (call && !call.ownNames.has(call.callee)) {
+      return (
+        `smartasync: cannot offload ${reg.label}: the stack shows its registration at ${reg.where}, ` +
+        `a call to ${call.callee}() in the module this process was started with. Bun leaves no stack frame ` +
+        `of a function that returns a call's result directly (a tail call), so smartasync(...) most likely ` +
+        `runs inside ${call.callee}(), after its module was loaded, and a worker importing that module would ` +
+        `not register it. Move the smartasync(...) call out of ${call.callee}(), to the top level of its module.`
+      );
+    }
     return (
       `smartasync: cannot offload ${reg.label}: it is registered in ${reg.where}, the module this process was started with. ` +
       'A worker finds it by importing its module, which would run your whole program again (start the server, parse argv, ...). ' +
-      `Move ${reg.label} and its smartasync(...) call into a module of its own and import it from here.`
+      `Move ${reg.label} and its smartasync(...) call into a module of its own and import it from here. ` +
+      `If that file is the output of a bundler (esbuild, Rollup, Vite), ${BUNDLER_HELP}.`
     );
   }
   findable.add(reg);

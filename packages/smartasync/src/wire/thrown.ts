@@ -22,12 +22,17 @@ export type ThrownData =
       readonly kind: 'error';
       readonly name: string;
       readonly message: string;
-      readonly stack: string | undefined;
+      readonly stack?: string;
       /** Name of the nearest built-in error class on the prototype chain. */
       readonly builtin: string;
       /** Registry key of the nearest registered custom class, if any. */
-      readonly classKey: string | undefined;
+      readonly classKey?: string;
       readonly props: Record<string, unknown>;
+      /**
+       * Own properties whose value is `undefined` (`props` holds null in their place, which
+       * keeps their order): JSON cannot carry undefined, and errors should cross as JSON.
+       */
+      readonly unset?: string[];
       readonly cause?: ThrownData;
       readonly errors?: ThrownData[];
     };
@@ -85,23 +90,35 @@ export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
   }
   const err = thrown as Error & { errors?: unknown };
   const props: Record<string, unknown> = {};
+  let unset: string[] | undefined;
   for (const key of Object.keys(err)) {
     if (key === 'cause' || key === 'errors') continue;
     const v = (err as unknown as Record<string, unknown>)[key];
-    props[key] = cloneable(v) ? v : String(v);
+    if (v === undefined) {
+      props[key] = null;
+      (unset ??= []).push(key);
+    } else props[key] = cloneable(v) ? v : String(v);
   }
   if ('code' in err && !('code' in props)) {
     const code = (err as { code?: unknown }).code;
-    if (cloneable(code)) props.code = code;
+    if (code === undefined) {
+      props.code = null;
+      (unset ??= []).push('code');
+    } else if (cloneable(code)) props.code = code;
   }
+  // Fields that would be undefined are left out rather than set, so that a typical error is
+  // plain JSON data (see `unset`).
+  const stack = typeof err.stack === 'string' ? userFrames(err.stack) : undefined;
+  const classKey = nearestRegistered(err);
   const data: ThrownData = {
     kind: 'error',
     name: String(err.name),
     message: String(err.message),
-    stack: typeof err.stack === 'string' ? userFrames(err.stack) : undefined,
+    ...(stack !== undefined ? { stack } : {}),
     builtin: nearestBuiltin(err),
-    classKey: nearestRegistered(err),
+    ...(classKey !== undefined ? { classKey } : {}),
     props,
+    ...(unset ? { unset } : {}),
     ...('cause' in err ? { cause: encodeThrown(err.cause, depth + 1) } : {}),
     ...(Array.isArray(err.errors) ? { errors: err.errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
   };
@@ -175,5 +192,6 @@ export function decodeThrown(data: ThrownData, callerStack?: string): unknown {
       data.errors.map((e) => decodeThrown(e)),
     );
   Object.assign(err, data.props);
+  if (data.unset) for (const key of data.unset) err[key] = undefined;
   return err;
 }

@@ -234,30 +234,32 @@ export class Channel<Out, In> {
   /** The reader, run from a macrotask: no microtask of this thread is pending. */
   private readonly readFresh = (): void => this.look(true);
 
+  /** Hands the batch over, then looks again after the promise continuations it caused. */
+  private deliver(): void {
+    const messages = this.batch.splice(0);
+    try {
+      this.onBatch(messages);
+    } catch (err) {
+      // A bug in a handler must not stop the channel; surface it where Node reports errors.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+    // Let promise continuations run (the replies' wake-ups among them) before looking again,
+    // and now and then timers and I/O too.
+    const now = performance.now();
+    if (now - this.lastYield > MACROTASK_YIELD_MS) {
+      this.lastYield = now;
+      setImmediate(this.readFresh);
+    } else queueMicrotask(this.readLoop);
+  }
+
   private look(fresh: boolean): void {
     this.in.awake();
     while (!this.closed) {
       const seq = this.in.seq();
       while (this.in.read(this.take));
-      if (this.batch.length > 0) {
-        const messages = this.batch.splice(0);
-        try {
-          this.onBatch(messages);
-        } catch (err) {
-          // A bug in a handler must not stop the channel; surface it where Node reports errors.
-          queueMicrotask(() => {
-            throw err;
-          });
-        }
-        // Let promise continuations run (the replies' wake-ups among them) before looking
-        // again, and now and then timers and I/O too.
-        const now = performance.now();
-        if (now - this.lastYield > MACROTASK_YIELD_MS) {
-          this.lastYield = now;
-          setImmediate(this.readFresh);
-        } else queueMicrotask(this.readLoop);
-        return;
-      }
+      if (this.batch.length > 0) return this.deliver();
       // Block only where it cannot strand a message this thread has yet to send: at the start
       // of a macrotask (a pending microtask may be about to write a reply), with every
       // wake-up paid, and with no backlog (flushed by a timer, which cannot fire meanwhile).

@@ -206,6 +206,15 @@ export function checkCloneable(
   return buffers ? { buffers } : NEEDS_CLONE;
 }
 
+/** Whether `value` is plain JSON data, as `checkCloneable` defines it; never throws. */
+export function isPlainJson(value: unknown): boolean {
+  try {
+    return checkCloneable(value, 'the value', 'value') === undefined;
+  } catch {
+    return false; // structured clone may still carry it (the caller decides)
+  }
+}
+
 /** Turns the Uint8Arrays at `paths` back into Buffers sharing the same memory. */
 export function restoreBuffers<T>(value: T, paths: readonly ValuePath[] | undefined): T {
   if (!paths) return value;

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
-import { checkCloneable, restoreBuffers, toJsonText } from '../wire/values.ts';
+import { checkCloneable, isPlainJson, restoreBuffers, toJsonText } from '../wire/values.ts';
 import { encodeThrown } from '../wire/thrown.ts';
 import { disposeObject } from '../wire/dispose.ts';
 import {
@@ -309,8 +309,13 @@ export class Executor {
     this.send(extra, report === undefined);
   }
 
+  // An error crosses as JSON whenever it can (nearly always, see encodeThrown). v8's serializer,
+  // the other encoding, leaves native memory behind per message until a full GC collects the
+  // serializer object, which V8 does not hurry (it does not see that memory): a stream of
+  // errors held hundreds of MB per worker that way (issue 8).
   private fail(seq: number, err: unknown, started = performance.now(), cpuMs?: number): void {
-    this.send({ seq, ok: false, value: encodeThrown(err), runMs: performance.now() - started, cpuMs }, false);
+    const value = encodeThrown(err);
+    this.send({ seq, ok: false, value, runMs: performance.now() - started, cpuMs }, isPlainJson(value));
   }
 }
 

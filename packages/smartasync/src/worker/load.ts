@@ -5,6 +5,7 @@
  */
 import module from 'node:module';
 import { lookupKey, importOnce, type Registration } from '../registry/registry.ts';
+import { bundleLoader, BUNDLE_URL_PREFIX } from '../registry/bundle.ts';
 import type { TargetDef } from '../wire/protocol.ts';
 import { RegistrationError } from '../errors.ts';
 
@@ -49,6 +50,17 @@ function enableTypeScriptResolution(): void {
 }
 
 async function loadModule(url: string): Promise<unknown> {
+  if (url.startsWith(BUNDLE_URL_PREFIX)) {
+    const id = url.slice(BUNDLE_URL_PREFIX.length);
+    const load = bundleLoader(id);
+    if (!load) {
+      throw new Error(
+        `this worker entry was not built with ${id} (it holds the modules of the build that made it). ` +
+          "Deploy the worker entry that smartasync's bundler plugin wrote beside your bundle in the same build",
+      );
+    }
+    return load();
+  }
   if (!TS_FILE.test(url)) return import(url);
   enableTypeScriptResolution();
   try {

@@ -1,0 +1,106 @@
+// One soak candidate in a process of its own (its RSS is the measurement): N callers keep calls
+// in flight for the whole run, half of them throwing; one JSON line per sample on stdout.
+import { BroadcastChannel } from 'node:worker_threads';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HEAP_CHANNEL, type Row, type WorkerHeap } from './work.ts';
+import type { SoakJob, SoakLine, SoakSample } from './types.ts';
+
+const job = JSON.parse(process.argv[2]!) as SoakJob;
+// Keep workers alive for the whole run.
+const IDLE = 1 << 30;
+
+interface Pool {
+  call(i: number): Promise<Row>;
+  close(): Promise<void>;
+}
+
+async function smartasyncPool(): Promise<Pool> {
+  const lib = await import('smartasync');
+  lib.configure({ size: job.workers });
+  const { lookup } = await import('../workers/soak-smartasync.ts');
+  await lib.getPool().warm();
+  // A few calls, as piscina's start-up below makes: each worker reports its heap from one.
+  await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => lookup(k * 2)));
+  return { call: (i) => lookup(i), close: () => lib.getPool().close() };
+}
+
+async function piscinaPool(): Promise<Pool> {
+  const { Piscina } = await import('piscina');
+  const pool = new Piscina<number, Row>({
+    filename: new URL('../workers/soak-task.ts', import.meta.url).href,
+    minThreads: job.workers,
+    maxThreads: job.workers,
+    idleTimeout: IDLE,
+  });
+  // Every thread up and its module loaded before the first sample.
+  await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => pool.run(k * 2)));
+  return { call: (i) => pool.run(i), close: () => pool.destroy() };
+}
+
+// Listening before the pool starts: a report sent before then would be lost.
+const heaps = new Map<number, WorkerHeap>();
+const channel = new BroadcastChannel(HEAP_CHANNEL);
+channel.onmessage = (e) => {
+  const h = (e as { data: WorkerHeap }).data;
+  heaps.set(h.threadId, h);
+};
+
+const pool = job.candidate === 'smartasync' ? await smartasyncPool() : await piscinaPool();
+
+const emit = (line: SoakLine): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
+let calls = 0;
+let failed = 0;
+let wrong = 0;
+let firstWrong: string | undefined;
+let t0 = performance.now();
+
+function sample(): SoakSample {
+  const m = process.memoryUsage();
+  return {
+    t: (performance.now() - t0) / 1000,
+    calls,
+    failed,
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    workers: [...heaps.values()]
+      .sort((a, b) => a.threadId - b.threadId)
+      .map(({ used, total, external }) => ({ used, total, external })),
+  };
+}
+
+// Let start-up settle (and every worker report its heap) before the first sample.
+await sleep(1500);
+t0 = performance.now();
+emit({ type: 'sample', ...sample() });
+const timer = setInterval(() => emit({ type: 'sample', ...sample() }), job.sampleMs);
+const end = t0 + job.seconds * 1000;
+
+function check(i: number, row: Row | undefined, err: unknown): void {
+  const good =
+    i & 1 ? err instanceof Error && err.message === `row ${i} was not found` : row?.i === i && row.name === `user-${i}`;
+  if (!good) {
+    wrong++;
+    firstWrong ??= `call ${i}: ${err instanceof Error ? err.message : JSON.stringify(row ?? err)}`;
+  }
+}
+
+async function caller(k: number): Promise<void> {
+  for (let i = k; performance.now() < end; i += job.concurrency) {
+    try {
+      check(i, await pool.call(i), undefined);
+    } catch (err) {
+      failed++;
+      check(i, undefined, err);
+    }
+    calls++;
+  }
+}
+
+await Promise.all(Array.from({ length: job.concurrency }, (_, k) => caller(k)));
+clearInterval(timer);
+emit({ type: 'sample', ...sample() });
+emit({ type: 'end', calls, failed, wrong, firstWrong });
+channel.close();
+await pool.close();

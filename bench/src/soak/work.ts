@@ -1,0 +1,61 @@
+// The body every soak candidate runs on its worker: half the calls throw, half return a small
+// object, as a server's calls do when many requests ask for rows that are not there.
+import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
+import v8 from 'node:v8';
+
+/** What a successful soak call returns. */
+export interface Row {
+  i: number;
+  name: string;
+  ok: true;
+}
+
+/**
+ * Odd `i` throws an Error with a message (a fresh stack each time), even `i` returns a row.
+ * Once a second a call also reports its worker's heap (see `reportHeap`).
+ */
+export function lookup(i: number): Row {
+  reportHeap();
+  if (i & 1) throw new Error(`row ${i} was not found`);
+  return { i, name: `user-${i}`, ok: true };
+}
+
+/** A worker's V8 heap, as it reports it once a second on the `HEAP_CHANNEL` BroadcastChannel. */
+export interface WorkerHeap {
+  threadId: number;
+  /** bytes of live and not yet collected objects */
+  used: number;
+  /** bytes V8 has reserved for its heap (what the heap adds to RSS) */
+  total: number;
+  /** bytes held outside the heap by objects in it (Buffers, ArrayBuffers), as V8 counts them */
+  external: number;
+}
+
+export const HEAP_CHANNEL = 'smartasync-bench-soak-heap';
+
+let channel: BroadcastChannel | undefined;
+let lastReport = Number.NEGATIVE_INFINITY;
+
+/**
+ * Reports this worker's heap, at most once a second, from inside a call: the same for every
+ * pool, touching no pool's internals, and independent of whether the pool lets its workers'
+ * timers run (piscina's workers wait in Atomics.wait between calls, where no timer fires).
+ */
+function reportHeap(): void {
+  if (isMainThread) return;
+  const now = performance.now();
+  if (now - lastReport < 1000) return;
+  lastReport = now;
+  if (!channel) {
+    channel = new BroadcastChannel(HEAP_CHANNEL);
+    channel.unref();
+  }
+  const h = v8.getHeapStatistics();
+  const report: WorkerHeap = {
+    threadId,
+    used: h.used_heap_size,
+    total: h.total_heap_size,
+    external: h.external_memory,
+  };
+  channel.postMessage(report);
+}

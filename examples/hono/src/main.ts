@@ -1,0 +1,12 @@
+// Entry point: `npm start` (PORT, DATABASE_FILE). The store lives in its own module, as
+// smartasync needs: a worker finds the class again by importing that module.
+import { serve } from '@hono/node-server';
+import { getPool } from 'smartasync';
+import { createApp } from './app.ts';
+import { Users } from './store.ts';
+
+const users = new Users(process.env.DATABASE_FILE ?? 'users.db');
+await getPool().warm(users); // workers and their connections ready before the first request
+serve({ fetch: createApp(users).fetch, port: Number(process.env.PORT ?? 3000) }, ({ port }) =>
+  console.log(`listening on http://localhost:${port}`),
+);

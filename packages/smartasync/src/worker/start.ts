@@ -1,0 +1,84 @@
+/**
+ * A worker thread's main loop: a pool worker or the sync bridge, as its boot data says. Both read
+ * requests from their channel and answer through it; between requests an idle worker blocks
+ * for the fastest wake-up. The bridge wakes its caller at once (the caller is blocked), and
+ * whatever happens to the bridge, the blocked thread gets an answer.
+ */
+import { parentPort } from 'node:worker_threads';
+import { Channel } from '../wire/transport.ts';
+import { encodeThrown } from '../wire/thrown.ts';
+import { workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
+import { WorkerCrashedError } from '../errors.ts';
+import { Executor } from './executor.ts';
+
+/**
+ * How long an idle worker blocks in Atomics.wait for the next request before it waits on its
+ * event loop instead. While it blocks, its own timers and I/O wait (at most this long, and
+ * only when no request of ours is in flight); a shorter timeout costs more per wake-up (see
+ * Ring.waitSync).
+ */
+const IDLE_BLOCK_MS = 20;
+
+function start(boot: WorkerBoot): void {
+  const bridge = boot.role === 'bridge';
+  // Requests taken and not yet answered: while there are any, an async call may be in flight
+  // and the event loop must run freely (its timers and I/O settle the call).
+  let inFlight = 0;
+  // The bridge's call in progress: the blocked caller's answer if the bridge goes down.
+  let current: number | undefined;
+  const channel = new Channel<Reply, Message>(
+    boot.channel!,
+    (batch) => {
+      for (const req of batch) {
+        if (req.op === 'pull' || req.op === 'cancel') {
+          executor.execute(req); // about a stream in flight: no reply of its own
+          continue;
+        }
+        inFlight++;
+        if (bridge && req.op === 'call') current = req.seq;
+        executor.execute(req);
+      }
+    },
+    { blockingWaitMs: IDLE_BLOCK_MS, mayBlock: () => inFlight === 0 },
+  );
+  const send = (reply: Reply, json: boolean): void => {
+    if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
+    if (reply.seq === current && !reply.more) current = undefined;
+    channel.send(reply, { json, now: bridge });
+  };
+  const control = boot.ctrl && {
+    ctrl: new Int32Array(boot.ctrl),
+    epoch: boot.epoch ?? 0,
+    onRevoked: () => void inFlight--,
+  };
+  const executor = new Executor(send, control);
+  if (bridge) answerIfItEnds(() => current, send);
+  // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
+  parentPort!.on('message', () => {});
+}
+
+/**
+ * The bridge's caller is blocked on the call in progress: whatever ends this thread (an
+ * uncaught error, a rejection no one handled, process.exit), the caller gets an answer.
+ */
+function answerIfItEnds(current: () => number | undefined, send: (reply: Reply, json: boolean) => void): void {
+  const crash = (detail: string, err?: unknown): void => {
+    const seq = current();
+    if (seq === undefined) return;
+    const error = new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err });
+    send({ seq, ok: false, value: encodeThrown(error), runMs: 0 }, false);
+  };
+  const why = (err: unknown) => (err as Error)?.message ?? String(err);
+  process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${why(err)}`, err));
+  process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${why(err)}`, err));
+  process.on('exit', (code) => crash(`exited with code ${code}`));
+}
+
+let started = false;
+
+/** Starts serving requests, if this thread is a smartasync worker (once). */
+export function startWorker(): void {
+  if (started || !workerBoot) return;
+  started = true;
+  start(workerBoot);
+}
