@@ -6,13 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import PgClient from 'pg-native';
 import { getPool } from 'smartasync';
 import { buildApp } from '../src/app.ts';
-import {
-  DRIVERS,
-  type DriverName,
-  isAsyncDriverName,
-  type TestDatabases,
-  testDatabases,
-} from './support/databases.ts';
+import { DRIVERS, type DriverName, isAsyncDriverName, type TestDatabases, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 
 let databases: TestDatabases;

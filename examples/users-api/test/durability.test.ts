@@ -125,7 +125,11 @@ for (const driver of DRIVERS) {
             restarted.child.kill('SIGTERM');
             await restarted.exited;
           }
-          const ledger = await query(driver, url, 'SELECT id, from_account, to_account, amount FROM transfers ORDER BY id');
+          const ledger = await query(
+            driver,
+            url,
+            'SELECT id, from_account, to_account, amount FROM transfers ORDER BY id',
+          );
           const ids = new Set(ledger.map((t) => Number(t.id)));
           for (const id of acknowledged.transfers) assert.ok(ids.has(id), `acknowledged transfer ${id}`);
           const expected = new Map(accountIds.map((id) => [id, OPENING]));

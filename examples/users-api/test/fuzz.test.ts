@@ -269,7 +269,12 @@ for (const driver of DRIVERS) {
               assert.equal(users.length, created - deleted, 'users listed = created - deleted');
               const exported = await (await fetch(`${base}/users/export`)).text();
               assert.deepEqual(
-                exported === '' ? [] : exported.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown),
+                exported === ''
+                  ? []
+                  : exported
+                      .trimEnd()
+                      .split('\n')
+                      .map((line) => JSON.parse(line) as unknown),
                 users,
                 'the export holds the users listed',
               );

@@ -89,7 +89,6 @@ for (const driver of SYNC_DRIVERS) {
         db.sync.close();
       }
     });
-
   });
 }
 
@@ -377,9 +376,7 @@ describe('postgres driver bounds', () => {
 describe('async driver bounds', () => {
   for (const driver of ['pg', 'mysql'] as const) {
     const open = (url: string, timeoutMs: number) =>
-      driver === 'pg'
-        ? openPg(url.replace('postgres+pg:', 'postgresql:'), timeoutMs, 2)
-        : openMysql(url, timeoutMs, 2);
+      driver === 'pg' ? openPg(url.replace('postgres+pg:', 'postgresql:'), timeoutMs, 2) : openMysql(url, timeoutMs, 2);
     const database = driver === 'pg' ? 'PostgreSQL' : 'MariaDB';
 
     test(`${driver}: a bigint or decimal that a JavaScript number cannot hold exactly is refused, not rounded`, async () => {
@@ -391,7 +388,10 @@ describe('async driver bounds', () => {
           db.all(`SELECT ${big.replace('991', '993')} AS n`),
           new RegExp(`${database} returned 9007199254740993, which a JavaScript number cannot hold exactly`),
         );
-        await assert.rejects(db.all(`SELECT SUM(x) AS n FROM (SELECT ${big} AS x UNION ALL SELECT 2) AS t`), /9007199254740993/);
+        await assert.rejects(
+          db.all(`SELECT SUM(x) AS n FROM (SELECT ${big} AS x UNION ALL SELECT 2) AS t`),
+          /9007199254740993/,
+        );
       } finally {
         await db.close();
       }

@@ -45,7 +45,9 @@ function open(url: string, options: ManagerOptions): AsyncDriver {
   const timeoutMs = options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
   try {
-    return target.driver === 'pg' ? openPg(target.url, timeoutMs, poolSize) : openMysql(target.url, timeoutMs, poolSize);
+    return target.driver === 'pg'
+      ? openPg(target.url, timeoutMs, poolSize)
+      : openMysql(target.url, timeoutMs, poolSize);
   } catch (cause) {
     throw new DatabaseUnavailableError(redact(url), { cause });
   }

@@ -193,7 +193,10 @@ export class DatabaseManager {
       'SELECT COUNT(*) AS count, CAST(COALESCE(SUM(amount / 1000000), 0) AS TEXT) AS high, CAST(COALESCE(SUM(amount % 1000000), 0) AS TEXT) AS low FROM transfers',
     );
     const report = buildReport(users, accounts!, transfers!);
-    return { ...report, signature: pbkdf2Sync(report.text, REPORT_SALT, this.#reportCost, 32, 'sha256').toString('hex') };
+    return {
+      ...report,
+      signature: pbkdf2Sync(report.text, REPORT_SALT, this.#reportCost, 32, 'sha256').toString('hex'),
+    };
   }
 
   /**

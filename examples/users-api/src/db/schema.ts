@@ -203,9 +203,7 @@ export async function ensureSchemaAsync(db: AsyncDriver): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.all('SELECT pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY]);
     await tx.run(POSTGRES);
-    const [guarded] = await tx.all(
-      "SELECT count(*) AS n FROM pg_constraint WHERE conname = 'accounts_balance_exact'",
-    );
+    const [guarded] = await tx.all("SELECT count(*) AS n FROM pg_constraint WHERE conname = 'accounts_balance_exact'");
     if (guarded!.n === 0) {
       const accounts = await tx.all(
         `SELECT id FROM accounts WHERE balance < 0 OR balance > ${MAX_MONEY} ORDER BY id LIMIT 5`,

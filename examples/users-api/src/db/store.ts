@@ -18,9 +18,10 @@ export type Store = { [K in Exclude<DataMethod, 'exportUsers'>]: Async<DatabaseM
 };
 
 // AsyncDriverManager has the same methods, already async: it fails to compile if they drift apart.
-type SameMethods = { [K in Exclude<DataMethod, 'exportUsers'>]: AsyncDriverManager[K] } extends Omit<Store, 'exportUsers'>
-  ? true
-  : never;
+type SameMethods =
+  { [K in Exclude<DataMethod, 'exportUsers'>]: AsyncDriverManager[K] } extends Omit<Store, 'exportUsers'>
+    ? true
+    : never;
 const sameMethods: SameMethods = true;
 void sameMethods;
 
@@ -120,8 +121,7 @@ async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptio
   const store = Object.fromEntries(
     DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [
       method,
-      (...args: unknown[]) =>
-        deadline((db[method] as (...a: unknown[]) => Promise<unknown>).apply(db, args), timeout),
+      (...args: unknown[]) => deadline((db[method] as (...a: unknown[]) => Promise<unknown>).apply(db, args), timeout),
     ]),
   ) as unknown as Store;
   store.exportUsers = () => db.exportUsers();

@@ -42,7 +42,10 @@ export async function testDatabases({ postgres = true, mariadb = true } = {}): P
       return { missing: error as Error };
     }
   };
-  const [pg, maria] = await Promise.all([start(postgres, 'postgres', startPostgres), start(mariadb, 'mariadb', startMariaDb)]);
+  const [pg, maria] = await Promise.all([
+    start(postgres, 'postgres', startPostgres),
+    start(mariadb, 'mariadb', startMariaDb),
+  ]);
   const cluster = () => {
     if (!pg.server) throw pg.missing;
     return pg.server;

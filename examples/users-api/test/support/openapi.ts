@@ -66,7 +66,13 @@ export function conformance(doc: OpenApiDocument): Conformance {
       try {
         if (mediaType === 'application/json') values = [JSON.parse(body)];
         else if (mediaType === 'application/x-ndjson')
-          values = body === '' ? [] : body.replace(/\n$/, '').split('\n').map((line) => JSON.parse(line) as unknown);
+          values =
+            body === ''
+              ? []
+              : body
+                  .replace(/\n$/, '')
+                  .split('\n')
+                  .map((line) => JSON.parse(line) as unknown);
       } catch {
         return [`${where}: body is not ${mediaType}: ${body.slice(0, 100)}`];
       }

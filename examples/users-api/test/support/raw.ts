@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import type { Connection } from 'mysql2/promise';
 import mysql from 'mysql2/promise';
+import { DatabaseSync } from 'node:sqlite';
 import PgClient from 'pg-native';
 import { type DriverName, dialectOf } from './databases.ts';
 
@@ -35,21 +36,68 @@ export async function rawQuery(driver: DriverName, url: string, sql: string): Pr
         await connection.end();
       }
     }
-    case 'sqlite': {
-      const db = new Database(url.slice(url.indexOf(':') + 1));
-      try {
-        const statement = db.prepare(sql);
-        if (statement.reader) return statement.all();
-        db.exec(sql);
-        return [];
-      } catch (error) {
-        // Several statements: better-sqlite3 prepares one at a time.
-        if (!/one statement/.test((error as Error).message)) throw error;
-        db.exec(sql);
-        return [];
-      } finally {
-        db.close();
-      }
+    case 'sqlite':
+      return withSqlite(driver, url, (db) => db.query(sql));
+  }
+}
+
+/** The few calls the tests make on a SQLite file, the same through either library. */
+export interface SqliteHandle {
+  /** Runs `sql` (several statements allowed); the rows of a single read. */
+  query(sql: string): Row[];
+  /** A PRAGMA's rows. */
+  pragma(pragma: string): Row[];
+}
+
+/**
+ * Opens the file behind `url` with the library the app uses for it: better-sqlite3 for
+ * `sqlite:`, node:sqlite for `node-sqlite:`. Never the other one: each bundles its own SQLite,
+ * and two copies of SQLite in one process release each other's POSIX locks on a file, which
+ * SQLite's documentation lists as a way to corrupt a database (and it shows: "database disk
+ * image is malformed").
+ */
+export function withSqlite<T>(driver: DriverName, url: string, use: (db: SqliteHandle) => T): T {
+  const path = url.slice(url.indexOf(':') + 1);
+  if (driver === 'node-sqlite') {
+    const db = new DatabaseSync(path);
+    try {
+      return use({
+        query(sql) {
+          const statement = db.prepare(sql);
+          // prepare() takes the first statement and quietly leaves the rest: run several with exec().
+          if (statement.sourceSQL.trim().replace(/;$/, '') !== sql.trim().replace(/;$/, '')) {
+            db.exec(sql);
+            return [];
+          }
+          if (statement.columns().length > 0) return statement.all() as Row[];
+          statement.run();
+          return [];
+        },
+        pragma: (pragma) => db.prepare(`PRAGMA ${pragma}`).all() as Row[],
+      });
+    } finally {
+      db.close();
     }
+  }
+  const db = new Database(path);
+  try {
+    return use({
+      query(sql) {
+        try {
+          const statement = db.prepare(sql);
+          if (statement.reader) return statement.all() as Row[];
+          statement.run();
+          return [];
+        } catch (error) {
+          // Several statements: better-sqlite3 prepares one at a time.
+          if (!/one statement/.test((error as Error).message)) throw error;
+          db.exec(sql);
+          return [];
+        }
+      },
+      pragma: (pragma) => db.pragma(pragma) as Row[],
+    });
+  } finally {
+    db.close();
   }
 }

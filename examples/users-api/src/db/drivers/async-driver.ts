@@ -31,9 +31,13 @@ export interface AsyncDriver extends Queryable {
   close(): Promise<void>;
 }
 
-
 /** Resolves with `promise`, or rejects with `onTimeout()` after `ms`; `late` gets a value that came too late. */
-export function within<T>(promise: Promise<T>, ms: number, onTimeout: () => Error, late?: (value: T) => void): Promise<T> {
+export function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  late?: (value: T) => void,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let expired = false;
   return Promise.race([

@@ -192,11 +192,23 @@ export function openMysql(url: string, timeoutMs: number, poolSize: number): Asy
           conn,
           `SET SESSION net_write_timeout = ${Math.ceil(EXPORT_READER_IDLE_MS / 1000)}, max_statement_time = 0`,
         );
-        const rows = (conn.connection as unknown as CoreConnection).query(sql).stream({ highWaterMark: CURSOR_BATCH });
+        const core = conn.connection as unknown as CoreConnection;
+        const rows = core.query(sql).stream({ highWaterMark: CURSOR_BATCH });
+        // A connection lost mid-result (the server killed the session, a failover) errors the
+        // connection but neither ends nor errors mysql2's row stream: the reader would wait forever.
+        const lost = (error?: Error) =>
+          rows.destroy(
+            error ?? Object.assign(new Error('Connection lost: the server closed the connection'), { fatal: true }),
+          );
+        core.once('error', lost);
+        core.once('end', lost);
         try {
           for await (const row of rows) yield row as Row;
         } catch (error) {
           throw failure(error);
+        } finally {
+          core.off('error', lost);
+          core.off('end', lost);
         }
         finished = true;
       } finally {

@@ -50,7 +50,8 @@ export function openPg(url: string, timeoutMs: number, poolSize: number): AsyncD
   // on the next call. Without a listener the error would end the process.
   pool.on('error', () => {});
 
-  const failure = (error: unknown) => (unavailable(error) ? new DatabaseUnavailableError(where, { cause: error }) : error);
+  const failure = (error: unknown) =>
+    unavailable(error) ? new DatabaseUnavailableError(where, { cause: error }) : error;
 
   async function acquire(): Promise<pg.PoolClient> {
     try {
