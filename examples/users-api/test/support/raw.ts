@@ -69,11 +69,16 @@ export function withSqlite<T>(driver: DriverName, url: string, use: (db: SqliteH
             db.exec(sql);
             return [];
           }
-          if (statement.columns().length > 0) return statement.all() as Row[];
+          // Plain objects, as better-sqlite3 gives (node:sqlite's rows have a null prototype).
+          if (statement.columns().length > 0) return statement.all().map((row) => ({ ...row }));
           statement.run();
           return [];
         },
-        pragma: (pragma) => db.prepare(`PRAGMA ${pragma}`).all() as Row[],
+        pragma: (pragma) =>
+          db
+            .prepare(`PRAGMA ${pragma}`)
+            .all()
+            .map((row) => ({ ...row })),
       });
     } finally {
       db.close();

@@ -17,6 +17,7 @@ const connectionFailed = (error: unknown) => {
   if (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return /^(08|57P0[1-3])/.test(e.code);
   return CONNECTION_FAILURE.test(String(e?.message)) || CONNECTION_FAILURE.test(String(e?.code));
 };
+const ignore = () => {};
 const unavailable = (error: unknown) => {
   const code = (error as { code?: unknown })?.code;
   return connectionFailed(error) || (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code));
@@ -53,12 +54,27 @@ export function openPg(url: string, timeoutMs: number, poolSize: number): AsyncD
   const failure = (error: unknown) =>
     unavailable(error) ? new DatabaseUnavailableError(where, { cause: error }) : error;
 
+  /**
+   * A pool connection. While it is out of the pool, a connection dropped between queries (a
+   * restart, pg_terminate_backend while an export waits for its reader) is reported as an
+   * 'error' event that pg-pool no longer listens to, which would end the process: it is heard
+   * here, and the next query fails with "not queryable", which drops the connection.
+   */
   async function acquire(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await pool.connect();
+      client = await pool.connect();
     } catch (cause) {
       throw new DatabaseUnavailableError(where, { cause });
     }
+    client.on('error', ignore);
+    return client;
+  }
+
+  /** Gives a connection from acquire() back to the pool; `broken`: it failed, close it instead. */
+  function giveBack(client: pg.PoolClient, broken?: boolean | Error): void {
+    client.off('error', ignore);
+    client.release(broken);
   }
 
   /** A pool connection for `use`, given back after; dropped if the connection failed. */
@@ -71,7 +87,7 @@ export function openPg(url: string, timeoutMs: number, poolSize: number): AsyncD
       if (connectionFailed(error) || connectionFailed((error as { cause?: unknown })?.cause)) broken = error;
       throw error;
     } finally {
-      client.release(broken !== undefined);
+      giveBack(client, broken !== undefined);
     }
   }
 
@@ -132,7 +148,7 @@ export function openPg(url: string, timeoutMs: number, poolSize: number): AsyncD
       } finally {
         // Ended early: the cursor goes with the transaction.
         if (open && !broken) await query(client, 'ROLLBACK').catch((error: Error) => (broken = error));
-        client.release(broken);
+        giveBack(client, broken);
       }
     },
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === '23505',
