@@ -77,16 +77,21 @@ describe('DATABASE_URL', () => {
 
 for (const driver of SYNC_DRIVERS) {
   describe(driver, () => {
-    test('the constructor runs here and creates the schema; .sync calls run here too', () => {
+    test('the constructor runs here and creates the schema; .sync calls run here too; awaited calls on a pool worker', async () => {
       const db = new AsyncDatabaseManager(databases.freshUrl(driver));
       try {
         assert.ok(db.sync instanceof DatabaseManager);
+        const completed = getPool().stats().completed;
         assert.deepEqual(db.getAllUsers.sync(), []);
         const user = db.createUser.sync({ name: "Robert'); DROP TABLE users;--", email: 'bobby@example.com' });
         assert.deepEqual(db.getUser.sync(user.id), user, 'parameterised: stored as written');
         assert.equal(db.getUser.sync(user.id + 1), null);
+        assert.equal(getPool().stats().completed, completed, '.sync() sent nothing to the pool');
+        // Awaited: on a worker, whose replica has its own connection to the same database.
+        assert.deepEqual(await db.getUser(user.id), user);
+        assert.equal(getPool().stats().completed, completed + 1, 'the awaited call ran on a pool worker');
       } finally {
-        db.sync.close();
+        await release(db);
       }
     });
   });
