@@ -10,7 +10,7 @@ import { DEFAULT_OUT } from './src/runner.ts';
 
 const USAGE = `node bench/export.ts [options]
   --rows=1000000       users in the table
-  --rounds=2           runs per candidate, interleaved
+  --rounds=3           runs per candidate, interleaved (medians)
   --light-seconds=3    light load alone before each export
   --only=a,b           stream, all, piscina (default: all three)
   --out=dir            where to write export.{md,json} (default bench/results)
@@ -50,7 +50,7 @@ try {
   makeDatabase(dbPath, rows);
   const options = {
     rows,
-    rounds: Math.round(number('rounds', 2)),
+    rounds: Math.round(number('rounds', 3)),
     lightSeconds: number('light-seconds', 3),
     only,
     dbPath,

@@ -97,6 +97,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync', {
       reportCost: options.reportCost,
       databaseTimeoutMs: options.databaseTimeoutMs,
+      poolSize: options.poolSize,
     }));
   const { store } = opened;
 

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type DriverName, type TestDatabases, testDatabases } from './support/databases.ts';
 import { rawQuery } from './support/raw.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { exitWithin, json, startServer } from './support/server.ts';
 
 const PROCESSES = 2;
@@ -103,6 +105,27 @@ for (const driver of ['postgres', 'mysql'] as const satisfies DriverName[]) {
         expected.set(t.from, expected.get(t.from)! - t.amount);
         expected.set(t.to, expected.get(t.to)! + t.amount);
       }
+      // Connections: DB_POOL_SIZE per process for mysql2; for pg-native its workers plus at most
+      // two (the main thread's instance, the extra thread for short calls). README: Several processes.
+      const name = new URL(url.replace(/^[a-z+]+:/, 'http:')).pathname.slice(1);
+      const [open] =
+        driver === 'mysql'
+          ? await rawQuery(
+              driver,
+              url,
+              `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = '${name}' AND ID <> CONNECTION_ID()`,
+            )
+          : await rawQuery(
+              driver,
+              url,
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`,
+            );
+      const limit = PROCESSES * (driver === 'mysql' ? 3 : 3 + 2);
+      assert.ok(
+        Number(open!.n) >= PROCESSES && Number(open!.n) <= limit,
+        `${String(open!.n)} connections, at most ${limit}`,
+      );
+
       const balances = await rawQuery(driver, url, 'SELECT id, balance FROM accounts ORDER BY id');
       assert.deepEqual(
         balances.map((row) => [Number(row.id), Number(row.balance)]),
@@ -144,4 +167,26 @@ test('a server process that dies is replaced; the cluster keeps answering', asyn
     server.child.kill('SIGTERM');
   }
   assert.deepEqual(await exitWithin(server, 15_000), [0, null], server.stderr());
+});
+
+test('a cluster whose processes fail at start stops, exit 1, instead of starting them again', async () => {
+  const child = spawn(process.execPath, ['src/cluster.ts'], {
+    cwd: new URL('..', import.meta.url),
+    env: {
+      ...process.env,
+      DATABASE_URL: 'mysql://root@127.0.0.1:1/nothing',
+      WEB_CONCURRENCY: '2',
+      DB_TIMEOUT_MS: '1000',
+      PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  assert.equal(code, 1, output);
+  assert.match(output, /failed at start: stopping the cluster/);
 });
