@@ -40,7 +40,7 @@ async function seed(driver: DriverName, url: string): Promise<void> {
  * (0 or 1; an export reads on a connection of its own), PostgreSQL sessions inside a transaction
  * (the cursor's), MariaDB sessions running the export's query.
  */
-async function exportsOpen(driver: DriverName, url: string, baseline = 0): Promise<number> {
+async function exportsOpen(driver: DriverName, url: string): Promise<number> {
   switch (dialectOf(driver)) {
     case 'sqlite': {
       // SQLite has no session list, and open files say nothing either: SQLite hands a closed
@@ -195,14 +195,14 @@ for (const driver of DRIVERS) {
     test(`${ROWS.toLocaleString('en')} rows: a client that stops reading holds the export back; reading on gets every row`, async () => {
       await rawQuery(driver, url, 'DELETE FROM users');
       await seed(driver, url);
-      const baseline = await exportsOpen(driver, url);
+      assert.equal(await exportsOpen(driver, url), 0, 'no export open before');
       const client = await slowGet(base, '/users/export');
       assert.equal(client.response.statusCode, 200);
       await client.read(64 * 1024);
       // The client reads nothing more: once the socket buffers are full the server stops writing,
       // stops pulling rows, and the export waits, open, part-way through.
       await new Promise((r) => setTimeout(r, 1_500));
-      assert.equal(await exportsOpen(driver, url, baseline), 1, 'the export is still open, waiting for its reader');
+      assert.equal(await exportsOpen(driver, url), 1, 'the export is still open, waiting for its reader');
       const received = client.received();
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(client.received(), received, 'nothing more arrived while the client did not read');
@@ -217,21 +217,18 @@ for (const driver of DRIVERS) {
         email: 'user1@export.test',
       });
       assert.equal(JSON.parse(lines.at(-1)!).email, `user${ROWS}@export.test`);
-      await until('the export ends once read', async () => (await exportsOpen(driver, url, baseline)) === 0);
+      await until('the export ends once read', async () => (await exportsOpen(driver, url)) === 0);
     });
 
     test('a client that disconnects mid-export ends it: its cursor and connection are released', async () => {
       const crashed = getPool().stats().crashedWorkers;
-      const baseline = await exportsOpen(driver, url);
+      assert.equal(await exportsOpen(driver, url), 0, 'no export open before');
       for (let round = 0; round < 3; round++) {
         const client = await slowGet(base, '/users/export');
         await client.read(256 * 1024 * (round + 1));
-        assert.equal(await exportsOpen(driver, url, baseline), 1, 'export in progress');
+        assert.equal(await exportsOpen(driver, url), 1, 'export in progress');
         client.destroy();
-        await until(
-          'the export ends when its client goes away',
-          async () => (await exportsOpen(driver, url, baseline)) === 0,
-        );
+        await until('the export ends when its client goes away', async () => (await exportsOpen(driver, url)) === 0);
       }
       // Ended by its own finally, not by ending a worker: the pool lost none.
       assert.equal(getPool().stats().crashedWorkers, crashed);
