@@ -1,3 +1,4 @@
+import accepts from '@fastify/accepts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -15,6 +16,7 @@ import { Type } from 'typebox';
 import type { ManagerOptions } from './db/manager.ts';
 import { callTimeoutMs, type DataMode, type OpenStore, openStore } from './db/store.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
+import { EXPORT_TYPES, streamExport } from './export.ts';
 import { registerMetrics } from './metrics.ts';
 import * as S from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
@@ -44,6 +46,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   ERR_SMARTASYNC_CLOSED: 503,
   // A call that shared a worker with one that timed out and was terminated.
   ERR_SMARTASYNC_WORKER_CRASHED: 503,
+  // The same deadline, kept by the store for the async drivers (whose calls smartasync runs here).
+  DEADLINE: 503,
 };
 const DETAIL_5XX: Record<string, string> = {
   ERR_SMARTASYNC_QUEUE_FULL: 'Server busy: too many requests are waiting for the database',
@@ -55,6 +59,7 @@ const problem = (description: string) => Type.Object({ detail: Type.String() }, 
 const P = {
   400: problem('Invalid id (ids are integers from 1 to 2147483647), body or URL; or a refused write (see detail)'),
   404: problem('No such resource'),
+  406: problem('None of the media types the Accept header allows can be produced'),
   409: problem('Refused by the current state (see detail)'),
   413: problem('Body larger than 1 MiB'),
   415: problem('Body is not application/json'),
@@ -92,6 +97,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync', {
       reportCost: options.reportCost,
       databaseTimeoutMs: options.databaseTimeoutMs,
+      poolSize: options.poolSize,
     }));
   const { store } = opened;
 
@@ -130,6 +136,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(accepts);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const metrics = registerMetrics(app, opened.poolStats);
 
@@ -141,7 +148,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     request.log.error({ err: error }, 'request failed');
     const detail =
       DETAIL_5XX[error.code] ??
-      (error.code === 'ERR_SMARTASYNC_TIMEOUT'
+      (error.code === 'ERR_SMARTASYNC_TIMEOUT' || error.code === 'DEADLINE'
         ? `Database did not answer within ${timeoutMs} ms`
         : status === 503
           ? 'Database unavailable'
@@ -155,6 +162,39 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     '/users',
     { schema: { ...users, summary: 'List users by id', response: { 200: Type.Array(S.User), ...DB } } },
     () => store.getAllUsers(),
+  );
+  app.get(
+    '/users/export',
+    {
+      schema: {
+        ...users,
+        summary: 'Export every user, streamed: NDJSON, or CSV with Accept: text/csv',
+        description:
+          'Every user in id order, read from the database as the client reads the response (a cursor, ' +
+          'never the whole table in memory), from one snapshot of the table. application/x-ndjson: one ' +
+          'JSON object a line. text/csv: a header line, then one line per user (RFC 4180 quoting; a cell ' +
+          'starting with =, +, -, @, tab or carriage return is prefixed with a single quote). The status ' +
+          'comes once the first row is read: a failure after it cuts the response short (no final chunk).',
+        response: {
+          200: {
+            description: 'The users, streamed (for application/x-ndjson, the schema is that of each line)',
+            content: {
+              'application/x-ndjson': { schema: S.User },
+              'text/csv': { schema: Type.String() },
+            },
+          },
+          406: P[406],
+          ...DB,
+        },
+      },
+    },
+    async (request, reply) => {
+      const type = request.accepts().type([...EXPORT_TYPES]) as (typeof EXPORT_TYPES)[number] | false;
+      if (!type)
+        return reply.code(406).send({ detail: `The export is ${EXPORT_TYPES.join(' or ')}: ask for one in Accept` });
+      const stop = new AbortController();
+      return streamExport(reply, type, store.exportUsers(stop.signal), () => stop.abort(), timeoutMs);
+    },
   );
   app.get(
     '/users/:id',

@@ -1,7 +1,12 @@
-// Admin CLI: the same data layer, called synchronously (`.sync`, no await, no workers).
+// Admin CLI: the same data layer, called synchronously (`.sync`, no await). Over a synchronous
+// driver the methods run right here; over an async one (mysql2, pg), on smartasync's bridge
+// worker while this thread waits.
+import { writeSync } from 'node:fs';
 import { Value } from 'typebox/value';
-import { AsyncDatabaseManager } from './db/async.ts';
+import { type DataLayer, openDataLayer } from './db/async.ts';
+import type { User } from './db/model.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
+import { encode, type ExportType, ROWS_PER_CHUNK } from './export.ts';
 import { MAX_ID, UserInput } from './schemas.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -10,8 +15,10 @@ Commands:
   list                     list users
   add-user <name> <email>  create a user
   delete-user <id>         delete a user
+  export [--csv]           every user to standard output, as NDJSON (or CSV), read as it is written
 
-The database is DATABASE_URL (default ${DEFAULT_DATABASE_URL}): sqlite:PATH, node-sqlite:PATH or postgres://...
+The database is DATABASE_URL (default ${DEFAULT_DATABASE_URL}): sqlite:PATH, node-sqlite:PATH, postgres://...,
+postgres+pg://... or mysql://...
 DB_TIMEOUT_MS (default 5000) bounds each wait on the database (see the README).
 Ids are decimal integers from 1 to ${MAX_ID}.
 Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable,
@@ -28,7 +35,47 @@ function parseId(text: string): number {
   return id;
 }
 
-function run(argv: string[]): string {
+/** Gone (EPIPE: `cli export | head`): the export stops, quietly, as the reader asked. */
+class ReaderGone extends Error {}
+
+/**
+ * Writes `text` to standard output whole, blocking: the export goes no faster than its reader,
+ * however the descriptor was opened (a non-blocking pipe answers EAGAIN when full).
+ */
+function writeOut(text: string): void {
+  let bytes = Buffer.from(text);
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(1, bytes));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') throw new ReaderGone();
+      if (code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
+/** `export`: `.sync()` of the export generator, written out chunk by chunk; breaking out closes its cursor. */
+function exportUsers(type: ExportType): void {
+  let batch: User[] = [];
+  let first = true;
+  try {
+    for (const user of open().exportUsers.sync()) {
+      batch.push(user);
+      if (batch.length === ROWS_PER_CHUNK) {
+        writeOut(encode(type, batch, first));
+        first = false;
+        batch = [];
+      }
+    }
+    if (batch.length > 0 || first) writeOut(encode(type, batch, first));
+  } catch (error) {
+    if (!(error instanceof ReaderGone)) throw error;
+  }
+}
+
+function run(argv: string[]): string | undefined {
   const [command, ...args] = argv;
   const arity = (n: number, form: string) => {
     if (args.length !== n) throw new Usage(`${command} takes ${n === 1 ? 'one argument' : `${n} arguments`}: ${form}`);
@@ -57,6 +104,12 @@ function run(argv: string[]): string {
       if (!open().deleteUser.sync(id)) throw new Refused(`User ${id} not found`);
       return `Deleted user ${id}`;
     }
+    case 'export': {
+      if (args.length > 1 || (args.length === 1 && args[0] !== '--csv'))
+        throw new Usage('export takes no argument, or --csv: export [--csv]');
+      exportUsers(args[0] === '--csv' ? 'text/csv' : 'application/x-ndjson');
+      return undefined;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -67,19 +120,22 @@ function run(argv: string[]): string {
   }
 }
 
-let db: InstanceType<typeof AsyncDatabaseManager> | undefined;
-function open() {
+let db: DataLayer | undefined;
+function open(): DataLayer {
   const timeout = process.env.DB_TIMEOUT_MS;
   if (timeout !== undefined && timeout !== '' && !/^[1-9][0-9]{0,8}$/.test(timeout)) {
     throw new Usage(`DB_TIMEOUT_MS must be a positive whole number of milliseconds, not ${JSON.stringify(timeout)}`);
   }
-  return (db ??= new AsyncDatabaseManager(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, {
+  return (db ??= openDataLayer(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, {
     databaseTimeoutMs: timeout ? Number(timeout) : undefined,
+    // One command at a time: the async drivers need no more than one connection.
+    poolSize: 1,
   }));
 }
 
 try {
-  console.log(run(process.argv.slice(2)));
+  const output = run(process.argv.slice(2));
+  if (output !== undefined) console.log(output);
 } catch (error) {
   const e = error as Error & { code?: string };
   if (error instanceof Usage) {
@@ -99,7 +155,8 @@ try {
   }
 } finally {
   try {
-    db?.sync.close();
+    // Here for a synchronous driver; on the bridge worker, where its connections are, for an async one.
+    db?.close.sync();
   } catch {
     // The connection is already gone; nothing left to release.
   }

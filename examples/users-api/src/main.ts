@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, warmUp } from './app.ts';
 import { closeWorkerPool, type DataMode } from './db/store.ts';
 
-function positiveInteger(name: string, fallback: number): number {
+function positiveInteger<T>(name: string, fallback: T, unit = 'milliseconds'): number | T {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
-    console.error(`${name} must be a positive whole number of milliseconds, not ${JSON.stringify(raw)}`);
+    console.error(`${name} must be a positive whole number of ${unit}, not ${JSON.stringify(raw)}`);
     process.exit(2);
   }
   return value;
@@ -16,6 +16,10 @@ function positiveInteger(name: string, fallback: number): number {
 
 const SHUTDOWN_TIMEOUT_MS = positiveInteger('SHUTDOWN_TIMEOUT_MS', 10_000);
 const DB_TIMEOUT_MS = positiveInteger('DB_TIMEOUT_MS', 5_000);
+// Connections this process opens for requests: an async driver's pool (mysql2, pg); for a
+// synchronous driver, smartasync's worker threads, one connection each (README: Several processes).
+const DB_POOL_SIZE = positiveInteger('DB_POOL_SIZE', undefined, 'connections');
+if (DB_POOL_SIZE !== undefined) (await import('smartasync')).configure({ size: DB_POOL_SIZE });
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8000);
@@ -32,6 +36,7 @@ try {
     mode,
     reportCost: process.env.REPORT_COST ? Number(process.env.REPORT_COST) : undefined,
     databaseTimeoutMs: DB_TIMEOUT_MS,
+    poolSize: DB_POOL_SIZE,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
   });
   await warmUp(app);
@@ -63,6 +68,8 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   await server.close();
   await closeWorkerPool();
   server.log.info('closed');
+  // Under src/cluster.ts the channel to the primary would keep this process alive.
+  if (process.connected) process.disconnect();
 }
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);

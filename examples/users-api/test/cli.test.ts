@@ -50,6 +50,38 @@ for (const driver of DRIVERS) {
       assert.deepEqual(cli(url, 'list'), { code: 0, stdout: '2  Bob Stone <bob@example.org>', stderr: '' });
     });
 
+    test('export: every user as NDJSON, or CSV with --csv, streamed with .sync()', () => {
+      const url = databases.freshUrl(driver);
+      assert.deepEqual(cli(url, 'export'), { code: 0, stdout: '', stderr: '' }, 'nothing to export');
+      assert.deepEqual(cli(url, 'export', '--csv'), { code: 0, stdout: 'id,name,email', stderr: '' });
+      for (const [name, email] of [
+        ['Alice', 'alice@example.com'],
+        ['Bob, "the builder"', 'bob@example.org'],
+        ['=cmd|calc', 'eve@example.net'],
+      ] as const)
+        assert.equal(cli(url, 'add-user', name, email).code, 0);
+      const ndjson = cli(url, 'export');
+      assert.equal(ndjson.code, 0, ndjson.stderr);
+      assert.deepEqual(
+        ndjson.stdout.split('\n').map((line) => JSON.parse(line) as unknown),
+        [
+          { id: 1, name: 'Alice', email: 'alice@example.com' },
+          { id: 2, name: 'Bob, "the builder"', email: 'bob@example.org' },
+          { id: 3, name: '=cmd|calc', email: 'eve@example.net' },
+        ],
+      );
+      assert.deepEqual(cli(url, 'export', '--csv'), {
+        code: 0,
+        stdout: [
+          'id,name,email',
+          '1,Alice,alice@example.com',
+          '2,"Bob, ""the builder""",bob@example.org',
+          "3,'=cmd|calc,eve@example.net",
+        ].join('\n'),
+        stderr: '',
+      });
+    });
+
     test('ids: the largest valid id is a plain "not found"; past it is a usage error, never a stack', () => {
       const url = databases.freshUrl(driver);
       assert.deepEqual(cli(url, 'delete-user', '2147483647'), {
@@ -155,7 +187,18 @@ describe('usage and unreachable databases', () => {
     assert.equal(noDir.code, 3);
     assert.match(noDir.stderr, /^error: Database sqlite:\/nonexistent\/dir\/users\.db is unavailable: /);
 
-    const badScheme = cli('mysql://localhost/users', 'list');
+    // The async drivers fail on the first call, on the bridge worker: the error crosses back as its class.
+    for (const [url, shown] of [
+      ['mysql://app:secret@127.0.0.1:1/users', 'mysql://app:\\*\\*\\*@127\\.0\\.0\\.1:1/users'],
+      ['postgres+pg://app:secret@127.0.0.1:1/users', 'postgresql://app:\\*\\*\\*@127\\.0\\.0\\.1:1/users'],
+    ] as const) {
+      const asyncRefused = cli(url, 'list');
+      assert.equal(asyncRefused.code, 3, url);
+      assert.match(asyncRefused.stderr, new RegExp(`^error: Database ${shown} is unavailable: .*ECONNREFUSED`, 's'));
+      assert.doesNotMatch(asyncRefused.stderr, /secret/);
+    }
+
+    const badScheme = cli('oracle://localhost/users', 'list');
     assert.equal(badScheme.code, 3);
     assert.match(badScheme.stderr, /Unsupported DATABASE_URL/);
   });

@@ -3,9 +3,8 @@
 // (201) is there after a restart, and the ledger agrees with the balances (total unchanged).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import PgClient from 'pg-native';
-import { DRIVERS, type DriverName, type TestDatabases, testDatabases } from './support/databases.ts';
+import { dialectOf, DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
+import { rawQuery as query } from './support/raw.ts';
 import { json, type Server, startServer } from './support/server.ts';
 
 const ACCOUNTS = 6;
@@ -17,25 +16,6 @@ before(async () => {
   databases = await testDatabases();
 });
 after(() => databases?.stop());
-
-/** Runs read-only SQL on the database behind `url` with the bare driver. */
-function query(driver: DriverName, url: string, sql: string): Record<string, unknown>[] {
-  if (driver === 'postgres') {
-    const client = new PgClient();
-    client.connectSync(url);
-    try {
-      return client.querySync(sql);
-    } finally {
-      client.end();
-    }
-  }
-  const db = new Database(url.slice(url.indexOf(':') + 1), { readonly: true });
-  try {
-    return db.prepare(sql).all();
-  } finally {
-    db.close();
-  }
-}
 
 interface Acknowledged {
   users: Map<number, string>;
@@ -111,16 +91,16 @@ for (const driver of DRIVERS) {
             server.child.kill('SIGKILL');
           }
 
-          if (driver === 'postgres') {
-            const [violations] = query(
+          if (dialectOf(driver) !== 'sqlite') {
+            const [violations] = await query(
               driver,
               url,
-              `SELECT count(*)::int AS n FROM accounts WHERE balance < 0 OR balance > 9007199254740991`,
+              `SELECT count(*) AS n FROM accounts WHERE balance < 0 OR balance > 9007199254740991`,
             );
-            assert.equal(violations!.n, 0);
+            assert.equal(Number(violations!.n), 0);
           } else {
-            assert.deepEqual(query(driver, url, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
-            assert.deepEqual(query(driver, url, 'PRAGMA foreign_key_check'), []);
+            assert.deepEqual(await query(driver, url, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+            assert.deepEqual(await query(driver, url, 'PRAGMA foreign_key_check'), []);
           }
 
           // After a restart, through the API: every acknowledged user is there, and the balances
@@ -145,7 +125,11 @@ for (const driver of DRIVERS) {
             restarted.child.kill('SIGTERM');
             await restarted.exited;
           }
-          const ledger = query(driver, url, 'SELECT id, from_account, to_account, amount FROM transfers ORDER BY id');
+          const ledger = await query(
+            driver,
+            url,
+            'SELECT id, from_account, to_account, amount FROM transfers ORDER BY id',
+          );
           const ids = new Set(ledger.map((t) => Number(t.id)));
           for (const id of acknowledged.transfers) assert.ok(ids.has(id), `acknowledged transfer ${id}`);
           const expected = new Map(accountIds.map((id) => [id, OPENING]));
@@ -153,7 +137,7 @@ for (const driver of DRIVERS) {
             expected.set(Number(t.from_account), expected.get(Number(t.from_account))! - Number(t.amount));
             expected.set(Number(t.to_account), expected.get(Number(t.to_account))! + Number(t.amount));
           }
-          const balances = query(driver, url, 'SELECT id, balance FROM accounts ORDER BY id');
+          const balances = await query(driver, url, 'SELECT id, balance FROM accounts ORDER BY id');
           for (const a of balances)
             assert.equal(
               Number(a.balance),

@@ -1,12 +1,10 @@
-// The data layer on its own: URL parsing, and the DatabaseManager class through smartasync
-// (worker calls and `.sync` calls) on each driver.
+// The data layer on its own: URL parsing, and the DatabaseManager and AsyncDriverManager
+// classes through smartasync (awaited calls and `.sync` calls) on each driver.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { release } from 'smartasync';
-import { AsyncDatabaseManager } from '../src/db/async.ts';
-import Database from 'better-sqlite3';
-import { DatabaseSync } from 'node:sqlite';
-import PgClient from 'pg-native';
+import { getPool, release } from 'smartasync';
+import { AsyncDatabaseManager, openDataLayer, SmartAsyncDriverManager } from '../src/db/async.ts';
+import { AsyncDriverManager } from '../src/db/async-manager.ts';
 import {
   AccountNotFoundError,
   DatabaseUnavailableError,
@@ -15,9 +13,20 @@ import {
   SchemaUpgradeError,
 } from '../src/db/errors.ts';
 import { DatabaseManager } from '../src/db/manager.ts';
+import { openMysql } from '../src/db/drivers/mysql.ts';
+import { openPg } from '../src/db/drivers/pg.ts';
 import { openPostgres, withTimeouts } from '../src/db/drivers/postgres.ts';
 import { parseDatabaseUrl, redact } from '../src/db/url.ts';
-import { DRIVERS, type DriverName, type TestDatabases, testDatabases } from './support/databases.ts';
+import {
+  dialectOf,
+  DRIVERS,
+  type DriverName,
+  isAsyncDriverName,
+  SYNC_DRIVERS,
+  type TestDatabases,
+  testDatabases,
+} from './support/databases.ts';
+import { rawQuery } from './support/raw.ts';
 import { setUpPool } from './support/pool.ts';
 
 let databases: TestDatabases;
@@ -41,13 +50,22 @@ describe('DATABASE_URL', () => {
     for (const url of ['postgres://u@h/db', 'postgresql://u:p@h:5433/db?sslmode=disable']) {
       assert.deepEqual(parseDatabaseUrl(url), { driver: 'postgres', url });
     }
+    // The async drivers: pg for the same PostgreSQL URLs with +pg (SQLAlchemy's way to name a
+    // driver), mysql2 for MySQL and MariaDB.
+    assert.deepEqual(parseDatabaseUrl('postgres+pg://u:p@h:5433/db?sslmode=disable'), {
+      driver: 'pg',
+      url: 'postgresql://u:p@h:5433/db?sslmode=disable',
+    });
+    assert.deepEqual(parseDatabaseUrl('postgresql+pg://u@h/db'), { driver: 'pg', url: 'postgresql://u@h/db' });
+    assert.deepEqual(parseDatabaseUrl('mysql://u:p@h:3306/db'), { driver: 'mysql2', url: 'mysql://u:p@h:3306/db' });
+    assert.deepEqual(parseDatabaseUrl('mariadb://u@h/db'), { driver: 'mysql2', url: 'mysql://u@h/db' });
   });
 
   test('refuses what cannot work, without showing passwords', () => {
     assert.throws(
-      () => parseDatabaseUrl('mysql://root:hunter2@h/db'),
+      () => parseDatabaseUrl('oracle://root:hunter2@h/db'),
       (e: Error) => {
-        assert.match(e.message, /Unsupported DATABASE_URL "mysql:\/\/root:\*\*\*@h\/db"/);
+        assert.match(e.message, /Unsupported DATABASE_URL "oracle:\/\/root:\*\*\*@h\/db"/);
         return true;
       },
     );
@@ -57,23 +75,54 @@ describe('DATABASE_URL', () => {
   });
 });
 
-for (const driver of DRIVERS) {
+for (const driver of SYNC_DRIVERS) {
   describe(driver, () => {
-    test('the constructor runs here and creates the schema; .sync calls run here too', () => {
+    test('the constructor runs here and creates the schema; .sync calls run here too; awaited calls on a pool worker', async () => {
       const db = new AsyncDatabaseManager(databases.freshUrl(driver));
       try {
         assert.ok(db.sync instanceof DatabaseManager);
+        const completed = getPool().stats().completed;
         assert.deepEqual(db.getAllUsers.sync(), []);
         const user = db.createUser.sync({ name: "Robert'); DROP TABLE users;--", email: 'bobby@example.com' });
         assert.deepEqual(db.getUser.sync(user.id), user, 'parameterised: stored as written');
         assert.equal(db.getUser.sync(user.id + 1), null);
+        assert.equal(getPool().stats().completed, completed, '.sync() sent nothing to the pool');
+        // Awaited: on a worker, whose replica has its own connection to the same database.
+        assert.deepEqual(await db.getUser(user.id), user);
+        assert.equal(getPool().stats().completed, completed + 1, 'the awaited call ran on a pool worker');
       } finally {
-        db.sync.close();
+        await release(db);
       }
     });
+  });
+}
 
-    test('worker calls return plain results; domain errors arrive as their own classes', async () => {
-      const db = new AsyncDatabaseManager(databases.freshUrl(driver));
+for (const driver of DRIVERS.filter(isAsyncDriverName)) {
+  describe(driver, () => {
+    test('awaited calls run here, on the event loop; .sync calls on the bridge worker, blocking', async () => {
+      const db = new SmartAsyncDriverManager(databases.freshUrl(driver));
+      try {
+        assert.ok(db.sync instanceof AsyncDriverManager);
+        const completed = getPool().stats().completed;
+        assert.deepEqual(await db.getAllUsers(), []);
+        const user = await db.createUser({ name: "Robert'); DROP TABLE users;--", email: 'bobby@example.com' });
+        assert.equal(getPool().stats().completed, completed, 'no pool worker ran them');
+        // This thread is blocked in .sync(): the driver's I/O can only have run on another thread.
+        assert.deepEqual(db.getUser.sync(user.id), user, 'parameterised: stored as written');
+        assert.equal(db.getUser.sync(user.id + 1), null);
+        const made = db.createUser.sync({ name: 'Sync', email: 'sync@example.com' });
+        assert.deepEqual(await db.getUser(made.id), made, 'the bridge wrote to the same database');
+      } finally {
+        await release(db);
+      }
+    });
+  });
+}
+
+for (const driver of DRIVERS) {
+  describe(driver, () => {
+    test('results are plain objects; domain errors arrive as their own classes, awaited or .sync()', async () => {
+      const db = openDataLayer(databases.freshUrl(driver));
       try {
         const alice = await db.createUser({ name: 'Alice', email: 'alice@example.com' });
         assert.deepEqual(await db.getAllUsers(), [alice]);
@@ -123,37 +172,51 @@ test('an unreachable database fails at construction, on the calling thread, with
   assert.throws(() => new DatabaseManager('node-sqlite:/nonexistent/dir/x.db'), DatabaseUnavailableError);
 });
 
-/** Runs SQL on the database behind `url` with the bare driver, as another program would. */
-function raw(driver: DriverName, url: string, sql: string): void {
-  if (driver === 'postgres') {
-    const client = new PgClient();
-    client.connectSync(url);
+test('an unreachable database behind an async driver fails on the first call, awaited or .sync()', async () => {
+  for (const [url, shown] of [
+    ['mysql://app:secret@127.0.0.1:1/users', 'mysql://app:***@127.0.0.1:1/users'],
+    ['postgres+pg://app:secret@127.0.0.1:1/users', 'postgresql://app:***@127.0.0.1:1/users'],
+  ] as const) {
+    // Constructing opens no connection: the pool connects on demand.
+    const db = new SmartAsyncDriverManager(url);
     try {
-      client.querySync(sql);
+      const unavailable = (e: unknown) => {
+        assert.ok(e instanceof DatabaseUnavailableError, String(e));
+        assert.equal(e.message.startsWith(`Database ${shown} is unavailable: `), true, e.message);
+        assert.match(e.message, /ECONNREFUSED/);
+        return true;
+      };
+      await assert.rejects(db.getAllUsers(), unavailable);
+      assert.throws(() => db.getAllUsers.sync(), unavailable);
     } finally {
-      client.end();
-    }
-    return;
-  }
-  const path = url.slice(url.indexOf(':') + 1);
-  if (driver === 'better-sqlite3') {
-    const db = new Database(path);
-    try {
-      db.exec(sql);
-    } finally {
-      db.close();
-    }
-  } else {
-    const db = new DatabaseSync(path);
-    try {
-      db.exec(sql);
-    } finally {
-      db.close();
+      await release(db);
     }
   }
+  assert.throws(() => new DatabaseManager('mysql://u@h/db'), /an async driver: open it with AsyncDriverManager/);
+  assert.throws(() => new AsyncDriverManager('sqlite:x.db'), /a synchronous driver: open it with DatabaseManager/);
+});
+
+/** The bare data layer of `driver` (no smartasync), its methods awaited either way. */
+async function bare(driver: DriverName, url: string) {
+  if (isAsyncDriverName(driver)) {
+    const db = new AsyncDriverManager(url);
+    try {
+      await db.ping(); // the schema, made or upgraded on the first call
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return { db, close: () => db.close() };
+  }
+  const db = new DatabaseManager(url);
+  return { db, close: async () => db.close() };
 }
 
+/** Runs SQL on the database behind `url` with the bare driver, as another program would. */
+const raw = async (driver: DriverName, url: string, sql: string) => void (await rawQuery(driver, url, sql));
+
 // The tables as the previous version created them: no money bounds, emails unique by case.
+// (MySQL and MariaDB came with the rules: they have no previous version.)
 const OLD_SCHEMA: Record<'sqlite' | 'postgres', string> = {
   sqlite: `CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE);
     CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, balance INTEGER NOT NULL CHECK (balance >= 0));
@@ -166,101 +229,103 @@ const OLD_SCHEMA: Record<'sqlite' | 'postgres', string> = {
 };
 
 for (const driver of DRIVERS) {
-  const dialect = driver === 'postgres' ? 'postgres' : 'sqlite';
+  const dialect = dialectOf(driver);
   describe(`${driver}: rules the database itself enforces`, () => {
-    test('money outside 0..2^53 - 1, or not whole, is refused by the database, not only by the API', () => {
+    test('money outside 0..2^53 - 1, or not whole, is refused by the database, not only by the API', async () => {
       const url = databases.freshUrl(driver);
-      new DatabaseManager(url).close();
-      raw(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('ok', 9007199254740991)");
+      await (await bare(driver, url)).close();
+      await raw(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('ok', 9007199254740991)");
       const refused = ['1e300', '9007199254740992', '-1', ...(dialect === 'sqlite' ? ['1.5'] : [])];
       for (const balance of refused) {
-        // PostgreSQL refuses 1e300 for bigint itself; the rest reach the constraint.
-        assert.throws(
-          () => raw(driver, url, `INSERT INTO accounts (owner, balance) VALUES ('bad', ${balance})`),
-          /balance|bigint out of range/,
+        // PostgreSQL refuses 1e300 for bigint itself (MariaDB: out of range); the rest reach the constraint.
+        await assert.rejects(
+          raw(driver, url, `INSERT INTO accounts (owner, balance) VALUES ('bad', ${balance})`),
+          /balance|bigint out of range|Out of range/,
           balance,
         );
       }
-      assert.throws(() => raw(driver, url, 'UPDATE accounts SET balance = balance + 1'), /balance/);
-      assert.throws(
-        () =>
-          raw(
-            driver,
-            url,
-            "INSERT INTO transfers (from_account, to_account, amount, created_at) VALUES (1, 1, 9007199254740992, 'x')",
-          ),
+      await assert.rejects(raw(driver, url, 'UPDATE accounts SET balance = balance + 1'), /balance/);
+      await assert.rejects(
+        raw(
+          driver,
+          url,
+          "INSERT INTO transfers (from_account, to_account, amount, created_at) VALUES (1, 1, 9007199254740992, 'x')",
+        ),
         /amount/,
       );
     });
 
-    test('emails are unique ignoring case in the database', () => {
+    test('emails are unique ignoring case in the database', async () => {
       const url = databases.freshUrl(driver);
-      new DatabaseManager(url).close();
-      raw(driver, url, "INSERT INTO users (name, email) VALUES ('a', 'Mixed@Case.test')");
-      assert.throws(
-        () => raw(driver, url, "INSERT INTO users (name, email) VALUES ('b', 'mixed@case.TEST')"),
-        /unique|UNIQUE/,
+      await (await bare(driver, url)).close();
+      await raw(driver, url, "INSERT INTO users (name, email) VALUES ('a', 'Mixed@Case.test')");
+      await assert.rejects(
+        raw(driver, url, "INSERT INTO users (name, email) VALUES ('b', 'mixed@case.TEST')"),
+        /unique|UNIQUE|Duplicate entry/,
       );
     });
 
-    test('a database made by the previous version is upgraded: the same rules hold', () => {
-      const url = databases.freshUrl(driver);
-      raw(driver, url, OLD_SCHEMA[dialect]);
-      raw(
-        driver,
-        url,
-        "INSERT INTO users (name, email) VALUES ('Old', 'Old@Example.com'); INSERT INTO accounts (owner, balance) VALUES ('Old', 100)",
-      );
-      const db = new DatabaseManager(url);
-      try {
-        assert.throws(() => db.createUser({ name: 'New', email: 'old@example.COM' }), EmailTakenError);
-        assert.equal(db.getAllAccounts()[0]!.balance, 100);
-      } finally {
-        db.close();
-      }
-      assert.throws(
-        () => raw(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('bad', 9007199254740992)"),
-        /balance/,
-      );
-    });
+    if (dialect !== 'mysql') {
+      test('a database made by the previous version is upgraded: the same rules hold', async () => {
+        const url = databases.freshUrl(driver);
+        await raw(driver, url, OLD_SCHEMA[dialect]);
+        await raw(
+          driver,
+          url,
+          "INSERT INTO users (name, email) VALUES ('Old', 'Old@Example.com'); INSERT INTO accounts (owner, balance) VALUES ('Old', 100)",
+        );
+        const { db, close } = await bare(driver, url);
+        try {
+          await assert.rejects(async () => db.createUser({ name: 'New', email: 'old@example.COM' }), EmailTakenError);
+          assert.equal((await db.getAllAccounts())[0]!.balance, 100);
+        } finally {
+          await close();
+        }
+        await assert.rejects(
+          raw(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('bad', 9007199254740992)"),
+          /balance/,
+        );
+      });
 
-    test('an old database whose rows break the rules is not upgraded: the error names them', () => {
-      const duplicates = databases.freshUrl(driver);
-      raw(driver, duplicates, OLD_SCHEMA[dialect]);
-      raw(
-        driver,
-        duplicates,
-        "INSERT INTO users (name, email) VALUES ('a', 'Twin@Example.com'), ('b', 'twin@example.com')",
-      );
-      assert.throws(
-        () => new DatabaseManager(duplicates),
-        (e: unknown) => {
+      test('an old database whose rows break the rules is not upgraded: the error names them', async () => {
+        const duplicates = databases.freshUrl(driver);
+        await raw(driver, duplicates, OLD_SCHEMA[dialect]);
+        await raw(
+          driver,
+          duplicates,
+          "INSERT INTO users (name, email) VALUES ('a', 'Twin@Example.com'), ('b', 'twin@example.com')",
+        );
+        await assert.rejects(bare(driver, duplicates), (e: unknown) => {
           assert.ok(e instanceof SchemaUpgradeError);
           assert.match(e.message, /emails must be unique ignoring case, but twin@example\.com \(2 users\) are shared/);
           return true;
-        },
-      );
-      if (dialect === 'sqlite') {
-        const money = databases.freshUrl(driver);
-        raw(driver, money, OLD_SCHEMA[dialect]);
-        raw(driver, money, "INSERT INTO accounts (owner, balance) VALUES ('ok', 1), ('rich', 1e300)");
-        assert.throws(() => new DatabaseManager(money), /accounts 2 hold other balances/);
-      }
-    });
+        });
+        if (dialect === 'sqlite') {
+          const money = databases.freshUrl(driver);
+          await raw(driver, money, OLD_SCHEMA[dialect]);
+          await raw(driver, money, "INSERT INTO accounts (owner, balance) VALUES ('ok', 1), ('rich', 1e300)");
+          await assert.rejects(bare(driver, money), /accounts 2 hold other balances/);
+        }
+      });
+    }
 
-    test('ids past 2^31 - 1 are simply not found, without asking the database', () => {
-      const db = new DatabaseManager(databases.freshUrl(driver));
+    test('ids past 2^31 - 1 are simply not found, without asking the database', async () => {
+      const { db, close } = await bare(driver, databases.freshUrl(driver));
       try {
-        const account = db.createAccount({ owner: 'A', balance: 1 });
+        const account = await db.createAccount({ owner: 'A', balance: 1 });
         for (const id of [2 ** 31, 2 ** 53 - 1, 0, -1, 1.5]) {
-          assert.equal(db.getUser(id), null, String(id));
-          assert.equal(db.getAccount(id), null, String(id));
-          assert.equal(db.deleteUser(id), false, String(id));
-          assert.equal(db.updateUser(id, { name: 'X', email: 'x@x.test' }), null, String(id));
-          assert.throws(() => db.transfer({ from: account.id, to: id, amount: 1 }), AccountNotFoundError, String(id));
+          assert.equal(await db.getUser(id), null, String(id));
+          assert.equal(await db.getAccount(id), null, String(id));
+          assert.equal(await db.deleteUser(id), false, String(id));
+          assert.equal(await db.updateUser(id, { name: 'X', email: 'x@x.test' }), null, String(id));
+          await assert.rejects(
+            async () => db.transfer({ from: account.id, to: id, amount: 1 }),
+            AccountNotFoundError,
+            String(id),
+          );
         }
       } finally {
-        db.close();
+        await close();
       }
     });
   });
@@ -311,4 +376,44 @@ describe('postgres driver bounds', () => {
       driver.close();
     }
   });
+});
+
+describe('async driver bounds', () => {
+  for (const driver of ['pg', 'mysql'] as const) {
+    const open = (url: string, timeoutMs: number) =>
+      driver === 'pg' ? openPg(url.replace('postgres+pg:', 'postgresql:'), timeoutMs, 2) : openMysql(url, timeoutMs, 2);
+    const database = driver === 'pg' ? 'PostgreSQL' : 'MariaDB';
+
+    test(`${driver}: a bigint or decimal that a JavaScript number cannot hold exactly is refused, not rounded`, async () => {
+      const db = open(databases.freshUrl(driver), 5000);
+      try {
+        const big = driver === 'pg' ? '9007199254740991::bigint' : 'CAST(9007199254740991 AS SIGNED)';
+        assert.deepEqual(await db.all(`SELECT ${big} AS n`), [{ n: 9007199254740991 }]);
+        await assert.rejects(
+          db.all(`SELECT ${big.replace('991', '993')} AS n`),
+          new RegExp(`${database} returned 9007199254740993, which a JavaScript number cannot hold exactly`),
+        );
+        await assert.rejects(
+          db.all(`SELECT SUM(x) AS n FROM (SELECT ${big} AS x UNION ALL SELECT 2) AS t`),
+          /9007199254740993/,
+        );
+      } finally {
+        await db.close();
+      }
+    });
+
+    test(`${driver}: a statement is bounded by the database timeout: a slow one is a DatabaseUnavailableError`, async () => {
+      const db = open(databases.freshUrl(driver), 300);
+      try {
+        await assert.rejects(db.all(driver === 'pg' ? 'SELECT pg_sleep(2)' : 'SELECT SLEEP(2) AS s'), (e: unknown) => {
+          assert.ok(e instanceof DatabaseUnavailableError, String(e));
+          assert.match(e.message, /statement timeout|max_statement_time/);
+          return true;
+        });
+        assert.deepEqual(await db.all('SELECT 1 AS ok'), [{ ok: 1 }], 'the pool is still usable');
+      } finally {
+        await db.close();
+      }
+    });
+  }
 });

@@ -10,6 +10,7 @@ import { setUpPool, TEST_MODE } from './support/pool.ts';
 const ROUTES: Record<string, string[]> = {
   '/users': ['get', 'post'],
   '/users/{id}': ['get', 'put', 'delete'],
+  '/users/export': ['get'],
   '/accounts': ['get', 'post'],
   '/accounts/{id}': ['get'],
   '/transfers': ['post'],
@@ -23,7 +24,7 @@ let databases: TestDatabases;
 let app: FastifyInstance;
 before(async () => {
   setUpPool();
-  databases = await testDatabases();
+  databases = await testDatabases({ mariadb: false });
   app = await buildApp({ databaseUrl: databases.freshUrl('better-sqlite3'), mode: 'inline' });
 });
 after(async () => {
@@ -128,6 +129,9 @@ test('the statuses the server answers are exactly the documented ones, each body
     await send('GET', '/health');
     await send('GET', '/ready');
     await send('GET', '/metrics');
+    await send('GET', '/users/export');
+    await send('GET', '/users/export', undefined, { accept: 'text/csv' });
+    await send('GET', '/users/export', undefined, { accept: 'application/xml' }); // 406
     const spare = (await send('POST', '/users', { name: 'Spare', email: 'spare@example.com' })).json();
     await send('DELETE', `/users/${spare.id}`);
 
@@ -175,6 +179,7 @@ test('the statuses the server answers are exactly the documented ones, each body
         ['POST', '/transfers', { from: a.id, to: b.id, amount: 1 }],
         ['GET', '/reports/users'],
         ['GET', '/ready'],
+        ['GET', '/users/export'],
       ] as [string, string, unknown?][]) {
         const response = await send(method, path, body);
         assert.equal(response.status, 503, `${method} ${path} with the database stopped`);

@@ -19,7 +19,7 @@ const REQUEST_BOUND_MS = CALL_BOUND_MS + 1500;
 
 let databases: TestDatabases;
 before(async () => {
-  databases = await testDatabases();
+  databases = await testDatabases({ mariadb: false });
 });
 after(() => {
   databases?.postgres.thaw();

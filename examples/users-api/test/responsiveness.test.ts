@@ -15,7 +15,7 @@ const REPORT_COST = 3_000_000;
 let databases: TestDatabases;
 before(async () => {
   setUpPool();
-  databases = await testDatabases({ postgres: false });
+  databases = await testDatabases({ postgres: false, mariadb: false });
 });
 after(() => databases?.stop());
 

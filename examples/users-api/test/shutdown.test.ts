@@ -13,7 +13,7 @@ const root = join(import.meta.dirname, '..');
 
 let databases: TestDatabases;
 before(async () => {
-  databases = await testDatabases();
+  databases = await testDatabases({ mariadb: false });
 });
 after(() => databases?.stop());
 

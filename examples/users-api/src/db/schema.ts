@@ -1,4 +1,5 @@
-import type { Driver } from './drivers/driver.ts';
+import type { AsyncDriver } from './drivers/async-driver.ts';
+import type { Driver, Row } from './drivers/driver.ts';
 import { SchemaUpgradeError } from './errors.ts';
 
 // Number.MAX_SAFE_INTEGER: see MAX_MONEY in ../schemas.ts.
@@ -125,28 +126,103 @@ export function ensureSchema(db: Driver): void {
 function refuseBadMoney(db: Driver, badBalance: string, badAmount: string): void {
   const accounts = db.all(`SELECT id FROM accounts WHERE ${badBalance} ORDER BY id LIMIT 5`).map((r) => r.id);
   const transfers = db.all(`SELECT id FROM transfers WHERE ${badAmount} ORDER BY id LIMIT 5`).map((r) => r.id);
-  if (accounts.length > 0 || transfers.length > 0) {
-    throw new SchemaUpgradeError(
-      `money must be whole numbers of cents from 0 to ${MAX_MONEY}, but ` +
-        [
-          accounts.length > 0 ? `accounts ${accounts.join(', ')} hold other balances` : '',
-          transfers.length > 0 ? `transfers ${transfers.join(', ')} other amounts` : '',
-        ]
-          .filter(Boolean)
-          .join(' and ') +
-        ' (at most 5 of each listed). Correct those rows, then start again',
-    );
-  }
+  const error = badMoney(accounts, transfers);
+  if (error) throw error;
 }
 
 function refuseCaseDuplicates(db: Driver, lowerEmail: string): void {
-  const clashes = db.all(
-    `SELECT ${lowerEmail} AS email, count(*) AS n FROM users GROUP BY ${lowerEmail} HAVING count(*) > 1 ORDER BY 1 LIMIT 5`,
+  const error = caseDuplicates(db.all(caseDuplicatesQuery(lowerEmail)));
+  if (error) throw error;
+}
+
+/** The error for rows whose money breaks the rules, if any. */
+function badMoney(accounts: unknown[], transfers: unknown[]): SchemaUpgradeError | undefined {
+  if (accounts.length === 0 && transfers.length === 0) return undefined;
+  return new SchemaUpgradeError(
+    `money must be whole numbers of cents from 0 to ${MAX_MONEY}, but ` +
+      [
+        accounts.length > 0 ? `accounts ${accounts.join(', ')} hold other balances` : '',
+        transfers.length > 0 ? `transfers ${transfers.join(', ')} other amounts` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ') +
+      ' (at most 5 of each listed). Correct those rows, then start again',
   );
-  if (clashes.length > 0) {
-    throw new SchemaUpgradeError(
-      `emails must be unique ignoring case, but ${clashes.map((c) => `${c.email} (${c.n} users)`).join(', ')} ` +
-        'are shared (at most 5 listed). Merge those users or change their emails, then start again',
-    );
+}
+
+const caseDuplicatesQuery = (lowerEmail: string) =>
+  `SELECT ${lowerEmail} AS email, count(*) AS n FROM users GROUP BY ${lowerEmail} HAVING count(*) > 1 ORDER BY 1 LIMIT 5`;
+
+/** The error for emails shared ignoring case, if any. */
+function caseDuplicates(clashes: Row[]): SchemaUpgradeError | undefined {
+  if (clashes.length === 0) return undefined;
+  return new SchemaUpgradeError(
+    `emails must be unique ignoring case, but ${clashes.map((c) => `${c.email} (${c.n} users)`).join(', ')} ` +
+      'are shared (at most 5 listed). Merge those users or change their emails, then start again',
+  );
+}
+
+// MySQL and MariaDB (mysql2). The rules hold from the start, so there is nothing to upgrade:
+// emails are ASCII with a case-insensitive ASCII collation (unique ignoring case, the address
+// kept as written), money is BIGINT with CHECKs (enforced since MariaDB 10.2 and MySQL 8.0.16).
+const MYSQL = [
+  `CREATE TABLE IF NOT EXISTS users (
+    id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email VARCHAR(320) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
+    UNIQUE KEY users_email_ci (email)
+  ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`,
+  `CREATE TABLE IF NOT EXISTS accounts (
+    id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    balance BIGINT NOT NULL,
+    CONSTRAINT accounts_balance_exact CHECK (balance BETWEEN 0 AND ${MAX_MONEY})
+  ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`,
+  `CREATE TABLE IF NOT EXISTS transfers (
+    id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    from_account INT NOT NULL,
+    to_account INT NOT NULL,
+    amount BIGINT NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    CONSTRAINT transfers_amount_exact CHECK (amount BETWEEN 1 AND ${MAX_MONEY}),
+    CONSTRAINT transfers_from FOREIGN KEY (from_account) REFERENCES accounts (id),
+    CONSTRAINT transfers_to FOREIGN KEY (to_account) REFERENCES accounts (id)
+  ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`,
+  // A row to lock: MySQL has no transaction-scoped advisory lock (see createAccount).
+  'CREATE TABLE IF NOT EXISTS app_locks (name VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE = InnoDB',
+  "INSERT IGNORE INTO app_locks (name) VALUES ('open_account')",
+];
+
+/** ensureSchema for the async drivers: the same tables and rules on PostgreSQL, MySQL's on MariaDB. */
+export async function ensureSchemaAsync(db: AsyncDriver): Promise<void> {
+  if (db.dialect === 'mysql') {
+    // DDL commits on its own in MySQL, and concurrent CREATE TABLE IF NOT EXISTS is safe there.
+    for (const statement of MYSQL) await db.run(statement);
+    return;
   }
+  await db.transaction(async (tx) => {
+    await tx.all('SELECT pg_advisory_xact_lock(?)', [SCHEMA_LOCK_KEY]);
+    await tx.run(POSTGRES);
+    const [guarded] = await tx.all("SELECT count(*) AS n FROM pg_constraint WHERE conname = 'accounts_balance_exact'");
+    if (guarded!.n === 0) {
+      const accounts = await tx.all(
+        `SELECT id FROM accounts WHERE balance < 0 OR balance > ${MAX_MONEY} ORDER BY id LIMIT 5`,
+      );
+      const transfers = await tx.all(
+        `SELECT id FROM transfers WHERE amount < 1 OR amount > ${MAX_MONEY} ORDER BY id LIMIT 5`,
+      );
+      const error = badMoney(
+        accounts.map((r) => r.id),
+        transfers.map((r) => r.id),
+      );
+      if (error) throw error;
+      await tx.run(POSTGRES_MONEY_GUARDS);
+    }
+    const [indexed] = await tx.all("SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'users_email_ci'");
+    if (indexed!.n === 0) {
+      const error = caseDuplicates(await tx.all(caseDuplicatesQuery(LOWER_EMAIL.postgres)));
+      if (error) throw error;
+      await tx.run(EMAIL_INDEX.postgres);
+    }
+  });
 }

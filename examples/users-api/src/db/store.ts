@@ -1,13 +1,29 @@
 import type { PoolStats } from 'smartasync';
+import type { AsyncDriverManager } from './async-manager.ts';
 import { DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
-import { DatabaseManager, type ManagerOptions } from './manager.ts';
+import { DatabaseManager, type ManagerOptions, type User } from './manager.ts';
+import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
 
 /** The data methods the HTTP layer calls (`ping` is the readiness check's, see OpenStore). */
 export type DataMethod = Exclude<keyof DatabaseManager, 'close' | 'ping' | typeof Symbol.dispose>;
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 
-/** What the HTTP layer needs from the data layer: DatabaseManager's methods, awaited. */
-export type Store = { [K in DataMethod]: Async<DatabaseManager[K]> };
+/**
+ * What the HTTP layer needs from the data layer: DatabaseManager's methods, awaited; and the
+ * export as an async generator of users, which ends early (its database cursor closed) when
+ * `signal` aborts or the loop reading it ends.
+ */
+export type Store = { [K in Exclude<DataMethod, 'exportUsers'>]: Async<DatabaseManager[K]> } & {
+  exportUsers(signal?: AbortSignal): AsyncGenerator<User, void, undefined>;
+};
+
+// AsyncDriverManager has the same methods, already async: it fails to compile if they drift apart.
+type SameMethods =
+  { [K in Exclude<DataMethod, 'exportUsers'>]: AsyncDriverManager[K] } extends Omit<Store, 'exportUsers'>
+    ? true
+    : never;
+const sameMethods: SameMethods = true;
+void sameMethods;
 
 /**
  * How the blocking DatabaseManager is called from the server:
@@ -48,6 +64,7 @@ export async function closeWorkerPool(): Promise<void> {
 }
 
 export async function openStore(url: string, mode: DataMode, options: ManagerOptions = {}): Promise<OpenStore> {
+  if (isAsyncDriver(parseDatabaseUrl(url))) return openAsyncStore(url, mode, options);
   if (mode === 'inline') {
     const db = new DatabaseManager(url, options);
     return { store: inlineStore(db), close: async () => db.close(), ping: async () => db.ping() };
@@ -62,10 +79,12 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
   // Workers start, load the data layer and open their connections now, not on the first request.
   await getPool().warm(db);
   const timeout = callTimeoutMs(options);
-  // Bound once here rather than per request: `.with()` makes a new function.
+  // Bound once here rather than per request: `.with()` makes a new function. The export has
+  // no overall timeout (a million rows take seconds): it ends when its reader goes away.
   const store = Object.fromEntries(
-    DATA_METHODS.map((method) => [method, db[method].with({ timeout })]),
+    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [method, db[method].with({ timeout })]),
   ) as unknown as Store;
+  store.exportUsers = (signal) => (signal ? db.exportUsers.with({ signal })() : db.exportUsers());
   const ping = db.ping.with({ timeout: Math.min(timeout, READY_TIMEOUT_MS) });
   return {
     store,
@@ -74,6 +93,60 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
     close: () => release(db),
     poolStats: () => getPool().stats(),
   };
+}
+
+/**
+ * An async driver (mysql2, pg): its methods already wait without blocking, so the server awaits
+ * them here, whatever the mode (smartasync runs an awaited async method on this thread; the
+ * wrapping is what gives the CLI `.sync()`). No worker, no per-call timeout from smartasync
+ * (it bounds calls it sends elsewhere); the driver's own bounds apply, and a deadline of the
+ * same length as smartasync's is kept here so that a request is answered 503 in the same time.
+ */
+async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptions): Promise<OpenStore> {
+  const [{ SmartAsyncDriverManager }, { release }] = await Promise.all([import('./async.ts'), import('smartasync')]);
+  smartasyncLoaded = true;
+  const db =
+    mode === 'inline'
+      ? new (await import('./async-manager.ts')).AsyncDriverManager(url, options)
+      : new SmartAsyncDriverManager(url, options);
+  const close = () => (mode === 'inline' ? db.close() : release(db));
+  try {
+    // Creates the schema, and fails start-up now if the database cannot be reached.
+    await db.ping();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const timeout = callTimeoutMs(options);
+  const store = Object.fromEntries(
+    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [
+      method,
+      (...args: unknown[]) => deadline((db[method] as (...a: unknown[]) => Promise<unknown>).apply(db, args), timeout),
+    ]),
+  ) as unknown as Store;
+  store.exportUsers = () => db.exportUsers();
+  return {
+    store,
+    ping: () => deadline(db.ping(), Math.min(timeout, READY_TIMEOUT_MS)),
+    close,
+  };
+}
+
+/** A call still pending after `ms` is answered as smartasync's per-call timeout is (503); its work goes on. */
+export class DeadlineError extends Error {
+  readonly code = 'DEADLINE';
+  constructor(ms: number) {
+    super(`The database did not answer within ${ms} ms`);
+    this.name = 'DeadlineError';
+  }
+}
+
+function deadline<T>(pending: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    pending,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(ms)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** DatabaseManager's data methods, by name. */
@@ -88,6 +161,7 @@ export const DATA_METHODS = [
   'createAccount',
   'transfer',
   'usersReport',
+  'exportUsers',
 ] as const satisfies readonly DataMethod[];
 // Fails to compile when DatabaseManager gains a method that is not listed above.
 const listsEveryMethod: [Exclude<DataMethod, (typeof DATA_METHODS)[number]>] extends [never] ? true : never = true;
@@ -99,5 +173,10 @@ function inlineStore(db: DatabaseManager): Store {
     (method: DataMethod) =>
     async (...args: unknown[]) =>
       (db[method] as (...a: unknown[]) => unknown).apply(db, args);
-  return Object.fromEntries(DATA_METHODS.map((method) => [method, call(method)])) as unknown as Store;
+  const store = Object.fromEntries(DATA_METHODS.map((method) => [method, call(method)])) as unknown as Store;
+  // Each row is read on the event loop, between the response's writes.
+  store.exportUsers = async function* () {
+    yield* db.exportUsers();
+  };
+  return store;
 }

@@ -6,6 +6,8 @@ declare module 'better-sqlite3' {
       readonly reader: boolean;
       all(...params: unknown[]): Record<string, unknown>[];
       run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+      /** Steps the statement one row per next(); return() resets it. */
+      iterate(...params: unknown[]): IterableIterator<Record<string, unknown>>;
     }
     interface Database {
       prepare(sql: string): Statement;

@@ -1,34 +1,59 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type MariaDbServer, startMariaDb } from './mariadb.ts';
 import { type PostgresCluster, startPostgres } from './postgres.ts';
 
-export type DriverName = 'better-sqlite3' | 'node-sqlite' | 'postgres';
-export const DRIVERS: readonly DriverName[] = ['better-sqlite3', 'node-sqlite', 'postgres'];
+/**
+ * The drivers of the compatibility table: better-sqlite3, node:sqlite and pg-native (blocking,
+ * DatabaseManager), pg and mysql2 (async, AsyncDriverManager). `postgres` is pg-native and `pg`
+ * node-postgres, on the same PostgreSQL server; `mysql` is mysql2 on a MariaDB server.
+ */
+export type DriverName = 'better-sqlite3' | 'node-sqlite' | 'postgres' | 'pg' | 'mysql';
+export const DRIVERS: readonly DriverName[] = ['better-sqlite3', 'node-sqlite', 'postgres', 'pg', 'mysql'];
+export const SYNC_DRIVERS: readonly DriverName[] = ['better-sqlite3', 'node-sqlite', 'postgres'];
+export const isAsyncDriverName = (driver: DriverName) => driver === 'pg' || driver === 'mysql';
+/** The SQL dialect behind a driver. */
+export const dialectOf = (driver: DriverName) =>
+  driver === 'mysql' ? 'mysql' : driver === 'postgres' || driver === 'pg' ? 'postgres' : 'sqlite';
 
 /** Hands out fresh, empty databases of each driver; `stop()` removes all of them. */
 export interface TestDatabases {
   freshUrl(driver: DriverName): string;
   restartPostgres(): void;
-  /** The cluster behind `freshUrl('postgres')`, for fault injection. */
+  /** The cluster behind `freshUrl('postgres')` and `freshUrl('pg')`, for fault injection. */
   readonly postgres: PostgresCluster;
+  /** The server behind `freshUrl('mysql')`. */
+  readonly mariadb: MariaDbServer;
   stop(): void;
 }
 
-export async function testDatabases({ postgres = true } = {}): Promise<TestDatabases> {
+/** The databases a test file needs; each server is started only if asked for (both by default). */
+export async function testDatabases({ postgres = true, mariadb = true } = {}): Promise<TestDatabases> {
   const dir = mkdtempSync(join(tmpdir(), 'users-api-test-'));
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   process.on('exit', removeDir);
-  let cluster: PostgresCluster | undefined;
-  // Without a server only the PostgreSQL tests fail (loudly, with the reason); the rest run.
-  let unavailable: Error | undefined;
-  if (postgres) {
+  // Without a server only that server's tests fail (loudly, with the reason); the rest run.
+  const start = async <T>(wanted: boolean, what: string, run: () => Promise<T>) => {
+    if (!wanted) return { missing: new Error(`testDatabases({ ${what}: false }) has no ${what} server`) };
     try {
-      cluster = await startPostgres();
+      return { server: await run() };
     } catch (error) {
-      unavailable = error as Error;
+      return { missing: error as Error };
     }
-  }
+  };
+  const [pg, maria] = await Promise.all([
+    start(postgres, 'postgres', startPostgres),
+    start(mariadb, 'mariadb', startMariaDb),
+  ]);
+  const cluster = () => {
+    if (!pg.server) throw pg.missing;
+    return pg.server;
+  };
+  const mariaServer = () => {
+    if (!maria.server) throw maria.missing;
+    return maria.server;
+  };
   let n = 0;
   return {
     freshUrl(driver) {
@@ -39,22 +64,27 @@ export async function testDatabases({ postgres = true } = {}): Promise<TestDatab
         case 'node-sqlite':
           return `node-sqlite:${join(dir, `db${n}.db`)}`;
         case 'postgres':
-          if (unavailable) throw unavailable;
-          if (!cluster) throw new Error('testDatabases({ postgres: false }) has no PostgreSQL');
-          return cluster.createDatabase(`users_${n}`);
+          return cluster().createDatabase(`users_${n}`);
+        case 'pg':
+          return cluster()
+            .createDatabase(`users_${n}`)
+            .replace(/^postgres(ql)?:\/\//, 'postgres+pg://');
+        case 'mysql':
+          return mariaServer().createDatabase(`users_${n}`);
       }
     },
     restartPostgres() {
-      if (unavailable) throw unavailable;
-      cluster!.restart();
+      cluster().restart();
     },
     get postgres() {
-      if (unavailable) throw unavailable;
-      if (!cluster) throw new Error('testDatabases({ postgres: false }) has no PostgreSQL');
-      return cluster;
+      return cluster();
+    },
+    get mariadb() {
+      return mariaServer();
     },
     stop() {
-      cluster?.stop();
+      pg.server?.stop();
+      maria.server?.stop();
       removeDir();
       process.off('exit', removeDir);
     },

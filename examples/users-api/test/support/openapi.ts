@@ -54,23 +54,35 @@ export function conformance(doc: OpenApiDocument): Conformance {
           `${where}: status not documented (documented: ${Object.keys(doc.paths[path]![method.toLowerCase()]!.responses).join(', ')})`,
         ];
       if (status === 204) return body === '' ? [] : [`${where}: a 204 with a body`];
-      const [mediaType, media] = Object.entries(documented.content ?? {})[0] ?? [];
-      if (!mediaType || !media) return [`${where}: no documented content`];
-      if (!contentType?.startsWith(mediaType === 'application/json' ? 'application/json' : 'text/plain')) {
-        return [`${where}: content type ${contentType}, documented ${mediaType}`];
+      const contents = Object.entries(documented.content ?? {});
+      if (contents.length === 0) return [`${where}: no documented content`];
+      // The media type answered must be one documented for this status.
+      const [mediaType, media] = contents.find(([type]) => contentType?.startsWith(type)) ?? [];
+      if (!mediaType || !media) {
+        return [`${where}: content type ${contentType}, documented ${contents.map(([type]) => type).join(' or ')}`];
       }
-      let value: unknown = body;
-      if (mediaType === 'application/json') {
-        try {
-          value = JSON.parse(body);
-        } catch {
-          return [`${where}: body is not JSON: ${body.slice(0, 100)}`];
-        }
+      // NDJSON: each line is one value of the documented schema.
+      let values: unknown[] = [body];
+      try {
+        if (mediaType === 'application/json') values = [JSON.parse(body)];
+        else if (mediaType === 'application/x-ndjson')
+          values =
+            body === ''
+              ? []
+              : body
+                  .replace(/\n$/, '')
+                  .split('\n')
+                  .map((line) => JSON.parse(line) as unknown);
+      } catch {
+        return [`${where}: body is not ${mediaType}: ${body.slice(0, 100)}`];
       }
-      const key = `${where}`;
+      const key = `${where} ${mediaType}`;
       let validate = validators.get(key);
       if (!validate) validators.set(key, (validate = ajv.compile(media.schema)));
-      return validate(value) ? [] : [`${where}: ${ajv.errorsText(validate.errors)} in ${body.slice(0, 200)}`];
+      for (const value of values) {
+        if (!validate(value)) return [`${where}: ${ajv.errorsText(validate.errors)} in ${body.slice(0, 200)}`];
+      }
+      return [];
     },
   };
 }

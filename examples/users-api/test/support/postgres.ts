@@ -2,10 +2,10 @@
 // port with its unix socket in that dir, hand out fresh databases, remove everything after.
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PgClient from 'pg-native';
+import { childrenOf, freePort, isAlive, killStragglers, pause, procStat } from './processes.ts';
 
 export interface PostgresCluster {
   /** Connection URL of a new, empty database in the cluster. */
@@ -47,53 +47,11 @@ function findBinDir(): string {
   return join(root, versions[0]!, 'bin');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 const PREFIX = 'users-api-pg-';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function postmasterPid(data: string): number {
   return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
-
-/** Fields 3 (state) and 4 (parent) of /proc/PID/stat; the command before them may hold spaces. */
-function procStat(pid: number): { state: string; parent: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: state!, parent: Number(parent) };
-  } catch {
-    return undefined;
-  }
-}
-
-function childrenOf(parent: number): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => procStat(pid)?.parent === parent);
-}
-
-const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /**
  * SIGSTOP on the postmaster first, so that it forks no new backend, then on every child, until
@@ -122,22 +80,6 @@ function freezeServer(data: string, frozen: number[]): void {
     if (missed.length === 0 && running.length === 0) return;
     if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${running.join(', ')} did not stop`);
     pause(1);
-  }
-}
-
-/**
- * A child the postmaster had just forked when it was frozen (still under the postmaster's own
- * command line) can outlive an immediate shutdown: end anything still started for `dir`.
- */
-function killStragglers(dir: string): void {
-  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(dir)) continue;
-      process.kill(Number(name), 'SIGCONT');
-      process.kill(Number(name), 'SIGKILL');
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
   }
 }
 

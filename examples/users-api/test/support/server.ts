@@ -16,9 +16,15 @@ export interface Server {
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
-/** Starts `src/main.ts`; resolves once it logs that it listens (so LOG_LEVEL must include info). */
-export async function startServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
+/**
+ * Starts `src/main.ts` (or `entry`, such as `src/cluster.ts`); resolves once `listeners` servers
+ * log that they listen (so LOG_LEVEL must include info).
+ */
+export async function startServer(
+  env: Record<string, string>,
+  { entry = 'src/main.ts', listeners = 1 } = {},
+): Promise<Server> {
+  const child = spawn(process.execPath, [entry], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,7 +38,7 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
       const entry = JSON.parse(line) as Record<string, unknown>;
       logs.push(entry);
       const listening = /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(String(entry.msg));
-      if (listening) resolve(listening[1]!);
+      if (listening && (listeners -= 1) === 0) resolve(listening[1]!);
     });
     exited.then(([code]) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
     setTimeout(() => {

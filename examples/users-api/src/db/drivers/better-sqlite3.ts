@@ -35,6 +35,10 @@ export function openBetterSqlite3(path: string, timeoutMs: number): Driver {
       }
     },
     exec,
+    *iterate(sql: string): Generator<Row, void, undefined> {
+      // better-sqlite3 steps the statement one row per next(); return() resets it.
+      yield* db.prepare(sql).iterate();
+    },
     transaction: (fn) => sqliteTransaction(exec, fn),
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE',
     close: () => void db.close(),

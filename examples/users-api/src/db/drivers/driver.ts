@@ -15,6 +15,13 @@ export interface Driver {
   exec(sql: string): void;
   /** Runs `fn` in a write transaction: committed if it returns, rolled back if it throws. */
   transaction<T>(fn: () => T): T;
+  /**
+   * The rows of `sql`, one at a time, read as the caller asks for them (SQLite's statement
+   * iterator, a PostgreSQL cursor fetched in batches), all from one snapshot. Nothing else may
+   * run on this connection until the loop ends; ending it early (break, return, throw) closes
+   * the statement or cursor.
+   */
+  iterate(sql: string): Generator<Row, void, undefined>;
   isUniqueViolation(error: unknown): boolean;
   close(): void;
 }
@@ -41,3 +48,22 @@ export function sqliteTransaction<T>(exec: (sql: string) => void, fn: () => T): 
  * it too (see openPostgres). Callers through smartasync add a per-call timeout on top.
  */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 5_000;
+
+/**
+ * A database integer or decimal, given as text, as a number: only when exact. Money stays within
+ * 2^53 - 1 by the schema's rules; a value past it must fail loudly rather than come back rounded.
+ */
+export function exactNumber(text: string, database: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(
+      `${database} returned ${text}, which a JavaScript number cannot hold exactly (past 2^53 - 1, or not whole)`,
+    );
+  }
+  return value;
+}
+
+/** How long an export may wait for its reader before the database server ends it (see the README). */
+export const EXPORT_READER_IDLE_MS = 60_000;
+/** Rows fetched per round trip by a cursor. */
+export const CURSOR_BATCH = 1_000;

@@ -32,6 +32,9 @@ export function openNodeSqlite(path: string, timeoutMs: number): Driver {
       return unavailable(() => statement.all(...params) as Row[]);
     },
     exec,
+    *iterate(sql: string): Generator<Row, void, undefined> {
+      yield* db.prepare(sql).iterate() as IterableIterator<Row>;
+    },
     transaction: (fn) => sqliteTransaction(exec, fn),
     isUniqueViolation: (error) => (error as { errcode?: unknown })?.errcode === SQLITE_CONSTRAINT_UNIQUE,
     close: () => db.close(),

@@ -1,7 +1,7 @@
 import PgClient from 'pg-native';
 import { DatabaseUnavailableError } from '../errors.ts';
 import { redact } from '../url.ts';
-import type { Driver, Param, Row } from './driver.ts';
+import { CURSOR_BATCH, type Driver, exactNumber, EXPORT_READER_IDLE_MS, type Param, type Row } from './driver.ts';
 
 // int2, int4, float4, float8 become numbers. int8 (bigint: balances, amounts, counts) and
 // numeric (sums) become numbers only when exact: the schema keeps money within 2^53 - 1, and a
@@ -9,19 +9,11 @@ import type { Driver, Param, Row } from './driver.ts';
 const NUMBER_OIDS = new Set([21, 23, 700, 701]);
 const EXACT_OIDS = new Set([20, 1700]);
 const BOOL_OID = 16;
-function exactNumber(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) {
-    throw new RangeError(
-      `PostgreSQL returned ${text}, which a JavaScript number cannot hold exactly (past 2^53 - 1, or not whole)`,
-    );
-  }
-  return value;
-}
-const types = {
+/** How PostgreSQL values become JavaScript ones, for pg-native and pg alike. */
+export const types = {
   getTypeParser(oid: number): (value: string) => unknown {
     if (NUMBER_OIDS.has(oid)) return Number;
-    if (EXACT_OIDS.has(oid)) return exactNumber;
+    if (EXACT_OIDS.has(oid)) return (text) => exactNumber(text, 'PostgreSQL');
     if (oid === BOOL_OID) return (value) => value === 't';
     return (value) => value;
   },
@@ -29,7 +21,7 @@ const types = {
 
 const placeholders = new Map<string, string>();
 /** `?` → `$1`, `$2`, ...: our SQL never has a `?` inside a literal. */
-function toPostgres(sql: string): string {
+export function toPostgres(sql: string): string {
   let converted = placeholders.get(sql);
   if (converted === undefined) {
     let n = 0;
@@ -46,7 +38,7 @@ const PQTRANS_UNKNOWN = 4;
  * SQLSTATEs that mean "not now" rather than "wrong": connection exceptions (08), insufficient
  * resources (53), operator intervention (57: statement_timeout, shutdown), lock not available.
  */
-const UNAVAILABLE = /^(08|53|57)|^55P03$/;
+export const UNAVAILABLE_SQLSTATE = /^(08|53|57)|^55P03$/;
 
 /**
  * The URL with libpq's own timeouts added, unless the URL sets them: connect_timeout (libpq
@@ -116,7 +108,7 @@ export function openPostgres(url: string, timeoutMs: number): Driver {
       // pg-native throws a bare Error; the SQLSTATE is still on the connection's last result.
       const fields = client.pq.resultErrorFields();
       if (fields?.sqlState) Object.assign(error as Error, { code: fields.sqlState });
-      if (fields?.sqlState && UNAVAILABLE.test(fields.sqlState))
+      if (fields?.sqlState && UNAVAILABLE_SQLSTATE.test(fields.sqlState))
         throw new DatabaseUnavailableError(redact(url), { cause: error });
       throw error;
     }
@@ -137,6 +129,27 @@ export function openPostgres(url: string, timeoutMs: number): Driver {
         // A lost connection took its transaction with it.
         if (!broken()) exec('ROLLBACK');
         throw error;
+      }
+    },
+    // pg-native has no cursor API: DECLARE and FETCH in batches, in a read-only transaction
+    // whose snapshot the whole export reads from.
+    *iterate(sql: string): Generator<Row, void, undefined> {
+      exec('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      let open = true;
+      try {
+        // The reader may pause for longer than a transaction may usually sit idle.
+        exec(`SET LOCAL idle_in_transaction_session_timeout = ${EXPORT_READER_IDLE_MS}`);
+        exec(`DECLARE export_rows NO SCROLL CURSOR FOR ${sql}`);
+        for (;;) {
+          const rows = query(`FETCH FORWARD ${CURSOR_BATCH} FROM export_rows`);
+          if (rows.length === 0) break;
+          yield* rows;
+        }
+        open = false;
+        exec('COMMIT');
+      } finally {
+        // Ended early: the cursor goes with the transaction.
+        if (open && !broken()) exec('ROLLBACK');
       }
     },
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === '23505',
