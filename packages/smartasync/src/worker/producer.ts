@@ -5,8 +5,15 @@
  * `finally` runs and its worker is free.
  */
 
-/** Items per message: enough to make the per-message cost small, few enough to keep latency low. */
+/**
+ * Items per message. Larger chunks would stream faster (1 M small rows through the example
+ * app: 2.0 s in chunks of 128, 2.7 s in chunks of 64) but give the reading thread longer
+ * stretches of decoding, which the light requests of a server reading a stream then wait
+ * behind (their p99 2.4x alone in chunks of 128, 1.7x in chunks of 64).
+ */
 const CHUNK_ITEMS = 64;
+/** A chunk also goes out once its first item has waited this long: a slow generator's items are not held for the rest of it. */
+const CHUNK_MS = 2;
 
 type Step = IteratorResult<unknown, unknown>;
 type AnyIterator = Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
@@ -30,6 +37,7 @@ export class Producer {
   private busy = false;
   private finished = false;
   private cancelled = false;
+  private chunkStarted = 0;
   private readonly it: AnyIterator;
   private readonly out: ProducerOutput;
 
@@ -103,7 +111,9 @@ export class Producer {
     }
     items.push(step.value);
     this.credit--;
-    if (items.length >= CHUNK_ITEMS) this.out.chunk(items.splice(0));
+    const now = performance.now();
+    if (items.length === 1) this.chunkStarted = now;
+    if (items.length >= CHUNK_ITEMS || now - this.chunkStarted >= CHUNK_MS) this.out.chunk(items.splice(0));
     if (this.cancelled) {
       this.stop(items);
       return false;

@@ -44,7 +44,9 @@ function start(boot: WorkerBoot): void {
   const send = (reply: Reply, json: boolean): void => {
     if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
     if (reply.seq === current && !reply.more) current = undefined;
-    channel.send(reply, { json, now: bridge });
+    // A stream's chunk is sent from inside the generator's loop, which may run on for long:
+    // the reader is woken now, not when this thread next yields.
+    channel.send(reply, { json, now: bridge || reply.more === true });
   };
   const control = boot.ctrl && {
     ctrl: new Int32Array(boot.ctrl),
