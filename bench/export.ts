@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeDatabase, runExport, writeResults } from './src/export/run.ts';
-import { CANDIDATES, type Candidate } from './src/export/types.ts';
+import { CANDIDATES } from './src/export/types.ts';
 import { DEFAULT_OUT } from './src/runner.ts';
+import { scriptOptions } from './src/script-options.ts';
 
 const USAGE = `node bench/export.ts [options]
   --rows=1000000       users in the table
@@ -15,33 +16,9 @@ const USAGE = `node bench/export.ts [options]
   --only=a,b           stream, all, piscina (default: all three)
   --out=dir            where to write export.{md,json} (default bench/results)
 `;
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
-);
-const known = new Set(['rows', 'rounds', 'light-seconds', 'only', 'out', 'help']);
-const unknown = [...args.keys()].filter((k) => !known.has(k));
-if (args.has('help') || unknown.length) {
-  process.stderr.write((unknown.length ? `unknown option(s): ${unknown.join(', ')}\n` : '') + USAGE);
-  process.exit(unknown.length ? 2 : 0);
-}
-const number = (k: string, d: number): number => {
-  const v = Number(args.get(k) ?? d);
-  if (!(v > 0) || !Number.isFinite(v)) {
-    process.stderr.write(`--${k} must be a positive number\n${USAGE}`);
-    process.exit(2);
-  }
-  return v;
-};
-const ids = CANDIDATES.map((c) => c.id);
-const only = (args.get('only')?.split(',') ?? ids) as Candidate[];
-if (only.some((c) => !ids.includes(c))) {
-  process.stderr.write(`--only takes ${ids.join(', ')}\n`);
-  process.exit(2);
-}
-const rows = Math.round(number('rows', 1_000_000));
+const args = scriptOptions(process.argv.slice(2), ['rows', 'rounds', 'light-seconds', 'only', 'out'], USAGE);
+const only = args.only(CANDIDATES.map((c) => c.id));
+const rows = Math.round(args.number('rows', 1_000_000));
 const out = resolve(args.get('out') ?? DEFAULT_OUT);
 const dir = mkdtempSync(join(tmpdir(), 'bench-export-'));
 try {
@@ -50,8 +27,8 @@ try {
   makeDatabase(dbPath, rows);
   const options = {
     rows,
-    rounds: Math.round(number('rounds', 3)),
-    lightSeconds: number('light-seconds', 3),
+    rounds: Math.round(args.number('rounds', 3)),
+    lightSeconds: args.number('light-seconds', 3),
     only,
     dbPath,
   };

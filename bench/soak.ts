@@ -2,6 +2,7 @@
 // the calls throwing (issue 8, item 5). Results in bench/results/soak.{md,json,svg}.
 import { resolve } from 'node:path';
 import { DEFAULT_OUT } from './src/runner.ts';
+import { scriptOptions } from './src/script-options.ts';
 import { CANDIDATES, runSoak, soakVerdicts } from './src/soak/run.ts';
 
 const USAGE = `node bench/soak.ts [options]
@@ -13,37 +14,17 @@ const USAGE = `node bench/soak.ts [options]
   --out=dir            where to write soak.{md,json,svg} (default bench/results)
 `;
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
+const args = scriptOptions(
+  process.argv.slice(2),
+  ['minutes', 'seconds', 'concurrency', 'workers', 'only', 'out'],
+  USAGE,
 );
-const known = new Set(['minutes', 'seconds', 'concurrency', 'workers', 'only', 'out', 'help']);
-const unknown = [...args.keys()].filter((k) => !known.has(k));
-if (args.has('help') || unknown.length) {
-  process.stderr.write((unknown.length ? `unknown option(s): ${unknown.join(', ')}\n` : '') + USAGE);
-  process.exit(unknown.length ? 2 : 0);
-}
-const number = (k: string, d: number): number => {
-  const v = Number(args.get(k) ?? d);
-  if (!(v > 0) || !Number.isFinite(v)) {
-    process.stderr.write(`--${k} must be a positive number\n${USAGE}`);
-    process.exit(2);
-  }
-  return v;
-};
-const only = (args.get('only')?.split(',') ?? [...CANDIDATES]) as (typeof CANDIDATES)[number][];
-const bad = only.filter((c) => !(CANDIDATES as readonly string[]).includes(c));
-if (bad.length) {
-  process.stderr.write(`unknown candidate(s): ${bad.join(', ')}; choose among ${CANDIDATES.join(', ')}\n`);
-  process.exit(2);
-}
+const only = args.only(CANDIDATES);
 const out = args.has('out') ? resolve(args.get('out')!) : DEFAULT_OUT;
 const r = await runSoak({
-  seconds: args.has('seconds') ? number('seconds', 60) : number('minutes', 10) * 60,
-  concurrency: Math.round(number('concurrency', 64)),
-  workers: Math.round(number('workers', 2)),
+  seconds: args.has('seconds') ? args.number('seconds', 60) : args.number('minutes', 10) * 60,
+  concurrency: Math.round(args.number('concurrency', 64)),
+  workers: Math.round(args.number('workers', 2)),
   only,
   out,
   command: `node bench/soak.ts ${process.argv.slice(2).join(' ')}`.trim(),
