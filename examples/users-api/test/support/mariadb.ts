@@ -3,10 +3,9 @@
 // when run as root, fresh databases handed out, everything removed after.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, isAlive, killStragglers, pause, procStat } from './processes.ts';
+import { claimServerDir, freePort, isAlive, killStragglers, pause, procStat } from './processes.ts';
 
 export interface MariaDbServer {
   /** Connection URL (`mysql://...`) of a new, empty database on the server. */
@@ -55,27 +54,8 @@ export async function startMariaDb(): Promise<MariaDbServer> {
   const as = (cmd: string, args: string[]): [string, string[]] =>
     asRoot ? ['runuser', ['-u', 'mysql', '--', cmd, ...args]] : [cmd, args];
 
-  // A test process that died hard could not stop its server.
-  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
-    const stale = join(tmpdir(), name);
-    let owner = 0;
-    try {
-      owner = Number(readFileSync(join(stale, 'owner.pid'), 'utf8'));
-    } catch {
-      continue; // being set up, or not ours
-    }
-    if (isAlive(owner)) continue;
-    killStragglers(stale);
-    rmSync(stale, { recursive: true, force: true });
-  }
-
-  const dir = mkdtempSync(join(tmpdir(), PREFIX));
-  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'mysql'], { encoding: 'utf8' }));
-    const gid = Number(execFileSync('id', ['-g', 'mysql'], { encoding: 'utf8' }));
-    chownSync(dir, uid, gid);
-  }
+  // Servers of test processes that died hard are stopped first.
+  const dir = claimServerDir(PREFIX, 'mysql', killStragglers);
   const data = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
   const pidFile = join(dir, 'mysqld.pid');

@@ -1,11 +1,10 @@
 // A throwaway PostgreSQL cluster for tests: initdb into a temp dir, start on a free loopback
 // port with its unix socket in that dir, hand out fresh databases, remove everything after.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import PgClient from 'pg-native';
-import { childrenOf, freePort, isAlive, killStragglers, pause, procStat } from './processes.ts';
+import { childrenOf, claimServerDir, freePort, killStragglers, pause, procStat } from './processes.ts';
 
 export interface PostgresCluster {
   /** Connection URL of a new, empty database in the cluster. */
@@ -99,33 +98,15 @@ export async function startPostgres(): Promise<PostgresCluster> {
     }
   };
 
-  // A test process that died hard (a native crash, SIGKILL) could not stop its cluster.
-  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
-    const stale = join(tmpdir(), name);
-    let owner = 0;
-    try {
-      owner = Number(readFileSync(join(stale, 'owner.pid'), 'utf8'));
-    } catch {
-      // No owner file: a cluster still being set up, or not ours; leave it.
-      continue;
-    }
-    if (isAlive(owner)) continue;
+  // Clusters of test processes that died hard (a native crash, SIGKILL) are stopped first.
+  const dir = claimServerDir(PREFIX, 'postgres', (stale) => {
     try {
       if (existsSync(join(stale, 'data', 'postmaster.pid')))
         run('pg_ctl', ['stop', '-D', join(stale, 'data'), '-m', 'immediate', '-w']);
     } catch {
       // Not running after all.
     }
-    rmSync(stale, { recursive: true, force: true });
-  }
-
-  const dir = mkdtempSync(join(tmpdir(), PREFIX));
-  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
-    chownSync(dir, uid, gid);
-  }
+  });
   const data = join(dir, 'data');
   let running = false;
   const frozen: number[] = [];

@@ -1,5 +1,8 @@
 // Process helpers shared by the throwaway database servers (./postgres.ts, ./mariadb.ts).
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -59,4 +62,34 @@ export function killStragglers(dir: string): void {
       // Gone meanwhile, or not ours to read.
     }
   }
+}
+
+/**
+ * A fresh temp directory for a throwaway server, named `prefix`..., marked with this process's
+ * pid and owned by `user` when this runs as root (the servers refuse to run as root). First it
+ * clears the directories of earlier test processes that died hard, which could not stop their
+ * server: `stopStale` stops what still runs in one, then it is removed. A directory without an
+ * owner file is being set up, or not ours, and is left alone.
+ */
+export function claimServerDir(prefix: string, user: string, stopStale: (dir: string) => void): string {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix))) {
+    const stale = join(tmpdir(), name);
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(join(stale, 'owner.pid'), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (isAlive(owner)) continue;
+    stopStale(stale);
+    rmSync(stale, { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }));
+    const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }));
+    chownSync(dir, uid, gid);
+  }
+  return dir;
 }
