@@ -131,11 +131,17 @@ test('a timeout on a running sync call terminates the worker; its unstarted call
   );
 });
 
-test('a timeout on a queued call says it never started', async () => {
-  await freshPool({ size: 1, concurrencyPerWorker: 1 });
+test('a timeout on a queued call says it never started, and it never runs', async () => {
+  await freshPool({ size: 1, concurrencyPerWorker: 1, headOfLine: false });
   const first = busyWait(300);
-  await assert.rejects(whereSync.with({ timeout: 50 })('late'), /never started/);
+  await assert.rejects(whereSync.with({ timeout: 50 })('late'), (err: CallTimeoutError) => {
+    assert.ok(err instanceof CallTimeoutError);
+    assert.equal(err.started, false);
+    assert.match(err.message, /still waiting for a worker and will never run/);
+    return true;
+  });
   await first;
+  assert.equal(getPool().stats().completed, 1, 'only the first call ran');
 });
 
 test('a full queue refuses new calls with a clear error', async () => {

@@ -9,11 +9,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Channel, createChannelEnds } from '../wire/transport.ts';
 import {
-  CTRL_CLAIMED,
+  CTRL_READY,
   CTRL_RUNNING,
   CTRL_SINCE,
-  CTRL_WORDS,
+  CTRL_SLOTS,
+  CTRL_STOP,
   MARK,
+  tagOf,
   type CallRequest,
   type CancelSignal,
   type Message,
@@ -102,6 +104,8 @@ export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execA
   readonly name: string;
   /** Pool workers: Date.now() when the pool started (the control words count from it). */
   readonly epoch?: number;
+  /** Pool workers: claim slots, one per call the worker may hold at once. */
+  readonly slots?: number;
   /** Where replies go; without it the caller reads them itself (`channel.receiveSync`). */
   readonly onReplies?: (replies: Reply[]) => void;
 }
@@ -120,15 +124,19 @@ export class WorkerLink {
   /** Instance ids this worker has been sent constructor arguments of. */
   readonly replicas = new Set<number>();
   nextSeq = 1;
-  private readonly ctrl: Int32Array | undefined;
+  readonly ctrl: Int32Array;
   private readonly epoch: number;
+  /** Claim slots no call holds now. */
+  private readonly freeSlots: number[];
 
   constructor(options: LinkOptions) {
     const script = workerScript();
     const { port1, port2 } = new MessageChannel();
     const ends = createChannelEnds(port1, port2);
-    const ctrl = options.role === 'pool' ? new SharedArrayBuffer(CTRL_WORDS * 4) : undefined;
-    this.ctrl = ctrl && new Int32Array(ctrl);
+    const slots = options.slots ?? 0;
+    const ctrl = new SharedArrayBuffer((CTRL_SLOTS + slots) * 4);
+    this.ctrl = new Int32Array(ctrl);
+    this.freeSlots = Array.from({ length: slots }, (_, i) => slots - 1 - i);
     this.epoch = options.epoch ?? 0;
     const boot: WorkerBoot = { role: options.role, ctrl, epoch: options.epoch, channel: ends.there };
     this.worker = new Worker(script, {
@@ -149,37 +157,64 @@ export class WorkerLink {
       : new Channel(ends.here, () => {}, { receive: 'sync' });
   }
 
-  // ---- the control words (pool workers) ------------------------------------------------
+  // ---- the control words -----------------------------------------------------------------
 
-  /** Whether the request numbered `seq` has started on the worker (or was revoked from it). */
-  started(seq: number): boolean {
-    return Atomics.load(this.ctrl!, CTRL_CLAIMED) >= seq;
+  /** Whether the worker got as far as serving requests (an exit before is a failed start). */
+  get ready(): boolean {
+    return Atomics.load(this.ctrl, CTRL_READY) === 1;
+  }
+
+  /** A free claim slot for the call numbered `seq`, marked as not yet claimed. */
+  takeSlot(seq: number): number {
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) throw new Error(`smartasync: internal error: no free claim slot for call ${seq}`);
+    Atomics.store(this.ctrl, CTRL_SLOTS + slot, tagOf(seq));
+    return slot;
+  }
+
+  /** Gives back the slot of a call that settled or was revoked. */
+  freeSlot(slot: number): void {
+    this.freeSlots.push(slot);
+  }
+
+  /** Whether the worker has claimed (started) the call numbered `seq` in `slot`. */
+  claimed(slot: number, seq: number): boolean {
+    return Atomics.load(this.ctrl, CTRL_SLOTS + slot) === -tagOf(seq);
+  }
+
+  /**
+   * Takes back the call numbered `seq` in `slot` unless the worker claimed it first (a
+   * compare-and-swap against the worker's own): true means it will never run there.
+   */
+  revoke(slot: number, seq: number): boolean {
+    const tag = tagOf(seq);
+    return Atomics.compareExchange(this.ctrl, CTRL_SLOTS + slot, tag, 0) === tag;
   }
 
   /** Whether the worker has been inside one synchronous call for longer than `ms`. */
   stalled(now: number, ms: number): boolean {
-    const ctrl = this.ctrl!;
+    const ctrl = this.ctrl;
     return Atomics.load(ctrl, CTRL_RUNNING) !== 0 && now - this.epoch - Atomics.load(ctrl, CTRL_SINCE) > ms;
   }
 
   /** Whether the call numbered `seq` is executing synchronous code right now. */
   running(seq: number): boolean {
-    return Atomics.load(this.ctrl!, CTRL_RUNNING) === seq;
+    return Atomics.load(this.ctrl, CTRL_RUNNING) === tagOf(seq);
+  }
+
+  /** The seq tag of the call running synchronous code now, 0 if none. */
+  runningTag(): number {
+    return Atomics.load(this.ctrl, CTRL_RUNNING);
   }
 
   /**
-   * Revokes every request numbered up to `last` that the worker has not claimed (compare-and-
-   * swap on the claim word, so none runs twice). Returns the highest seq the worker claimed.
+   * Asks the generator of stream `seq` to end at its next item: the worker reads this word
+   * between items, so a stream breaks off even while its generator runs a long synchronous
+   * stretch (the cancel message also sent is read only when that stretch ends).
    */
-  revokeUpTo(last: number): number {
-    const ctrl = this.ctrl!;
-    let claimed = Atomics.load(ctrl, CTRL_CLAIMED);
-    while (claimed < last) {
-      const seen = Atomics.compareExchange(ctrl, CTRL_CLAIMED, claimed, last);
-      if (seen === claimed) break;
-      claimed = seen; // the worker claimed one meanwhile: revoke the rest
-    }
-    return claimed;
+  stopStream(seq: number): void {
+    Atomics.store(this.ctrl, CTRL_STOP, tagOf(seq));
+    this.signal({ op: 'cancel', seq }, true);
   }
 
   // ---- requests -------------------------------------------------------------------------
@@ -190,13 +225,14 @@ export class WorkerLink {
    * The request that runs `task`, numbered `nextSeq`. Absent parts stay undefined rather than
    * spread out: JSON omits them, and one literal of one shape is cheaper on this hot path.
    */
-  callRequest(task: Task, measureCpu: boolean): Outgoing<CallRequest> {
+  callRequest(task: Task, measureCpu: boolean, slot?: number): Outgoing<CallRequest> {
     const def = this.newDef(task.reg);
     const inst = task.instance;
     const ctor = inst !== undefined && !this.replicas.has(inst.id);
     const request: CallRequest = {
       op: 'call',
       seq: this.nextSeq,
+      slot,
       target: targetDef(task.reg).id,
       args: task.args,
       def,

@@ -28,8 +28,13 @@ export interface InstancePart {
 /** Run a registered function, or a method on a replica. */
 export interface CallRequest {
   readonly op: 'call';
-  /** Per-worker sequence number: tells which calls a worker has started. */
+  /** Per-worker sequence number: names the call in replies and signals. */
   readonly seq: number;
+  /**
+   * Pool workers: the claim slot (index into the control words after CTRL_SLOTS) that the
+   * worker must win before it runs the call; the caller may revoke it until then.
+   */
+  readonly slot?: number;
   readonly target: number;
   readonly def?: TargetDef;
   readonly args: unknown[];
@@ -114,21 +119,28 @@ export interface StreamChunk {
 }
 
 /**
- * The shared control words of a pool worker. CTRL_CLAIMED only grows, and only by
- * compare-and-swap: the worker claims request `seq` before running it (CLAIMED: seq-1 → seq),
- * and the caller may revoke requests the worker has not claimed yet (CLAIMED: c → last) to run
- * them elsewhere. Whoever wins the swap owns the request, so none runs twice.
+ * The shared control words of a worker. Each call sent to a pool worker holds a claim slot: the
+ * caller stores the call's tag there, and the worker runs the call only if it swaps the tag for
+ * its negative (claimed); the caller may swap it for 0 first (revoked), to run the call
+ * elsewhere or never. Whoever wins the swap owns the call, so none runs twice and a call
+ * reported as never started never starts.
  */
-export const CTRL_RUNNING = 0; // seq of the call executing synchronously now, 0 when none
-export const CTRL_CLAIMED = 1; // highest seq claimed by the worker or revoked by the caller
-export const CTRL_SINCE = 2; // when the running call started: Date.now() - WorkerBoot.epoch
-export const CTRL_WORDS = 3;
+export const CTRL_RUNNING = 0; // tag of the call executing synchronously now, 0 when none
+export const CTRL_SINCE = 1; // when that call started: Date.now() - WorkerBoot.epoch
+export const CTRL_STOP = 2; // tag of a stream whose reader stopped: its generator ends at its next item
+export const CTRL_READY = 3; // 1 once the worker serves requests: an exit before that is a failed start
+export const CTRL_SLOTS = 4; // the claim slots begin here
+
+/** A call's tag in the control words: never 0, and unique among a worker's calls in flight. */
+export function tagOf(seq: number): number {
+  return ((seq - 1) % 0x3fffffff) + 1;
+}
 
 /** What a smartasync worker receives as `workerData`, under the MARK key. */
 export interface WorkerBoot {
   readonly role: 'pool' | 'bridge';
-  /** Pool workers only: the control words (CTRL_*). */
-  readonly ctrl?: SharedArrayBuffer;
+  /** The control words (CTRL_*); a bridge has no claim slots. */
+  readonly ctrl: SharedArrayBuffer;
   /** Date.now() when the pool started: CTRL_SINCE counts from it to fit 32 bits. */
   readonly epoch?: number;
   /** Its end of the channel to the thread that calls it. */

@@ -5,13 +5,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
-import { checkCloneable, isPlainJson, restoreBuffers, toJsonText } from '../wire/values.ts';
+import { checkCloneable, isPlainJson, restoreBuffers, toJsonText, type ValuePath } from '../wire/values.ts';
 import { encodeThrown } from '../wire/thrown.ts';
+import { payWakeupsBeforeLongWork } from '../wire/transport.ts';
 import { disposeObject } from '../wire/dispose.ts';
 import {
-  CTRL_CLAIMED,
   CTRL_RUNNING,
   CTRL_SINCE,
+  CTRL_SLOTS,
+  CTRL_STOP,
+  tagOf,
   type CallRequest,
   type InstancePart,
   type PrepareRequest,
@@ -28,12 +31,16 @@ import { isIterator, Producer } from './producer.ts';
 
 /** For pool workers: the shared control words, and what to do when a call was revoked. */
 export interface ControlWords {
+  /** CTRL_* words, then the claim slots. */
   readonly ctrl: Int32Array;
   readonly epoch: number;
   readonly onRevoked: () => void;
 }
 
 type Replica = Record<string, unknown>;
+
+/** How long replies written by this worker may wait for the end of its batch of calls before their reader is woken. */
+const OWED_REPLY_MS = 0.5;
 
 export class Executor {
   private readonly targets = new Map<number, Registration>();
@@ -56,7 +63,10 @@ export class Executor {
 
   /** Takes the next message: requests in arrival order; signals to a running stream at once. */
   execute(req: Message): void {
-    if (req.op === 'pull') return this.producers.get(req.seq)?.pull(req.credit);
+    if (req.op === 'pull') {
+      payWakeupsBeforeLongWork(true, 0); // the generator runs on now, maybe for long
+      return this.producers.get(req.seq)?.pull(req.credit);
+    }
     if (req.op === 'cancel') return this.producers.get(req.seq)?.cancel();
     if (this.waiting) return this.holdLine(this.waiting.then(() => this.handle(req)));
     const pending = this.handle(req);
@@ -72,10 +82,12 @@ export class Executor {
     this.waiting = mine;
   }
 
-  /** Claims request `seq` (compare-and-swap: the caller may have revoked it to run elsewhere). */
-  private claim(seq: number): boolean {
+  /** Claims a call (compare-and-swap on its slot: the caller may have revoked it to run elsewhere). */
+  private claim(req: Request): boolean {
     const ctrl = this.control?.ctrl;
-    return !ctrl || Atomics.compareExchange(ctrl, CTRL_CLAIMED, seq - 1, seq) === seq - 1;
+    if (!ctrl || req.op !== 'call' || req.slot === undefined) return true; // the pool's own requests are never revoked
+    const tag = tagOf(req.seq);
+    return Atomics.compareExchange(ctrl, CTRL_SLOTS + req.slot, tag, -tag) === tag;
   }
 
   // Returns a promise only when it has to wait (a module import), so the fast path stays sync.
@@ -86,9 +98,8 @@ export class Executor {
       if (part?.ctorArgs && !this.replicas.has(part.id))
         this.unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
     }
-    // Claimed in arrival order, before anything can fail, so that the next claim follows on.
-    // The pool's own requests are never revoked, so their claim always succeeds.
-    if (!this.claim(req.seq) && req.op === 'call') return this.control!.onRevoked();
+    // Claimed before anything can fail: a revoked call never runs here.
+    if (!this.claim(req)) return this.control!.onRevoked();
     if (req.op === 'release') return this.release(req.seq, req.instance);
     const def = this.defs.get(req.target);
     const reg = this.targets.get(req.target) ?? (def && lookupKey(def.key));
@@ -148,12 +159,15 @@ export class Executor {
   }
 
   private run(req: CallRequest, reg: Registration): void {
+    // The replies of earlier calls go out before one that may run long (measureCpu: the pool
+    // does not know it to be short) starts, or once they have waited OWED_REPLY_MS.
+    payWakeupsBeforeLongWork(req.measureCpu === true || req.stream !== undefined, OWED_REPLY_MS);
     const started = performance.now();
     const cpuBefore = req.measureCpu ? runnableNow() : undefined;
     const ctrl = this.control?.ctrl;
     if (ctrl) {
       Atomics.store(ctrl, CTRL_SINCE, Date.now() - this.control!.epoch);
-      Atomics.store(ctrl, CTRL_RUNNING, req.seq);
+      Atomics.store(ctrl, CTRL_RUNNING, tagOf(req.seq));
     }
     let result: unknown;
     let changed: string[] | undefined;
@@ -192,25 +206,39 @@ export class Executor {
       return this.fail(req.seq, new TypeError(`smartasync: ${what}, not a generator: it cannot be streamed.`), started);
     }
     const seq = req.seq;
-    const label = `the items of ${labelOf(reg, req.instance?.method)}`;
+    const tag = tagOf(seq);
+    const label = labelOf(reg, req.instance?.method);
+    const chunk = new ChunkCheck(label);
     const reply = (more: boolean, value: StreamChunk): void => {
-      let report;
-      try {
-        report = checkCloneable(value, label, 'result');
-      } catch (err) {
-        if (more) producer.cancel();
-        return this.endStream(req, () => this.fail(seq, err, started));
-      }
-      const buffers = report?.buffers;
+      const { plain, first, perItem } = chunk;
+      const buffers = chunk.take();
       const runMs = more ? 0 : performance.now() - started;
-      this.send({ seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) }, report === undefined);
+      const message = { seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) };
+      let sent = this.trySend(message, plain, `the items of ${label}`);
+      // The check passed an item the encoder refuses (a Proxy inside a Date's place, say): send
+      // the items before it one by one, then fail at it, as if the check had caught it.
+      if (sent !== true && value.items.length > 0) sent = this.sendOneByOne(seq, value, first, perItem, label);
+      if (sent === true) return;
+      if (more) producer.cancel();
+      this.endStream(req, () => this.fail(seq, sent, started));
     };
     const ctrl = this.control?.ctrl;
     const producer = new Producer(it, req.stream!, {
       chunk: (items) => reply(true, { items }),
-      end: (items, returned) => this.endStream(req, () => reply(false, { items, returned })),
+      end: (items, returned) =>
+        this.endStream(req, () => {
+          try {
+            chunk.returned(returned);
+          } catch (err) {
+            if (items.length > 0) reply(true, { items });
+            return this.fail(seq, err, started);
+          }
+          reply(false, { items, returned });
+        }),
       fail: (err) => this.endStream(req, () => this.fail(seq, err, started)),
-      running: (on) => ctrl && Atomics.store(ctrl, CTRL_RUNNING, on ? seq : 0),
+      check: (item, index) => chunk.item(item, index),
+      running: (on) => ctrl && Atomics.store(ctrl, CTRL_RUNNING, on ? tag : 0),
+      stopAsked: () => ctrl !== undefined && Atomics.load(ctrl, CTRL_STOP) === tag,
     });
     this.producers.set(seq, producer);
     const part = req.instance;
@@ -306,7 +334,45 @@ export class Executor {
       buffers || changed
         ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) }
         : reply;
-    this.send(extra, report === undefined);
+    const sent = this.trySend(extra, report === undefined, `the return value of ${labelOf(reg, req.instance?.method)}`);
+    if (sent !== true) this.fail(req.seq, sent, started, cpuMs);
+  }
+
+  /**
+   * Sends the items of a chunk that failed to encode as chunks of one item each, up to the one
+   * that cannot cross; returns the error naming it (or the return value's, if all items went).
+   */
+  private sendOneByOne(
+    seq: number,
+    value: StreamChunk,
+    first: number,
+    perItem: (ValuePath[] | undefined)[],
+    label: string,
+  ): true | TypeError {
+    for (let k = 0; k < value.items.length; k++) {
+      const buffers = perItem[k]?.map((p) => ['items', 0, ...p.slice(2)]);
+      const one: Reply = { seq, ok: true, value: { items: [value.items[k]] }, runMs: 0, more: true, ...(buffers ? { buffers } : {}) };
+      const sent = this.trySend(one, false, `item ${first + k} of the items of ${label}`);
+      if (sent !== true) return sent;
+    }
+    return this.trySend({ seq, ok: true, value: { items: [] }, runMs: 0, more: true }, false, `the items of ${label}`) === true
+      ? new TypeError(`smartasync: the return value of ${label} cannot be sent to another thread.`)
+      : new TypeError(`smartasync: the items of ${label} cannot be sent to another thread.`);
+  }
+
+  /**
+   * Sends `reply`; true when it went. A value the check let pass but the encoder refuses (a
+   * Proxy, an object whose getter throws) must fail its own call, not the worker: the error
+   * that says so is returned, to be sent instead.
+   */
+  private trySend(reply: Reply, json: boolean, what: string): true | TypeError {
+    try {
+      this.send(reply, json);
+      return true;
+    } catch (err) {
+      const why = (err as Error | null)?.message ?? String(err);
+      return new TypeError(`smartasync: ${what} cannot be sent to another thread: ${why}`, { cause: err });
+    }
   }
 
   // An error crosses as JSON whenever it can (nearly always, see encodeThrown). v8's serializer,
@@ -324,4 +390,56 @@ function changedFields(before: Map<string, unknown>, obj: Record<string, unknown
   for (const [k, v] of Object.entries(obj)) if (!before.has(k) || before.get(k) !== v) changed.push(k);
   for (const k of before.keys()) if (!(k in obj)) changed.push(k);
   return changed.length ? changed : undefined;
+}
+
+/**
+ * What crosses with one chunk of a stream: each item is checked as the generator yields it (so
+ * an item that cannot cross fails the stream there, after the items before it), and the chunk
+ * keeps whether all its items are plain JSON and where its Buffers are.
+ */
+class ChunkCheck {
+  plain = true;
+  /** The stream index of the chunk's first item. */
+  first = 0;
+  /** Each item's Buffer paths (from the chunk's root), for sending items one by one. */
+  perItem: (ValuePath[] | undefined)[] = [];
+  private buffers: ValuePath[] | undefined;
+  private count = 0;
+  private readonly label: string;
+
+  constructor(label: string) {
+    this.label = label;
+  }
+
+  /** Checks item `index` of the stream, the next of this chunk; throws if it cannot cross. */
+  item(item: unknown, index: number): void {
+    const report = checkCloneable(item, `item ${index} of the items of ${this.label}`, 'item');
+    if (this.count === 0) this.first = index;
+    let paths: ValuePath[] | undefined;
+    if (report) {
+      this.plain = false;
+      paths = report.buffers?.map((p) => ['items', this.count, ...p]);
+      if (paths) (this.buffers ??= []).push(...paths);
+    }
+    this.perItem[this.count] = paths;
+    this.count++;
+  }
+
+  /** Checks the generator's return value, which crosses with the last chunk. */
+  returned(value: unknown): void {
+    const report = checkCloneable(value, `the return value of ${this.label}`, 'returned');
+    if (!report) return;
+    this.plain = false;
+    for (const p of report.buffers ?? []) (this.buffers ??= []).push(['returned', ...p]);
+  }
+
+  /** The chunk's Buffer paths; starts the next chunk. */
+  take(): ValuePath[] | undefined {
+    const buffers = this.buffers;
+    this.buffers = undefined;
+    this.count = 0;
+    this.plain = true;
+    this.perItem = [];
+    return buffers;
+  }
 }
