@@ -94,7 +94,7 @@ export class WorkerStartError extends SmartAsyncError {
     super(
       'ERR_SMARTASYNC_WORKER_START',
       `${what} could not run: a smartasync worker thread failed to start: ${detail}. ` +
-        'Check what every worker loads before your code: the execArgv given to configure() (or the process\'s own, ' +
+        "Check what every worker loads before your code: the execArgv given to configure() (or the process's own, " +
         'which workers inherit: --import, --require, --loader) and resourceLimits. Calls fail at once for a moment, then the pool tries again.',
       options,
     );

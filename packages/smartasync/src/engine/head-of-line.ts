@@ -6,16 +6,18 @@
  * - short when its function's latest calls all ran under `longCallMs` (their median, and the
  *   latest one, and none seen stuck since);
  * - long when they typically (the median of the latest 8) ran `longCallMs` or more;
- * - doubtful otherwise: its function has never run, or its latest call ran long, or one of its
- *   calls is running long right now. A doubtful call is placed like a long one, but not held
- *   back (below): what it will do is not known yet.
+ * - doubtful otherwise: its function has never run, or its latest call ran clearly long
+ *   (`doubtMs`: 10 ms, or twice `longCallMs` if more), or one of its calls is running that long
+ *   right now. A doubtful call is placed like a long one, and held back like one (below) unless
+ *   its function is known to wait rather than compute. (Time a call's thread lost to
+ *   preemption on a busy machine is not counted as its own: it casts no doubt.)
  * Long and doubtful calls hold their worker alone: no short call is queued behind them. Short
  * calls go to workers that hold no such call; when every worker holds one, a short call takes
  * the express worker, one thread beyond `size` that runs short calls only (Go's runtime hands
  * its processor to a new thread when one blocks in a system call, to the same end).
  *
  * While short calls keep arriving (the last one less than `holdMs` ago), CPU-bound long calls
- * run on at most `cores - reservedCores` workers at once (never fewer than one), so a core stays
+ * (and doubtful ones: a function never seen is taken to compute until it shows otherwise) run on at most `cores - reservedCores` workers at once (never fewer than one), so a core stays
  * free for the event loop and the short calls: an idle worker is not enough when the operating
  * system time-slices more busy threads than there are cores. Long calls that mostly wait (on a
  * database, a disk) are not held back, since they leave the CPU free.
@@ -30,6 +32,9 @@ import type { HeadOfLineOptions } from '../types.ts';
 /** Below this share of its run time on a CPU, a long call counts as waiting, not computing. */
 const CPU_BOUND_SHARE = 0.5;
 
+/** See `doubtMs`. */
+const DOUBT_MS = 10;
+
 export const HEAD_OF_LINE_DEFAULTS: Required<HeadOfLineOptions> = { longCallMs: 2, holdMs: 1_000, reservedCores: 1 };
 
 /** How a call is placed (see above). */
@@ -38,6 +43,8 @@ export type CallClass = 'short' | 'doubtful' | 'long';
 export class HeadOfLine {
   readonly enabled: boolean;
   readonly longCallMs: number;
+  /** A call this long makes its function doubtful at once (see above). */
+  readonly doubtMs: number;
   private readonly holdMs: number;
   /** How many CPU-bound long calls may run at once while short calls arrive. */
   readonly heldLimit: number;
@@ -47,6 +54,7 @@ export class HeadOfLine {
     this.enabled = options !== false;
     const o = { ...HEAD_OF_LINE_DEFAULTS, ...(typeof options === 'object' ? options : {}) };
     this.longCallMs = o.longCallMs;
+    this.doubtMs = Math.max(DOUBT_MS, 2 * o.longCallMs);
     this.holdMs = o.holdMs;
     this.heldLimit = Math.max(1, Math.min(size, cores - o.reservedCores));
   }
@@ -56,7 +64,17 @@ export class HeadOfLine {
     if (!this.enabled) return 'short';
     if (profile.count === 0) return 'doubtful';
     if (profile.typicalMs >= this.longCallMs) return 'long';
-    return profile.lastMs >= this.longCallMs || profile.stalled ? 'doubtful' : 'short';
+    return profile.lastMs >= this.doubtMs || profile.stalled ? 'doubtful' : 'short';
+  }
+
+  /**
+   * Whether a call with this profile may run long, protection on or off: the worker then sends
+   * the replies it has written before it starts the call, rather than after it.
+   */
+  mayBeLong(profile: CallProfile): boolean {
+    return (
+      profile.count === 0 || profile.typicalMs >= this.longCallMs || profile.lastMs >= this.doubtMs || profile.stalled
+    );
   }
 
   /** Whether a long call with this profile keeps a CPU busy while it runs. */

@@ -12,6 +12,7 @@ import type { PoolOptions } from '../types.ts';
 import { HeadOfLine, type CallClass } from './head-of-line.ts';
 import { Lines } from './lines.ts';
 import { WorkerLink, type Outgoing } from './worker-link.ts';
+import { runQueueMs } from './thread-wait.ts';
 import type { InstanceRef, Task } from './task.ts';
 
 /** A request in flight or waiting: a call (with its Task) or the pool's own bookkeeping. */
@@ -23,14 +24,14 @@ export interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
   /** Streams: where each chunk of items goes before the last reply settles the call. */
-  readonly onChunk?: (chunk: StreamChunk) => void;
+  onChunk?: (chunk: StreamChunk) => void;
   readonly enqueuedAt: number;
   /** How it is placed (head-of-line.ts); a doubtful call may prove short while it waits. */
   cls: CallClass;
-  /** A long call that keeps a CPU busy: the hold on long calls counts it. */
-  readonly cpuBound: boolean;
+  /** A long or doubtful call that keeps (or may keep) a CPU busy: the hold on long calls counts it. */
+  cpuBound: boolean;
   /** A release settles when its worker dies (the replica is gone); a prepare fails. */
-  readonly okOnCrash: boolean;
+  okOnCrash: boolean;
   seq: number;
   /** Its claim slot on its worker, -1 for the pool's own requests. */
   slot: number;
@@ -46,18 +47,43 @@ export interface Pending {
   onAbort?: () => void;
 }
 
+/** A request as it starts out: not placed, not settled; one shape for all, set in one place. */
+export function newPending(
+  label: string,
+  task: Task | undefined,
+  resolve: (value: unknown) => void,
+  reject: (err: unknown) => void,
+  cls: CallClass,
+  enqueuedAt: number,
+): Pending {
+  return {
+    label,
+    task,
+    resolve,
+    reject,
+    onChunk: undefined,
+    enqueuedAt,
+    cls,
+    cpuBound: false,
+    okOnCrash: false,
+    seq: 0,
+    slot: -1,
+    worker: undefined,
+    holding: false,
+    credit: 0,
+    readerStopped: false,
+    settled: false,
+    timer: undefined,
+    onAbort: undefined,
+  };
+}
+
 /**
  * A worker inside one synchronous call for this long (a report, a big query) takes no new
  * calls, and calls already sent to it that have not started are taken back: they would wait
  * behind it while other workers are free. It catches the calls the profiles did not foresee.
  */
 const STALL_MS = 2;
-
-/**
- * A call running this long (or twice `longCallMs`, if more) makes its function doubtful at once
- * (head-of-line.ts), before its run time is known: its next calls hold a worker alone.
- */
-const DOUBT_MS = 10;
 
 /** A pool worker and the calls it holds. */
 export class PoolWorker extends WorkerLink {
@@ -103,6 +129,22 @@ export class PoolWorker extends WorkerLink {
   /** Whether it is stuck in one synchronous call (see STALL_MS). */
   isStalled(now: number): boolean {
     return this.stalled(now, STALL_MS);
+  }
+
+  /** The stuck call this worker was first seen in, and its thread's wait for a CPU then. */
+  private stuck: { tag: number; wait: number } | undefined;
+
+  /**
+   * How long the call running now has held this worker, less the time its thread has waited
+   * for a CPU since it was first seen stuck (a preempted thread is not a long call).
+   */
+  heldMs(now: number): number {
+    const tag = this.runningTag();
+    const wall = this.runningFor(now);
+    const wait = tag === 0 ? undefined : runQueueMs(this.osThreadId);
+    if (wait === undefined) return wall;
+    if (this.stuck?.tag !== tag) this.stuck = { tag, wait };
+    return wall - (wait - this.stuck.wait);
   }
 
   /** Whether a call for the shared lines may go here: not pinned-busy, held by no call alone. */
@@ -203,7 +245,7 @@ export class Placement {
   pump(worker: PoolWorker): void {
     while (worker.pinnedLine.length > 0 && worker.calls < this.concurrency)
       this.dispatch(worker, worker.pinnedLine.shift()!);
-    if (!worker.takesShared() || this.lines.size === 0 || worker.isStalled(Date.now())) return;
+    if (!worker.ready || !worker.takesShared() || this.lines.size === 0 || worker.isStalled(Date.now())) return;
     const now = performance.now();
     const { short, long } = this.lines;
     while (worker.calls < this.concurrency) {
@@ -213,22 +255,19 @@ export class Placement {
         long.shift();
         if (l.cls === 'doubtful' && l.onChunk === undefined) l.cls = this.policy.classify(l.task!.profile);
         this.dispatch(worker, l);
-        if (!worker.takesShared()) return;
+        if (!worker.takesShared()) break;
         continue;
       }
-      if (!s) return;
+      if (!s) break;
       this.dispatch(worker, short.shift()!);
     }
+    if (this.lines.size > 0) this.grow(); // calls still wait: one more worker, if the pool may grow
   }
 
   /** Places waiting calls after a change of capacity (a worker went away, a hold lifted). */
   pumpAll(): void {
     for (const w of this.workers) this.pump(w);
-    while (this.regular < this.size && this.hasPlaceable()) {
-      const worker = this.spawn(false);
-      if (!worker) return;
-      this.pump(worker);
-    }
+    if (this.hasPlaceable()) this.grow(); // it takes from the lines once it has started
   }
 
   /** Marks `call` as no longer held by its worker (its reply came, or it was taken back). */
@@ -349,63 +388,68 @@ export class Placement {
   /**
    * A worker for a short call: an idle one, else the least busy of those running short calls
    * only (a short call behind short calls waits less than a new worker takes to start), else the
-   * express worker, else one still starting, else a new one. Starting takes tens of ms (more on
-   * a busy machine): a short call waits for it only when nothing that runs already can take it.
+   * express worker. None: it waits in line (and a new worker starts if the pool may grow): a
+   * worker takes calls once it has started, which takes tens of ms, more on a busy machine.
    */
   private workerForShort(): PoolWorker | undefined {
-    const { best, starting } = this.leastBusy();
+    const best = this.leastBusy();
+    if (best?.inflight.size !== 0) this.grow(); // no idle worker: one more for the calls to come
     if (best) return best;
-    const express = this.policy.enabled ? this.express : undefined;
-    const expressFree = express && express.calls < this.concurrency && !express.isStalled(Date.now());
-    if (expressFree && express.ready) return express;
-    if (starting) return starting;
-    if (this.regular < this.size) {
-      const spawned = this.spawn(false);
-      if (spawned) return spawned;
+    // The express worker is for when the regular workers serve but each holds a long call.
+    if (this.policy.enabled && this.workers.some((w) => !w.express && w.ready)) {
+      const express = this.express ?? this.starting(this.spawn(true));
+      if (express?.ready && express.calls < this.concurrency && !express.isStalled(Date.now())) return express;
     }
-    if (!this.policy.enabled) return undefined;
-    if (expressFree) return express;
-    return this.express ? undefined : this.spawn(true);
+    return undefined;
   }
 
   /**
-   * A worker for a call that holds its worker alone: an idle one, one starting, a new one, or
-   * else one behind short calls (they finish soon).
+   * A worker for a call that holds its worker alone: an idle one, else one behind short calls
+   * (they finish soon); the pool grows meanwhile, if it may, for the next ones.
    */
   private workerForExclusive(): PoolWorker | undefined {
-    const { best, starting } = this.leastBusy();
-    if (best?.inflight.size === 0) return best;
-    if (starting?.inflight.size === 0) return starting;
-    if (this.regular < this.size) {
-      const spawned = this.spawn(false);
-      if (spawned) return spawned;
-    }
-    return best ?? starting;
+    const best = this.leastBusy();
+    if (best?.inflight.size !== 0) this.grow();
+    return best;
+  }
+
+  /** Starts one more regular worker, if the pool may have one and none is starting already. */
+  private grow(): void {
+    if (this.regular < this.size && !this.workers.some((w) => !w.express && !w.ready)) this.starting(this.spawn(false));
   }
 
   /**
-   * Among the regular workers that hold no call alone and have room: the one with the fewest
-   * calls of those serving (an idle one at once), and one still starting, if any. Stalled
-   * workers on the way give back their waiting calls.
+   * A worker started for calls that wait: it keeps the process alive until it has started and
+   * taken them (see `answered`), as a worker holding calls does.
    */
-  private leastBusy(): { best?: PoolWorker; starting?: PoolWorker } {
+  private starting(worker: PoolWorker | undefined): PoolWorker | undefined {
+    worker?.worker.ref();
+    return worker;
+  }
+
+  /** A worker's first answer: it has started, so the calls waiting may go to it. */
+  answered(worker: PoolWorker): void {
+    this.pump(worker);
+    if (worker.inflight.size === 0) worker.worker.unref();
+  }
+
+  /**
+   * The started regular worker with the fewest calls among those that hold no call alone and
+   * have room; an idle one at once. Stalled workers on the way give back their waiting calls.
+   */
+  private leastBusy(): PoolWorker | undefined {
     let best: PoolWorker | undefined;
-    let starting: PoolWorker | undefined;
     let now = 0;
     for (const w of this.workers) {
-      if (w.express || !w.takesShared() || w.calls >= this.concurrency) continue;
-      if (!w.ready) {
-        if (!starting || w.inflight.size < starting.inflight.size) starting = w;
-        continue;
-      }
-      if (w.inflight.size === 0) return { best: w };
+      if (w.express || !w.ready || !w.takesShared() || w.calls >= this.concurrency) continue;
+      if (w.inflight.size === 0) return w;
       if (w.isStalled((now ||= Date.now()))) {
         this.unstall(w);
         continue;
       }
       if (!best || w.inflight.size < best.inflight.size) best = w;
     }
-    return { best, starting };
+    return best;
   }
 
   /** The worker a pinned instance keeps to, chosen (or moved, if its worker died) now if need be. */
@@ -428,7 +472,7 @@ export class Placement {
   // ---- the hold on long calls -----------------------------------------------------------
 
   private isHeld(call: Pending): boolean {
-    return call.cls === 'long' && call.cpuBound;
+    return call.cls !== 'short' && call.cpuBound;
   }
 
   /** Whether `call` may start at `now`, as far as the hold on long calls goes. */
@@ -483,8 +527,9 @@ export class Placement {
     const task = call.task!;
     const seq = worker.nextSeq;
     const slot = worker.takeSlot(seq);
-    // CPU time is measured where it may matter: calls of long or unknown functions.
-    const outgoing = worker.callRequest(task, call.cls !== 'short', slot);
+    // CPU time is measured where it may matter: calls of long or unknown functions (the worker
+    // also sends the replies it owes before it starts one of those).
+    const outgoing = worker.callRequest(task, call.cls !== 'short' || this.policy.mayBeLong(task.profile), slot);
     try {
       worker.send(outgoing, { transfer: task.options?.transfer });
     } catch (err) {
@@ -522,7 +567,7 @@ export class Placement {
   private unstall(worker: PoolWorker): void {
     // A thread preempted on a busy machine looks stuck for a time slice or two: only a call
     // stuck well past that casts doubt on its function.
-    if (worker.stalled(Date.now(), Math.max(DOUBT_MS, 2 * this.policy.longCallMs))) {
+    if (worker.heldMs(Date.now()) >= this.policy.doubtMs) {
       const tag = worker.runningTag();
       for (const call of worker.inflight.values()) {
         if (call.task && tagOf(call.seq) === tag) call.task.profile.stalled = true;

@@ -21,7 +21,7 @@ import {
   type CancelledState,
 } from '../errors.ts';
 import type { DurationStats, PoolOptions, PoolStats } from '../types.ts';
-import { Placement, type Pending, type PoolWorker } from './placement.ts';
+import { newPending, Placement, type Pending, type PoolWorker } from './placement.ts';
 import { instanceRefOf, unsendable, type InstanceRef, type Task } from './task.ts';
 import type { Outgoing } from './worker-link.ts';
 import { ItemStream, STREAM_WINDOW } from './stream.ts';
@@ -112,22 +112,10 @@ export class Pool {
     // A stream holds its worker while it produces: placed as a long call, whatever its profile says.
     const cls = onChunk ? 'long' : policy.classify(task.profile);
     if (cls === 'short' && !task.instance?.pinned) policy.shortArrived(now);
-    const call: Pending = {
-      label: task.label,
-      task,
-      resolve,
-      reject,
-      onChunk,
-      enqueuedAt: now,
-      cls,
-      cpuBound: cls === 'long' && policy.isCpuBound(task.profile),
-      okOnCrash: false,
-      seq: 0,
-      slot: -1,
-      holding: false,
-      credit: onChunk ? STREAM_WINDOW : 0,
-      settled: false,
-    };
+    const call = newPending(task.label, task, resolve, reject, cls, now);
+    call.onChunk = onChunk;
+    call.cpuBound = cls !== 'short' && policy.isCpuBound(task.profile);
+    if (onChunk) call.credit = STREAM_WINDOW;
     const refusal = this.refusal(task);
     if (refusal) {
       this.settle(call, false, refusal);
@@ -136,7 +124,8 @@ export class Pool {
     if (!this.placement.place(call)) {
       const starting = this.starts.error();
       if (starting) this.settle(call, false, this.startError(call, starting));
-      else if (this.placement.lines.size >= this.maxQueue) this.settle(call, false, new QueueFullError(task.label, this.maxQueue));
+      else if (this.placement.lines.size >= this.maxQueue)
+        this.settle(call, false, new QueueFullError(task.label, this.maxQueue));
       else this.placement.lines.push(call);
     }
     this.watch(call);
@@ -226,21 +215,8 @@ export class Pool {
   /** Sends one of the pool's own requests to `worker`; settles with its reply. */
   private control(worker: PoolWorker, label: string, okOnCrash: boolean, outgoing: Outgoing): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const call: Pending = {
-        label,
-        task: undefined,
-        resolve,
-        reject,
-        enqueuedAt: performance.now(),
-        cls: 'short',
-        cpuBound: false,
-        okOnCrash,
-        seq: 0,
-        slot: -1,
-        holding: false,
-        credit: 0,
-        settled: false,
-      };
+      const call = newPending(label, undefined, resolve, reject, 'short', performance.now());
+      call.okOnCrash = okOnCrash;
       this.placement.sendControl(worker, call, outgoing);
     });
   }
@@ -320,6 +296,7 @@ export class Pool {
     if (!worker.answered) {
       worker.answered = true;
       this.starts.started();
+      if (!worker.retired) this.placement.answered(worker);
     }
     const now = performance.now();
     for (const reply of replies) {
@@ -335,7 +312,8 @@ export class Pool {
       if (task) {
         this.runTime.add(reply.runMs);
         this.waitTime.add(Math.max(0, now - call.enqueuedAt - reply.runMs));
-        task.profile.record(reply.runMs, reply.cpuMs);
+        // What the call would run on a free core: time its thread was preempted is the machine's.
+        task.profile.record(reply.runMs - (reply.waitMs ?? 0), reply.cpuMs);
         if (reply.changedFields) task.onChanged?.(reply.changedFields);
       }
       if (reply.ok) this.settle(call, true, restoreBuffers(reply.value, reply.buffers));
@@ -409,7 +387,8 @@ export class Pool {
 
   private onExit(worker: PoolWorker, code: number): void {
     if (worker.stopping || worker.retired) return;
-    if (!worker.ready) return this.startFailed(worker.lastError ?? new Error(`the worker exited with code ${code}`), worker);
+    if (!worker.ready)
+      return this.startFailed(worker.lastError ?? new Error(`the worker exited with code ${code}`), worker);
     this.crashed++;
     const cause = worker.lastError;
     const detail = cause
@@ -434,7 +413,8 @@ export class Pool {
     }
     // Settled on the next turn: this may run inside placement (a `new Worker` that threw).
     queueMicrotask(() => {
-      for (const call of [...unstarted, ...this.placement.drainLines()]) this.settle(call, false, this.startError(call, cause));
+      for (const call of [...unstarted, ...this.placement.drainLines()])
+        this.settle(call, false, this.startError(call, cause));
       this.checkDrained();
     });
   }
@@ -442,7 +422,10 @@ export class Pool {
   /** What a call fails with when no worker could start: the worker's error, explained. */
   private startError(call: Pick<Pending, 'label'>, cause: Error): Error {
     if (cause instanceof SmartAsyncError) return cause; // ours already says what to do (a missing worker entry)
-    return new WorkerStartError(call.label, cause.message || String(cause), { cause });
+    // Where it was thrown (a preload, a loader): the first frame of its stack.
+    const at = /\n\s+at (.+)/.exec(cause.stack ?? '')?.[1];
+    const detail = `${cause.name}: ${cause.message}${at ? ` (at ${at})` : ''}`;
+    return new WorkerStartError(call.label, detail, { cause });
   }
 
   /** Takes `worker` out of the pool; the calls it held (none of which started) are returned. */

@@ -42,9 +42,13 @@ function start(label: string): WorkerLink {
   }
   void link.worker.terminate();
   const before = lastStartError ? ` (the previous attempt failed with: ${lastStartError.message})` : '';
-  throw new WorkerStartError(label, `the sync bridge worker did not start within ${BRIDGE_START_MS / 1000} s${before}`, {
-    cause: lastStartError,
-  });
+  throw new WorkerStartError(
+    label,
+    `the sync bridge worker did not start within ${BRIDGE_START_MS / 1000} s${before}`,
+    {
+      cause: lastStartError,
+    },
+  );
 }
 
 /** Runs `task` (an async body) on the bridge worker and blocks until it settles. */

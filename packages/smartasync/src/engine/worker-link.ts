@@ -14,6 +14,7 @@ import {
   CTRL_SINCE,
   CTRL_SLOTS,
   CTRL_STOP,
+  CTRL_TID,
   MARK,
   tagOf,
   type CallRequest,
@@ -195,6 +196,16 @@ export class WorkerLink {
   stalled(now: number, ms: number): boolean {
     const ctrl = this.ctrl;
     return Atomics.load(ctrl, CTRL_RUNNING) !== 0 && now - this.epoch - Atomics.load(ctrl, CTRL_SINCE) > ms;
+  }
+
+  /** Milliseconds the call running synchronous code now has run (0 if none). */
+  runningFor(now: number): number {
+    return Atomics.load(this.ctrl, CTRL_RUNNING) === 0 ? 0 : now - this.epoch - Atomics.load(this.ctrl, CTRL_SINCE);
+  }
+
+  /** The worker thread's id in the operating system, 0 where unknown. */
+  get osThreadId(): number {
+    return Atomics.load(this.ctrl, CTRL_TID);
   }
 
   /** Whether the call numbered `seq` is executing synchronous code right now. */

@@ -102,6 +102,11 @@ export interface Reply {
   readonly runMs: number;
   /** Of those, milliseconds it wanted a CPU (on one, or waiting for one), when the request asked. */
   readonly cpuMs?: number;
+  /**
+   * For a call that ran long: of `runMs`, about how long its thread waited for a CPU (preempted
+   * on a busy machine), which says nothing of the call itself.
+   */
+  readonly waitMs?: number;
   /** Own fields of the replica the method changed, when asked to watch. */
   readonly changedFields?: string[];
   /**
@@ -129,7 +134,8 @@ export const CTRL_RUNNING = 0; // tag of the call executing synchronously now, 0
 export const CTRL_SINCE = 1; // when that call started: Date.now() - WorkerBoot.epoch
 export const CTRL_STOP = 2; // tag of a stream whose reader stopped: its generator ends at its next item
 export const CTRL_READY = 3; // 1 once the worker serves requests: an exit before that is a failed start
-export const CTRL_SLOTS = 4; // the claim slots begin here
+export const CTRL_TID = 4; // the worker thread's id in the operating system (Linux), 0 if unknown
+export const CTRL_SLOTS = 5; // the claim slots begin here
 
 /** A call's tag in the control words: never 0, and unique among a worker's calls in flight. */
 export function tagOf(seq: number): number {

@@ -89,7 +89,11 @@ function safely<T>(read: () => T, instead: (err: unknown) => T): T {
   }
 }
 
-const unreadable = (err: unknown) => `[unreadable: ${safely(() => String((err as Error)?.message ?? err), () => 'it threw')}]`;
+const unreadable = (err: unknown) =>
+  `[unreadable: ${safely(
+    () => String((err as Error)?.message ?? err),
+    () => 'it threw',
+  )}]`;
 
 /** `String(value)`, or a description when even that throws. */
 function text(value: unknown): string {
@@ -104,7 +108,13 @@ function text(value: unknown): string {
 export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
   return safely(
     () => encodeOnce(thrown, depth),
-    (err) => ({ kind: 'error', name: 'Error', message: `a thrown value that could not be read ${unreadable(err)}`, builtin: 'Error', props: {} }),
+    (err) => ({
+      kind: 'error',
+      name: 'Error',
+      message: `a thrown value that could not be read ${unreadable(err)}`,
+      builtin: 'Error',
+      props: {},
+    }),
   );
 }
 
@@ -117,29 +127,34 @@ function encodeOnce(thrown: unknown, depth: number): ThrownData {
   }
   const err = thrown as Error & { errors?: unknown };
   const { props, unset } = ownProps(err);
+  const stack = read(() => err.stack);
+  const classKey = nearestRegistered(err);
+  const errors = read(() => err.errors);
   // Fields that would be undefined are left out rather than set, so that a typical error is
   // plain JSON data (see `unset`).
-  const rawStack = safely(() => err.stack, () => undefined);
-  const stack = typeof rawStack === 'string' ? userFrames(rawStack) : undefined;
-  const classKey = nearestRegistered(err);
-  const cause = safely(
-    () => ('cause' in err ? { cause: encodeThrown(err.cause, depth + 1) } : {}),
-    () => ({}),
-  );
-  const errors = safely(() => err.errors, () => undefined);
-  const data: ThrownData = {
+  return {
     kind: 'error',
-    name: safely(() => String(err.name), () => text(safely(() => err.constructor?.name, () => 'Error'))),
+    name: safely(
+      () => String(err.name),
+      () => text(read(() => err.constructor?.name) ?? 'Error'),
+    ),
     message: safely(() => String(err.message), unreadable),
-    ...(stack !== undefined ? { stack } : {}),
+    ...(typeof stack === 'string' ? { stack: userFrames(stack) } : {}),
     builtin: nearestBuiltin(err),
     ...(classKey !== undefined ? { classKey } : {}),
     props,
     ...(unset ? { unset } : {}),
-    ...cause,
+    ...safely(
+      () => ('cause' in err ? { cause: encodeThrown(err.cause, depth + 1) } : {}),
+      () => ({}),
+    ),
     ...(Array.isArray(errors) ? { errors: errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
   };
-  return data;
+}
+
+/** What `get()` reads, or undefined if reading it throws. */
+function read<T>(get: () => T): T | undefined {
+  return safely(get, () => undefined);
 }
 
 /**
@@ -150,7 +165,10 @@ function encodeOnce(thrown: unknown, depth: number): ThrownData {
 function ownProps(err: Error): { props: Record<string, unknown>; unset: string[] | undefined } {
   const props: Record<string, unknown> = {};
   let unset: string[] | undefined;
-  for (const key of safely(() => Object.keys(err), () => [])) {
+  for (const key of safely(
+    () => Object.keys(err),
+    () => [],
+  )) {
     if (key === 'cause' || key === 'errors') continue;
     const v = safely(() => (err as unknown as Record<string, unknown>)[key], unreadable);
     if (v === undefined) {
@@ -158,7 +176,10 @@ function ownProps(err: Error): { props: Record<string, unknown>; unset: string[]
       (unset ??= []).push(key);
     } else props[key] = cloneable(v) ? v : text(v);
   }
-  const code = safely(() => ('code' in err && !('code' in props) ? { v: (err as { code?: unknown }).code } : undefined), () => undefined);
+  const code = safely(
+    () => ('code' in err && !('code' in props) ? { v: (err as { code?: unknown }).code } : undefined),
+    () => undefined,
+  );
   if (code) {
     if (code.v === undefined) {
       props.code = null;

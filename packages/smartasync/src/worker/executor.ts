@@ -26,8 +26,8 @@ import {
 } from '../wire/protocol.ts';
 import { RegistrationError } from '../errors.ts';
 import { findTarget } from './load.ts';
-import { runnableMsSince, runnableNow } from './cpu-time.ts';
-import { isIterator, Producer } from './producer.ts';
+import { PreemptionClock, runnableMsSince, runnableNow } from './cpu-time.ts';
+import { isIterator, Producer, type ProducerOutput } from './producer.ts';
 
 /** For pool workers: the shared control words, and what to do when a call was revoked. */
 export interface ControlWords {
@@ -38,6 +38,9 @@ export interface ControlWords {
 }
 
 type Replica = Record<string, unknown>;
+
+/** Calls that ran this long (ms) or more say how long their thread was preempted meanwhile. */
+const PREEMPTION_CHECK_MS = 2;
 
 /** How long replies written by this worker may wait for the end of its batch of calls before their reader is woken. */
 const OWED_REPLY_MS = 0.5;
@@ -55,6 +58,7 @@ export class Executor {
   private readonly streaming = new Map<number, { count: number; ended?: () => void; idle?: Promise<void> }>();
   private readonly send: (reply: Reply, json: boolean) => void;
   private readonly control: ControlWords | undefined;
+  private readonly preemption = new PreemptionClock();
 
   constructor(send: (reply: Reply, json: boolean) => void, control?: ControlWords) {
     this.send = send;
@@ -163,6 +167,7 @@ export class Executor {
     // does not know it to be short) starts, or once they have waited OWED_REPLY_MS.
     payWakeupsBeforeLongWork(req.measureCpu === true || req.stream !== undefined, OWED_REPLY_MS);
     const started = performance.now();
+    this.preemption.tick(started);
     const cpuBefore = req.measureCpu ? runnableNow() : undefined;
     const ctrl = this.control?.ctrl;
     if (ctrl) {
@@ -206,7 +211,6 @@ export class Executor {
       return this.fail(req.seq, new TypeError(`smartasync: ${what}, not a generator: it cannot be streamed.`), started);
     }
     const seq = req.seq;
-    const tag = tagOf(seq);
     const label = labelOf(reg, req.instance?.method);
     const chunk = new ChunkCheck(label);
     const reply = (more: boolean, value: StreamChunk): void => {
@@ -222,8 +226,28 @@ export class Executor {
       if (more) producer.cancel();
       this.endStream(req, () => this.fail(seq, sent, started));
     };
+    const producer: Producer = new Producer(it, req.stream!, this.producerOutput(req, chunk, started, reply));
+    this.producers.set(seq, producer);
+    const part = req.instance;
+    if (part) {
+      const uses = this.streaming.get(part.id) ?? { count: 0 };
+      uses.count++;
+      this.streaming.set(part.id, uses);
+    }
+    producer.start();
+  }
+
+  /** Where a stream's producer reports to: the replies of call `req`, checked item by item. */
+  private producerOutput(
+    req: CallRequest,
+    chunk: ChunkCheck,
+    started: number,
+    reply: (more: boolean, value: StreamChunk) => void,
+  ): ProducerOutput {
+    const { seq } = req;
+    const tag = tagOf(seq);
     const ctrl = this.control?.ctrl;
-    const producer = new Producer(it, req.stream!, {
+    return {
       chunk: (items) => reply(true, { items }),
       end: (items, returned) =>
         this.endStream(req, () => {
@@ -239,15 +263,7 @@ export class Executor {
       check: (item, index) => chunk.item(item, index),
       running: (on) => ctrl && Atomics.store(ctrl, CTRL_RUNNING, on ? tag : 0),
       stopAsked: () => ctrl !== undefined && Atomics.load(ctrl, CTRL_STOP) === tag,
-    });
-    this.producers.set(seq, producer);
-    const part = req.instance;
-    if (part) {
-      const uses = this.streaming.get(part.id) ?? { count: 0 };
-      uses.count++;
-      this.streaming.set(part.id, uses);
-    }
-    producer.start();
+    };
   }
 
   /** A stream's last reply; a replica whose last stream ended may now be released. */
@@ -329,7 +345,8 @@ export class Executor {
       return this.fail(req.seq, err, started, cpuMs);
     }
     const buffers = report?.buffers;
-    const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started, cpuMs };
+    const runMs = performance.now() - started;
+    const reply: Reply = { seq: req.seq, ok: true, value, runMs, cpuMs, waitMs: this.preempted(runMs) };
     const extra =
       buffers || changed
         ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) }
@@ -351,11 +368,22 @@ export class Executor {
   ): true | TypeError {
     for (let k = 0; k < value.items.length; k++) {
       const buffers = perItem[k]?.map((p) => ['items', 0, ...p.slice(2)]);
-      const one: Reply = { seq, ok: true, value: { items: [value.items[k]] }, runMs: 0, more: true, ...(buffers ? { buffers } : {}) };
+      const one: Reply = {
+        seq,
+        ok: true,
+        value: { items: [value.items[k]] },
+        runMs: 0,
+        more: true,
+        ...(buffers ? { buffers } : {}),
+      };
       const sent = this.trySend(one, false, `item ${first + k} of the items of ${label}`);
       if (sent !== true) return sent;
     }
-    return this.trySend({ seq, ok: true, value: { items: [] }, runMs: 0, more: true }, false, `the items of ${label}`) === true
+    return this.trySend(
+      { seq, ok: true, value: { items: [] }, runMs: 0, more: true },
+      false,
+      `the items of ${label}`,
+    ) === true
       ? new TypeError(`smartasync: the return value of ${label} cannot be sent to another thread.`)
       : new TypeError(`smartasync: the items of ${label} cannot be sent to another thread.`);
   }
@@ -381,7 +409,15 @@ export class Executor {
   // errors held hundreds of MB per worker that way (issue 8).
   private fail(seq: number, err: unknown, started = performance.now(), cpuMs?: number): void {
     const value = encodeThrown(err);
-    this.send({ seq, ok: false, value, runMs: performance.now() - started, cpuMs }, isPlainJson(value));
+    const runMs = performance.now() - started;
+    this.send({ seq, ok: false, value, runMs, cpuMs, waitMs: this.preempted(runMs) }, isPlainJson(value));
+  }
+
+  /** For a call that ran `runMs` and long enough to ask: how much of it its thread was preempted. */
+  private preempted(runMs: number): number | undefined {
+    if (runMs < PREEMPTION_CHECK_MS) return undefined;
+    const waited = this.preemption.waitedMs();
+    return waited === undefined ? undefined : Math.min(runMs, waited);
   }
 }
 

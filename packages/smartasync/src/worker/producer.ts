@@ -136,12 +136,7 @@ export class Producer {
     this.produced++;
     this.credit--;
     if (this.items.length === 1) this.chunkStarted = now;
-    if (
-      this.produced === 1 ||
-      this.slow ||
-      this.items.length >= CHUNK_ITEMS ||
-      now - this.chunkStarted >= CHUNK_MS
-    ) {
+    if (this.produced === 1 || this.slow || this.items.length >= CHUNK_ITEMS || now - this.chunkStarted >= CHUNK_MS) {
       this.flush();
     }
     if (this.stopping || this.out.stopAsked()) {

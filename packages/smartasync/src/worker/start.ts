@@ -4,11 +4,12 @@
  * for the fastest wake-up. The bridge wakes its caller at once (the caller is blocked), and
  * whatever happens to the bridge, the blocked thread gets an answer.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { Channel } from '../wire/transport.ts';
 import { encodeThrown } from '../wire/thrown.ts';
-import { CTRL_READY, workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
+import { CTRL_READY, CTRL_TID, workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
 import { WorkerCrashedError } from '../errors.ts';
 import { Executor } from './executor.ts';
 
@@ -58,13 +59,19 @@ function start(boot: WorkerBoot): void {
     if (reply.seq === current && !reply.more) current = undefined;
   };
   const ctrl = new Int32Array(boot.ctrl);
-  const executor = new Executor(send, bridge ? undefined : { ctrl, epoch: boot.epoch ?? 0, onRevoked: () => void inFlight-- });
+  const executor = new Executor(
+    send,
+    bridge ? undefined : { ctrl, epoch: boot.epoch ?? 0, onRevoked: () => void inFlight-- },
+  );
   if (bridge) answerIfItEnds(() => current, send);
   // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
+  Atomics.store(ctrl, CTRL_TID, osThreadId());
   // Serving: from now on, an exit is a crash, not a failed start.
   Atomics.store(ctrl, CTRL_READY, 1);
   Atomics.notify(ctrl, CTRL_READY);
+  // The pool places no call on a worker still starting: this empty reply says it may now.
+  if (!bridge) channel.send({ seq: 0, ok: true, value: null, runMs: 0 }, { json: true });
 }
 
 /**
@@ -82,6 +89,18 @@ function answerIfItEnds(current: () => number | undefined, send: (reply: Reply, 
   process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${why(err)}`, err));
   process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${why(err)}`, err));
   process.on('exit', (code) => crash(`exited with code ${code}`));
+}
+
+/**
+ * This thread's id in the operating system, where /proc tells it (Linux), else 0: the pool reads
+ * how long a stuck call's thread waited for a CPU (preempted on a busy machine, not stuck).
+ */
+function osThreadId(): number {
+  try {
+    return Number(fs.readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 let started = false;

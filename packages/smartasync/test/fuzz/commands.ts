@@ -46,13 +46,22 @@ export interface Scenario {
 
 const cancel: fc.Arbitrary<Cancel | undefined> = fc.oneof(
   { weight: 4, arbitrary: fc.constant(undefined) },
-  { weight: 1, arbitrary: fc.record({ how: fc.constant('abort' as const), afterMs: fc.integer({ min: -1, max: 40 }) }) },
-  { weight: 1, arbitrary: fc.record({ how: fc.constant('timeout' as const), afterMs: fc.integer({ min: 1, max: 40 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ how: fc.constant('abort' as const), afterMs: fc.integer({ min: -1, max: 40 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ how: fc.constant('timeout' as const), afterMs: fc.integer({ min: 1, max: 40 }) }),
+  },
 );
 
 const fnCall = fc.oneof(
   { weight: 6, arbitrary: fc.record({ fn: fc.constantFrom<FnName>('short0', 'short1'), ms: fc.constant(0) }) },
-  { weight: 3, arbitrary: fc.record({ fn: fc.constantFrom<FnName>('long0', 'long1'), ms: fc.integer({ min: 5, max: 40 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ fn: fc.constantFrom<FnName>('long0', 'long1'), ms: fc.integer({ min: 5, max: 40 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ fn: fc.constant<FnName>('waits0'), ms: fc.integer({ min: 5, max: 30 }) }) },
   { weight: 2, arbitrary: fc.record({ fn: fc.constant<FnName>('varies'), ms: fc.constantFrom(0, 0, 30, 50) }) },
   {
@@ -65,7 +74,12 @@ const fnCall = fc.oneof(
 );
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ op: fc.constant('call' as const), call: fnCall, cancel }).map(({ call, ...c }) => ({ ...c, ...call })) },
+  {
+    weight: 12,
+    arbitrary: fc
+      .record({ op: fc.constant('call' as const), call: fnCall, cancel })
+      .map(({ call, ...c }) => ({ ...c, ...call })),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -79,10 +93,22 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       op: fc.constant('poison' as const),
-      kind: fc.constantFrom<PoisonKind>('getter', 'name', 'proxy-date', 'proxy-error', 'function', 'undefined', 'symbol', 'revoked-proxy'),
+      kind: fc.constantFrom<PoisonKind>(
+        'getter',
+        'name',
+        'proxy-date',
+        'proxy-error',
+        'function',
+        'undefined',
+        'symbol',
+        'revoked-proxy',
+      ),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('die' as const), how: fc.constantFrom<DeathKind>('exit', 'throw-later') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('die' as const), how: fc.constantFrom<DeathKind>('exit', 'throw-later') }),
+  },
   {
     weight: 3,
     arbitrary: fc
@@ -101,7 +127,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       })
       .map(({ size, ...stream }) => ({ ...stream, ...size })),
   },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('flood' as const), callers: fc.integer({ min: 20, max: 80 }), ms: fc.integer({ min: 300, max: 1500 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('flood' as const),
+      callers: fc.integer({ min: 20, max: 80 }),
+      ms: fc.integer({ min: 300, max: 1500 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 60 }) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'warm' as const }) },
 );

@@ -69,10 +69,12 @@ export function checkOutcomes(p: Played): string[] {
     }
     if (err instanceof CallAbortedError || err instanceof CallTimeoutError) {
       const started = (err as { started?: unknown }).started;
-      if (typeof started !== 'boolean') out.push(`${describe(c)}: ${err.constructor.name} does not say whether it started`);
+      if (typeof started !== 'boolean')
+        out.push(`${describe(c)}: ${err.constructor.name} does not say whether it started`);
       // `started` means it may have run (a worker ended at once, a generator stopped before its
       // first item, may not have got as far as the log): only "not started" is a promise.
-      else if (!started && r) out.push(`${describe(c)} was reported cancelled before it started, but it ran: ${name(err)}`);
+      else if (!started && r)
+        out.push(`${describe(c)} was reported cancelled before it started, but it ran: ${name(err)}`);
       if (!c.command || !(c.command as { cancel?: unknown }).cancel)
         out.push(`${describe(c)} had no cancel, yet: ${name(err)}`);
     } else if (err instanceof WorkerCrashedError) {
@@ -148,7 +150,9 @@ export function checkStreams(p: Played): string[] {
     if (r?.start !== undefined && r.finallyAt === undefined && !(err instanceof WorkerCrashedError))
       out.push(`${describe(c)}: its generator's finally never ran`);
     if (c.brokeAt !== undefined && r?.finallyAt !== undefined && r.finallyAt - c.brokeAt > 2 * s.ms + SLACK_MS)
-      out.push(`${describe(c)}: its generator ended ${(r.finallyAt - c.brokeAt).toFixed(0)} ms after the reader broke off`);
+      out.push(
+        `${describe(c)}: its generator ended ${(r.finallyAt - c.brokeAt).toFixed(0)} ms after the reader broke off`,
+      );
     if (s.read === 'full' && s.ms >= 5) {
       for (const item of items) {
         const late = item.at - item.t;
@@ -202,7 +206,14 @@ export function checkWaits(p: Played): string[] {
   // threads up: that much of any wait is not the scheduler's.
   const slack = SLACK_MS + p.noiseMs;
   const shortSlack = SHORT_SLACK_MS + p.noiseMs;
-  const crashes = p.calls.filter((c) => c.command.op === 'die').map((c) => ran.get(c.id)?.start ?? Infinity);
+  // Workers that end (a call that kills its worker, a cancelled call whose worker is terminated)
+  // are replaced: calls around then may wait for a new worker to start.
+  const killed = (c: CallRecord) =>
+    /worker thread was terminated/.test(String((errorOf(c) as Error | undefined)?.message));
+  const crashes = [
+    ...p.calls.filter((c) => c.command.op === 'die').map((c) => ran.get(c.id)?.start ?? Infinity),
+    ...p.calls.filter(killed).map((c) => c.settledAt!),
+  ];
   // Calls made so far and not done yet, swept in call order.
   let active: { c: CallRecord; r: Ran; short: boolean }[] = [];
   for (const c of p.calls) {
@@ -243,7 +254,6 @@ export function checkStats(p: Played): string[] {
   const { stats } = p;
   const offloaded = p.calls.filter((c) => c.outcome);
   const fulfilled = offloaded.filter((c) => c.outcome!.ok).length;
-  const rejected = offloaded.length - fulfilled;
   // A stream its reader broke off may have failed on its worker after the last item read: the
   // reader never sees that error, the pool counts it.
   const broken = offloaded.filter((c) => c.outcome!.ok && c.brokeAt !== undefined).length;

@@ -156,7 +156,13 @@ class Player {
         this.track(rec, p);
         // A refused call (a full queue) settles at once: wait a turn before the next, as a client
         // retrying would, or the lanes would hold this thread's event loop for the whole flood.
-        if (await p.then(() => false, () => true)) await new Promise((r) => setImmediate(r));
+        if (
+          await p.then(
+            () => false,
+            () => true,
+          )
+        )
+          await new Promise((r) => setImmediate(r));
       }
     };
     for (let i = 0; i < c.callers; i++) this.pending.push(lane());
@@ -184,7 +190,11 @@ class Player {
         await sleep(c.ms);
         return;
       case 'warm':
-        this.pending.push(getPool().warm(...this.ledgers).catch(() => {}));
+        this.pending.push(
+          getPool()
+            .warm(...this.ledgers)
+            .catch(() => {}),
+        );
         return;
     }
   }
@@ -235,12 +245,21 @@ export async function play(scenario: Scenario): Promise<Played> {
       .close()
       .catch((err: unknown) => (closeError = err));
     const closeDeadline = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 30_000)));
-    if ((await Promise.race([closed, closeDeadline])) === 'late') closeError = new Error('close() did not settle within 30 s');
+    if ((await Promise.race([closed, closeDeadline])) === 'late')
+      closeError = new Error('close() did not settle within 30 s');
     clearTimeout(timer);
     loop.disable();
     const unsettled = player.calls.filter((c) => !c.outcome).map((c) => c.id);
     const noiseMs = Math.max(loop.max / 1e6, noise.worstMs);
-    return { scenario, calls: player.calls, log: readLog(log), stats: getPool().stats(), unsettled, closeError, noiseMs };
+    return {
+      scenario,
+      calls: player.calls,
+      log: readLog(log),
+      stats: getPool().stats(),
+      unsettled,
+      closeError,
+      noiseMs,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
