@@ -46,7 +46,6 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 /** The block, and whether the run is complete (under REQUIRE_ALL_DRIVERS every driver must have run). */
 export function driverReport(records: DriverRecord[], required = allDriversRequired()): { text: string; ok: boolean } {
-  const color = (style: Parameters<typeof styleText>[0], text: string) => styleText(style, text);
   const rows: string[] = [];
   let ran = 0;
   for (const driver of DRIVERS) {
@@ -58,16 +57,16 @@ export function driverReport(records: DriverRecord[], required = allDriversRequi
       ran++;
       const servers = [...new Set(runs.map((r) => `${r.server} (${r.source})`))].join(', ');
       rows.push(
-        `${color('green', 'ran     ')} ${name} on ${servers}, ${plural(new Set(runs.map((r) => r.file)).size, 'file')}`,
+        `${styleText('green', 'ran     ')} ${name} on ${servers}, ${plural(new Set(runs.map((r) => r.file)).size, 'file')}`,
       );
     } else if (skips.length > 0) {
       const why = [...new Set(skips.map((r) => r.skipped))].join('; ');
       const files = new Set(skips.map((r) => r.file)).size;
       const where = `${plural(skips.length, 'suite or test', 'suites and tests')} in ${plural(files, 'file')}`;
-      rows.push(`${color(['yellow', 'bold'], 'SKIPPED ')} ${name} ${why}: ${where}`);
+      rows.push(`${styleText(['yellow', 'bold'], 'SKIPPED ')} ${name} ${why}: ${where}`);
       for (const enable of new Set(skips.map((r) => r.enable))) rows.push(`${' '.repeat(32)}to run it: ${enable}`);
     } else {
-      rows.push(`${color(['red', 'bold'], 'NOT RUN ')} ${name} no test file used it`);
+      rows.push(`${styleText(['red', 'bold'], 'NOT RUN ')} ${name} no test got a database from it`);
     }
   }
   const ok = !required || ran === DRIVERS.length;
@@ -84,7 +83,7 @@ export function driverReport(records: DriverRecord[], required = allDriversRequi
       required
         ? ok
           ? `${REQUIRE_ALL_DRIVERS} is set: all ran, as required.`
-          : color(['red', 'bold'], `${REQUIRE_ALL_DRIVERS} is set: every driver must run; this run fails.`)
+          : styleText(['red', 'bold'], `${REQUIRE_ALL_DRIVERS} is set: every driver must run; this run fails.`)
         : ran < DRIVERS.length
           ? `CI sets ${REQUIRE_ALL_DRIVERS}=1, under which a missing server fails the run.`
           : ''
