@@ -32,11 +32,14 @@ export {
 } from './errors.ts';
 export type {
   SmartFunction,
+  SmartCallable,
+  SmartCallableMembers,
   AsyncResult,
   SyncResult,
-  SmartClass,
-  SmartInstance,
-  SmartMembers,
+  Refused,
+} from './surface/function.ts';
+export type { SmartClass, SmartInstance, SmartMembers, SmartMethod, SmartClose, Statics } from './surface/class.ts';
+export type {
   CallOptions,
   TransferItem,
   ClassOptions,

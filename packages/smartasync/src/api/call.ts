@@ -14,7 +14,8 @@ import { runBlocking, streamBlocking } from '../engine/sync-bridge.ts';
 import { CallProfile, RECENT } from '../engine/profile.ts';
 import type { InstanceRef, Task } from '../engine/task.ts';
 import { RegistrationError } from '../errors.ts';
-import type { AnyFunction, CallOptions, FunctionOptions, SmartFunction } from '../types.ts';
+import type { AnyFunction, CallOptions, FunctionOptions } from '../types.ts';
+import type { SmartFunction } from '../surface/function.ts';
 
 /**
  * What one function or method has shown so far, and whether `offload: 'auto'` lets it run

@@ -6,7 +6,9 @@
  */
 import { labelOf, register, type Registration } from '../registry/registry.ts';
 import type { InstanceRef } from '../engine/task.ts';
-import type { AnyClass, AnyFunction, ClassOptions, SmartClass, SmartFunction } from '../types.ts';
+import type { AnyClass, AnyFunction, ClassOptions } from '../types.ts';
+import type { SmartFunction } from '../surface/function.ts';
+import type { SmartClass } from '../surface/class.ts';
 import { CallPolicy, isAsyncBody, isGeneratorBody, makeSmartFunction, type Binding } from './call.ts';
 import { attachInstance, releaseInBackground, trackInstance } from './instances.ts';
 

@@ -4,7 +4,9 @@
  * (class.ts, instances.ts).
  */
 import { register } from '../registry/registry.ts';
-import type { AnyClass, AnyFunction, ClassOptions, FunctionOptions, SmartClass, SmartFunction } from '../types.ts';
+import type { AnyClass, AnyFunction, ClassOptions, FunctionOptions } from '../types.ts';
+import type { SmartFunction } from '../surface/function.ts';
+import type { SmartClass } from '../surface/class.ts';
 import { CallPolicy, isAsyncBody, isGeneratorBody, makeSmartFunction } from './call.ts';
 import { wrapClass } from './class.ts';
 
