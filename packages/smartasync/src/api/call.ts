@@ -65,22 +65,6 @@ export interface Binding {
   readonly isGenerator?: boolean;
 }
 
-const AsyncFunctionProto = Object.getPrototypeOf(async function () {}) as object;
-const AsyncGeneratorProto = Object.getPrototypeOf(async function* () {}) as object;
-const GeneratorProto = Object.getPrototypeOf(function* () {}) as object;
-
-/** Whether `fn` is declared `async` (which decides where each form runs it). */
-export function isAsyncBody(fn: Function): boolean {
-  const proto = Object.getPrototypeOf(fn) as unknown;
-  return proto === AsyncFunctionProto || proto === AsyncGeneratorProto;
-}
-
-/** Whether `fn` is a generator function (`function*` or `async function*`): its items stream. */
-export function isGeneratorBody(fn: Function): boolean {
-  const proto = Object.getPrototypeOf(fn) as unknown;
-  return proto === GeneratorProto || proto === AsyncGeneratorProto;
-}
-
 /** Runs `run()` on this thread as a settled promise, for callers that always get one. */
 function settled(run: () => unknown): Promise<unknown> {
   try {

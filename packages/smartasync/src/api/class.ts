@@ -9,8 +9,10 @@ import type { InstanceRef } from '../engine/task.ts';
 import type { AnyClass, AnyFunction, ClassOptions } from '../types.ts';
 import type { SmartFunction } from '../surface/function.ts';
 import type { SmartClass } from '../surface/class.ts';
-import { CallPolicy, isAsyncBody, isGeneratorBody, makeSmartFunction, type Binding } from './call.ts';
+import { CallPolicy, makeSmartFunction, type Binding } from './call.ts';
+import { isAsyncBody, isGeneratorBody } from './kind.ts';
 import { attachInstance, releaseInBackground, trackInstance } from './instances.ts';
+import { carryStatics } from './statics.ts';
 
 /** What smartasync knows of one wrapped class: its registration, options and method policies. */
 export class ClassModel {
@@ -112,6 +114,7 @@ export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions<Inst
     [Symbol.hasInstance]: { value: (x: unknown) => typeof x === 'object' && x !== null && proxies.has(x) },
   });
   Wrapped.prototype = Cls.prototype;
+  carryStatics(Wrapped, Cls);
   return Wrapped as unknown as SmartClass<C>;
 }
 
@@ -166,7 +169,7 @@ function closing(
   };
   Object.defineProperties(fn, {
     name: { value: 'close' },
-    sync: { value: () => (releaseInBackground(ref), close.sync()) },
+    sync: { value: (...args: unknown[]) => (releaseInBackground(ref), close.sync(...args)) },
     json: { value: refuse('close.json()') },
     with: { value: refuse('close.with()') },
     original: { value: close.original },
