@@ -14,13 +14,15 @@ import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
 import type { Reply, StreamChunk } from '../wire/protocol.ts';
 import { CallAbortedError, CallTimeoutError } from '../errors.ts';
 import { WorkerLink } from './worker-link.ts';
+import { configuredExecArgv } from './pool.ts';
 import { unsendable, type InstanceRef, type Task } from './task.ts';
 import { STREAM_WINDOW, StreamBuffer, type StreamSignal } from './stream.ts';
 
 let bridge: WorkerLink | undefined;
 
 function start(): WorkerLink {
-  const link = new WorkerLink({ role: 'bridge', name: 'smartasync-sync-bridge' });
+  // configure({ execArgv }) (a TypeScript loader, say) applies to this worker as to the pool's.
+  const link = new WorkerLink({ role: 'bridge', name: 'smartasync-sync-bridge', execArgv: configuredExecArgv() });
   link.worker.on('exit', () => {
     if (bridge === link) bridge = undefined;
   });
