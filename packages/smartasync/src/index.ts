@@ -9,6 +9,7 @@
  */
 export { smartasync, registerError } from './api/smartasync.ts';
 export { release } from './api/instances.ts';
+export { isWorker } from './api/is-worker.ts';
 import { getPool as defaultPool } from './engine/pool.ts';
 import type { Pool } from './types.ts';
 export { configure } from './engine/pool.ts';
