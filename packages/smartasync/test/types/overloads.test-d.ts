@@ -106,3 +106,20 @@ expectTypeOf(smartasync(o1)(0)).toEqualTypeOf<Promise<'r0'>>();
 void smartasync(o1)(1);
 // @ts-expect-error o3 has none for 3
 void smartasync(o3)(3);
+
+// ---- constructors: every overload, up to 16 too ----
+type ConstructOverloaded<K extends number, Done extends unknown[] = []> = Done['length'] extends K
+  ? unknown
+  : (new (x: Done['length']) => { tag: `r${Done['length']}` }) & ConstructOverloaded<K, [...Done, 0]>;
+declare const C2: ConstructOverloaded<2>;
+declare const C16: ConstructOverloaded<16>;
+declare const C17: ConstructOverloaded<17>;
+expectTypeOf(new (smartasync(C2))(0).sync).toEqualTypeOf<{ tag: 'r0' }>();
+expectTypeOf(new (smartasync(C2))(1).sync).toEqualTypeOf<{ tag: 'r1' }>();
+expectTypeOf(new (smartasync(C16))(0).sync).toEqualTypeOf<{ tag: 'r0' }>();
+expectTypeOf(new (smartasync(C16))(15).sync).toEqualTypeOf<{ tag: 'r15' }>();
+expectTypeOf(new (smartasync(C17))(16).sync).toEqualTypeOf<{ tag: 'r16' }>();
+// @ts-expect-error past 16 constructors, the first is gone
+void new (smartasync(C17))(0);
+// @ts-expect-error C2 has no constructor for 2
+void new (smartasync(C2))(2);
