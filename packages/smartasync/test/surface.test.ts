@@ -86,7 +86,7 @@ test('a CommonJS constructor function is wrapped as a class: new here, methods o
   assert.equal(opened instanceof SmartLegacyStore, false, 'new this() in a static builds a plain instance');
   assert.throws(
     () => (SmartLegacyStore as unknown as (name: string) => unknown)('no new'),
-    /Class constructor LegacyStore cannot be invoked without 'new'/,
+    /Class constructor LegacyStore cannot be invoked without 'new': smartasync wrapped LegacyStore as a class, since its prototype has methods\. Call it with new, or, to offload it as a function, wrap a function of your own that calls it/,
   );
   await store[Symbol.asyncDispose]();
 });

@@ -101,7 +101,7 @@ export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions<Inst
   }
   const proxies = new WeakSet<object>();
   const Wrapped = function (this: unknown, ...args: unknown[]): object {
-    if (!new.target) throw new TypeError(`Class constructor ${Cls.name} cannot be invoked without 'new'`);
+    if (!new.target) throw calledWithoutNew(Cls);
     const ref = model.track(args);
     const inner = new (Cls as unknown as new (...a: unknown[]) => Record<string | symbol, unknown>)(...args);
     const proxy = instanceProxy(model, ref, inner);
@@ -116,6 +116,21 @@ export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions<Inst
   Wrapped.prototype = Cls.prototype;
   carryStatics(Wrapped, Cls);
   return Wrapped as unknown as SmartClass<C>;
+}
+
+/**
+ * Calling a wrapped class without `new`. A function whose prototype has methods is wrapped as
+ * a class even when it can be called as a factory too (better-sqlite3's `Database`, dayjs):
+ * say so, and how to offload it as a function instead.
+ */
+function calledWithoutNew(Cls: Function): TypeError {
+  const message = `Class constructor ${Cls.name} cannot be invoked without 'new'`;
+  if (/^class[\s{]/.test(Function.prototype.toString.call(Cls))) return new TypeError(message);
+  return new TypeError(
+    `${message}: smartasync wrapped ${Cls.name} as a class, since its prototype has methods. ` +
+      `Call it with new, or, to offload it as a function, wrap a function of your own that calls it: ` +
+      `smartasync((...args) => ${Cls.name}(...args)).`,
+  );
 }
 
 /**
