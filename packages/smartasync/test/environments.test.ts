@@ -211,7 +211,7 @@ async function runJest(
 test('Jest with ts-jest, CommonJS: the recipe (tsx for the workers, in setupFiles) runs functions, classes, .sync() and errors', async () => {
   const { r, report, results, threads } = await runJest('jest-cjs');
   assert.equal(report.success, true, results.join('\n') + describeExit(r));
-  assert.equal(report.numPassedTests, 5, results.join('\n'));
+  assert.equal(report.numPassedTests, 6, results.join('\n'));
   assert.deepEqual(threads.map((s) => s.name).sort(), ['asyncSync', 'class', 'erasable', 'function'], describeExit(r));
   for (const s of threads) assert.notEqual(s.there, s.here, `${s.name}: ran on the test's own thread`);
 });
@@ -224,13 +224,13 @@ test('Jest with ts-jest, CommonJS, without a loader for the workers: every failu
   assert.equal(report.success, false);
   assert.equal(report.numPassedTests, 0, results.join('\n'));
   const failures = report.testResults.flatMap((f) => f.assertionResults.flatMap((a) => a.failureMessages));
-  assert.ok(failures.length >= 4, results.join('\n'));
+  assert.ok(failures.length >= 6, results.join('\n'));
   for (const failure of failures) {
     assert.match(failure, /RegistrationError/, failure); // (the error-class test: "Received constructor: RegistrationError")
     if (failure.includes('a worker could not import'))
       assert.ok(failure.includes("configure({ execArgv: ['--import', 'tsx'] })"), failure);
   }
-  assert.ok(failures.filter((f) => f.includes('a worker could not import')).length >= 4, results.join('\n'));
+  assert.ok(failures.filter((f) => f.includes('a worker could not import')).length >= 5, results.join('\n'));
   // An erasable module fails only because the package is CommonJS: the message says so.
   const erasable = failures.find((f) => f.includes('units.ts'));
   assert.ok(erasable, results.join('\n'));
@@ -240,7 +240,7 @@ test('Jest with ts-jest, CommonJS, without a loader for the workers: every failu
 test('Jest with ts-jest, ESM (node --experimental-vm-modules): erasable TypeScript needs no loader', async () => {
   const { r, report, results, threads } = await runJest('jest-esm', { nodeArgs: ['--experimental-vm-modules'] });
   assert.equal(report.success, true, results.join('\n') + describeExit(r));
-  assert.equal(report.numPassedTests, 4, results.join('\n'));
+  assert.equal(report.numPassedTests, 5, results.join('\n'));
   assert.deepEqual(threads.map((s) => s.name).sort(), ['asyncSync', 'class', 'function'], describeExit(r));
   for (const s of threads) assert.notEqual(s.there, s.here, `${s.name}: ran on the test's own thread`);
 });
