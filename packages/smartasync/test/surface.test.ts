@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import Database from 'better-sqlite3';
-import { configure, getPool } from 'smartasync';
+import vm from 'node:vm';
+import { configure, getPool, smartasync } from 'smartasync';
 import LegacyStore from './fixtures/legacy-store.cjs';
 import {
   SmartDatabase,
@@ -102,6 +103,21 @@ test('class statics are the original class statics: values, writes, methods with
   assert.equal(SmartTally.Kind, Tally.Kind, 'a nested class keeps its identity');
   assert.equal(SmartTally.make, SmartTally.make, 'a static method is the same function each time');
   assert.equal(SmartTally.original, Tally);
+});
+
+test("a class from another realm (a vm context, as Jest's) carries its statics, not its realm's Function.prototype", () => {
+  const Foreign = vm.runInNewContext(
+    '(class Foreign { static version = 1; static make() { return new this(); } })',
+  ) as {
+    new (): object;
+    version: number;
+    make(): object;
+  };
+  const SmartForeign = smartasync(Foreign);
+  assert.equal(SmartForeign.version, 1);
+  assert.ok(SmartForeign.make() instanceof Foreign);
+  assert.equal(SmartForeign.call, Function.prototype.call, 'call, apply, bind stay those of the wrapper');
+  assert.equal(SmartForeign.bind, Function.prototype.bind);
 });
 
 test('close.sync(...args) passes its arguments to close()', async () => {

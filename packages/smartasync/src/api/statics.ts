@@ -17,11 +17,17 @@ const OWN = new Set<PropertyKey>([
   Symbol.hasInstance,
 ]);
 
-/** Every static key of `Cls`: its own and those it inherits from parent classes. */
+/**
+ * Every static key of `Cls`: its own and those it inherits from parent classes, up to (not
+ * including) `Function.prototype`, found as the object whose parent is a root object, so
+ * that a class from another realm (a Jest test's vm context) stops at its own.
+ */
 function staticKeys(Cls: Function): Set<PropertyKey> {
   const keys = new Set<PropertyKey>();
-  for (let c: unknown = Cls; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-    for (const key of Reflect.ownKeys(c as object)) if (!OWN.has(key)) keys.add(key);
+  for (let c: object | null = Cls; c; c = Object.getPrototypeOf(c) as object | null) {
+    const parent = Object.getPrototypeOf(c) as object | null;
+    if (parent === null || Object.getPrototypeOf(parent) === null) break;
+    for (const key of Reflect.ownKeys(c)) if (!OWN.has(key)) keys.add(key);
   }
   return keys;
 }
