@@ -19,6 +19,7 @@ import {
   SmartLegacyStore,
   SmartTally,
   Tally,
+  notAsync,
   parseJson,
   smartDescribe,
 } from './fixtures/surface.ts';
@@ -48,6 +49,15 @@ test('an overloaded function runs each overload, on a worker awaited and here wi
   assert.notEqual(s.threadId, 0);
   assert.deepEqual(smartDescribe.sync('x', 2), { kind: 'string', text: 'xx', threadId: 0 });
   assert.deepEqual(smartDescribe.sync(1), { kind: 'number', double: 2, threadId: 0 });
+});
+
+test('a function that returns a promise without being declared async runs as a sync body: .sync() gives the promise (a README limit)', async () => {
+  const awaited = await notAsync(1);
+  assert.equal(awaited.n, 1);
+  assert.notEqual(awaited.threadId, 0, 'awaited, on a worker, which awaits the promise');
+  const synced = notAsync.sync(2) as unknown; // typed as the value: the types cannot see the missing async
+  assert.ok(synced instanceof Promise);
+  assert.deepEqual(await synced, { n: 2, threadId: 0 });
 });
 
 test('a method returning this, which the types refuse awaited, is refused at run time too; .sync() returns the instance', async () => {

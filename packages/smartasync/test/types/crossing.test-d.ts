@@ -4,7 +4,7 @@
 // Checked by `npm run typecheck`.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expectTypeOf } from 'expect-type';
-import { smartasync, type Refused } from 'smartasync';
+import { smartasync, type Refused, type SmartFunction } from 'smartasync';
 
 /** The refusal message of a callable `F`, as its `this` type holds it. */
 type Why<F> = ThisParameterType<F> extends Refused<infer W> ? W : 'not refused';
@@ -87,6 +87,15 @@ export const fine = smartasync(() => ({
   optional: undefined as { deep?: { deeper: string[] } } | undefined,
 }));
 expectTypeOf<Why<typeof fine>>().toEqualTypeOf<'not refused'>();
+
+// The search goes 8 levels deep; deeper parts are left to the run-time check (a README limit).
+type Nested<N extends number, Done extends unknown[] = []> = Done['length'] extends N
+  ? { f: () => 1 }
+  : { a: Nested<N, [...Done, 0]> };
+expectTypeOf<
+  Why<SmartFunction<() => Nested<8>>>
+>().toExtend<`${string}result.a.a.a.a.a.a.a.a.f is a function${string}`>();
+expectTypeOf<Why<SmartFunction<() => Nested<9>>>>().toEqualTypeOf<'not refused'>();
 
 // ---- arguments ----
 const each = smartasync((items: string[], visit: (item: string) => void) => items.forEach(visit));
