@@ -9,6 +9,7 @@
  */
 export { smartasync, registerError } from './api/smartasync.ts';
 export { release } from './api/instances.ts';
+export { isWorker } from './api/is-worker.ts';
 import { getPool as defaultPool } from './engine/pool.ts';
 import type { Pool } from './types.ts';
 export { configure } from './engine/pool.ts';
@@ -32,11 +33,14 @@ export {
 } from './errors.ts';
 export type {
   SmartFunction,
+  SmartCallable,
+  SmartCallableMembers,
   AsyncResult,
   SyncResult,
-  SmartClass,
-  SmartInstance,
-  SmartMembers,
+  Refused,
+} from './surface/function.ts';
+export type { SmartClass, SmartInstance, SmartMembers, SmartMethod, SmartClose, Statics } from './surface/class.ts';
+export type {
   CallOptions,
   TransferItem,
   ClassOptions,

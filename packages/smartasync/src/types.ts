@@ -1,5 +1,6 @@
 /**
- * The public types: what `smartasync(fn)` and `smartasync(Class)` return.
+ * The public types that stand alone: options, the pool and its statistics. What
+ * `smartasync(fn)` and `smartasync(Class)` return is in `surface/`.
  */
 
 /** Any function smartasync can wrap. `any` stays internal: no public signature exposes it. */
@@ -31,69 +32,6 @@ export type TransferItem =
   | ReadableStream
   | WritableStream
   | TransformStream;
-
-/**
- * What `f(...)` gives for a function returning `R`: a promise of the result; for a generator
- * function, an async generator of its items (a `function*` streams them from a worker, at most
- * a bounded window ahead of the reader).
- */
-export type AsyncResult<R> = [R] extends [never]
-  ? Promise<never>
-  : [R] extends [Generator<infer T, infer TReturn, unknown>]
-    ? AsyncGenerator<T, TReturn, undefined>
-    : [R] extends [AsyncGenerator<infer T, infer TReturn, unknown>]
-      ? AsyncGenerator<T, TReturn, undefined>
-      : Promise<Awaited<R>>;
-
-/**
- * What `f.sync(...)` gives for a function returning `R`: the settled value; for a generator
- * function, a generator of its items (an `async function*` runs on the bridge worker, each
- * `next()` blocking until an item is there).
- */
-export type SyncResult<R> = [R] extends [never]
-  ? never
-  : [R] extends [Generator<infer T, infer TReturn, unknown>]
-    ? Generator<T, TReturn, undefined>
-    : [R] extends [AsyncGenerator<infer T, infer TReturn, unknown>]
-      ? Generator<T, TReturn, undefined>
-      : Awaited<R>;
-
-/**
- * A wrapped function: one typed surface, two ways to call it.
- * - `await f(...)`: a synchronous body runs on a worker thread; an async body runs here.
- * - `f.sync(...)`: a synchronous body runs here; an async body runs on a worker while this
- *   thread blocks until it settles.
- */
-export interface SmartFunction<F extends AnyFunction> {
-  (...args: Parameters<F>): AsyncResult<ReturnType<F>>;
-  /** Calls from synchronous code and returns the settled value (or throws). */
-  sync(...args: Parameters<F>): SyncResult<ReturnType<F>>;
-  /**
-   * Like `f(...)`, but settles with the result as JSON text, made on the worker. For results
-   * that go straight into an HTTP response: this thread never builds the objects only to
-   * serialize them again. `undefined` becomes `"null"`.
-   */
-  json(...args: Parameters<F>): Promise<string>;
-  /** The same function with per-call options bound: `f.with({ timeout: 500 })(x)`. */
-  with(options: CallOptions): SmartFunction<F>;
-  /** The function as written. */
-  readonly original: F;
-  /** Whether the body is `async` (decides which form offloads). */
-  readonly isAsync: boolean;
-}
-
-/** Methods of `T` become smart functions; other members keep their types. */
-export type SmartMembers<T> = {
-  [K in keyof T]: T[K] extends AnyFunction ? SmartFunction<T[K]> : T[K];
-};
-
-/** An instance of a wrapped class. */
-export type SmartInstance<T> = SmartMembers<T> & {
-  /** The plain instance on this thread, typed as the original class, for synchronous code. */
-  readonly sync: T;
-  /** Releases the worker replicas, then disposes this thread's instance. */
-  [Symbol.asyncDispose](): Promise<void>;
-};
 
 /** Where an instance's worker-side calls run. */
 export type Placement = 'spread' | 'pinned';
@@ -129,13 +67,6 @@ export interface ClassOptions<T extends object = object> extends FunctionOptions
    * level): a worker finds it by importing that module.
    */
   readonly replica?: () => T | Promise<T>;
-}
-
-/** A wrapped class: same constructor parameters, instances with smart methods. */
-export interface SmartClass<C extends AnyClass> {
-  new (...args: ConstructorParameters<C>): SmartInstance<InstanceType<C>>;
-  /** The class as written. */
-  readonly original: C;
 }
 
 /** Options for the worker pool. */

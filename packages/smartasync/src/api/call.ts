@@ -14,7 +14,8 @@ import { runBlocking, streamBlocking } from '../engine/sync-bridge.ts';
 import { CallProfile, RECENT } from '../engine/profile.ts';
 import type { InstanceRef, Task } from '../engine/task.ts';
 import { RegistrationError } from '../errors.ts';
-import type { AnyFunction, CallOptions, FunctionOptions, SmartFunction } from '../types.ts';
+import type { AnyFunction, CallOptions, FunctionOptions } from '../types.ts';
+import type { SmartFunction } from '../surface/function.ts';
 
 /**
  * What one function or method has shown so far, and whether `offload: 'auto'` lets it run
@@ -62,22 +63,6 @@ export interface Binding {
   readonly policy: CallPolicy;
   /** A generator function: calls give its items, streamed. */
   readonly isGenerator?: boolean;
-}
-
-const AsyncFunctionProto = Object.getPrototypeOf(async function () {}) as object;
-const AsyncGeneratorProto = Object.getPrototypeOf(async function* () {}) as object;
-const GeneratorProto = Object.getPrototypeOf(function* () {}) as object;
-
-/** Whether `fn` is declared `async` (which decides where each form runs it). */
-export function isAsyncBody(fn: Function): boolean {
-  const proto = Object.getPrototypeOf(fn) as unknown;
-  return proto === AsyncFunctionProto || proto === AsyncGeneratorProto;
-}
-
-/** Whether `fn` is a generator function (`function*` or `async function*`): its items stream. */
-export function isGeneratorBody(fn: Function): boolean {
-  const proto = Object.getPrototypeOf(fn) as unknown;
-  return proto === GeneratorProto || proto === AsyncGeneratorProto;
 }
 
 /** Runs `run()` on this thread as a settled promise, for callers that always get one. */

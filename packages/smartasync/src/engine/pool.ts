@@ -483,6 +483,11 @@ export function configure(options: PoolOptions): void {
   defaultPool = undefined;
 }
 
+/** The Node options `configure()` set for workers, which the sync bridge's worker takes too. */
+export function configuredExecArgv(): string[] | undefined {
+  return defaultOptions.execArgv;
+}
+
 /**
  * The default pool that wrapped functions and classes use; created on first use. Once
  * closed it stays closed (calls are refused) until `configure()` sets up a new one.

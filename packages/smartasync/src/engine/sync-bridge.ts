@@ -14,6 +14,7 @@ import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
 import { CTRL_READY, type Reply, type StreamChunk } from '../wire/protocol.ts';
 import { CallAbortedError, CallTimeoutError, WorkerStartError } from '../errors.ts';
 import { WorkerLink } from './worker-link.ts';
+import { configuredExecArgv } from './pool.ts';
 import { unsendable, type InstanceRef, type Task } from './task.ts';
 import { STREAM_WINDOW, StreamBuffer, type StreamSignal } from './stream.ts';
 
@@ -29,7 +30,8 @@ let lastStartError: Error | undefined;
 const BRIDGE_START_MS = 10_000;
 
 function start(label: string): WorkerLink {
-  const link = new WorkerLink({ role: 'bridge', name: 'smartasync-sync-bridge' });
+  // configure({ execArgv }) (a TypeScript loader, say) applies to this worker as to the pool's.
+  const link = new WorkerLink({ role: 'bridge', name: 'smartasync-sync-bridge', execArgv: configuredExecArgv() });
   link.worker.on('error', (err) => (lastStartError = link.ready ? lastStartError : err));
   link.worker.on('exit', () => {
     if (bridge === link) bridge = undefined;
