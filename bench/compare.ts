@@ -1,10 +1,11 @@
-// npm run bench:compare -- <git-ref> [--rounds=N] [--only=job,job]
+// npm run bench:compare -- <git-ref> [--rounds=N] [--only=job,job] [--peer]
 //
 // Builds smartasync at <git-ref> and from the working tree, loads both in one process per job
 // and measures them in alternating blocks: round trip (one core and two), throughput (one and
 // two workers), spaced calls, .sync(), main-thread CPU per call. Prints, per figure, the working
 // tree's value over the ref's: the median of the per-round ratios, their range, and whether
-// that range leaves 1.0 out (a difference beyond the noise of this run).
+// that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina
+// (best batching configuration) and synckit (.sync()) to every job, and the working tree's ratio to them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildAt } from './src/compare/build.ts';
-import type { CompareJob, Metrics } from './src/compare/child.ts';
+import { PEER, type CompareJob, type Metrics } from './src/compare/child.ts';
 import { median, sortedCopy } from './src/stats.ts';
 
 interface JobSpec extends Omit<CompareJob, 'builds' | 'rounds'> {
@@ -36,7 +37,7 @@ const HIGHER_IS_BETTER = new Set(['calls_per_s']);
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '10' }, only: { type: 'string' } },
+  options: { rounds: { type: 'string', default: '10' }, only: { type: 'string' }, peer: { type: 'boolean' } },
 });
 const ref = positionals[0];
 if (!ref) {
@@ -74,14 +75,18 @@ try {
     'ratio = working tree / ref, median of the per-round ratios; range: the per-round ratios less the extreme tenth at each end;\n' +
       '"beyond noise": that range leaves 1.0 out and the ratio is off 1.0 by 2% or more\n',
   );
-  const rows: string[][] = [['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict']];
+  const rows: string[][] = [
+    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(values.peer ? ['tree/peer'] : [])],
+  ];
   let worse = 0;
   for (const spec of jobs) {
     const { name, pinned, ...job } = spec;
-    const [a, b] = runChild({ ...job, rounds, builds: [base.dir, tree.dir] }, pinned ?? false);
+    const builds = values.peer ? [base.dir, tree.dir, PEER] : [base.dir, tree.dir];
+    const [a, b, p] = runChild({ ...job, rounds, builds }, pinned ?? false);
     for (const metric of Object.keys(a![0]!)) {
       const av = a!.map((m) => m[metric]!);
       const bv = b!.map((m) => m[metric]!);
+      const peerRatio = p ? median(sortedCopy(bv.map((v, i) => v / p[i]![metric]!))) : undefined;
       const ratios = sortedCopy(bv.map((v, i) => v / av[i]!));
       // Leave out the most extreme tenth of the rounds at each end: one odd round is not a verdict.
       const cut = Math.floor(ratios.length / 10);
@@ -100,6 +105,7 @@ try {
         `${median(ratios).toFixed(3)}x`,
         `${lo.toFixed(2)}-${hi.toFixed(2)}`,
         better ? 'better, beyond noise' : poorer ? 'WORSE, beyond noise' : 'within noise',
+        ...(peerRatio === undefined ? [] : [`${peerRatio.toFixed(3)}x`]),
       ]);
     }
   }

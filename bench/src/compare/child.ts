@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { quantile, sortedCopy } from '../stats.ts';
 
 export type JobKind = 'roundtrip' | 'throughput' | 'spaced' | 'sync';
@@ -32,6 +32,9 @@ interface Tasks {
   getPool(): { close(): Promise<void> };
 }
 export type Metrics = Record<string, number>;
+
+/** In `CompareJob.builds`: the peer (piscina, synckit) instead of a build. */
+export const PEER = 'peer';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const cpuMicros = () => {
@@ -106,10 +109,36 @@ const blocks: Record<JobKind, (t: Tasks, job: CompareJob) => Promise<Metrics> | 
   sync,
 };
 
+/**
+ * The peer the issue's targets name, as a third candidate: piscina in its best configuration
+ * for batching (one call per message, 256 in flight per thread) and, for `.sync()`, synckit.
+ */
+async function peer(size: number): Promise<Tasks> {
+  const { Piscina } = await import('piscina');
+  const { createSyncFn } = await import('synckit');
+  const pool = new Piscina({
+    filename: new URL('../workers/pool-task.ts', import.meta.url).href,
+    minThreads: size,
+    maxThreads: size,
+    idleTimeout: 1 << 30,
+    concurrentTasksPerWorker: 256,
+    atomics: 'async',
+    recordTiming: false,
+  });
+  const noop = ((x: Small) => pool.run(x) as Promise<Small>) as Tasks['noop'];
+  const syncFn = createSyncFn(fileURLToPath(new URL('../workers/synckit-worker.ts', import.meta.url)));
+  const ping = Object.assign((x: Small) => Promise.resolve(x), { sync: (x: Small) => syncFn(x) as Small });
+  return { noop, ping, configure: () => {}, getPool: () => ({ close: () => pool.destroy() }) };
+}
+
 /** Runs `job`: each build's metrics, round by round (`[build][round]`). */
 export async function runJob(job: CompareJob): Promise<Metrics[][]> {
   const tasks: Tasks[] = [];
   for (const dir of job.builds) {
+    if (dir === PEER) {
+      tasks.push(await peer(job.size));
+      continue;
+    }
     const t = (await import(pathToFileURL(`${dir}/tasks.mjs`).href)) as Tasks;
     t.configure({ size: job.size });
     tasks.push(t);

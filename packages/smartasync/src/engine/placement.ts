@@ -111,6 +111,7 @@ export class PoolWorker extends WorkerLink {
     express: boolean,
     options: PoolOptions & { readonly concurrencyPerWorker: number },
     epoch: number,
+    spinners: SharedArrayBuffer,
     onReplies: (replies: Reply[]) => void,
   ) {
     const name = express ? 'smartasync-express' : `smartasync-${index}`;
@@ -118,6 +119,7 @@ export class PoolWorker extends WorkerLink {
       role: 'pool',
       name,
       epoch,
+      spinners,
       slots: options.concurrencyPerWorker,
       resourceLimits: options.resourceLimits,
       execArgv: options.execArgv,
@@ -180,6 +182,8 @@ export class Placement {
   private nextIndex = 1;
   private pinRotation = 0;
   private readonly epoch = Date.now();
+  /** Counts the workers polling for a request now (see Spin in transport.ts). */
+  private readonly spinners = new SharedArrayBuffer(4);
   private rebalanceTimer: NodeJS.Timeout | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   /** Worker threads at most, the express worker aside. */
@@ -370,7 +374,7 @@ export class Placement {
     if (!this.events.mayStart()) return undefined;
     let worker: PoolWorker;
     try {
-      worker = new PoolWorker(this.nextIndex++, express, this.options, this.epoch, (replies) =>
+      worker = new PoolWorker(this.nextIndex++, express, this.options, this.epoch, this.spinners, (replies) =>
         this.events.onReplies(worker, replies),
       );
     } catch (err) {

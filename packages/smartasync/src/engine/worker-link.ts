@@ -107,6 +107,8 @@ export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execA
   readonly epoch?: number;
   /** Pool workers: claim slots, one per call the worker may hold at once. */
   readonly slots?: number;
+  /** Pool workers: the word, shared by the pool's workers, that counts those polling now. */
+  readonly spinners?: SharedArrayBuffer;
   /** Where replies go; without it the caller reads them itself (`channel.receiveSync`). */
   readonly onReplies?: (replies: Reply[]) => void;
 }
@@ -139,7 +141,13 @@ export class WorkerLink {
     this.ctrl = new Int32Array(ctrl);
     this.freeSlots = Array.from({ length: slots }, (_, i) => slots - 1 - i);
     this.epoch = options.epoch ?? 0;
-    const boot: WorkerBoot = { role: options.role, ctrl, epoch: options.epoch, channel: ends.there };
+    const boot: WorkerBoot = {
+      role: options.role,
+      ctrl,
+      epoch: options.epoch,
+      channel: ends.there,
+      spinners: options.spinners,
+    };
     this.worker = new Worker(script, {
       workerData: { [MARK]: boot },
       transferList: [port2],

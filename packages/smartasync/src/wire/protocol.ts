@@ -151,6 +151,8 @@ export interface WorkerBoot {
   readonly epoch?: number;
   /** Its end of the channel to the thread that calls it. */
   readonly channel?: ChannelEnds;
+  /** Pool workers: one word shared by the pool's workers, counting those polling for a request now. */
+  readonly spinners?: SharedArrayBuffer;
 }
 
 /** `workerData` key that marks a smartasync worker. */

@@ -69,6 +69,13 @@ export interface ChannelOptions {
    */
   readonly spinMaxUs?: number;
   /**
+   * Threads that may poll at once, counted in the first word of `spinners` (shared by every
+   * thread that polls for the same caller): a thread polls only while fewer than `spinLimit`
+   * do, so that polling never takes a core the calling thread (or a working thread) needs.
+   */
+  readonly spinners?: Int32Array;
+  readonly spinLimit?: number;
+  /**
    * 'sync': no reader runs on the event loop; the owner calls `receiveSync()` (a thread that
    * blocks for its reply). Default 'async'.
    */
@@ -143,7 +150,7 @@ export class Channel<Out, In> {
 
   constructor(ends: ChannelEnds, onBatch: (messages: In[]) => void, options: ChannelOptions = {}) {
     this.blockingWaitMs = options.blockingWaitMs ?? 0;
-    this.spin = new Spin(options.spinMaxUs ?? 0);
+    this.spin = new Spin(options.spinMaxUs ?? 0, options.spinners, options.spinLimit ?? 1);
     this.mayBlock = options.mayBlock ?? (() => true);
     this.out = new Ring(ends.out);
     this.in = new Ring(ends.in);
@@ -316,20 +323,33 @@ export class Channel<Out, In> {
 class Spin {
   private us: number;
   private readonly maxUs: number;
+  private readonly spinners: Int32Array | undefined;
+  private readonly limit: number;
 
-  constructor(maxUs: number) {
+  constructor(maxUs: number, spinners: Int32Array | undefined, limit: number) {
     this.maxUs = maxUs;
     this.us = maxUs / 4;
+    this.spinners = spinners;
+    this.limit = limit;
   }
 
   /** Polls `ring` for a write after `seq` for the current budget; true if one came. */
   poll(ring: Ring, seq: number): boolean {
     if (this.us < 1) return false;
-    const until = performance.now() + this.us / 1000;
-    do {
-      if (ring.seq() !== seq) return true;
-    } while (performance.now() < until);
-    return false;
+    const spinners = this.spinners;
+    if (spinners && Atomics.add(spinners, 0, 1) >= this.limit) {
+      Atomics.sub(spinners, 0, 1); // enough threads poll already: the cores are taken
+      return false;
+    }
+    try {
+      const until = performance.now() + this.us / 1000;
+      do {
+        if (ring.seq() !== seq) return true;
+      } while (performance.now() < until);
+      return false;
+    } finally {
+      if (spinners) Atomics.sub(spinners, 0, 1);
+    }
   }
 
   /** The reader blocked for `ms` after polling in vain (Infinity: it timed out). */

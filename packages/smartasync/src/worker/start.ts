@@ -28,6 +28,12 @@ const IDLE_BLOCK_MS = 20;
  */
 const SPIN_MAX_US = os.availableParallelism() > 1 ? 100 : 0;
 
+/**
+ * Pool workers that may poll at once: the cores less one, which the calling thread needs (on
+ * two cores, one worker polls while the others block).
+ */
+const SPIN_LIMIT = Math.max(0, os.availableParallelism() - 1);
+
 function start(boot: WorkerBoot): void {
   const bridge = boot.role === 'bridge';
   // Requests taken and not yet answered: while there are any, an async call may be in flight
@@ -48,7 +54,13 @@ function start(boot: WorkerBoot): void {
         executor.execute(req);
       }
     },
-    { blockingWaitMs: IDLE_BLOCK_MS, mayBlock: () => inFlight === 0, spinMaxUs: SPIN_MAX_US },
+    {
+      blockingWaitMs: IDLE_BLOCK_MS,
+      mayBlock: () => inFlight === 0,
+      spinMaxUs: SPIN_MAX_US,
+      spinners: boot.spinners && new Int32Array(boot.spinners),
+      spinLimit: SPIN_LIMIT,
+    },
   );
   const send = (reply: Reply, json: boolean): void => {
     // A stream's chunk is sent from inside the generator's loop, which may run on for long:
