@@ -78,12 +78,18 @@ function start(boot: WorkerBoot): void {
   if (bridge) answerIfItEnds(() => current, send);
   // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
+  serving(ctrl, bridge ? undefined : channel);
+}
+
+/**
+ * Says that this worker serves: from now on an exit is a crash, not a failed start; a pool,
+ * which places no call on a worker still starting, also gets an empty reply to say it may now.
+ */
+function serving(ctrl: Int32Array, channel: Channel<Reply, Message> | undefined): void {
   Atomics.store(ctrl, CTRL_TID, osThreadId());
-  // Serving: from now on, an exit is a crash, not a failed start.
   Atomics.store(ctrl, CTRL_READY, 1);
   Atomics.notify(ctrl, CTRL_READY);
-  // The pool places no call on a worker still starting: this empty reply says it may now.
-  if (!bridge) channel.send({ seq: 0, ok: true, value: null, runMs: 0 }, { json: true });
+  channel?.send({ seq: 0, ok: true, value: null, runMs: 0 }, { json: true });
 }
 
 /**
