@@ -28,9 +28,11 @@ export {
   CallTimeoutError,
   QueueFullError,
   WorkerCrashedError,
+  WorkerStartError,
   PoolClosedError,
   RegistrationError,
 } from './errors.ts';
+export type { CancelledState } from './errors.ts';
 export type {
   SmartFunction,
   SmartCallable,
