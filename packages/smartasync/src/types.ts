@@ -48,6 +48,16 @@ export interface FunctionOptions {
   readonly offload?: 'always' | 'auto';
   /** With `offload: 'auto'`: what counts as fast enough to run inline. Default: 0.1 ms. */
   readonly inlineBelowMs?: number;
+  /**
+   * `true`: `await f()` of an async body runs it on a pool worker too (and an `async function*`
+   * streams its items from there), so that its own work (an async driver parsing rows, say)
+   * runs on that worker's event loop, not this one. The worker awaits it; many such calls share
+   * one worker, as they share an event loop. For a class, every async method; each worker has
+   * its own replica, as for synchronous methods. Default: `false` (an async body runs here, as
+   * written). `.sync()` is unchanged. Values are checked at run time only: the compile-time check
+   * of what crosses threads does not see this option.
+   */
+  readonly offloadAsync?: boolean;
 }
 
 /** Options for `smartasync(Class, options)`; `T` is the instance type. */

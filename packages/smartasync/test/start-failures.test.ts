@@ -52,7 +52,10 @@ test('a preload that throws in workers: calls fail at once with its error, and n
     const err = (outcome as PromiseRejectedResult).reason as WorkerStartError;
     assert.ok(err instanceof WorkerStartError, String(err));
     assert.equal(err.code, 'ERR_SMARTASYNC_WORKER_START');
-    assert.match(err.message, /^short0\(\) could not run: a smartasync worker thread failed to start: Error: preload boom \(at data:text\/javascript/);
+    assert.match(
+      err.message,
+      /^short0\(\) could not run: a smartasync worker thread failed to start: Error: preload boom \(at data:text\/javascript/,
+    );
     assert.equal((err.cause as Error).message, 'preload boom');
   }
   assert.ok(result.firstMs < 5_000, `the calls failed after ${result.firstMs.toFixed(0)} ms`);
@@ -99,7 +102,10 @@ test('a module that throws when a worker imports it fails the call with that err
   const { lookup } = (await import(file)) as { lookup: (id: number) => Promise<number> };
   await assert.rejects(lookup(1), (err: RegistrationError) => {
     assert.ok(err instanceof RegistrationError);
-    assert.match(err.message, /a worker could not import .*throws-in-workers.* to find lookup\(\).*no database in this thread/);
+    assert.match(
+      err.message,
+      /a worker could not import .*throws-in-workers.* to find lookup\(\).*no database in this thread/,
+    );
     return true;
   });
   assert.equal(await short0(log, 2, 0), 2, 'the pool itself is fine');

@@ -223,7 +223,7 @@ export class Placement {
     }
     const worker =
       call.cls === 'short'
-        ? this.workerForShort()
+        ? this.workerForShort(call.task!.isAsync !== true)
         : this.mayStart(call, performance.now())
           ? this.workerForExclusive()
           : undefined;
@@ -262,7 +262,7 @@ export class Placement {
         if (!worker.takesShared()) break;
         continue;
       }
-      if (!s) break;
+      if (!s || (worker.express && s.task?.isAsync)) break;
       this.dispatch(worker, short.shift()!);
     }
     if (this.lines.size > 0) this.grow(); // calls still wait: one more worker, if the pool may grow
@@ -395,12 +395,13 @@ export class Placement {
    * express worker. None: it waits in line (and a new worker starts if the pool may grow): a
    * worker takes calls once it has started, which takes tens of ms, more on a busy machine.
    */
-  private workerForShort(): PoolWorker | undefined {
+  private workerForShort(expressOk: boolean): PoolWorker | undefined {
     const best = this.leastBusy();
     if (best?.inflight.size !== 0) this.grow(); // no idle worker: one more for the calls to come
     if (best) return best;
-    // The express worker is for when the regular workers serve but each holds a long call.
-    if (this.policy.enabled && this.workers.some((w) => !w.express && w.ready)) {
+    // The express worker is for when the regular workers serve but each holds a long call (and
+    // for synchronous calls only: an async body's awaits would hold up its event loop).
+    if (expressOk && this.policy.enabled && this.workers.some((w) => !w.express && w.ready)) {
       const express = this.express ?? this.starting(this.spawn(true));
       if (express?.ready && express.calls < this.concurrency && !express.isStalled(Date.now())) return express;
     }

@@ -109,8 +109,9 @@ export class Pool {
   ): Pending {
     const now = performance.now();
     const { policy } = this.placement;
-    // A stream holds its worker while it produces: placed as a long call, whatever its profile says.
-    const cls = onChunk ? 'long' : policy.classify(task.profile);
+    // A stream holds its worker while it produces: placed as a long call, whatever its profile
+    // says. An async body holds none: it shares its worker while it awaits.
+    const cls = task.isAsync ? 'short' : onChunk ? 'long' : policy.classify(task.profile);
     if (cls === 'short' && !task.instance?.pinned) policy.shortArrived(now);
     const call = newPending(task.label, task, resolve, reject, cls, now);
     call.onChunk = onChunk;

@@ -40,6 +40,11 @@ export interface Task {
   readonly stream?: number;
   /** Told which replica fields a method changed; asks the worker to watch. */
   readonly onChanged?: (fields: string[]) => void;
+  /**
+   * An async body (`offloadAsync`): it leaves its worker's thread free while it awaits, so it
+   * never holds a worker alone and never takes the express worker, whatever it takes to settle.
+   */
+  readonly isAsync?: boolean;
 }
 
 // Which instance object stands for which InstanceRef: set by the API layer when it wraps an

@@ -333,6 +333,14 @@ export class Executor {
     cpuMs?: number,
     changed?: string[],
   ): void {
+    if (req.resultAsJson && isIterator(value) && Symbol.asyncIterator in value) {
+      // An async generator's JSON is the array of its items, collected here as they come.
+      collect(value as AsyncIterable<unknown>).then(
+        (items) => this.succeed(req, reg, items, started, cpuMs, changed),
+        (err: unknown) => this.fail(req.seq, err, started, cpuMs),
+      );
+      return;
+    }
     let report;
     try {
       // A generator's JSON is the array of its items, collected here.
@@ -419,6 +427,12 @@ export class Executor {
     const waited = this.preemption.waitedMs();
     return waited === undefined ? undefined : Math.min(runMs, waited);
   }
+}
+
+async function collect(items: AsyncIterable<unknown>): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for await (const item of items) all.push(item);
+  return all;
 }
 
 function changedFields(before: Map<string, unknown>, obj: Record<string, unknown>): string[] | undefined {
