@@ -10,6 +10,7 @@
 export { smartasync, registerError } from './api/smartasync.ts';
 export { release } from './api/instances.ts';
 export { isWorker } from './api/is-worker.ts';
+export { carryContext } from './api/context.ts';
 import { getPool as defaultPool } from './engine/pool.ts';
 import type { Pool } from './types.ts';
 export { configure } from './engine/pool.ts';

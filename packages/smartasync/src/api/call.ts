@@ -14,6 +14,7 @@ import { runBlocking, streamBlocking } from '../engine/sync-bridge.ts';
 import { CallProfile, RECENT } from '../engine/profile.ts';
 import type { InstanceRef, Task } from '../engine/task.ts';
 import { RegistrationError } from '../errors.ts';
+import { contextForCall } from './context.ts';
 import type { AnyFunction, CallOptions, FunctionOptions } from '../types.ts';
 import type { SmartFunction } from '../surface/function.ts';
 
@@ -214,6 +215,7 @@ function taskFor(
     resultAsJson,
     caller,
     isAsync: b.isAsync,
+    context: contextForCall(b.label),
   };
 }
 

@@ -4,7 +4,7 @@
  * both forms validate the same options, keep one policy per method and warn alike when a
  * worker-side call changes a replica.
  */
-import { labelOf, register, type Registration } from '../registry/registry.ts';
+import { labelOf, nameOf, register, type Registration } from '../registry/registry.ts';
 import type { InstanceRef } from '../engine/task.ts';
 import type { AnyClass, AnyFunction, ClassOptions } from '../types.ts';
 import type { SmartFunction } from '../surface/function.ts';
@@ -46,7 +46,7 @@ export class ClassModel {
   }
 
   get name(): string {
-    return this.reg.target.name;
+    return nameOf(this.reg);
   }
 
   /** The binding of `method` (as written: `original`) on instance `ref`, run here on `local`. */

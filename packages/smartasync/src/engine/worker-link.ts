@@ -19,6 +19,7 @@ import {
   tagOf,
   type CallRequest,
   type CancelSignal,
+  type ContextPart,
   type Message,
   type PrepareRequest,
   type PullSignal,
@@ -32,7 +33,7 @@ import { BUNDLER_HELP, type Registration } from '../registry/registry.ts';
 import { BUNDLED_INTO, OWN_FILE } from '../registry/call-site.ts';
 import { bundleWorker } from '../registry/bundle.ts';
 import { RegistrationError } from '../errors.ts';
-import type { InstanceRef, Task } from './task.ts';
+import type { CarriedValue, InstanceRef, Task } from './task.ts';
 import type { PoolOptions, TransferItem } from '../types.ts';
 
 /** smartasync's own worker entry: beside this code (dist/worker.js), or the source when run from src/. */
@@ -126,6 +127,8 @@ export class WorkerLink {
   readonly known = new Set<number>();
   /** Instance ids this worker has been sent constructor arguments of. */
   readonly replicas = new Set<number>();
+  /** The value this worker was sent last for each carried store (by store id). */
+  private readonly lastContext = new Map<number, unknown>();
   nextSeq = 1;
   readonly ctrl: Int32Array;
   private readonly epoch: number;
@@ -268,8 +271,23 @@ export class WorkerLink {
       resultAsJson: task.resultAsJson || undefined,
       measureCpu: measureCpu || undefined,
       stream: task.stream,
+      context: task.context && this.contextParts(task.context),
     };
-    return { request, json: !task.argsReport && !(ctor && inst.ctorReport) };
+    const plainContext = !task.context || task.context.every((c) => !c.report);
+    return { request, json: !task.argsReport && !(ctor && inst.ctorReport) && plainContext };
+  }
+
+  /**
+   * The carried values of a call as this worker needs them: a value it was sent last for the
+   * same store (the same object: one request's context, say) is not sent again.
+   */
+  private contextParts(carried: readonly CarriedValue[]): ContextPart[] {
+    return carried.map(({ reg, value, report }) => {
+      const id = targetDef(reg).id;
+      const def = this.newDef(reg);
+      if (this.lastContext.has(id) && this.lastContext.get(id) === value) return { store: id, def };
+      return { store: id, def, fresh: true, value, buffers: report?.buffers };
+    });
   }
 
   /** The request that loads `reg`'s module there, and builds `inst`'s replica if given. */
@@ -310,6 +328,15 @@ export class WorkerLink {
     }
     if (request.def) this.known.add(request.def.id);
     if (request.instance?.ctorArgs) this.replicas.add(request.instance.id);
+    if (request.op === 'call' && request.context) this.noteContext(request.context);
+  }
+
+  /** What the worker now holds of the carried stores (sent with a call it took). */
+  private noteContext(parts: readonly ContextPart[]): void {
+    for (const part of parts) {
+      if (part.def) this.known.add(part.def.id);
+      if (part.fresh) this.lastContext.set(part.store, part.value);
+    }
   }
 
   /** Sends a signal about a stream in flight (not a request: it takes no number). */

@@ -25,6 +25,21 @@ export interface InstancePart {
   readonly ctorBuffers?: ValuePath[];
 }
 
+/**
+ * The value an AsyncLocalStorage of the caller's (one registered with `carryContext`) held at
+ * the call: the worker runs the call inside the same store, holding a copy of it.
+ */
+export interface ContextPart {
+  /** The store's id (ids are shared with targets). */
+  readonly store: number;
+  /** Its definition, the first time this worker hears of the store. */
+  readonly def?: TargetDef;
+  /** True when `value` is sent; else the worker uses the value it was sent last for this store. */
+  readonly fresh?: boolean;
+  readonly value?: unknown;
+  readonly buffers?: ValuePath[];
+}
+
 /** Run a registered function, or a method on a replica. */
 export interface CallRequest {
   readonly op: 'call';
@@ -51,6 +66,8 @@ export interface CallRequest {
    * grants more (`PullSignal`). Replies come as chunks (`Reply.more`), then a last one.
    */
   readonly stream?: number;
+  /** The carried AsyncLocalStorage values the call runs inside. */
+  readonly context?: ContextPart[];
 }
 
 /** Lets a stream's worker send `credit` more items. Not numbered: it is about call `seq`. */

@@ -26,6 +26,7 @@ import {
 } from '../wire/protocol.ts';
 import { RegistrationError } from '../errors.ts';
 import { findTarget } from './load.ts';
+import { CarriedStores, type Within } from './context.ts';
 import { PreemptionClock, runnableMsSince, runnableNow } from './cpu-time.ts';
 import { isIterator, Producer, type ProducerOutput } from './producer.ts';
 
@@ -59,6 +60,7 @@ export class Executor {
   private readonly send: (reply: Reply, json: boolean) => void;
   private readonly control: ControlWords | undefined;
   private readonly preemption = new PreemptionClock();
+  private readonly carried = new CarriedStores();
 
   constructor(send: (reply: Reply, json: boolean) => void, control?: ControlWords) {
     this.send = send;
@@ -98,6 +100,7 @@ export class Executor {
   private handle(req: Request): void | Promise<void> {
     if (req.op !== 'release') {
       if (req.def) this.defs.set(req.target, req.def);
+      if (req.op === 'call') this.carried.note(req.context);
       const part = req.instance;
       if (part?.ctorArgs && !this.replicas.has(part.id))
         this.unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
@@ -157,41 +160,30 @@ export class Executor {
     return undefined;
   }
 
-  private dispatch(req: CallRequest | PrepareRequest, reg: Registration): void {
-    if (req.op === 'call') this.run(req, reg);
-    else this.prepare(req, reg);
+  private dispatch(req: CallRequest | PrepareRequest, reg: Registration): void | Promise<void> {
+    if (req.op !== 'call') return this.prepare(req, reg);
+    const within = this.carried.within(req.context);
+    if (!(within instanceof Promise)) return this.run(req, reg, within);
+    return within.then(
+      (w) => this.run(req, reg, w),
+      (err: unknown) => this.fail(req.seq, err),
+    );
   }
 
-  private run(req: CallRequest, reg: Registration): void {
+  private run(req: CallRequest, reg: Registration, within: Within | undefined): void {
     // The replies of earlier calls go out before one that may run long (measureCpu: the pool
     // does not know it to be short) starts, or once they have waited OWED_REPLY_MS.
     payWakeupsBeforeLongWork(req.measureCpu === true || req.stream !== undefined, OWED_REPLY_MS);
     const started = performance.now();
     this.preemption.tick(started);
     const cpuBefore = req.measureCpu ? runnableNow() : undefined;
-    const ctrl = this.control?.ctrl;
-    if (ctrl) {
-      Atomics.store(ctrl, CTRL_SINCE, Date.now() - this.control!.epoch);
-      Atomics.store(ctrl, CTRL_RUNNING, tagOf(req.seq));
-    }
-    let result: unknown;
-    let changed: string[] | undefined;
-    let threw = false;
-    try {
-      const args = restoreBuffers(req.args, req.argBuffers);
-      if (req.instance) [result, changed] = this.callMethod(req, reg, args);
-      else {
-        const fn = reg.target as (...a: unknown[]) => unknown;
-        result = fn(...args); // called bare: stack frames show the user's name
-      }
-    } catch (err) {
-      threw = true; // whatever was thrown, `undefined` included
-      result = err;
-    }
-    if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
+    this.markRunning(req.seq);
+    const outcome = within ? within(() => this.invoke(req, reg)) : this.invoke(req, reg);
+    this.markRunning(0);
     const cpuMs = cpuBefore === undefined ? undefined : runnableMsSince(cpuBefore);
-    if (threw) this.fail(req.seq, result, started, cpuMs);
-    else if (req.stream !== undefined) this.stream(req, reg, result, started);
+    const { result, changed } = outcome;
+    if (outcome.threw) this.fail(req.seq, result, started, cpuMs);
+    else if (req.stream !== undefined) this.stream(req, reg, result, started, within);
     else if (
       result !== null &&
       typeof result === 'object' &&
@@ -204,8 +196,31 @@ export class Executor {
     } else this.succeed(req, reg, result, started, cpuMs, changed);
   }
 
+  /** Marks the call numbered `seq` (0: none) as running synchronous code, for the pool's stall watch. */
+  private markRunning(seq: number): void {
+    const ctrl = this.control?.ctrl;
+    if (!ctrl) return;
+    if (seq !== 0) Atomics.store(ctrl, CTRL_SINCE, Date.now() - this.control!.epoch);
+    Atomics.store(ctrl, CTRL_RUNNING, seq === 0 ? 0 : tagOf(seq));
+  }
+
+  /** Calls the function, or the method on its replica: what it returned, or what it threw. */
+  private invoke(req: CallRequest, reg: Registration): { result: unknown; changed?: string[]; threw: boolean } {
+    try {
+      const args = restoreBuffers(req.args, req.argBuffers);
+      if (req.instance) {
+        const [result, changed] = this.callMethod(req, reg, args);
+        return { result, changed, threw: false };
+      }
+      const fn = reg.target as (...a: unknown[]) => unknown;
+      return { result: fn(...args), threw: false }; // called bare: stack frames show the user's name
+    } catch (err) {
+      return { result: err, threw: true }; // whatever was thrown, `undefined` included
+    }
+  }
+
   /** Streams the items of the generator a call returned, in chunks, as the caller's credit allows. */
-  private stream(req: CallRequest, reg: Registration, it: unknown, started: number): void {
+  private stream(req: CallRequest, reg: Registration, it: unknown, started: number, within?: Within): void {
     if (!isIterator(it)) {
       const what = `${labelOf(reg, req.instance?.method)} returned ${typeof it}`;
       return this.fail(req.seq, new TypeError(`smartasync: ${what}, not a generator: it cannot be streamed.`), started);
@@ -226,7 +241,7 @@ export class Executor {
       if (more) producer.cancel();
       this.endStream(req, () => this.fail(seq, sent, started));
     };
-    const producer: Producer = new Producer(it, req.stream!, this.producerOutput(req, chunk, started, reply));
+    const producer: Producer = new Producer(it, req.stream!, this.producerOutput(req, chunk, started, reply, within));
     this.producers.set(seq, producer);
     const part = req.instance;
     if (part) {
@@ -243,6 +258,7 @@ export class Executor {
     chunk: ChunkCheck,
     started: number,
     reply: (more: boolean, value: StreamChunk) => void,
+    within: Within | undefined,
   ): ProducerOutput {
     const { seq } = req;
     const tag = tagOf(seq);
@@ -261,8 +277,9 @@ export class Executor {
         }),
       fail: (err) => this.endStream(req, () => this.fail(seq, err, started)),
       check: (item, index) => chunk.item(item, index),
-      running: (on) => ctrl && Atomics.store(ctrl, CTRL_RUNNING, on ? tag : 0),
+      running: (on) => this.markRunning(on ? seq : 0),
       stopAsked: () => ctrl !== undefined && Atomics.load(ctrl, CTRL_STOP) === tag,
+      step: within ?? ((next) => next()),
     };
   }
 

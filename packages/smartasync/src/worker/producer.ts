@@ -41,6 +41,8 @@ export interface ProducerOutput {
   running(on: boolean): void;
   /** Whether the reader asked to stop (read between items, from shared memory). */
   stopAsked(): boolean;
+  /** Runs one step of the generator (inside the caller's carried context). */
+  step<T>(next: () => T): T;
 }
 
 export class Producer {
@@ -91,7 +93,7 @@ export class Producer {
     try {
       while (this.credit > 0 && !this.stopping && !this.out.stopAsked()) {
         const began = performance.now();
-        const step = this.it.next() as Step | Promise<Step>;
+        const step = this.out.step(() => this.it.next()) as Step | Promise<Step>;
         if (step instanceof Promise) {
           this.out.running(false);
           this.flushLater();
