@@ -11,6 +11,7 @@ export { smartasync, registerError } from './api/smartasync.ts';
 export { release } from './api/instances.ts';
 export { isWorker } from './api/is-worker.ts';
 export { carryContext } from './api/context.ts';
+export type { CallContext } from './engine/channels.ts';
 import { getPool as defaultPool } from './engine/pool.ts';
 import type { Pool } from './types.ts';
 export { configure } from './engine/pool.ts';
@@ -54,6 +55,8 @@ export type {
   PoolStats,
   Pool,
   DurationStats,
+  FunctionStats,
+  Histogram,
   AnyFunction,
   AnyClass,
 } from './types.ts';

@@ -161,6 +161,34 @@ export interface PoolStats {
   readonly heldBack: number;
   /** Calls that ran on the express worker, because every other worker held a long call. */
   readonly expressCalls: number;
+  /** The same, per wrapped function or method (those called so far), with histograms. */
+  readonly functions: readonly FunctionStats[];
+}
+
+/** A pool's figures for one wrapped function or method. */
+export interface FunctionStats {
+  /** As messages name it: `hash()`, `UserRepo#find()`. */
+  readonly name: string;
+  /** Calls that settled with a value, and with an error. */
+  readonly completed: number;
+  readonly failed: number;
+  /** Calls of it waiting for a worker now, and held back among those (see `PoolStats.heldBack`). */
+  readonly queued: number;
+  readonly heldBack: number;
+  /** Calls of it that ran on the express worker. */
+  readonly expressCalls: number;
+  /** From the call to its start on a worker. */
+  readonly waitTime: Histogram;
+  /** Time running on the worker. */
+  readonly runTime: Histogram;
+}
+
+/** A histogram of durations in milliseconds, in the shape Prometheus histograms take. */
+export interface Histogram {
+  readonly count: number;
+  readonly sumMs: number;
+  /** Cumulative counts: how many took at most `le` ms (the last bucket's `le` is Infinity). */
+  readonly buckets: readonly { readonly le: number; readonly count: number }[];
 }
 
 /** The worker pool behind every wrapped function and class (see `getPool()`). */

@@ -43,6 +43,11 @@ export class CallQueue<T> {
     return true;
   }
 
+  /** Every waiting item, in order (left in the line). */
+  waiting(): T[] {
+    return this.items.slice(this.head);
+  }
+
   /** Every waiting item, taken out of the line, in order. */
   takeAll(): T[] {
     const all = this.items.slice(this.head);

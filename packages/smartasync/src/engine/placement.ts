@@ -14,6 +14,9 @@ import { Lines } from './lines.ts';
 import { WorkerLink, type Outgoing } from './worker-link.ts';
 import { runQueueMs } from './thread-wait.ts';
 import type { InstanceRef, Task } from './task.ts';
+import type { CallContext } from './channels.ts';
+import type { CallSpan } from './trace.ts';
+import { heldChannel, workerStartChannel } from './channels.ts';
 
 /** A request in flight or waiting: a call (with its Task) or the pool's own bookkeeping. */
 export interface Pending {
@@ -45,6 +48,12 @@ export interface Pending {
   settled: boolean;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
+  /** Its `smartasync:call` context, while that channel has subscribers. */
+  trace?: CallContext;
+  /** Its OpenTelemetry span, when made inside a trace. */
+  span?: CallSpan;
+  /** Where and how long it ran, kept for the channel and the span. */
+  ran?: { readonly worker: string; readonly waitMs: number; readonly runMs: number };
 }
 
 /** A request as it starts out: not placed, not settled; one shape for all, set in one place. */
@@ -75,6 +84,9 @@ export function newPending(
     settled: false,
     timer: undefined,
     onAbort: undefined,
+    trace: undefined,
+    span: undefined,
+    ran: undefined,
   };
 }
 
@@ -361,6 +373,13 @@ export class Placement {
     clearTimeout(this.rebalanceTimer);
   }
 
+  /** Every call waiting in a line (shared or pinned). */
+  *waiting(): Generator<Pending> {
+    yield* this.lines.short.waiting();
+    yield* this.lines.long.waiting();
+    for (const w of this.workers) yield* w.pinnedLine;
+  }
+
   /** Every call waiting in a line (shared or pinned), taken out of it. */
   drainLines(): Pending[] {
     const waiting = this.lines.takeAll();
@@ -383,6 +402,7 @@ export class Placement {
     }
     worker.worker.on('error', (err) => (worker.lastError = err));
     worker.worker.on('exit', (code) => this.events.onExit(worker, code));
+    if (workerStartChannel.hasSubscribers) workerStartChannel.publish({ name: worker.name, express });
     this.workers.push(worker);
     if (express) this.express = worker;
     else this.regular++;
@@ -491,6 +511,7 @@ export class Placement {
   /** Whether `call` may start now; if the hold forbids it, looks again when it lifts. */
   private mayStart(call: Pending, now: number): boolean {
     if (this.longAllowed(call, now)) return true;
+    if (heldChannel.hasSubscribers) heldChannel.publish({ name: call.label, waitingMs: now - call.enqueuedAt });
     if (!this.holdTimer) {
       const wait = Math.max(1, this.policy.holdEndsAt() - now);
       this.holdTimer = setTimeout(() => {
@@ -534,7 +555,8 @@ export class Placement {
     const slot = worker.takeSlot(seq);
     // CPU time is measured where it may matter: calls of long or unknown functions (the worker
     // also sends the replies it owes before it starts one of those).
-    const outgoing = worker.callRequest(task, call.cls !== 'short' || this.policy.mayBeLong(task.profile), slot);
+    const mayBeLong = call.cls !== 'short' || this.policy.mayBeLong(task.profile);
+    const outgoing = worker.callRequest(task, mayBeLong, slot, call.span?.carrier);
     try {
       worker.send(outgoing, { transfer: task.options?.transfer });
     } catch (err) {

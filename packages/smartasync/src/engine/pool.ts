@@ -20,7 +20,11 @@ import {
   WorkerStartError,
   type CancelledState,
 } from '../errors.ts';
-import type { DurationStats, PoolOptions, PoolStats } from '../types.ts';
+import type { DurationStats, FunctionStats, PoolOptions, PoolStats } from '../types.ts';
+import { FunctionMetrics } from './metrics.ts';
+import type { CallProfile } from './profile.ts';
+import { callChannel, workerExitChannel } from './channels.ts';
+import { startCallSpan } from './trace.ts';
 import { newPending, Placement, type Pending, type PoolWorker } from './placement.ts';
 import { instanceRefOf, unsendable, type InstanceRef, type Task } from './task.ts';
 import type { Outgoing } from './worker-link.ts';
@@ -62,6 +66,8 @@ export class Pool {
   private crashed = 0;
   private readonly waitTime = new Durations();
   private readonly runTime = new Durations();
+  /** Every function or method called through this pool so far (by its profile). */
+  private readonly functions = new Map<CallProfile, FunctionMetrics>();
 
   constructor(options: PoolOptions = {}) {
     validatePoolOptions(options);
@@ -117,9 +123,15 @@ export class Pool {
     call.onChunk = onChunk;
     call.cpuBound = cls !== 'short' && policy.isCpuBound(task.profile);
     if (onChunk) call.credit = STREAM_WINDOW;
+    if (callChannel.hasSubscribers) {
+      call.trace = { name: task.label };
+      callChannel.start.publish(call.trace);
+    }
+    call.span = startCallSpan(task.label);
     const refusal = this.refusal(task);
     if (refusal) {
       this.settle(call, false, refusal);
+      if (call.trace) callChannel.end.publish(call.trace);
       return call;
     }
     if (!this.placement.place(call)) {
@@ -130,6 +142,7 @@ export class Pool {
       else this.placement.lines.push(call);
     }
     this.watch(call);
+    if (call.trace) callChannel.end.publish(call.trace);
     return call;
   }
 
@@ -244,7 +257,31 @@ export class Pool {
       runTime: this.runTime.snapshot(),
       heldBack: this.placement.heldBack(),
       expressCalls: this.placement.expressCalls,
+      functions: this.functionStats(),
     };
+  }
+
+  /** Per function: its figures, with its calls waiting now (and held back among those). */
+  private functionStats(): FunctionStats[] {
+    const waiting = new Map<FunctionMetrics, number>();
+    const held = new Map<FunctionMetrics, number>();
+    const holding = this.placement.heldBack() > 0;
+    const count = (calls: Iterable<Pending>, into: Map<FunctionMetrics, number>) => {
+      for (const call of calls) {
+        const m = call.task && this.functions.get(call.task.profile);
+        if (m) into.set(m, (into.get(m) ?? 0) + 1);
+      }
+    };
+    count(this.placement.waiting(), waiting);
+    if (holding) count(this.placement.lines.long.waiting(), held);
+    return [...this.functions.values()].map((m) => m.snapshot(waiting.get(m) ?? 0, held.get(m) ?? 0));
+  }
+
+  /** The figures of `task`'s function, made at its first call. */
+  private metricsOf(task: Task): FunctionMetrics {
+    let m = this.functions.get(task.profile);
+    if (!m) this.functions.set(task.profile, (m = new FunctionMetrics(task.label)));
+    return m;
   }
 
   /** Worker threads at most (the express worker aside). */
@@ -311,8 +348,17 @@ export class Pool {
       if (call.settled) continue; // cancelled after it started: the result is dropped
       const task = call.task;
       if (task) {
+        const waitMs = Math.max(0, now - call.enqueuedAt - reply.runMs);
         this.runTime.add(reply.runMs);
-        this.waitTime.add(Math.max(0, now - call.enqueuedAt - reply.runMs));
+        this.waitTime.add(waitMs);
+        const m = this.metricsOf(task);
+        m.runTime.add(reply.runMs);
+        m.waitTime.add(waitMs);
+        if (worker.express) m.expressCalls++;
+        if (call.trace || call.span) {
+          call.ran = { worker: worker.name, waitMs, runMs: reply.runMs };
+          if (call.trace) Object.assign(call.trace, call.ran);
+        }
         // What the call would run on a free core: time its thread was preempted is the machine's.
         task.profile.record(reply.runMs - (reply.waitMs ?? 0), reply.cpuMs);
         if (reply.changedFields) task.onChanged?.(reply.changedFields);
@@ -338,11 +384,24 @@ export class Pool {
     if (call.timer) clearTimeout(call.timer);
     if (call.onAbort) call.task?.options?.signal?.removeEventListener('abort', call.onAbort);
     if (call.task) {
-      if (ok) this.completed++;
-      else this.failed++;
+      const m = this.metricsOf(call.task);
+      if (ok) {
+        this.completed++;
+        m.completed++;
+      } else {
+        this.failed++;
+        m.failed++;
+      }
     }
+    call.span?.end(ok, outcome, call.ran ?? {});
+    const trace = call.trace;
+    if (!trace) return ok ? call.resolve(outcome) : call.reject(outcome);
+    if (ok) trace.result = outcome;
+    else callChannel.error.publish(Object.assign(trace, { error: outcome }));
+    callChannel.asyncStart.publish(trace);
     if (ok) call.resolve(outcome);
     else call.reject(outcome);
+    callChannel.asyncEnd.publish(trace);
   }
 
   /**
@@ -387,6 +446,7 @@ export class Pool {
   }
 
   private onExit(worker: PoolWorker, code: number): void {
+    if (workerExitChannel.hasSubscribers) workerExitChannel.publish(exitEvent(worker, code));
     if (worker.stopping || worker.retired) return;
     if (!worker.ready)
       return this.startFailed(worker.lastError ?? new Error(`the worker exited with code ${code}`), worker);
@@ -463,6 +523,12 @@ export class Pool {
     this.placement.replace([...again, ...worker.pinnedLine.splice(0)]);
     this.checkDrained();
   }
+}
+
+/** The `smartasync:worker:exit` event for `worker`. */
+function exitEvent(worker: PoolWorker, code: number): object {
+  const reason = worker.stopping ? 'stopped' : !worker.ready ? 'failed to start' : 'crashed';
+  return { name: worker.name, code, reason, error: worker.lastError };
 }
 
 let defaultPool: Pool | undefined;

@@ -17,6 +17,8 @@ import { WorkerLink } from './worker-link.ts';
 import { configuredExecArgv } from './pool.ts';
 import { unsendable, type InstanceRef, type Task } from './task.ts';
 import { STREAM_WINDOW, StreamBuffer, type StreamSignal } from './stream.ts';
+import { callChannel } from './channels.ts';
+import { startCallSpan, type CallSpan } from './trace.ts';
 
 let bridge: WorkerLink | undefined;
 /** Why the bridge last failed to start, once the event loop has told us. */
@@ -55,10 +57,31 @@ function start(label: string): WorkerLink {
 
 /** Runs `task` (an async body) on the bridge worker and blocks until it settles. */
 export function runBlocking(task: Task): unknown {
+  if (!callChannel.hasSubscribers) return traceBlocking(task);
+  return callChannel.traceSync(() => traceBlocking(task), { name: task.label, worker: 'smartasync-sync-bridge' });
+}
+
+/** runBlocking, inside its OpenTelemetry span if the caller is in a trace. */
+function traceBlocking(task: Task): unknown {
+  const span = startCallSpan(task.label);
+  if (!span) return callBlocking(task, undefined);
+  const started = performance.now();
+  const figures = () => ({ worker: 'smartasync-sync-bridge', runMs: performance.now() - started });
+  try {
+    const value = callBlocking(task, span);
+    span.end(true, value, figures());
+    return value;
+  } catch (err) {
+    span.end(false, err, figures());
+    throw err;
+  }
+}
+
+function callBlocking(task: Task, span: CallSpan | undefined): unknown {
   const { label, options } = task;
   if (options?.signal?.aborted) throw new CallAbortedError(label, options.signal.reason);
   const b = (bridge ??= start(label));
-  const outgoing = b.callRequest(task, false);
+  const outgoing = b.callRequest(task, false, undefined, span?.carrier);
   try {
     b.send(outgoing, { transfer: options?.transfer, now: true }); // this thread blocks next: wake the worker now
   } catch (err) {

@@ -34,6 +34,7 @@ import { BUNDLED_INTO, OWN_FILE } from '../registry/call-site.ts';
 import { bundleWorker } from '../registry/bundle.ts';
 import { RegistrationError } from '../errors.ts';
 import type { CarriedValue, InstanceRef, Task } from './task.ts';
+import type { TraceCarrier } from '../wire/otel.ts';
 import type { PoolOptions, TransferItem } from '../types.ts';
 
 /** smartasync's own worker entry: beside this code (dist/worker.js), or the source when run from src/. */
@@ -131,6 +132,8 @@ export class WorkerLink {
   private readonly lastContext = new Map<number, unknown>();
   nextSeq = 1;
   readonly ctrl: Int32Array;
+  /** The worker thread's name: `smartasync-1`, `smartasync-express`, `smartasync-sync-bridge`. */
+  readonly name: string;
   private readonly epoch: number;
   /** Claim slots no call holds now. */
   private readonly freeSlots: number[];
@@ -139,6 +142,7 @@ export class WorkerLink {
     const script = workerScript();
     const { port1, port2 } = new MessageChannel();
     const ends = createChannelEnds(port1, port2);
+    this.name = options.name;
     const slots = options.slots ?? 0;
     const ctrl = new SharedArrayBuffer((CTRL_SLOTS + slots) * 4);
     this.ctrl = new Int32Array(ctrl);
@@ -247,7 +251,7 @@ export class WorkerLink {
    * The request that runs `task`, numbered `nextSeq`. Absent parts stay undefined rather than
    * spread out: JSON omits them, and one literal of one shape is cheaper on this hot path.
    */
-  callRequest(task: Task, measureCpu: boolean, slot?: number): Outgoing<CallRequest> {
+  callRequest(task: Task, measureCpu: boolean, slot?: number, trace?: TraceCarrier): Outgoing<CallRequest> {
     const def = this.newDef(task.reg);
     const inst = task.instance;
     const ctor = inst !== undefined && !this.replicas.has(inst.id);
@@ -272,6 +276,7 @@ export class WorkerLink {
       measureCpu: measureCpu || undefined,
       stream: task.stream,
       context: task.context && this.contextParts(task.context),
+      trace,
     };
     const plainContext = !task.context || task.context.every((c) => !c.report);
     return { request, json: !task.argsReport && !(ctor && inst.ctorReport) && plainContext };

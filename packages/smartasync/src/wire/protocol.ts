@@ -6,6 +6,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import type { ValuePath } from './values.ts';
 import type { ChannelEnds } from './transport.ts';
 import type { ThrownData } from './thrown.ts';
+import type { TraceCarrier } from './otel.ts';
 
 /** How a worker finds user code: sent with the first call that needs it, then referred to by id. */
 export interface TargetDef {
@@ -68,6 +69,8 @@ export interface CallRequest {
   readonly stream?: number;
   /** The carried AsyncLocalStorage values the call runs inside. */
   readonly context?: ContextPart[];
+  /** The caller's OpenTelemetry span for the call: spans opened there are its children. */
+  readonly trace?: TraceCarrier;
 }
 
 /** Lets a stream's worker send `credit` more items. Not numbered: it is about call `seq`. */

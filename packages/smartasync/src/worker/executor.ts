@@ -8,6 +8,7 @@ import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
 import { checkCloneable, isPlainJson, restoreBuffers, toJsonText, type ValuePath } from '../wire/values.ts';
 import { encodeThrown } from '../wire/thrown.ts';
 import { payWakeupsBeforeLongWork } from '../wire/transport.ts';
+import { withinCallerSpan } from '../wire/otel.ts';
 import { disposeObject } from '../wire/dispose.ts';
 import {
   CTRL_RUNNING,
@@ -163,9 +164,9 @@ export class Executor {
   private dispatch(req: CallRequest | PrepareRequest, reg: Registration): void | Promise<void> {
     if (req.op !== 'call') return this.prepare(req, reg);
     const within = this.carried.within(req.context);
-    if (!(within instanceof Promise)) return this.run(req, reg, within);
+    if (!(within instanceof Promise)) return this.run(req, reg, traced(req, within));
     return within.then(
-      (w) => this.run(req, reg, w),
+      (w) => this.run(req, reg, traced(req, w)),
       (err: unknown) => this.fail(req.seq, err),
     );
   }
@@ -444,6 +445,13 @@ export class Executor {
     const waited = this.preemption.waitedMs();
     return waited === undefined ? undefined : Math.min(runMs, waited);
   }
+}
+
+/** `within`, and inside the caller's OpenTelemetry span if the call carries one. */
+function traced(req: CallRequest, within: Within | undefined): Within | undefined {
+  const carrier = req.trace;
+  if (!carrier) return within;
+  return <T>(body: () => T): T => withinCallerSpan(carrier, within ? () => within(body) : body);
 }
 
 async function collect(items: AsyncIterable<unknown>): Promise<unknown[]> {
