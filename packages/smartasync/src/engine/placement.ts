@@ -102,6 +102,8 @@ export class PoolWorker extends WorkerLink {
   readonly inflight = new Map<number, Pending>();
   /** Of `inflight`, calls (the pool's own requests aside): at most the pool's concurrencyPerWorker. */
   calls = 0;
+  /** Of those, async bodies (offloadAsync): they do not wait behind each other's synchronous code. */
+  asyncCalls = 0;
   /** Calls of instances pinned here, waiting their turn in order. */
   readonly pinnedLine: Pending[] = [];
   /** Calls among `inflight` that hold the worker alone (long, doubtful, a stream producing). */
@@ -159,6 +161,14 @@ export class PoolWorker extends WorkerLink {
     if (wait === undefined) return wall;
     if (this.stuck?.tag !== tag) this.stuck = { tag, wait };
     return wall - (wait - this.stuck.wait);
+  }
+
+  /**
+   * Whether a synchronous call may be waiting behind another here (more than one in flight):
+   * then the pool watches for a stall. Async bodies do not hold the thread while they await.
+   */
+  queuesBehind(): boolean {
+    return this.calls - this.asyncCalls > 1;
   }
 
   /** Whether a call for the shared lines may go here: not pinned-busy, held by no call alone. */
@@ -288,7 +298,10 @@ export class Placement {
 
   /** Marks `call` as no longer held by its worker (its reply came, or it was taken back). */
   unhold(worker: PoolWorker, call: Pending): void {
-    if (worker.inflight.delete(call.seq) && call.task) worker.calls--;
+    if (worker.inflight.delete(call.seq) && call.task) {
+      worker.calls--;
+      if (call.task.isAsync) worker.asyncCalls--;
+    }
     this.release(worker, call);
     if (call.slot >= 0) {
       worker.freeSlot(call.slot);
@@ -534,6 +547,7 @@ export class Placement {
     worker.inflight.set(call.seq, call);
     if (!call.task) return;
     worker.calls++;
+    if (call.task.isAsync) worker.asyncCalls++;
     if (call.cls === 'short') return;
     call.holding = true;
     worker.exclusive++;
@@ -570,7 +584,7 @@ export class Placement {
     this.hold(worker, call);
     if (worker.express) this.expressCalls++;
     // Sent behind another call: look again once that one could count as stalled.
-    if (worker.inflight.size > 1) this.rebalanceTimer ??= setTimeout(this.rebalance, STALL_MS + 1).unref();
+    if (worker.queuesBehind()) this.rebalanceTimer ??= setTimeout(this.rebalance, STALL_MS + 1).unref();
   }
 
   /** Takes unstarted calls back from stalled workers and gives them to free ones. */
@@ -580,7 +594,7 @@ export class Placement {
     let waiting = false;
     for (const w of this.workers) {
       if (w.isStalled(now)) this.unstall(w);
-      else if (w.inflight.size > 1) waiting = true; // may stall later: keep watching
+      else if (w.queuesBehind()) waiting = true; // may stall later: keep watching
     }
     this.pumpAll();
     if (waiting) this.rebalanceTimer = setTimeout(this.rebalance, STALL_MS + 1).unref();

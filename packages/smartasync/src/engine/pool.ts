@@ -495,7 +495,7 @@ export class Pool {
     worker.channel.close();
     const calls = [...worker.inflight.values(), ...worker.pinnedLine.splice(0)];
     worker.inflight.clear();
-    worker.calls = 0;
+    worker.calls = worker.asyncCalls = 0;
     return calls.filter((call) => !call.settled);
   }
 
@@ -518,7 +518,7 @@ export class Pool {
       else this.settle(call, false, failure());
     }
     worker.inflight.clear();
-    worker.calls = 0;
+    worker.calls = worker.asyncCalls = 0;
     worker.exclusive = worker.held = 0;
     this.placement.replace([...again, ...worker.pinnedLine.splice(0)]);
     this.checkDrained();
