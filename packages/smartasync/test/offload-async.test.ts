@@ -34,8 +34,12 @@ test('its work between awaits runs on the worker: this thread spends next to non
   // 8 calls of 20 turns with 4 ms of work each: 640 ms of work, on this loop or a worker's.
   const offloaded = await cpuHere(Promise.all(Array.from({ length: 8 }, () => parseRows(20, 4))));
   const here = await cpuHere(Promise.all(Array.from({ length: 8 }, () => parseRowsHere(20, 4))));
-  assert.ok(here >= 500, `the control: run here, the work took ${here.toFixed(0)} ms of this thread's CPU`);
-  assert.ok(offloaded < 50, `offloaded, it took ${offloaded.toFixed(0)} ms of this thread's CPU`);
+  // (The work spins on the clock: on a busy machine, part of its 640 ms is spent preempted.)
+  assert.ok(here >= 200, `the control: run here, the work took ${here.toFixed(0)} ms of this thread's CPU`);
+  assert.ok(
+    offloaded < here / 10,
+    `offloaded, it took ${offloaded.toFixed(0)} ms of this thread's CPU (${here.toFixed(0)} here)`,
+  );
 });
 
 test('calls that await share a worker: 40 calls of 100 ms settle together, not one after another', async () => {
