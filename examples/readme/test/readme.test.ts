@@ -192,6 +192,16 @@ test('the pool: configure, warm, stats, close', async () => {
   assert.equal(r.stats.workers, 0, 'closed: no worker left');
 });
 
+test('context: the request’s values reach the worker; the channel and the per-function figures see the call', async () => {
+  const r = await runProgram('context/main.ts', freshDir());
+  assertRan(r, 'context/main.ts');
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'audit() ran on smartasync-1',
+    'req-1: ada exported users',
+    'audit() 1 1',
+  ]);
+});
+
 test('errors: a registered error class thrown on a worker arrives as itself', async () => {
   const r = await runProgram('errors/main.ts', freshDir());
   assertRan(r, 'errors/main.ts');

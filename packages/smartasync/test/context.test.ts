@@ -12,6 +12,7 @@ import {
   traceTag,
   whoAsks,
   whoAsksAsync,
+  whoAsksAuto,
   whoAsksLater,
   type RequestContext,
 } from './fixtures/context-target.ts';
@@ -89,4 +90,21 @@ test('a value that cannot cross fails the call, naming the store and the call', 
       return true;
     },
   );
+});
+
+test("offload: 'auto': a call that runs inline sees the same values as one on a worker", async () => {
+  const seen = await within({ reqId: 'auto-1', tenant: 'q' }, async () => {
+    const all = [];
+    for (let i = 0; i < 20; i++) all.push(await whoAsksAuto());
+    return all;
+  });
+  assert.ok(
+    seen.some((r) => r.threadId === threadId),
+    'some calls ran inline, once it proved fast',
+  );
+  assert.ok(
+    seen.some((r) => r.threadId !== threadId),
+    'the first ran on a worker',
+  );
+  assert.ok(seen.every((r) => r.ctx?.reqId === 'auto-1'));
 });
