@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { checkCloneable, restoreBuffers, toJsonText, MAX_DEPTH } from '../src/wire/values.ts';
 import { appendCallerFrames, decodeThrown, encodeThrown } from '../src/wire/thrown.ts';
 import { CallTimeoutError, WorkerCrashedError } from '../src/errors.ts';
-import { callText, replyText, type CallRequest, type Reply } from '../src/wire/protocol.ts';
 
 const check = (v: unknown) => checkCloneable(v, 'the arguments of f()', 'args');
 
@@ -125,34 +124,4 @@ test("the caller's frames join the worker's after a boundary line, once", () => 
   const before = local.stack;
   appendCallerFrames(local, 'Error\n    at caller (app.ts:1:1)');
   assert.equal(local.stack, before, 'errors that did not come from a worker are left alone');
-});
-
-test('call and reply texts built by hand parse to the same messages as JSON.stringify makes', () => {
-  const calls: CallRequest[] = [
-    { op: 'call', seq: 1, target: 2, args: [] },
-    { op: 'call', seq: 7, slot: 0, target: 3, args: [{ a: 1, b: 'x"y' }, [1, 2], null, true] },
-    {
-      op: 'call',
-      seq: 9,
-      slot: 31,
-      target: 4,
-      args: ['ü', -0.5],
-      def: { id: 4, key: 'function:file:///a.ts:1:1', moduleUrl: 'file:///a.ts', label: 'f()', where: 'a.ts:1:1' },
-      argBuffers: [[0]],
-      instance: { id: 2, method: 'm', ctorArgs: [1] },
-      watchFields: true,
-      resultAsJson: true,
-      measureCpu: true,
-      stream: 256,
-      context: [{ store: 5, fresh: true, value: { reqId: 'r' } }, { store: 6 }],
-      trace: ['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', 1],
-    },
-  ];
-  for (const c of calls) assert.deepEqual(JSON.parse(callText(c)), JSON.parse(JSON.stringify(c)));
-  const replies: Reply[] = [
-    { seq: 1, ok: true, value: undefined, runMs: 0.012 },
-    { seq: 2, ok: false, value: { kind: 'value', value: 3 }, runMs: 1, cpuMs: 0.5, waitMs: 0.25 },
-    { seq: 3, ok: true, value: { items: [1, 2] }, runMs: 0, more: true, buffers: [['items', 0]], changedFields: ['n'] },
-  ];
-  for (const r of replies) assert.deepEqual(JSON.parse(replyText(r)), JSON.parse(JSON.stringify(r)));
 });

@@ -16,7 +16,6 @@ import {
   CTRL_STOP,
   CTRL_TID,
   MARK,
-  callText,
   tagOf,
   type CallRequest,
   type CancelSignal,
@@ -326,8 +325,7 @@ export class WorkerLink {
    * encoded) and records what the worker now knows.
    */
   send({ request, json }: Outgoing, options: { transfer?: readonly TransferItem[]; now?: boolean } = {}): void {
-    const text = json && request.op === 'call' ? callText(request) : undefined;
-    this.channel.send(request, { json, text, transfer: options.transfer, now: options.now });
+    this.channel.send(request, { json, transfer: options.transfer, now: options.now });
     this.nextSeq = request.seq + 1;
     if (request.op === 'release') {
       this.replicas.delete(request.instance);

@@ -22,8 +22,6 @@ const JSON_START = 0x7b;
 export interface SendOptions {
   readonly transfer?: readonly TransferItem[] | undefined;
   readonly json?: boolean;
-  /** The message's JSON text, made by the sender (see protocol.ts's callText); implies `json`. */
-  readonly text?: string;
   /**
    * Wake the reader at once rather than once after the current task's synchronous sends:
    * for a thread about to block on the reply (the sync bridge's caller), or whose reader is.
@@ -170,8 +168,8 @@ export class Channel<Out, In> {
   send(message: Out, options: SendOptions = {}): void {
     let record: Uint8Array;
     if (options.transfer?.length) record = this.viaPort(message, options.transfer);
-    else if (options.json || options.text !== undefined) {
-      const text = options.text ?? JSON.stringify(message);
+    else if (options.json) {
+      const text = JSON.stringify(message);
       if (text.length > this.maxRecord) record = this.viaPort(message);
       else if (this.backlog.length === 0 && this.out.writeString(text)) {
         this.wake(options.now);

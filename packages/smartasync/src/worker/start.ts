@@ -9,15 +9,7 @@ import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { Channel } from '../wire/transport.ts';
 import { encodeThrown } from '../wire/thrown.ts';
-import {
-  CTRL_READY,
-  CTRL_TID,
-  replyText,
-  workerBoot,
-  type Message,
-  type Reply,
-  type WorkerBoot,
-} from '../wire/protocol.ts';
+import { CTRL_READY, CTRL_TID, workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
 import { WorkerCrashedError } from '../errors.ts';
 import { Executor } from './executor.ts';
 
@@ -74,7 +66,7 @@ function start(boot: WorkerBoot): void {
     // A stream's chunk is sent from inside the generator's loop, which may run on for long:
     // the reader is woken now, not when this thread next yields. A reply that cannot be
     // encoded throws here, having sent nothing: the executor answers with the error instead.
-    channel.send(reply, { json, text: json ? replyText(reply) : undefined, now: bridge || reply.more === true });
+    channel.send(reply, { json, now: bridge || reply.more === true });
     if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
     if (reply.seq === current && !reply.more) current = undefined;
   };
