@@ -119,6 +119,7 @@ export function sitePages(): Page[] {
   const docs = repoPath(DOCS_DIR);
   return [
     ...readmePages(),
+    documentPage('migrating', 'Guides', `${docs}/migrating.md`),
     examplePage('express'),
     examplePage('hono'),
     examplePage('nestjs'),
@@ -133,5 +134,6 @@ export function sitePages(): Page[] {
       tests: ['packages/smartasync/test/bundlers.test.ts'],
     }),
     examplePage('users-api', { sources: false, title: 'The users API (the example application)' }),
+    documentPage('security', 'Project', 'SECURITY.md'),
   ];
 }

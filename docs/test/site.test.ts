@@ -94,7 +94,7 @@ test('npm run docs builds the site: every export of both entry points has its re
   assert.ok(count > 40, `${count} exports`);
 });
 
-test('the site has a page for every section of the README and for each example', () => {
+test('the site has a page for every section of the README, the migration guide, SECURITY.md and each example', () => {
   const titles = new Set(
     fs
       .readdirSync(path.join(site.out, 'documents'))
@@ -111,6 +111,8 @@ test('the site has a page for every section of the README and for each example',
   for (const { text } of sections)
     assert.ok(titles.has(text), `no page for the README's "${text}": ${[...titles].join(', ')}`);
   for (const title of [
+    'Migrating from piscina and workerpool',
+    'Security',
     'Express 5 + smartasync',
     'Hono + smartasync',
     'NestJS 11 + smartasync',
