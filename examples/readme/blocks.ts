@@ -1,5 +1,6 @@
-// The README's TypeScript blocks and the files they are made of. A block is marked by the
-// comment line before its fence, naming its files relative to the repository root:
+// The TypeScript blocks of the README (and of docs/migrating.md) and the files they are made
+// of. A block is marked by the comment line before its fence, naming its files relative to the
+// repository root:
 //
 //   <!-- code: examples/readme/functions/hash.ts examples/readme/functions/main.ts -->
 //   ```ts
@@ -11,6 +12,10 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const README = path.join(REPO_ROOT, 'README.md');
+/** The migration guide, whose blocks are programs here too (migrating/). */
+export const MIGRATING = path.join(REPO_ROOT, 'docs/migrating.md');
+/** Every document whose marked blocks `npm run readme` writes from their files. */
+export const DOCUMENTS = [README, MIGRATING];
 
 const MARKER = /^<!-- code: (.+?) -->$/;
 const FENCE = /^```(\w*)$/;

@@ -1,8 +1,13 @@
-// npm run readme (at the root): rewrites the README's marked code blocks from their files.
+// npm run readme (at the root): rewrites the marked code blocks of the README and of
+// docs/migrating.md from their files.
 import fs from 'node:fs';
-import { README, embed } from './blocks.ts';
+import path from 'node:path';
+import { DOCUMENTS, REPO_ROOT, embed } from './blocks.ts';
 
-const before = fs.readFileSync(README, 'utf8');
-const after = embed(before);
-if (after !== before) fs.writeFileSync(README, after);
-console.log(after === before ? 'README.md: every block already matches its files' : 'README.md: blocks rewritten');
+for (const document of DOCUMENTS) {
+  const name = path.relative(REPO_ROOT, document);
+  const before = fs.readFileSync(document, 'utf8');
+  const after = embed(before);
+  if (after !== before) fs.writeFileSync(document, after);
+  console.log(after === before ? `${name}: every block already matches its files` : `${name}: blocks rewritten`);
+}

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { PoolStats } from 'smartasync';
-import { README, REPO_ROOT, expectedText, parseBlocks } from '../blocks.ts';
+import { DOCUMENTS, README, REPO_ROOT, expectedText, parseBlocks } from '../blocks.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = path.dirname(HERE);
@@ -98,9 +98,15 @@ test('every other marked block (a JavaScript config) is its files, word for word
   }
 });
 
-test('the files type-check, strict, in the projects they belong to', async () => {
+test("the files type-check, strict, in the projects they belong to (the migration guide's too)", async () => {
   const projects = new Set<string>();
-  for (const file of blocks.flatMap((b) => b.files)) {
+  const files = DOCUMENTS.flatMap((document) =>
+    parseBlocks(fs.readFileSync(document, 'utf8'))
+      .filter((b) => b.language === 'ts')
+      .flatMap((b) => b.files),
+  );
+  assert.ok(files.some((file) => file.includes('/migrating/')));
+  for (const file of files) {
     let dir = path.dirname(path.join(REPO_ROOT, file));
     while (!fs.existsSync(path.join(dir, 'tsconfig.json'))) dir = path.dirname(dir);
     projects.add(dir);

@@ -10,6 +10,7 @@ export class SmartAsyncError extends Error {
     super(message, options);
     this.code = code;
   }
+  /** The class's own name (`CallTimeoutError`, say), as stacks and `console.log` show it. */
   override get name(): string {
     return this.constructor.name;
   }

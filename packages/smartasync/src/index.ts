@@ -6,6 +6,7 @@
  * - `f.sync(x)`: async bodies run on a worker while the caller blocks; sync bodies run inline.
  *
  * @packageDocumentation
+ * @module smartasync
  */
 export { smartasync, registerError } from './api/smartasync.ts';
 export { release } from './api/instances.ts';

@@ -131,9 +131,13 @@ export interface HeadOfLineOptions {
 
 /** Running totals of a duration, in milliseconds. */
 export interface DurationStats {
+  /** How many durations were added up. */
   readonly count: number;
+  /** Their sum. */
   readonly totalMs: number;
+  /** Their mean (`totalMs / count`; 0 before the first). */
   readonly meanMs: number;
+  /** The longest. */
   readonly maxMs: number;
 }
 

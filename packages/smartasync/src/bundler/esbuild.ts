@@ -18,39 +18,76 @@ import {
 
 /** The parts of esbuild's build options the plugin reads (it passes on all of them). */
 export interface EsbuildBuildOptions {
+  /** The entries: their modules are left out of the worker entry, which must not evaluate them. */
   entryPoints?: unknown;
+  /** Must be true: the plugin works on bundles. */
   bundle?: boolean;
+  /** Must be `'node'`: the bundle runs on Node's worker threads. */
   platform?: string;
+  /** `esm` or `cjs`: how the generated modules find the worker entry (`import.meta.url` or `__dirname`). */
   format?: string;
+  /** The bundle's file: the worker entry takes its extension and is written beside it. */
   outfile?: string;
+  /** The output folder: the worker entry is written beside each output file that needs it. */
   outdir?: string;
+  /** With `outdir`: the extension of `.js` output files, which the worker entry takes too. */
   outExtension?: { [ext: string]: string };
+  /** The folder module ids are relative to (default: the current directory). */
   absWorkingDir?: string;
+  /** Whether esbuild writes the files; when not, the worker entry is added to the result's `outputFiles`. */
   write?: boolean;
+  /** Turned on for the app's build: the plugin reads which output holds which module. */
   metafile?: boolean;
+  /** Turned off for the worker entry's build, which is one file. */
   splitting?: boolean;
+  /** The build's plugins: by default the worker entry's build has the same, this one aside. */
   plugins?: EsbuildPlugin[];
 }
 
 /** A message in esbuild's form. */
 export interface EsbuildMessage {
+  /** What went wrong. */
   text: string;
+  /** The underlying error, if any. */
   detail?: unknown;
 }
 
 /** The parts of esbuild's build result the plugin reads or extends. */
 export interface EsbuildBuildResult {
+  /** The build's errors; a failed worker entry build adds its own. */
   errors: EsbuildMessage[];
+  /** The build's warnings. */
   warnings: EsbuildMessage[];
-  outputFiles?: { path: string }[] | undefined;
-  metafile?: { outputs: { [file: string]: { inputs: { [input: string]: unknown } } } } | undefined;
+  /** The files made, when `write` is false. */
+  outputFiles?:
+    | {
+        /** Where the file would be written. */
+        path: string;
+      }[]
+    | undefined;
+  /** Which output file holds which input modules. */
+  metafile?:
+    | {
+        /** Each output file, by path. */
+        outputs: {
+          [file: string]: {
+            /** The modules bundled into it. */
+            inputs: { [input: string]: unknown };
+          };
+        };
+      }
+    | undefined;
 }
 
 /** The parts of esbuild's plugin API the plugin uses. */
 export interface EsbuildPluginBuild {
+  /** The build's options. */
   initialOptions: EsbuildBuildOptions;
+  /** Runs `callback` when a build starts. */
   onStart(callback: () => { errors?: EsbuildMessage[] } | void): void;
+  /** Runs `callback` when a build ends: the plugin builds the worker entry then. */
   onEnd(callback: (result: EsbuildBuildResult) => Promise<{ errors?: EsbuildMessage[] } | void>): void;
+  /** Resolves imports of `smartasync` to the generated module of the importer. */
   onResolve(
     options: { filter: RegExp },
     callback: (args: {
@@ -60,16 +97,23 @@ export interface EsbuildPluginBuild {
       resolveDir: string;
     }) => { path: string; namespace: string; pluginData: { resolveDir: string } } | undefined,
   ): void;
+  /** Loads the generated modules. */
   onLoad(
     options: { filter: RegExp; namespace: string },
     callback: (args: { path: string; pluginData?: unknown }) => { contents: string; loader: 'js'; resolveDir: string },
   ): void;
-  esbuild: { build: (options: never) => Promise<unknown> };
+  /** The esbuild that runs the build, which builds the worker entry too. */
+  esbuild: {
+    /** esbuild's `build()`. */
+    build: (options: never) => Promise<unknown>;
+  };
 }
 
 /** An esbuild plugin. */
 export interface EsbuildPlugin {
+  /** The plugin's name, in esbuild's messages. */
   name: string;
+  /** Registers the plugin's callbacks on a build. */
   setup(build: EsbuildPluginBuild): void;
 }
 

@@ -5,6 +5,7 @@
  * emit a worker entry beside the bundle. See "Bundled apps" in the README.
  *
  * @packageDocumentation
+ * @module smartasync/bundler
  */
 export { smartasyncEsbuild } from './esbuild.ts';
 export type {

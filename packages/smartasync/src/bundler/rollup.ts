@@ -12,25 +12,38 @@ import { DEFAULT_WORKER_NAME, PACKAGE, moduleId, scopeModuleSource, type Smartas
 
 /** The parts of Rollup's plugin context the plugin uses. */
 export interface RollupPluginContext {
+  /** Adds a chunk to the build (the worker entry, a module that imports smartasync); returns its reference. */
   emitFile(file: { type: 'chunk'; id: string; name?: string }): string;
-  getModuleInfo(id: string): { isEntry: boolean } | null;
+  /** What Rollup knows of a module. */
+  getModuleInfo(id: string): {
+    /** Whether it is an entry of the build: entries are not chunks of their own. */
+    isEntry: boolean;
+  } | null;
 }
 
 /** A Rollup plugin (the hooks this one has). */
 export interface RollupPlugin {
+  /** The plugin's name, in Rollup's messages. */
   name: string;
+  /** Emits the worker entry's chunk. */
   buildStart(this: RollupPluginContext): void;
+  /** Resolves imports of `smartasync` to the generated module of the importer. */
   resolveId(this: RollupPluginContext, source: string, importer: string | undefined): string | null;
+  /** Loads the generated modules and the worker entry. */
   load(this: RollupPluginContext, id: string): string | null;
+  /** Writes the URL of a chunk of the plugin's relative to the chunk that names it. */
   resolveFileUrl(args: { referenceId: string; relativePath: string; format: string }): string | null;
 }
 
 /** A Vite plugin: the Rollup plugin, for server (SSR) builds only. */
 export interface VitePlugin extends RollupPlugin {
+  /** Runs before Vite's own plugins, which would resolve `smartasync` first. */
   enforce: 'pre';
+  /** Whether the plugin applies to a build: server (SSR) builds only. */
   apply(config: { build?: { ssr?: unknown } }, env: { command: string; isSsrBuild?: boolean }): boolean;
   /** Vite 6 and later: server environments only, when one build makes several. */
   applyToEnvironment(environment: { config: { consumer: string } }): boolean;
+  /** Reads the project's root, which module ids are relative to. */
   configResolved(config: { root: string }): void;
 }
 

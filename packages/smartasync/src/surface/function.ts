@@ -45,6 +45,7 @@ export type SyncResult<R> =
  * the compiler's message shows `Why` (what would cross threads, and what to do instead).
  */
 export interface Refused<Why extends string> {
+  /** The reason, which the compiler's message quotes. */
   readonly 'smartasync refuses this call': Why;
 }
 
