@@ -173,11 +173,13 @@ export interface PoolStats {
 export interface FunctionStats {
   /** As messages name it: `hash()`, `UserRepo#find()`. */
   readonly name: string;
-  /** Calls that settled with a value, and with an error. */
+  /** Calls that settled with a value. */
   readonly completed: number;
+  /** Calls that settled with an error. */
   readonly failed: number;
-  /** Calls of it waiting for a worker now, and held back among those (see `PoolStats.heldBack`). */
+  /** Calls of it waiting for a worker now. */
   readonly queued: number;
+  /** Of those queued, the calls held back by head-of-line protection (see `PoolStats.heldBack`). */
   readonly heldBack: number;
   /** Calls of it that ran on the express worker. */
   readonly expressCalls: number;
@@ -189,10 +191,17 @@ export interface FunctionStats {
 
 /** A histogram of durations in milliseconds, in the shape Prometheus histograms take. */
 export interface Histogram {
+  /** Durations recorded. */
   readonly count: number;
+  /** Their sum, in milliseconds. */
   readonly sumMs: number;
   /** Cumulative counts: how many took at most `le` ms (the last bucket's `le` is Infinity). */
-  readonly buckets: readonly { readonly le: number; readonly count: number }[];
+  readonly buckets: readonly {
+    /** The bucket's upper bound in milliseconds, inclusive. */
+    readonly le: number;
+    /** Durations at most `le`. */
+    readonly count: number;
+  }[];
 }
 
 /** The worker pool behind every wrapped function and class (see `getPool()`). */

@@ -18,11 +18,13 @@ export interface CallContext {
   readonly name: string;
   /** The worker it ran on (its thread name), once known. */
   worker?: string;
-  /** ms from the call to its start on a worker, and running there (once it settled). */
+  /** ms from the call to its start on a worker (once it settled). */
   waitMs?: number;
+  /** ms it ran on the worker (once it settled). */
   runMs?: number;
-  /** What it settled with. */
+  /** The value it settled with. */
   result?: unknown;
+  /** The error it failed with (set by the channel's `error` event). */
   error?: unknown;
 }
 
