@@ -212,6 +212,34 @@ test('installed from the tarball in a fresh project, it offloads from ESM and fr
   }
 });
 
+test('without @opentelemetry/api installed nothing of it is loaded; with it, a call loads it once (the check can see it)', async () => {
+  const project = path.join(tmp, 'fresh');
+  // The fresh project of the test above: the tarball alone, no @opentelemetry/api.
+  fs.writeFileSync(
+    path.join(project, 'otel.mjs'),
+    [
+      "import { createRequire } from 'node:module';",
+      "import { where } from './lib.mjs';",
+      'await where();',
+      "const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('@opentelemetry'));",
+      'console.log(JSON.stringify(loaded.length));',
+      '',
+    ].join('\n'),
+  );
+  const without = await exec(process.execPath, ['otel.mjs'], project, 20_000);
+  assert.equal(without.code, 0, without.stderr);
+  assert.equal(without.stdout.trim(), '0', 'no @opentelemetry module loaded');
+  const api = path.join(project, 'node_modules/@opentelemetry/api');
+  fs.cpSync(path.join(REPO_ROOT, 'node_modules/@opentelemetry/api'), api, { recursive: true });
+  try {
+    const withApi = await exec(process.execPath, ['otel.mjs'], project, 20_000);
+    assert.equal(withApi.code, 0, withApi.stderr);
+    assert.ok(Number(withApi.stdout.trim()) > 0, `installed, the API is loaded: ${withApi.stdout}`);
+  } finally {
+    fs.rmSync(api, { recursive: true, force: true });
+  }
+});
+
 test('its types compile in a strict consumer (skipLibCheck off) with @types/node 22, 24 and 26', async () => {
   const project = path.join(tmp, 'typed');
   fs.mkdirSync(project);
