@@ -170,7 +170,12 @@ interface JestReport {
   success: boolean;
   numTotalTests: number;
   numPassedTests: number;
-  testResults: { name: string; assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
+  testResults: {
+    name: string;
+    /** Set when the file itself failed (at import, or Jest's own error), with no assertion results. */
+    failureMessage?: string | null;
+    assertionResults: { title: string; status: string; failureMessages: string[] }[];
+  }[];
 }
 
 /** Runs Jest (ts-jest) in the fixture project `project` and reads its JSON report. */
@@ -194,11 +199,12 @@ async function runJest(
     );
     assert.ok(existsSync(reportFile), describeExit(r));
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as JestReport;
-    const results = report.testResults.flatMap((f) =>
-      f.assertionResults.map(
+    const results = report.testResults.flatMap((f) => [
+      ...(f.assertionResults.length === 0 && f.failureMessage ? [`${path.basename(f.name)}: ${f.failureMessage}`] : []),
+      ...f.assertionResults.map(
         (a) => `${path.basename(f.name)} > ${a.title}: ${a.status}\n${a.failureMessages.join('\n')}`,
       ),
-    );
+    ]);
     const threads = [...`${r.stdout}\n${r.stderr}`.matchAll(/SMARTASYNC-THREADS (\{.+\})$/gm)].map(
       (m) => JSON.parse(m[1]!) as { name: string; here: number; there: number },
     );
@@ -220,11 +226,11 @@ test('Jest with ts-jest, CommonJS, without a loader for the workers: every failu
   // The same project with its jest.config.js but for setupFiles: the workers are left on
   // Node's type stripping, which cannot load this package's TypeScript.
   const config = JSON.stringify({ preset: 'ts-jest', testEnvironment: 'node' });
-  const { report, results } = await runJest('jest-cjs', { jestArgs: ['--config', config] });
+  const { r, report, results } = await runJest('jest-cjs', { jestArgs: ['--config', config] });
   assert.equal(report.success, false);
   assert.equal(report.numPassedTests, 0, results.join('\n'));
   const failures = report.testResults.flatMap((f) => f.assertionResults.flatMap((a) => a.failureMessages));
-  assert.ok(failures.length >= 6, results.join('\n'));
+  assert.ok(failures.length >= 6, results.join('\n') + describeExit(r));
   for (const failure of failures) {
     assert.match(failure, /RegistrationError/, failure); // (the error-class test: "Received constructor: RegistrationError")
     if (failure.includes('a worker could not import'))
