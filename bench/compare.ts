@@ -2,7 +2,8 @@
 //
 // Builds smartasync at <git-ref> and from the working tree, loads both in one process per job
 // and measures them in alternating blocks: round trip (one core and two), throughput (one and
-// two workers), spaced calls, .sync(), main-thread CPU per call. Prints, per figure, the working
+// two workers), spaced calls, .sync(), main-thread CPU per call, a 10 MB string and Buffer (also
+// against structuredClone in the same block). Prints, per figure, the working
 // tree's value over the ref's: the median of the per-round ratios, their range, and whether
 // that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina
 // (best batching configuration) and synckit (.sync()) to every job, and the working tree's ratio to them.
@@ -30,6 +31,7 @@ const JOBS: readonly JobSpec[] = [
   { name: 'spaced, setImmediate', kind: 'spaced', size: 1, calls: 500, gapMs: 0 },
   { name: 'spaced, 1 ms', kind: 'spaced', size: 1, calls: 300, gapMs: 1 },
   { name: '.sync() of an async body', kind: 'sync', size: 1, calls: 4000 },
+  { name: '10 MB argument and result', kind: 'large', size: 1, calls: 3 },
 ];
 
 /** Figures where more is better; the rest are times. */

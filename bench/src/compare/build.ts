@@ -48,6 +48,7 @@ import { smartasync, configure, getPool } from './dist/index.js';
 
 export const noop = smartasync(function noop(x) { return x; });
 export const ping = smartasync(async function ping(x) { return x; });
+export const echo = smartasync(function echo(x) { return x; });
 export { configure, getPool };
 `;
 

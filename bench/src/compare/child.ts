@@ -7,7 +7,7 @@ import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/prom
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { quantile, sortedCopy } from '../stats.ts';
 
-export type JobKind = 'roundtrip' | 'throughput' | 'spaced' | 'sync';
+export type JobKind = 'roundtrip' | 'throughput' | 'spaced' | 'sync' | 'large';
 
 export interface CompareJob {
   readonly kind: JobKind;
@@ -27,6 +27,7 @@ export interface CompareJob {
 type Small = { a: number };
 interface Tasks {
   noop: ((x: Small) => Promise<Small>) & { sync(x: Small): Small };
+  echo<T>(x: T): Promise<T>;
   ping: ((x: Small) => Promise<Small>) & { sync(x: Small): Small };
   configure(options: { size: number }): void;
   getPool(): { close(): Promise<void> };
@@ -102,11 +103,39 @@ function sync(t: Tasks, job: CompareJob): Metrics {
   return latencies(samples, cpuMicros() - cpu0, job.calls);
 }
 
+// A 10 MB string and a 10 MB Buffer as argument and result, against structuredClone of each
+// twice (there and back) in the same block: ms per call, and that ratio.
+const BIG = 10 * 1024 * 1024;
+const bigString = 'x'.repeat(BIG);
+const bigBuffer = Buffer.alloc(BIG, 7);
+async function large(t: Tasks, job: CompareJob): Promise<Metrics> {
+  const m: Metrics = {};
+  for (const [name, value] of [['string', bigString] as const, ['buffer', bigBuffer] as const]) {
+    let call = 0;
+    let clone = 0;
+    for (let i = 0; i < job.calls; i++) {
+      let t0 = performance.now();
+      const back: unknown = await t.echo(value);
+      call += performance.now() - t0;
+      // (piscina gives a Buffer back as a Uint8Array: only the length and kind are checked.)
+      if ((back as { length: number }).length !== BIG || typeof back !== typeof value)
+        throw new Error(`the ${name} came back changed`);
+      t0 = performance.now();
+      structuredClone(structuredClone(value));
+      clone += performance.now() - t0;
+    }
+    m[`${name}_ms`] = call / job.calls;
+    m[`${name}_x_clone`] = call / clone;
+  }
+  return m;
+}
+
 const blocks: Record<JobKind, (t: Tasks, job: CompareJob) => Promise<Metrics> | Metrics> = {
   roundtrip,
   throughput,
   spaced,
   sync,
+  large,
 };
 
 /**
@@ -126,9 +155,10 @@ async function peer(size: number): Promise<Tasks> {
     recordTiming: false,
   });
   const noop = ((x: Small) => pool.run(x) as Promise<Small>) as Tasks['noop'];
+  const echo = <T>(x: T) => pool.run(x, { name: 'echo' }) as Promise<T>;
   const syncFn = createSyncFn(fileURLToPath(new URL('../workers/synckit-worker.ts', import.meta.url)));
   const ping = Object.assign((x: Small) => Promise.resolve(x), { sync: (x: Small) => syncFn(x) as Small });
-  return { noop, ping, configure: () => {}, getPool: () => ({ close: () => pool.destroy() }) };
+  return { noop, echo, ping, configure: () => {}, getPool: () => ({ close: () => pool.destroy() }) };
 }
 
 /** Runs `job`: each build's metrics, round by round (`[build][round]`). */

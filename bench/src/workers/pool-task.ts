@@ -1,3 +1,4 @@
 // Worker module for piscina and tinypool: the default export handles `noop`, the named
-// export `rows` is selected per call with `{ name: 'rows' }`.
+// exports `rows` and `echo` are selected per call with `{ name: 'rows' }`.
 export { noop as default, rows } from '../tasks.ts';
+export const echo = <T>(x: T): T => x;

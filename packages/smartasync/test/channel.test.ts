@@ -46,12 +46,12 @@ test('messages arrive in send order, whichever way each one travels', async () =
     { n: 5, text: 'x'.repeat(2_000) }, // over the record limit (4096 / 4)
     { n: 6, plain: 'json again' },
   ];
-  a.send(sent[0], { json: true });
+  a.send(sent[0], { encoding: 'json' });
   a.send(sent[1]);
   a.send(sent[2]);
   a.send(sent[3], { transfer: [moved] });
-  a.send(sent[4], { json: true });
-  a.send(sent[5], { json: true });
+  a.send(sent[4], { encoding: 'json' });
+  a.send(sent[5], { encoding: 'json' });
   await until(6);
   assert.deepEqual(
     received.map((m) => (m as { n: number }).n),
@@ -68,7 +68,7 @@ test('messages arrive in send order, whichever way each one travels', async () =
 test('a burst larger than the ring waits in a backlog and arrives whole and in order', async () => {
   const { a, received, until, close } = pair(1024);
   const count = 500; // about 20 kB of records through a 1 kB ring, sent in one task
-  for (let i = 0; i < count; i++) a.send({ i, pad: 'p'.repeat(i % 30) }, { json: i % 2 === 0 });
+  for (let i = 0; i < count; i++) a.send({ i, pad: 'p'.repeat(i % 30) }, { encoding: i % 2 === 0 ? 'json' : 'v8' });
   await until(count);
   assert.deepEqual(
     received.map((m) => (m as { i: number }).i),
@@ -80,12 +80,12 @@ test('a burst larger than the ring waits in a backlog and arrives whole and in o
 test('a burst of sends owes one wake-up, paid before the task ends', async () => {
   const { a, until, close } = pair(4096);
   assert.equal(owesWakeups(), false);
-  a.send({ n: 1 }, { json: true });
-  a.send({ n: 2 }, { json: true });
+  a.send({ n: 1 }, { encoding: 'json' });
+  a.send({ n: 2 }, { encoding: 'json' });
   assert.equal(owesWakeups(), true, 'sends in one task share a wake-up');
   await Promise.resolve();
   assert.equal(owesWakeups(), false, 'paid by the end of the task');
-  a.send({ n: 3 }, { json: true, now: true });
+  a.send({ n: 3 }, { encoding: 'json', now: true });
   assert.equal(owesWakeups(), false, 'a send with `now` wakes at once');
   await until(3);
   close();
@@ -114,7 +114,7 @@ test('a reader that blocks between messages never sleeps on a reply its own thre
         clearTimeout(timer);
         resolve(m);
       };
-      channel.send({ n }, { json: true });
+      channel.send({ n }, { encoding: 'json' });
     });
   assert.deepEqual(await roundTrip(0, 5_000), { echo: { n: 0 } }); // the worker is up
   for (let n = 1; n <= 20; n++) {
@@ -143,7 +143,7 @@ test('a thread about to block pays the wake-ups it owes on its other channels fi
   await new Promise((r) => setTimeout(r, 50)); // the worker's reader is asleep on A
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
-    out.send({ i }, { json: true }); // owed, not yet paid
+    out.send({ i }, { encoding: 'json' }); // owed, not yet paid
     const got = back.receiveSync(performance.now() + 5_000);
     assert.deepEqual(got, { relayed: { i } });
     assert.ok(performance.now() - t < 2_500, 'the relay was woken before this thread blocked');

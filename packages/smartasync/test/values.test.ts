@@ -70,6 +70,11 @@ test('huge values arrive intact', async () => {
   assert.ok(back.equals(buf));
   const many = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `row ${i}` }));
   assert.deepEqual(await echo(many), many);
+  // Large values skip the ring (see LARGE_VALUE): Buffers inside them still come back as Buffers.
+  const mixed = { name: 'm', parts: [Buffer.alloc(300_000, 1), 'y'.repeat(300_000)], at: new Map([['k', 'v']]) };
+  const mixedBack = (await echo(mixed)) as typeof mixed;
+  assert.ok(Buffer.isBuffer(mixedBack.parts[0]));
+  assert.deepEqual(mixedBack, mixed);
 });
 
 test('exotic but cloneable values arrive as themselves', async () => {

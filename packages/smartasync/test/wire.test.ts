@@ -2,7 +2,7 @@
 // refuses and reports, Buffer restoration, and the thrown-value codec's round trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCloneable, restoreBuffers, toJsonText, MAX_DEPTH } from '../src/wire/values.ts';
+import { checkCloneable, encodingOf, restoreBuffers, toJsonText, LARGE_VALUE, MAX_DEPTH } from '../src/wire/values.ts';
 import { appendCallerFrames, decodeThrown, encodeThrown } from '../src/wire/thrown.ts';
 import { CallTimeoutError, WorkerCrashedError } from '../src/errors.ts';
 
@@ -20,6 +20,20 @@ test('plain JSON data needs no report; anything else says so', () => {
     { buffers: undefined },
     'a shared object is not JSON (it would be duplicated)',
   );
+});
+
+test('values past LARGE_VALUE string units or bytes go by MessagePort, counted across the whole value', () => {
+  const big = 'x'.repeat(LARGE_VALUE + 1);
+  assert.equal(encodingOf(checkCloneable(big, 'v', 'v')), 'port');
+  assert.equal(encodingOf(checkCloneable('x'.repeat(LARGE_VALUE), 'v', 'v')), 'json');
+  const half = 'y'.repeat(LARGE_VALUE / 2 + 1);
+  assert.equal(encodingOf(checkCloneable([half, { half }], 'v', 'v')), 'port', 'two halves add up');
+  const report = checkCloneable({ b: Buffer.alloc(LARGE_VALUE + 1) }, 'v', 'v');
+  assert.equal(encodingOf(report), 'port');
+  assert.deepEqual(report?.buffers, [['b']], 'its Buffers are still found');
+  assert.equal(encodingOf(checkCloneable(new Uint8Array(LARGE_VALUE + 1).buffer, 'v', 'v')), 'port');
+  assert.equal(encodingOf(checkCloneable([1n], 'v', 'v')), 'v8');
+  assert.equal(encodingOf(undefined, checkCloneable([1n], 'v', 'v'), checkCloneable(big, 'v', 'v')), 'port');
 });
 
 test('Buffers are found by path and restored on the other side', () => {

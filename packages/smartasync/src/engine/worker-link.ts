@@ -7,7 +7,8 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Channel, createChannelEnds } from '../wire/transport.ts';
+import { Channel, createChannelEnds, type Encoding } from '../wire/transport.ts';
+import { encodingOf } from '../wire/values.ts';
 import {
   CTRL_READY,
   CTRL_RUNNING,
@@ -115,10 +116,10 @@ export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execA
   readonly onReplies?: (replies: Reply[]) => void;
 }
 
-/** A request and whether it is plain JSON data (the transport's fast encoding). */
+/** A request and how the transport is to encode it. */
 export interface Outgoing<R extends Request = Request> {
   readonly request: R;
-  readonly json: boolean;
+  readonly encoding: Encoding;
 }
 
 export class WorkerLink {
@@ -278,8 +279,12 @@ export class WorkerLink {
       context: task.context && this.contextParts(task.context),
       trace,
     };
-    const plainContext = !task.context || task.context.every((c) => !c.report);
-    return { request, json: !task.argsReport && !(ctor && inst.ctorReport) && plainContext };
+    const ctorReport = ctor ? inst.ctorReport : undefined;
+    const encoding =
+      task.argsReport || ctorReport || task.context
+        ? encodingOf(task.argsReport, ctorReport, ...(task.context?.map((c) => c.report) ?? []))
+        : 'json';
+    return { request, encoding };
   }
 
   /**
@@ -312,20 +317,20 @@ export class WorkerLink {
       def: this.newDef(reg),
       instance,
     };
-    return { request, json: !(ctor && inst.ctorReport) };
+    return { request, encoding: encodingOf(ctor ? inst.ctorReport : undefined) };
   }
 
   /** The request that drops (and disposes) the worker's replica of instance `id`. */
   releaseRequest(id: number): Outgoing<ReleaseRequest> {
-    return { request: { op: 'release', seq: this.nextSeq, instance: id }, json: true };
+    return { request: { op: 'release', seq: this.nextSeq, instance: id }, encoding: 'json' };
   }
 
   /**
    * Sends a request built above (it throws, having changed nothing, if the value cannot be
    * encoded) and records what the worker now knows.
    */
-  send({ request, json }: Outgoing, options: { transfer?: readonly TransferItem[]; now?: boolean } = {}): void {
-    this.channel.send(request, { json, transfer: options.transfer, now: options.now });
+  send({ request, encoding }: Outgoing, options: { transfer?: readonly TransferItem[]; now?: boolean } = {}): void {
+    this.channel.send(request, { encoding, transfer: options.transfer, now: options.now });
     this.nextSeq = request.seq + 1;
     if (request.op === 'release') {
       this.replicas.delete(request.instance);
@@ -346,7 +351,7 @@ export class WorkerLink {
 
   /** Sends a signal about a stream in flight (not a request: it takes no number). */
   signal(message: PullSignal | CancelSignal, now = false): void {
-    this.channel.send(message, { json: true, now });
+    this.channel.send(message, { encoding: 'json', now });
   }
 
   /** The target's definition, the first time this worker hears of it. */

@@ -5,6 +5,7 @@
  * that names the path, tell plain JSON data apart (the transport encodes it faster), and note
  * where Buffers sit so the receiver can restore them.
  */
+import type { Encoding } from './transport.ts';
 
 /** A path into a value: property names and array indexes. */
 export type ValuePath = readonly (string | number)[];
@@ -60,9 +61,26 @@ function formatPath(root: string, p: readonly (string | number)[]): string {
  */
 export interface CloneReport {
   readonly buffers: ValuePath[] | undefined;
+  /** Its strings and binary data add up to more than `LARGE_VALUE`: it goes by MessagePort. */
+  readonly large?: true;
 }
 
 const NEEDS_CLONE: CloneReport = Object.freeze({ buffers: undefined });
+const LARGE: CloneReport = Object.freeze({ buffers: undefined, large: true });
+
+/**
+ * Past this many string units or bytes, a value skips the ring: the transport would encode
+ * it, find it longer than a record may be (a quarter of the ring) and encode it again for a
+ * MessagePort. A 10 MB string cost 7x a structuredClone that way.
+ */
+export const LARGE_VALUE = 1 << 18;
+
+/** How the transport should encode a value the check reported on (undefined: plain JSON). */
+export function encodingOf(...reports: (CloneReport | undefined)[]): Encoding {
+  let encoding: Encoding = 'json';
+  for (const r of reports) if (r) encoding = r.large ? 'port' : encoding === 'json' ? 'v8' : encoding;
+  return encoding;
+}
 
 function isJsonNumber(n: number): boolean {
   return Number.isFinite(n) && !Object.is(n, -0);
@@ -84,9 +102,10 @@ export function checkCloneable(
 ): CloneReport | undefined {
   switch (typeof value) {
     case 'string':
+      return value.length > LARGE_VALUE ? LARGE : undefined; // the common scalar: no walk at all
     case 'boolean':
     case 'undefined':
-      return undefined; // the common scalar argument or result: no walk at all
+      return undefined;
     case 'number':
       return isJsonNumber(value) ? undefined : NEEDS_CLONE;
     case 'bigint':
@@ -96,6 +115,7 @@ export function checkCloneable(
   }
   const walk = new CloneWalk(what, root, transfer);
   walk.value(value);
+  if (walk.size > LARGE_VALUE) return { buffers: walk.buffers, large: true };
   if (walk.plain) return undefined;
   return walk.buffers ? { buffers: walk.buffers } : NEEDS_CLONE;
 }
@@ -105,6 +125,8 @@ class CloneWalk {
   /** Still plain JSON data. */
   plain = true;
   buffers: ValuePath[] | undefined;
+  /** String units and bytes of binary data seen so far. */
+  size = 0;
   private readonly seen = new Set<object>();
   private readonly path: (string | number)[] = []; // one stack, copied only when reported
   // Inside a Map or Set a Buffer has no path to restore it by: it arrives as a Uint8Array.
@@ -123,6 +145,8 @@ class CloneWalk {
   value(v: unknown): void {
     switch (typeof v) {
       case 'string':
+        this.size += v.length;
+        return;
       case 'boolean':
         return;
       case 'number':
@@ -164,14 +188,17 @@ class CloneWalk {
   /** Anything but an array or a plain object: only what structured clone keeps whole. */
   private builtIn(obj: object, proto: unknown): void {
     if (Buffer.isBuffer(obj)) {
+      this.size += obj.byteLength;
       if (!this.inCollection) (this.buffers ??= []).push([...this.path]);
       return;
     }
     if (ArrayBuffer.isView(obj)) {
+      this.size += obj.byteLength;
       const ctor = (proto as { constructor: Function }).constructor;
       if ((globalThis as Record<string, unknown>)[ctor.name] === ctor) return;
       this.fail(obj, 'Only built-in typed arrays keep their class across threads.');
     }
+    if (obj instanceof ArrayBuffer) this.size += obj.byteLength;
     if (obj instanceof Map || obj instanceof Set) return this.collection(obj, proto);
     for (const ctor of CLONEABLE_CTORS) {
       if (obj instanceof ctor) {

@@ -5,9 +5,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
-import { checkCloneable, isPlainJson, restoreBuffers, toJsonText, type ValuePath } from '../wire/values.ts';
+import { checkCloneable, encodingOf, isPlainJson, restoreBuffers, toJsonText, type ValuePath } from '../wire/values.ts';
 import { encodeThrown } from '../wire/thrown.ts';
-import { payWakeupsBeforeLongWork } from '../wire/transport.ts';
+import { payWakeupsBeforeLongWork, type Encoding } from '../wire/transport.ts';
 import { withinCallerSpan } from '../wire/otel.ts';
 import { disposeObject } from '../wire/dispose.ts';
 import {
@@ -58,12 +58,12 @@ export class Executor {
   /** Streams in progress, by call seq; and per instance, the streams that use its replica. */
   private readonly producers = new Map<number, Producer>();
   private readonly streaming = new Map<number, { count: number; ended?: () => void; idle?: Promise<void> }>();
-  private readonly send: (reply: Reply, json: boolean) => void;
+  private readonly send: (reply: Reply, encoding: Encoding) => void;
   private readonly control: ControlWords | undefined;
   private readonly preemption = new PreemptionClock();
   private readonly carried = new CarriedStores();
 
-  constructor(send: (reply: Reply, json: boolean) => void, control?: ControlWords) {
+  constructor(send: (reply: Reply, encoding: Encoding) => void, control?: ControlWords) {
     this.send = send;
     this.control = control;
   }
@@ -234,7 +234,7 @@ export class Executor {
       const buffers = chunk.take();
       const runMs = more ? 0 : performance.now() - started;
       const message = { seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) };
-      let sent = this.trySend(message, plain, `the items of ${label}`);
+      let sent = this.trySend(message, plain ? 'json' : 'v8', `the items of ${label}`);
       // The check passed an item the encoder refuses (a Proxy inside a Date's place, say): send
       // the items before it one by one, then fail at it, as if the check had caught it.
       if (sent !== true && value.items.length > 0) sent = this.sendOneByOne(seq, value, first, perItem, label);
@@ -310,7 +310,7 @@ export class Executor {
   private prepare(req: PrepareRequest, reg: Registration): void {
     try {
       if (req.instance) this.replicaFor(req.instance, reg);
-      this.send({ seq: req.seq, ok: true, value: undefined, runMs: 0 }, true);
+      this.send({ seq: req.seq, ok: true, value: undefined, runMs: 0 }, 'json');
     } catch (err) {
       this.fail(req.seq, err);
     }
@@ -324,7 +324,7 @@ export class Executor {
     this.unbuilt.delete(id);
     try {
       await disposeObject(replica);
-      this.send({ seq, ok: true, value: undefined, runMs: 0 }, true);
+      this.send({ seq, ok: true, value: undefined, runMs: 0 }, 'json');
     } catch (err) {
       this.fail(seq, err);
     }
@@ -377,7 +377,7 @@ export class Executor {
       buffers || changed
         ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) }
         : reply;
-    const sent = this.trySend(extra, report === undefined, `the return value of ${labelOf(reg, req.instance?.method)}`);
+    const sent = this.trySend(extra, encodingOf(report), `the return value of ${labelOf(reg, req.instance?.method)}`);
     if (sent !== true) this.fail(req.seq, sent, started, cpuMs);
   }
 
@@ -402,12 +402,12 @@ export class Executor {
         more: true,
         ...(buffers ? { buffers } : {}),
       };
-      const sent = this.trySend(one, false, `item ${first + k} of the items of ${label}`);
+      const sent = this.trySend(one, 'v8', `item ${first + k} of the items of ${label}`);
       if (sent !== true) return sent;
     }
     return this.trySend(
       { seq, ok: true, value: { items: [] }, runMs: 0, more: true },
-      false,
+      'v8',
       `the items of ${label}`,
     ) === true
       ? new TypeError(`smartasync: the return value of ${label} cannot be sent to another thread.`)
@@ -419,9 +419,9 @@ export class Executor {
    * Proxy, an object whose getter throws) must fail its own call, not the worker: the error
    * that says so is returned, to be sent instead.
    */
-  private trySend(reply: Reply, json: boolean, what: string): true | TypeError {
+  private trySend(reply: Reply, encoding: Encoding, what: string): true | TypeError {
     try {
-      this.send(reply, json);
+      this.send(reply, encoding);
       return true;
     } catch (err) {
       const why = (err as Error | null)?.message ?? String(err);
@@ -436,7 +436,7 @@ export class Executor {
   private fail(seq: number, err: unknown, started = performance.now(), cpuMs?: number): void {
     const value = encodeThrown(err);
     const runMs = performance.now() - started;
-    this.send({ seq, ok: false, value, runMs, cpuMs, waitMs: this.preempted(runMs) }, isPlainJson(value));
+    this.send({ seq, ok: false, value, runMs, cpuMs, waitMs: this.preempted(runMs) }, isPlainJson(value) ? 'json' : 'v8');
   }
 
   /** For a call that ran `runMs` and long enough to ask: how much of it its thread was preempted. */

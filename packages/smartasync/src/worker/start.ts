@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { Channel } from '../wire/transport.ts';
+import { Channel, type Encoding } from '../wire/transport.ts';
 import { encodeThrown } from '../wire/thrown.ts';
 import { CTRL_READY, CTRL_TID, workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
 import { WorkerCrashedError } from '../errors.ts';
@@ -62,11 +62,11 @@ function start(boot: WorkerBoot): void {
       spinLimit: SPIN_LIMIT,
     },
   );
-  const send = (reply: Reply, json: boolean): void => {
+  const send = (reply: Reply, encoding: Encoding): void => {
     // A stream's chunk is sent from inside the generator's loop, which may run on for long:
     // the reader is woken now, not when this thread next yields. A reply that cannot be
     // encoded throws here, having sent nothing: the executor answers with the error instead.
-    channel.send(reply, { json, now: bridge || reply.more === true });
+    channel.send(reply, { encoding, now: bridge || reply.more === true });
     if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
     if (reply.seq === current && !reply.more) current = undefined;
   };
@@ -89,19 +89,19 @@ function serving(ctrl: Int32Array, channel: Channel<Reply, Message> | undefined)
   Atomics.store(ctrl, CTRL_TID, osThreadId());
   Atomics.store(ctrl, CTRL_READY, 1);
   Atomics.notify(ctrl, CTRL_READY);
-  channel?.send({ seq: 0, ok: true, value: null, runMs: 0 }, { json: true });
+  channel?.send({ seq: 0, ok: true, value: null, runMs: 0 }, { encoding: 'json' });
 }
 
 /**
  * The bridge's caller is blocked on the call in progress: whatever ends this thread (an
  * uncaught error, a rejection no one handled, process.exit), the caller gets an answer.
  */
-function answerIfItEnds(current: () => number | undefined, send: (reply: Reply, json: boolean) => void): void {
+function answerIfItEnds(current: () => number | undefined, send: (reply: Reply, encoding: Encoding) => void): void {
   const crash = (detail: string, err?: unknown): void => {
     const seq = current();
     if (seq === undefined) return;
     const error = new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err });
-    send({ seq, ok: false, value: encodeThrown(error), runMs: 0 }, false);
+    send({ seq, ok: false, value: encodeThrown(error), runMs: 0 }, 'v8');
   };
   const why = (err: unknown) => (err as Error)?.message ?? String(err);
   process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${why(err)}`, err));
