@@ -436,7 +436,10 @@ export class Executor {
   private fail(seq: number, err: unknown, started = performance.now(), cpuMs?: number): void {
     const value = encodeThrown(err);
     const runMs = performance.now() - started;
-    this.send({ seq, ok: false, value, runMs, cpuMs, waitMs: this.preempted(runMs) }, isPlainJson(value) ? 'json' : 'v8');
+    this.send(
+      { seq, ok: false, value, runMs, cpuMs, waitMs: this.preempted(runMs) },
+      isPlainJson(value) ? 'json' : 'v8',
+    );
   }
 
   /** For a call that ran `runMs` and long enough to ask: how much of it its thread was preempted. */
