@@ -1,11 +1,13 @@
-// npm run fuzz [-- --minutes=N --seed=S]: plays generated scenarios against real workers with
-// random seeds until the time is up, and prints each seed; a failure prints its seed and the
-// shrunk scenario, which `--seed` replays.
+// npm run fuzz [-- --minutes=N --seed=S --path=P]: plays generated scenarios against real
+// workers with random seeds until the time is up, and prints each seed; a failure prints its
+// seed, path and shrunk scenario: `--seed=S --path=P` replays that scenario alone.
 import { parseArgs } from 'node:util';
 import { getPool } from 'smartasync';
 import { fuzz } from '../test/fuzz/property.ts';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '5' }, seed: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '5' }, seed: { type: 'string' }, path: { type: 'string' } },
+});
 const until = Date.now() + Number(values.minutes) * 60_000;
 let scenarios = 0;
 let seeds = 0;
@@ -14,6 +16,7 @@ try {
     const seed = values.seed ? Number(values.seed) : (Math.random() * 2 ** 31) | 0;
     const played = await fuzz({
       seed,
+      path: values.path,
       runs: 1_000,
       timeLimitMs: Math.max(1_000, until - Date.now()),
       onPlayed: () => void scenarios++,

@@ -7,6 +7,8 @@ import { violations } from './invariants.ts';
 
 export interface FuzzOptions {
   readonly seed: number;
+  /** With `seed`, replays the one scenario a failure reported (its `path`) and its shrinking. */
+  readonly path?: string;
   readonly runs: number;
   /** Stop generating (and shrinking) after this many ms. */
   readonly timeLimitMs: number;
@@ -26,6 +28,7 @@ export async function fuzz(options: FuzzOptions): Promise<number> {
     }),
     {
       seed: options.seed,
+      path: options.path,
       numRuns: options.runs,
       interruptAfterTimeLimit: options.timeLimitMs,
       markInterruptAsFailure: false,
