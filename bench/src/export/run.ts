@@ -9,8 +9,26 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { DatabaseManager } from 'users-api/manager';
-import { quantile, sortedCopy } from '../stats.ts';
-import { CANDIDATES, type Candidate, type ExportRun } from './types.ts';
+import { quantile, sortedCopy } from '../lib/stats.ts';
+import { table as mdTable } from '../report/format.ts';
+
+export type Candidate = 'stream' | 'all' | 'piscina';
+export const CANDIDATES: { id: Candidate; note: string }[] = [
+  {
+    id: 'stream',
+    note: 'users-api as it is: DatabaseManager.exportUsers, a generator over better-sqlite3 .iterate(), run by smartasync on a worker',
+  },
+  {
+    id: 'all',
+    note: '`await store.getAllUsers()` (smartasync, .all() on a worker): every row in one array, then written out',
+  },
+  {
+    id: 'piscina',
+    note: 'manual piscina build: a task streaming 256-row batches through a MessagePort, credit-based backpressure (bench/src/workers/export-task.ts)',
+  },
+];
+/** One export of every row by one candidate, in its own server process. */
+export type ExportRun = Awaited<ReturnType<typeof measure>>;
 
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
 const PAGE = 4096;
@@ -64,7 +82,7 @@ const summary = (ms: number[]) => {
   return { count: s.length, p50Ms: quantile(s, 0.5), p99Ms: quantile(s, 0.99) };
 };
 
-async function measure(candidate: Candidate, round: number, options: ExportOptions): Promise<ExportRun> {
+async function measure(candidate: Candidate, round: number, options: ExportOptions) {
   const server = await startServer(candidate, options.dbPath);
   const agent = new Agent({ connections: LIGHT_CLIENTS + 1 });
   try {
@@ -212,18 +230,20 @@ export function writeResults(out: string, options: ExportOptions, runs: ExportRu
       `Light load: ${LIGHT_CLIENTS} clients in a loop on GET /users/:id, ${options.lightSeconds} s alone, then during the export. ` +
       `${String(meta.command)} on ${String(meta.date)} (Node ${String(meta.node)}, ${String(meta.cpus)}, load average ${String(meta.loadavg)} at the start).`,
     '',
-    '| candidate | time | peak RSS over baseline | light p99 alone | light p99 during |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...table.map(
-      (f) =>
-        `| ${f.candidate} | ${(f.ms / 1000).toFixed(2)} s | ${f.rssGrowthMb.toFixed(1)} MB | ${f.lightAloneP99Ms.toFixed(2)} ms | ${f.lightDuringP99Ms.toFixed(2)} ms |`,
+    mdTable(
+      'candidate|time|peak RSS over baseline|light p99 alone|light p99 during',
+      table.map((f) => [
+        ...[f.candidate, `${(f.ms / 1000).toFixed(2)} s`, `${f.rssGrowthMb.toFixed(1)} MB`],
+        ...[`${f.lightAloneP99Ms.toFixed(2)} ms`, `${f.lightDuringP99Ms.toFixed(2)} ms`],
+      ]),
     ),
     '',
     ...CANDIDATES.filter((c) => table.some((f) => f.candidate === c.id)).map((c) => `- **${c.id}**: ${c.note}`),
     '',
-    '| target (streamed export) | measured | required | verdict |',
-    '| --- | ---: | ---: | ---: |',
-    ...checks.map((v) => `| ${v.target} | ${v.measured} | ${v.required} | ${v.met ? '✅ met' : '❌ missed'} |`),
+    mdTable(
+      'target (streamed export)|measured|required|verdict',
+      checks.map((v) => [v.target, v.measured, v.required, v.met ? '✅ met' : '❌ missed']),
+    ),
     '',
   ];
   writeFileSync(join(out, 'export.md'), lines.join('\n'));

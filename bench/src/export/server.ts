@@ -10,7 +10,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { buildApp } from 'users-api/app';
 import { closeWorkerPool, openStore, type Store } from 'users-api/store';
-import type { Candidate } from './types.ts';
+import type { Candidate } from './run.ts';
 
 const [candidate, path] = process.argv.slice(2) as [Candidate, string];
 const opened = await openStore(`sqlite:${path}`, 'smartasync');

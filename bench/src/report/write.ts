@@ -1,41 +1,157 @@
+// results.md (the targets of issues 4 and 7 with a verdict each and, for a miss, its measured reason;
+// then one table and one chart per comparison; the profiles), targets.json, the charts, and the
+// headline table of bench/README.md.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Results } from '../results.ts';
-import { writeCharts } from './charts.ts';
-import { markdown, targetsTable } from './markdown.ts';
-import { evaluate } from './targets.ts';
+import { renderSvg, table, type TargetCheck } from './format.ts';
+import {
+  appSection,
+  bimodal,
+  issue4Charts,
+  issue4Targets,
+  latencyTable,
+  profileLine,
+  profiles,
+  throughputTable,
+} from './issue4.ts';
+import { issue7Charts, issue7Markdown, issue7Targets } from './issue7.ts';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const DEFAULT_RESULTS = resolve(fileURLToPath(new URL('../../results', import.meta.url)));
-const START = '<!-- headline:start -->';
-const ALL_JOB_SECTIONS = ['roundtrip', 'throughput', 'payload', 'sync'];
-const END = '<!-- headline:end -->';
+const [START, END] = ['<!-- headline:start -->', '<!-- headline:end -->'];
 
 /** Whether these results may replace the README's headline: a full run holding every section. */
 export function updatesHeadline(r: Results): boolean {
-  const complete =
-    ALL_JOB_SECTIONS.every((s) => r.jobs.some((j) => j.job.section === s)) &&
-    r.app !== undefined &&
-    r.traffic !== undefined;
-  return r.meta.size === 'full' && complete;
+  const sections = ['roundtrip', 'throughput', 'payload', 'sync'].every((s) => r.jobs.some((j) => j.job.section === s));
+  return r.meta.size === 'full' && sections && r.app !== undefined && r.traffic !== undefined;
+}
+
+/** The targets table alone: results.md opens with it and the README embeds it. */
+export function targetsTable(checks: TargetCheck[]): string {
+  const icon = { met: '✅ met', missed: '❌ missed', 'not measured': '– not measured' };
+  return table(
+    'target|where|smartasync|required|verdict',
+    checks.map((c) => [c.target, c.where, c.value, c.required, icon[c.verdict]]),
+  );
 }
 
 export async function writeReport(r: Results, dir: string): Promise<void> {
-  const checks = evaluate(r);
-  const charts = await writeCharts(r, dir);
+  const checks = [...issue4Targets(r), ...issue7Targets(r)];
+  const charts: string[] = [];
+  for (const [name, spec] of Object.entries({ ...issue4Charts(r), ...issue7Charts(r) })) {
+    writeFileSync(join(dir, `${name}.svg`), await renderSvg(spec));
+    charts.push(name);
+  }
   writeFileSync(join(dir, 'targets.json'), JSON.stringify(checks, null, 1) + '\n');
   writeFileSync(join(dir, 'results.md'), markdown(r, checks, charts));
-  // The README shows the committed figures: only a full run into bench/results that holds every
-  // section updates it (a run of one section would drop the other sections' rows).
-  if (updatesHeadline(r) && resolve(dir) === DEFAULT_RESULTS && existsSync(README)) {
-    const text = readFileSync(README, 'utf8');
-    const a = text.indexOf(START);
-    const b = text.indexOf(END);
-    if (a >= 0 && b > a) {
-      const m = r.meta;
-      const block = `${START}\nTargets of issues 4 and 7, from \`${m.command}\` on ${m.date.slice(0, 10)} (Node ${m.node}, ${m.cpus} × ${m.cpuModel}, smartasync ${m.smartasyncVersion ?? '?'} at ${m.commit}); details and reasons in [results.md](results/results.md).\n\n${targetsTable(checks)}\n${END}`;
-      writeFileSync(README, text.slice(0, a) + block + text.slice(b + END.length));
-    }
-  }
+  // Only a full run into bench/results holding every section updates the README (a run of one section
+  // would drop the other sections' rows).
+  if (!updatesHeadline(r) || resolve(dir) !== DEFAULT_RESULTS || !existsSync(README)) return;
+  const text = readFileSync(README, 'utf8');
+  const [a, b] = [text.indexOf(START), text.indexOf(END)];
+  if (a < 0 || b < a) return;
+  const m = r.meta;
+  const block = `${START}\nTargets of issues 4 and 7, from \`${m.command}\` on ${m.date.slice(0, 10)} (Node ${m.node}, ${m.cpus} × ${m.cpuModel}, smartasync ${m.smartasyncVersion ?? '?'} at ${m.commit}); details and reasons in [results.md](results/results.md).\n\n${targetsTable(checks)}\n${END}`;
+  writeFileSync(README, text.slice(0, a) + block + text.slice(b + END.length));
+}
+
+export function markdown(r: Results, checks: TargetCheck[], charts: string[]): string {
+  const m = r.meta;
+  const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
+  const why = [...new Set(misses.map((c) => c.id))].map((id) => {
+    const rows = misses.filter((c) => c.id === id);
+    const section = ['throughput', 'payload'].find((s) => id.startsWith(s)) ?? (/^(app|traffic)/.test(id) ? '' : id);
+    const prof = section ? profileLine(r, section) : undefined;
+    return [
+      `- **${rows[0]!.target}**`,
+      ...rows.map((c) => `  - ${c.where}: ${c.why}`),
+      ...(prof ? [`  - ${prof}`] : []),
+    ].join('\n');
+  });
+  const unavailable = [
+    ...new Set(r.jobs.flatMap((j) => ('unavailable' in j ? j.unavailable.map((u) => `${u.adapter}: ${u.error}`) : []))),
+  ];
+  const failedJobs = r.jobs.flatMap((j) => ('error' in j ? [j] : []));
+  const chart = (n: string) => (charts.includes(n) ? `![${n}](${n}.svg)\n\n` : '');
+  const [issue4, issue7] = [
+    checks.filter((c) => !c.id.startsWith('traffic')),
+    checks.filter((c) => c.id.startsWith('traffic')),
+  ];
+  const count = (cs: TargetCheck[], v: string) => cs.filter((c) => c.verdict === v).length;
+  const loads = (xs?: number[]) => xs?.map((x) => x.toFixed(2)).join(' ');
+  const problems = [
+    ...unavailable.map((u) => `- adapter not loaded: ${u}`),
+    ...failedJobs.map((f) => `- job ${f.job.section} ${f.job.mode} workers=${f.job.workers} failed: ${f.error}`),
+  ];
+
+  return `# smartasync benchmark results
+
+Generated by \`${m.command}\` on ${m.date} (${m.size} run, ${m.wallSeconds ?? '?'} s).
+Node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.platform}; commit ${m.commit}; smartasync ${m.smartasyncVersion ?? 'not installed'} (build ${m.smartasyncBuild ?? '?'}).
+Load average before/after: ${loads(m.loadavgBefore)} / ${loads(m.loadavgAfter) ?? '?'}.${m.otherCores !== undefined ? ` Other processes kept ${m.otherCores.toFixed(2)} of the ${m.cpus} cores busy on average during the run.` : ''}
+${m.otherCores !== undefined && m.otherCores > 0.1 ? `\n**Other processes took ${m.otherCores.toFixed(2)} cores on average during this run: its tails are disturbed. Run again on a quiet machine.**\n` : ''}
+${m.pinningAvailable ? '' : '\n**taskset was not available: no pinned figures in this run.**\n'}${m.smartasyncBuildAfter !== undefined && m.smartasyncBuildAfter !== m.smartasyncBuild ? `\n**smartasync was rebuilt during this run (build ${m.smartasyncBuild} → ${m.smartasyncBuildAfter}): its figures mix two versions. Run again.**\n` : ''}
+Every comparison runs all its candidates in one process, interleaved in blocks (round *r* starts at
+candidate *r* mod *n*). Figures are the **median over rounds** of each round's value, with the
+min–max over rounds in small print; "pooled" percentiles are over every call of every round.
+*pinned* = the whole process (main thread and workers) under \`taskset -c 0\`; *unpinned* = free on both cores.
+${m.size !== 'full' ? `\n> **This is a ${m.size} run**: few, short blocks. Use a full run (\`npm run bench\`) for figures to quote.\n` : ''}
+## Targets (issue 4)
+
+${
+  issue4.length
+    ? `${count(issue4, 'met')} met, ${count(issue4, 'missed')} missed. The issue set its targets with figures pinned to one core; the pinned rows
+are the verdicts of record, the unpinned ones are shown because the issue asks for both.${bimodal(r)}
+
+${targetsTable(issue4)}`
+    : '_No comparison of issue 4 in this run._'
+}
+
+## Targets (issue 7, server traffic)
+
+${
+  issue7.length
+    ? `${count(issue7, 'met')} met, ${count(issue7, 'missed')} missed. Ratios measured side by side in one run, unpinned; details in section 6.
+
+${targetsTable(issue7)}`
+    : '_The traffic section was not run (`--sections=traffic`)._'
+}
+${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
+## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
+
+${chart('roundtrip')}${latencyTable(r, 'roundtrip', true)}
+
+## 2. Throughput (256 calls in flight)
+
+${chart('throughput')}${throughputTable(r)}
+
+## 3. Payload (a call returning 1,000 rows \`{id, name, email}\`, 1 worker)
+
+${chart('payload')}${latencyTable(r, 'payload', true)}
+
+## 4. Sync direction (\`f.sync()\` of an async function)
+
+${chart('sync')}${latencyTable(r, 'sync', true)}
+
+## 5. The application (users API)
+
+${chart('app')}${appSection(r)}
+
+## 6. Server traffic (issue 7)
+
+${issue7Markdown(r, chart)}
+## Profiles of smartasync (CPU, measured rounds only)
+
+Sampled with \`node --cpu-prof\` in a separate unpinned run of smartasync alone; self time by function,
+idle (the event loop waiting) excluded, divided by the calls made. "native builtins" are C++ functions called from
+JS (\`postMessage\` includes the structured-clone serialisation of the message); "(program)" is V8/Node native
+work outside JS, including message deserialisation and event-loop bookkeeping. The sampler ticks in wall-clock
+time: a thread blocked inside \`Atomics.wait\`, or descheduled inside \`Atomics.notify\` / \`postMessage\` right
+after waking the other thread, counts as that function's self time. So "busy per call" can exceed the CPU per call
+measured with \`process.threadCpuUsage()\` in the tables above; the difference is time spent blocked or preempted.
+
+${profiles(r)}
+${problems.length ? `\n## Problems in this run\n\n${problems.join('\n')}\n` : ''}`;
 }

@@ -1,7 +1,20 @@
 // From one candidate's samples to the figures the soak comparison reports.
-import type { SoakSample } from './types.ts';
+/** Process memory and every worker's V8 heap at one moment (bytes); `t` in seconds since the load started. */
+export interface SoakSample {
+  t: number;
+  /** calls settled so far, and of those, rejected */
+  calls: number;
+  failed: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  workers: { used: number; total: number; external: number }[];
+}
 
 const MB = 1024 * 1024;
+
+import { median } from '../lib/stats.ts';
 
 /** One candidate's run in figures (MB, seconds). */
 export interface SoakSummary {
@@ -39,12 +52,6 @@ export const FLAT_FLOOR_MB = 10;
 
 export function isFlat(growth: number, lastHalfGrowth: number): boolean {
   return lastHalfGrowth <= Math.max(FLAT_SHARE * growth, FLAT_FLOOR_MB);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Median RSS of the samples within `window` s of `t` (the nearest sample when none is). */

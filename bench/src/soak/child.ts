@@ -2,8 +2,20 @@
 // in flight for the whole run, half of them throwing; one JSON line per sample on stdout.
 import { BroadcastChannel } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SoakSample } from './analyze.ts';
 import { HEAP_CHANNEL, type Row, type WorkerHeap } from './work.ts';
-import type { SoakJob, SoakLine, SoakSample } from './types.ts';
+
+export interface SoakJob {
+  candidate: 'smartasync' | 'piscina';
+  seconds: number;
+  /** calls kept in flight */
+  concurrency: number;
+  workers: number;
+  sampleMs: number;
+}
+export type SoakLine =
+  | ({ type: 'sample' } & SoakSample)
+  | { type: 'end'; calls: number; failed: number; wrong: number; firstWrong: string | undefined };
 
 const job = JSON.parse(process.argv[2]!) as SoakJob;
 // Keep workers alive for the whole run.
@@ -17,7 +29,7 @@ interface Pool {
 async function smartasyncPool(): Promise<Pool> {
   const lib = await import('smartasync');
   lib.configure({ size: job.workers });
-  const { lookup } = await import('../workers/soak-smartasync.ts');
+  const { lookup } = await import('../workers/smartasync.ts');
   await lib.getPool().warm();
   // A few calls, as piscina's start-up below makes: each worker reports its heap from one.
   await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => lookup(k * 2)));
@@ -27,7 +39,8 @@ async function smartasyncPool(): Promise<Pool> {
 async function piscinaPool(): Promise<Pool> {
   const { Piscina } = await import('piscina');
   const pool = new Piscina<number, Row>({
-    filename: new URL('../workers/soak-task.ts', import.meta.url).href,
+    filename: new URL('../workers/pool-task.ts', import.meta.url).href,
+    name: 'lookup',
     minThreads: job.workers,
     maxThreads: job.workers,
     idleTimeout: IDLE,

@@ -8,13 +8,10 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { TopLevelSpec } from 'vega-lite';
-import { renderSvg } from '../report/charts.ts';
-import { table } from '../report/data.ts';
-import { git, smartasyncVersion, subjectBuild } from '../runner.ts';
-import { cpuTicks } from '../threads.ts';
-import { summarize, FLAT_FLOOR_MB, FLAT_SHARE, type SoakSummary } from './analyze.ts';
-import type { SoakJob, SoakLine, SoakSample } from './types.ts';
+import { git, machineLoad, smartasyncVersion, subjectBuild } from '../lib/proc.ts';
+import { renderSvg, table, type Spec } from '../report/format.ts';
+import { summarize, FLAT_FLOOR_MB, FLAT_SHARE, type SoakSample, type SoakSummary } from './analyze.ts';
+import type { SoakJob, SoakLine } from './child.ts';
 
 const childEntry = fileURLToPath(new URL('./child.ts', import.meta.url));
 
@@ -112,8 +109,7 @@ function runOne(job: SoakJob, log: (line: string) => void): Promise<SoakRun> {
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakResults> {
-  const t0 = performance.now();
-  const ticks0 = cpuTicks();
+  const machine = machineLoad();
   const results: SoakResults = {
     meta: {
       date: new Date().toISOString(),
@@ -142,14 +138,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
   }
   const [sa, pi] = ['smartasync', 'piscina'].map((c) => results.runs.find((r) => r.candidate === c)?.summary);
   if (sa && pi) results.growthRatio = sa.growth / Math.max(pi.growth, 1);
-  results.meta.loadavgAfter = loadavg();
-  const ticks1 = cpuTicks();
-  if (ticks0 && ticks1) {
-    results.meta.otherCores =
-      Math.max(0, ticks1.machine - ticks0.machine - (ticks1.own - ticks0.own)) /
-      100 /
-      ((performance.now() - t0) / 1000);
-  }
+  Object.assign(results.meta, { loadavgAfter: loadavg(), otherCores: machine.otherCores() });
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, 'soak.json'), JSON.stringify(results) + '\n');
   writeFileSync(join(o.out, 'soak.svg'), await renderSvg(chart(results)));
@@ -214,7 +203,7 @@ The load: ${m.concurrency} calls kept in flight by as many callers, pools of ${m
 ${
   verdicts.length
     ? table(
-        ['target', 'smartasync', 'required', 'verdict'],
+        'target|smartasync|required|verdict',
         verdicts.map((v) => [v.target, v.value, v.required, v.met ? '✅ met' : '❌ missed']),
       )
     : '_Not evaluated: it needs both candidates._'
@@ -222,7 +211,7 @@ ${
 
 ## Figures (MB)
 
-${table(['candidate', 'calls/s', 'RSS before', 'RSS mid', 'RSS end', 'peak', 'growth', 'last half', 'main heap', 'worker heaps', 'rest'], rows)}
+${table('candidate|calls/s|RSS before|RSS mid|RSS end|peak|growth|last half|main heap|worker heaps|rest', rows)}
 
 *RSS before*: the pool up and idle, before the load. *mid*, *end*: median of the samples within 5 s of the middle and over the last 5 s. *growth* = end − before; *last half* = end − mid, with the least-squares slope of RSS over the second half. *main heap*, *worker heaps*: V8 heap reserved at the end (\`heapTotal\` of the main thread, \`total_heap_size\` summed over the workers, as each worker reports it once a second). *rest* = RSS − those heaps: code, native allocations, thread stacks and what the allocator keeps.
 
@@ -230,7 +219,7 @@ ${table(['candidate', 'calls/s', 'RSS before', 'RSS mid', 'RSS end', 'peak', 'gr
 `;
 }
 
-function chart(r: SoakResults): TopLevelSpec {
+function chart(r: SoakResults): Spec {
   const data = r.runs.flatMap((run) =>
     run.samples.flatMap((s) => [
       { candidate: run.candidate, what: 'RSS', t: s.t / 60, mb: s.rss / 2 ** 20 },
@@ -261,5 +250,5 @@ function chart(r: SoakResults): TopLevelSpec {
       color: { field: 'candidate', type: 'nominal', title: null, legend: { orient: 'bottom' } },
       strokeDash: { field: 'what', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 300 } },
     },
-  } as TopLevelSpec;
+  } as Spec;
 }

@@ -1,88 +1,47 @@
-// Idle cost and first call, one candidate per process: `idle.ts <candidate id | node> <workers> <seconds>`.
-// The process starts its pool (warm where the candidate can), times the first call and a few
-// warm ones, makes sure every worker is up, then prints READY and waits for GO on stdin, so the
-// runner can start the candidates one after another (their first calls unperturbed) and then
-// let them settle and measure their idle windows all at once. The result is one JSON line on stdout.
-import { readdirSync, readFileSync } from 'node:fs';
+// 6.5 Idle cost and first call, one process per pool (and one with no pool, the floor): each starts its
+// pool (warm where it can), times the first call and 20 warm ones, makes sure every worker is up, says
+// READY and waits for GO, so the runner can start them one after another (their first calls on a quiet
+// machine) and then measure their idle windows all at once. `idle.ts <pool id | node> <workers> <seconds>`.
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HELPER_THREAD } from '../threads.ts';
-import { TRAFFIC_CANDIDATES, type TrafficInstance } from './candidates.ts';
-import type { IdleCandidate } from './types.ts';
-import { calibrate } from './work.ts';
+import { threads } from '../lib/proc.ts';
+import { TRAFFIC, type Size } from '../plan.ts';
+import { calibrate } from '../tasks.ts';
+import { POOLS, type StartInfo, type TrafficInstance } from './pools.ts';
 
-/** Baseline: a Node process with no pool at all, as idle as Node gets. */
-export const NODE_BASELINE = 'node';
-
-interface ThreadSample {
-  tid: string;
-  comm: string;
-  /** ns on CPU (schedstat) */
-  cpuNs: number;
-  switches: number;
+export interface IdleCandidate {
+  id: string;
+  lib: string;
+  kind: string;
+  seconds: number;
+  start?: StartInfo;
+  /** the first call, the median of 20 after it, one after the idle window (ms) */
+  firstCallMs?: number;
+  warmCallMs?: number;
+  afterIdleCallMs?: number;
+  workers?: number;
+  /** process CPU over the window (ms, and as a share of one core), CPU ms by thread, context switches per second */
+  cpuMs?: number;
+  coreShare?: number;
+  threads?: { main: number; workers: number; other: number };
+  wakeupsPerS?: { workers: number; main: number };
+  error?: string;
 }
 
-function threads(): ThreadSample[] | undefined {
-  try {
-    return readdirSync('/proc/self/task').map((tid) => {
-      const base = `/proc/self/task/${tid}`;
-      const status = readFileSync(`${base}/status`, 'utf8');
-      const num = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-      return {
-        tid,
-        comm: readFileSync(`${base}/comm`, 'utf8').trim(),
-        cpuNs: Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]),
-        switches: num('voluntary_ctxt_switches') + num('nonvoluntary_ctxt_switches'),
-      };
-    });
-  } catch {
-    return undefined; // not Linux
-  }
-}
-
-function split(
-  a: ThreadSample[] | undefined,
-  b: ThreadSample[] | undefined,
-  seconds: number,
-): Pick<IdleCandidate, 'threads' | 'wakeupsPerS'> {
-  if (!a || !b) return {};
-  const before = new Map(a.map((t) => [t.tid, t]));
-  const cpu = { main: 0, workers: 0, other: 0 };
-  const wake = { main: 0, workers: 0 };
-  for (const t of b) {
-    const t0 = before.get(t.tid) ?? { cpuNs: 0, switches: 0 };
-    const ms = (t.cpuNs - t0.cpuNs) / 1e6;
-    const sw = t.switches - t0.switches;
-    if (t.tid === String(process.pid)) {
-      cpu.main += ms;
-      wake.main += sw;
-    } else if (HELPER_THREAD.test(t.comm)) cpu.other += ms;
-    else {
-      cpu.workers += ms;
-      wake.workers += sw;
-    }
-  }
-  return { threads: cpu, wakeupsPerS: { main: wake.main / seconds, workers: wake.workers / seconds } };
-}
-
-async function timed<T>(f: () => Promise<T>): Promise<number> {
+const timed = async (f: () => Promise<unknown>) => {
   const t0 = performance.now();
   await f();
   return performance.now() - t0;
-}
-
+};
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 
-export async function idle(
-  id: string,
-  workers: number,
-  seconds: number,
-  ready: () => Promise<void>,
-): Promise<IdleCandidate> {
-  const c = TRAFFIC_CANDIDATES.find((x) => x.id === id);
+async function idle(id: string, workers: number, seconds: number, ready: () => Promise<void>): Promise<IdleCandidate> {
+  const c = POOLS.find((x) => x.id === id);
   const res: IdleCandidate = { id, lib: c?.lib ?? 'node', kind: c?.kind ?? 'floor', seconds };
   let inst: TrafficInstance | undefined;
   if (c) {
@@ -96,20 +55,22 @@ export async function idle(
     }
     const warm: number[] = [];
     for (let i = 0; i < 20; i++) warm.push(await timed(() => inst!.light(i)));
-    warm.sort((a, b) => a - b);
-    res.warmCallMs = warm[9];
+    res.warmCallMs = warm.sort((a, b) => a - b)[9];
     res.workers = inst.workers();
   }
   await ready();
-  // Let start-up work (JIT, GC) finish before the window.
-  await sleep(Math.min(1000, seconds * 1000));
-  const t0 = threads();
-  const c0 = cpuMs();
-  const w0 = performance.now();
+  await sleep(Math.min(1000, seconds * 1000)); // let start-up work (JIT, GC) finish
+  const [t0, c0, w0] = [threads('self'), cpuMs(), performance.now()];
   await sleep(seconds * 1000);
+  const t1 = threads('self');
   const window = (performance.now() - w0) / 1000;
   res.cpuMs = cpuMs() - c0;
-  Object.assign(res, split(t0, threads(), window));
+  if (t0 && t1) {
+    const ms = (k: 'main' | 'workers' | 'other') => (t1[k].cpuNs - t0[k].cpuNs) / 1e6;
+    const perS = (k: 'main' | 'workers') => (t1[k].switches - t0[k].switches) / window;
+    res.threads = { main: ms('main'), workers: ms('workers'), other: ms('other') };
+    res.wakeupsPerS = { main: perS('main'), workers: perS('workers') };
+  }
   res.coreShare = res.cpuMs / (window * 1000);
   if (inst) {
     res.afterIdleCallMs = await timed(() => inst!.light(1));
@@ -119,18 +80,21 @@ export async function idle(
 }
 
 if (import.meta.main) {
-  const [id, workers, seconds] = process.argv.slice(2);
-  const lines = createInterface({ input: process.stdin });
-  const go = new Promise<void>((resolve) => lines.on('line', (l) => l.trim() === 'GO' && resolve()));
+  const [id, workers, seconds] = process.argv.slice(2) as [string, string, string];
+  const go = new Promise<void>((resolve) =>
+    createInterface({ input: process.stdin }).on('line', (l) => l.trim() === 'GO' && resolve()),
+  );
   let out: IdleCandidate;
   try {
-    out = await idle(id!, Number(workers), Number(seconds), async () => {
-      process.stdout.write('READY\n');
-      await go;
-    });
+    out = await idle(
+      id,
+      Number(workers),
+      Number(seconds),
+      async () => void (process.stdout.write('READY\n'), await go),
+    );
   } catch (err) {
     out = {
-      id: id!,
+      id,
       lib: '?',
       kind: 'peer',
       seconds: Number(seconds),
@@ -140,4 +104,63 @@ if (import.meta.main) {
   }
   process.stdout.write(JSON.stringify(out) + '\n');
   process.exit(0);
+}
+
+function start(id: string, workers: number, seconds: number, log: (m: string) => void) {
+  const entry = fileURLToPath(import.meta.url);
+  const proc = spawn(process.execPath, [entry, id, String(workers), String(seconds)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  proc.stderr.on('data', (d: Buffer) => log(`    ${id}: ${d.toString().trim()}`));
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  const result = new Promise<IdleCandidate>((resolve, reject) => {
+    const timer = setTimeout(
+      () => (proc.kill('SIGKILL'), reject(new Error(`idle ${id} did not finish in ${seconds + 60} s`))),
+      (seconds + 60) * 1000,
+    );
+    createInterface({ input: proc.stdout }).on('line', (l) => {
+      if (l === 'READY') return readyResolve();
+      if (!l.startsWith('{')) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(l) as IdleCandidate);
+    });
+    // 'close', not 'exit': the last line (the result) may still be in the pipe at exit.
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      readyResolve();
+      reject(new Error(`idle ${id} exited with ${code} without a result`));
+    });
+  });
+  return { ready, go: () => proc.stdin.write('GO\n'), result };
+}
+
+export type IdleResult = Awaited<ReturnType<typeof runIdle>>;
+
+/** Started one after another, so that each first call runs on a quiet machine; idle processes do not take each other's CPU. */
+export async function runIdle(size: Size, only: string[] | undefined, log: (m: string) => void) {
+  const p = TRAFFIC[size];
+  const ids = [
+    ...POOLS.filter((c) => !only?.length || only.some((o) => c.id === o || c.lib === o)).map((c) => c.id),
+    'node',
+  ];
+  const procs: ReturnType<typeof start>[] = [];
+  for (const id of ids) {
+    procs.push(start(id, p.workers, p.idle.seconds, log));
+    await procs.at(-1)!.ready;
+  }
+  for (const pr of procs) pr.go();
+  const settled = await Promise.allSettled(procs.map((pr) => pr.result));
+  const candidates = settled.map((s, i): IdleCandidate =>
+    s.status === 'fulfilled'
+      ? s.value
+      : {
+          id: ids[i]!,
+          lib: '?',
+          kind: 'peer',
+          seconds: p.idle.seconds,
+          error: s.reason instanceof Error ? s.reason.message : String(s.reason),
+        },
+  );
+  return { seconds: p.idle.seconds, workers: p.workers, candidates };
 }

@@ -1,3 +1,4 @@
-// Worker module for piscina and tinypool: the default export handles `noop`, the named
-// export `rows` is selected per call with `{ name: 'rows' }`.
-export { noop as default, rows } from '../tasks.ts';
+// Worker module for piscina and tinypool: the default export is the no-op; the others are picked
+// per call with `{ name }` (piscina's micro rows, traffic and soak calls).
+export { noop as default, rows, light, spin } from '../tasks.ts';
+export { lookup } from '../soak/work.ts';
