@@ -232,17 +232,17 @@ export function writeResults(out: string, options: ExportOptions, runs: ExportRu
     '',
     mdTable(
       'candidate|time|peak RSS over baseline|light p99 alone|light p99 during',
-      table.map((f) => [
-        ...[f.candidate, `${(f.ms / 1000).toFixed(2)} s`, `${f.rssGrowthMb.toFixed(1)} MB`],
-        ...[`${f.lightAloneP99Ms.toFixed(2)} ms`, `${f.lightDuringP99Ms.toFixed(2)} ms`],
-      ]),
+      table.map(
+        (f) =>
+          `${f.candidate} | ${(f.ms / 1000).toFixed(2)} s | ${f.rssGrowthMb.toFixed(1)} MB | ${f.lightAloneP99Ms.toFixed(2)} ms | ${f.lightDuringP99Ms.toFixed(2)} ms`,
+      ),
     ),
     '',
     ...CANDIDATES.filter((c) => table.some((f) => f.candidate === c.id)).map((c) => `- **${c.id}**: ${c.note}`),
     '',
     mdTable(
       'target (streamed export)|measured|required|verdict',
-      checks.map((v) => [v.target, v.measured, v.required, v.met ? '✅ met' : '❌ missed']),
+      checks.map((v) => `${v.target} | ${v.measured} | ${v.required} | ${v.met ? '✅ met' : '❌ missed'}`),
     ),
     '',
   ];

@@ -17,26 +17,27 @@ export interface TargetCheck {
   why?: string;
 }
 
-/** A verdict row; `why` is only worked out for a miss. */
-export function target(
-  id: string,
-  name: string,
-  where: string,
-  value: string,
-  required: string,
-  ok: boolean | undefined,
-  why?: () => string | undefined,
-): TargetCheck {
+/**
+ * A verdict: `row` is `id|target|where|value|required`, as the row of the targets table reads; `why`
+ * (the measured reason) is only worked out for a miss.
+ */
+export function target(ok: boolean | undefined, row: string, why?: () => string | undefined): TargetCheck {
+  const [id, name, where, value, required] = row.split('|') as [string, string, string, string, string];
   const verdict = ok === undefined ? 'not measured' : ok ? 'met' : 'missed';
   return { id, target: name, where, value, required, verdict, why: ok === false ? why?.() : undefined };
 }
 
-/** A Markdown table, header cells separated by `|`; every column but the first right-aligned. */
-export function table(head: string, body: string[][]): string {
+/** A Markdown table: header cells separated by `|`, each row's cells by ` | `; every column but the first right-aligned. */
+export function table(head: string, rows: string[]): string {
   const cols = head.split('|');
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(cols), line(cols.map((_, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
+  return [
+    `| ${cols.join(' | ')} |`,
+    `| ${cols.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r} |`),
+  ].join('\n');
 }
+/** Row cells joined for `table`. */
+export const cells = (...xs: (string | number)[]) => xs.join(' | ');
 
 type N = number | undefined;
 const ok = (x: N): x is number => x !== undefined && Number.isFinite(x);

@@ -2,7 +2,7 @@
 // the tables and the charts.
 import type { Recorded } from '../lib/stats.ts';
 import { ok, type Results, type TrafficResult } from '../results.ts';
-import type { FirstRequest } from '../traffic/app.ts';
+import type { FirstRequest, TrafficAppResult } from '../traffic/app.ts';
 import type { IdleCandidate } from '../traffic/idle.ts';
 import { GAPS, type Gap, type SpacedResult } from '../traffic/spaced.ts';
 import {
@@ -52,23 +52,18 @@ function spacedTargets(sp: SpacedResult): TargetCheck[] {
   const out = GAPS.map((gap) => {
     const [sg, pg, rg] = [s?.gaps[gap], p?.gaps[gap], raw?.gaps[gap]];
     const goal = sg && pg ? (sg.latency.p99 <= pg.latency.p99 / 2 ? ', goal met' : ', goal not met') : '';
-    return target(
-      'traffic-spaced',
-      'Spaced calls: p99 ≤ piscina p99 (goal ≤ ½)',
-      GAP_LABEL[gap],
-      `${ms(sg?.latency.p99)} ms (${ratio(sg?.latency.p99, pg?.latency.p99)})`,
-      `≤ ${ms(pg?.latency.p99)} ms (piscina p99; goal ≤ ${ms(pg ? pg.latency.p99 / 2 : undefined)} ms${goal})`,
-      sg && pg ? sg.latency.p99 <= pg.latency.p99 : undefined,
-      () =>
-        sg && pg
-          ? `smartasync p50 ${ms(sg.latency.p50)} / p99 ${ms(sg.latency.p99)} / max ${ms(sg.latency.max)} ms against piscina ${ms(pg.latency.p50)} / ${ms(pg.latency.p99)} / ${ms(pg.latency.max)} ms` +
-            (rg
-              ? ` and raw postMessage ${ms(rg.latency.p50)} / ${ms(rg.latency.p99)} / ${ms(rg.latency.max)} ms`
-              : '') +
-            `, ${sg.latency.count} calls each, one at a time after a burst of 16 concurrent calls and three ≈3 ms calls. smartasync: ${where(sg)}; ${slowWords(sg)}. ` +
-            `piscina: ${where(pg)}.`
-          : undefined,
-    );
+    const required = `≤ ${ms(pg?.latency.p99)} ms (piscina p99; goal ≤ ${ms(pg ? pg.latency.p99 / 2 : undefined)} ms${goal})`;
+    const row = `traffic-spaced|Spaced calls: p99 ≤ piscina p99 (goal ≤ ½)|${GAP_LABEL[gap]}|${ms(sg?.latency.p99)} ms (${ratio(sg?.latency.p99, pg?.latency.p99)})|${required}`;
+    return target(sg && pg ? sg.latency.p99 <= pg.latency.p99 : undefined, row, () => {
+      if (!sg || !pg) return undefined;
+      const raw = rg
+        ? ` and raw postMessage ${ms(rg.latency.p50)} / ${ms(rg.latency.p99)} / ${ms(rg.latency.max)} ms`
+        : '';
+      return (
+        `smartasync p50 ${ms(sg.latency.p50)} / p99 ${ms(sg.latency.p99)} / max ${ms(sg.latency.max)} ms against piscina ${ms(pg.latency.p50)} / ${ms(pg.latency.p99)} / ${ms(pg.latency.max)} ms${raw}, ` +
+        `${sg.latency.count} calls each, one at a time after a burst of 16 concurrent calls and three ≈3 ms calls. smartasync: ${where(sg)}; ${slowWords(sg)}. piscina: ${where(pg)}.`
+      );
+    });
   });
   // No call may wait for a timer: a light call takes well under a millisecond, so one over 5 ms waited for something else.
   const all = (c: typeof s) => GAPS.flatMap((g) => (c?.gaps[g] ? [c.gaps[g]] : []));
@@ -78,23 +73,16 @@ function spacedTargets(sp: SpacedResult): TargetCheck[] {
   // The slow calls in a narrow band (90th percentile under 1.5× the 10th): one fixed delay, not work.
   const bands = all(s).flatMap((g) => (g.slow.count >= 3 ? [g.slow] : []));
   const clustered = bands.length > 0 && bands.every((x) => x.p90Ms < 1.5 * x.p10Ms);
+  const timerRow = `traffic-timer|Spaced calls: none waits for a timer (≤ 1% over 5 ms)|all gaps|${pct(share(s))} (${slowOf(s)} of ${countOf(s)})|≤ 1% (piscina ${pct(share(p))}, raw ${pct(share(raw))})`;
+  const narrow =
+    ' The slow calls sit in a narrow band (90th percentile under 1.5× the 10th): one fixed delay, not work, which for a call whose body runs in microseconds means a wait that ended on a timeout.';
+  const words = (c: NonNullable<typeof s>) =>
+    GAPS.filter((g) => c.gaps[g]).map((g) => `${GAP_LABEL[g]}: ${slowWords(c.gaps[g]!)}`);
   out.push(
     target(
-      'traffic-timer',
-      'Spaced calls: none waits for a timer (≤ 1% over 5 ms)',
-      'all gaps',
-      `${pct(share(s))} (${slowOf(s)} of ${countOf(s)})`,
-      `≤ 1% (piscina ${pct(share(p))}, raw ${pct(share(raw))})`,
       share(s) === undefined ? undefined : share(s)! <= 0.01,
-      () =>
-        s &&
-        GAPS.filter((g) => s.gaps[g])
-          .map((g) => `${GAP_LABEL[g]}: ${slowWords(s.gaps[g]!)}`)
-          .join('; ') +
-          '.' +
-          (clustered
-            ? ' The slow calls sit in a narrow band (90th percentile under 1.5× the 10th): one fixed delay, not work, which for a call whose body runs in microseconds means a wait that ended on a timeout.'
-            : ''),
+      timerRow,
+      () => s && `${words(s).join('; ')}.${clustered ? narrow : ''}`,
     ),
   );
   return out;
@@ -103,189 +91,120 @@ function spacedTargets(sp: SpacedResult): TargetCheck[] {
 export function issue7Targets(r: Results): TargetCheck[] {
   const t = ok(r.traffic);
   if (!t) return [];
-  const out: TargetCheck[] = [];
-  const sp = ok(t.spaced);
-  if (sp) out.push(...spacedTargets(sp));
-  const ol = ok(t.openloop);
+  const [sp, ol, mx, app, idle] = [ok(t.spaced), ok(t.openloop), ok(t.mixed), ok(t.app), ok(t.idle)];
+  const out: TargetCheck[] = sp ? spacedTargets(sp) : [];
   for (const [k, rt] of (ol?.rates ?? []).entries()) {
     const [s, p] = [get(ol!.candidates, SUBJECT), get(ol!.candidates, PEER)];
-    const [sp, pp] = [s?.points[k], p?.points[k]];
-    const over = (x: typeof sp) =>
+    const [a, b] = [s?.points[k]?.rec, p?.points[k]?.rec];
+    const over = (x: { achieved: number; rate: number } | undefined) =>
       x && x.achieved < 0.95 * x.rate ? ` (completed only ${rate(x.achieved)} calls/s: over its saturation)` : '';
+    const [so, po] = [over(s?.points[k]), over(p?.points[k])];
+    const row = `traffic-openloop|Open-loop p99 ≤ piscina p99|${rate(rt)} calls/s (${pct(rt / ol!.saturation, 0)} of saturation)|${ms(a?.latency.p99)} ms (${ratio(a?.latency.p99, b?.latency.p99)})|≤ ${ms(b?.latency.p99)} ms (piscina p99)`;
     out.push(
-      target(
-        'traffic-openloop',
-        'Open-loop p99 ≤ piscina p99',
-        `${rate(rt)} calls/s (${pct(rt / ol!.saturation, 0)} of saturation)`,
-        `${ms(sp?.rec.latency.p99)} ms (${ratio(sp?.rec.latency.p99, pp?.rec.latency.p99)})`,
-        `≤ ${ms(pp?.rec.latency.p99)} ms (piscina p99)`,
-        sp && pp ? sp.rec.latency.p99 <= pp.rec.latency.p99 : undefined,
-        () =>
-          sp && pp
-            ? `latency from the intended send time: smartasync p50 ${ms(sp.rec.latency.p50)} / p99 ${ms(sp.rec.latency.p99)} / p99.9 ${ms(sp.rec.latency.p999)} ms${over(sp)}, ` +
-              `piscina ${ms(pp.rec.latency.p50)} / ${ms(pp.rec.latency.p99)} / ${ms(pp.rec.latency.p999)} ms${over(pp)}. ` +
-              `smartasync: sender late by p99 ${ms(sp.rec.split.lag.p99)} ms (piscina ${ms(pp.rec.split.lag.p99)}), ${where(sp.rec)}; ${slowWords(sp.rec)}. ` +
-              `piscina: ${where(pp.rec)}. Closed-loop throughput in this run: smartasync ${rate(s?.saturation)}, piscina ${rate(p?.saturation)} calls/s.`
-            : undefined,
+      target(a && b ? a.latency.p99 <= b.latency.p99 : undefined, row, () =>
+        a && b
+          ? `latency from the intended send time: smartasync p50 ${ms(a.latency.p50)} / p99 ${ms(a.latency.p99)} / p99.9 ${ms(a.latency.p999)} ms${so}, piscina ${ms(b.latency.p50)} / ${ms(b.latency.p99)} / ${ms(b.latency.p999)} ms${po}. ` +
+            `smartasync: sender late by p99 ${ms(a.split.lag.p99)} ms (piscina ${ms(b.split.lag.p99)}), ${where(a)}; ${slowWords(a)}. ` +
+            `piscina: ${where(b)}. Closed-loop throughput in this run: smartasync ${rate(s?.saturation)}, piscina ${rate(p?.saturation)} calls/s.`
+          : undefined,
       ),
     );
   }
-  const mx = ok(t.mixed);
   if (mx) {
     const [s, p, raw] = [SUBJECT, PEER, RAW].map((id) => get(mx.candidates, id));
     const [a, l] = [s?.alone?.latency.p99, s?.loaded?.latency.p99];
-    const peerWords = (c: typeof p, name: string) =>
+    const peer = (c: typeof p, name: string) =>
       c?.alone && c.loaded
         ? `${name} ${ms(c.alone.latency.p99)} → ${ms(c.loaded.latency.p99)} ms (waiting for a worker p99 ${ms(c.loaded.split.queue.p99)} ms)`
         : '';
+    const row = `traffic-mixed|Light p99 under long calls ≤ 2× light alone|${mx.workers} workers, ${mx.longCallers} callers of ${mx.longMs} ms calls|${ms(l)} ms|≤ ${ms(a === undefined ? undefined : 2 * a)} ms (2 × ${ms(a)} ms alone)`;
     out.push(
-      target(
-        'traffic-mixed',
-        'Light p99 under long calls ≤ 2× light alone',
-        `${mx.workers} workers, ${mx.longCallers} callers of ${mx.longMs} ms calls`,
-        `${ms(l)} ms`,
-        `≤ ${ms(a === undefined ? undefined : 2 * a)} ms (2 × ${ms(a)} ms alone)`,
-        a !== undefined && l !== undefined ? l <= 2 * a : undefined,
-        () =>
-          s?.alone && s.loaded
-            ? `under the long calls smartasync's light calls spent ${where(s.loaded)}; ${pct(s.loaded.latency.over5ms)} took over 5 ms (alone ${pct(s.alone.latency.over5ms)}). ` +
-              `A long call runs ${ms(s.longRunMs?.loaded)} ms on its worker. ` +
-              (s.alone.latency.p99 > 5
-                ? `Light p99 alone is itself ${ms(s.alone.latency.p99)} ms (${where(s.alone)}): see the spaced calls. `
-                : '') +
-              `Long calls/s: ${rate(s.longAlone?.median)} alone, ${rate(s.longLoaded?.median)} with the light calls. ` +
-              `For comparison, light p99 alone → under long calls: ${[peerWords(p, 'piscina'), peerWords(raw, 'raw postMessage')].filter(Boolean).join(', ')}.`
-            : undefined,
+      target(a !== undefined && l !== undefined ? l <= 2 * a : undefined, row, () =>
+        s?.alone && s.loaded
+          ? `under the long calls smartasync's light calls spent ${where(s.loaded)}; ${pct(s.loaded.latency.over5ms)} took over 5 ms (alone ${pct(s.alone.latency.over5ms)}). A long call runs ${ms(s.longRunMs?.loaded)} ms on its worker. ` +
+            `${s.alone.latency.p99 > 5 ? `Light p99 alone is itself ${ms(s.alone.latency.p99)} ms (${where(s.alone)}): see the spaced calls. ` : ''}` +
+            `Long calls/s: ${rate(s.longAlone?.median)} alone, ${rate(s.longLoaded?.median)} with the light calls. ` +
+            `For comparison, light p99 alone → under long calls: ${[peer(p, 'piscina'), peer(raw, 'raw postMessage')].filter(Boolean).join(', ')}.`
+          : undefined,
       ),
     );
   }
-  const app = ok(t.app);
-  if (app) {
-    const sc = (b: string, s: string) => app.scenarios.find((x) => x.build === b && x.scenario === s);
-    const [sA, sR, mA, mR, nA, nR] = ['smartasync', 'manual-piscina', 'naive'].flatMap((b) => [
-      sc(b, 'alone'),
-      sc(b, 'with-report'),
-    ]);
-    out.push(
-      target(
-        'traffic-app-report',
-        'App: GET /users/:id p99 under the report ≤ 2× alone',
-        `smartasync build, defaults; ${app.reportConnections} clients loop the report`,
-        `${ms(sR?.latency.p99)} ms`,
-        `≤ ${ms(sA ? 2 * sA.latency.p99 : undefined)} ms (2 × ${ms(sA?.latency.p99)} ms alone)`,
-        sA && sR ? sR.latency.p99 <= 2 * sA.latency.p99 : undefined,
-        () =>
-          sA && sR
-            ? `one client looping GET /users/:id: p50 ${ms(sA.latency.p50)} → ${ms(sR.latency.p50)} ms, p99 ${ms(sA.latency.p99)} → ${ms(sR.latency.p99)} ms, ${pct(sA.latency.over5ms)} → ${pct(sR.latency.over5ms)} of requests over 5 ms, ` +
-              `while the report ran at ${sR.report ? sR.report.requestsPerSec.toFixed(1) : '?'} req/s (p50 ${ms(sR.report?.p50Ms)} ms). ` +
-              (sR.pool && sA.pool
-                ? `The pool's statistics: calls waited ${ms(sR.pool.meanWaitMs)} ms on average for a worker (alone ${ms(sA.pool.meanWaitMs)} ms; longest ${ms(sR.pool.maxWaitMs)} ms). `
-                : '') +
-              (sR.loop
-                ? `The server's event loop ran late by p99 ${ms(sR.loop.p99Ms)} ms (alone ${ms(sA.loop?.p99Ms)} ms). `
-                : '') +
-              `Manual piscina: ${ms(mA?.latency.p99)} → ${ms(mR?.latency.p99)} ms; naive (report on the event loop): ${ms(nA?.latency.p99)} → ${ms(nR?.latency.p99)} ms.`
-            : undefined,
-      ),
-    );
-    for (const rt of app.rates) {
-      const [s, m] = [sc('smartasync', `open-${rt}`), sc('manual-piscina', `open-${rt}`)];
-      out.push(
-        target(
-          'traffic-app-open',
-          'App open-loop: GET /users/:id p99 ≤ manual piscina',
-          `${rate(rt)} req/s, Poisson`,
-          `${ms(s?.latency.p99)} ms (${ratio(s?.latency.p99, m?.latency.p99)})`,
-          `≤ ${ms(m?.latency.p99)} ms (manual piscina p99)`,
-          s && m ? s.latency.p99 <= m.latency.p99 : undefined,
-          () =>
-            s && m
-              ? `from the intended send time: smartasync p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)} / p99.9 ${ms(s.latency.p999)} ms at ${rate(s.achieved)} req/s, manual piscina ${ms(m.latency.p50)} / ${ms(m.latency.p99)} / ${ms(m.latency.p999)} ms. ` +
-                (s.pool
-                  ? `smartasync pool: calls waited ${ms(s.pool.meanWaitMs)} ms on average for a worker and ran ${ms(s.pool.meanRunMs)} ms. `
-                  : '') +
-                (s.loop && m.loop
-                  ? `Server event-loop delay p99: smartasync ${ms(s.loop.p99Ms)}, manual piscina ${ms(m.loop.p99Ms)} ms. `
-                  : '') +
-                `${pct(s.latency.over5ms)} of smartasync's requests over 5 ms (manual piscina ${pct(m.latency.over5ms)}).`
-              : undefined,
-        ),
-      );
-    }
-    out.push(firstTarget(app.firstRequest));
-  }
-  const idle = ok(t.idle);
+  if (app) out.push(...appTargets(app));
   if (idle) {
     const [s, p, n] = [SUBJECT, PEER, 'node'].map((id) => get(idle.candidates, id));
+    const row = `traffic-idle|Idle pool CPU ≤ 1% of one core|${idle.workers} warm workers, ${idle.seconds} s|${pct(s?.coreShare, 2)}|≤ 1% (piscina ${pct(p?.coreShare, 2)}, Node with no pool ${pct(n?.coreShare, 2)})`;
+    const [th, w] = [s?.threads, s?.wakeupsPerS];
     out.push(
-      target(
-        'traffic-idle',
-        'Idle pool CPU ≤ 1% of one core',
-        `${idle.workers} warm workers, ${idle.seconds} s`,
-        pct(s?.coreShare, 2),
-        `≤ 1% (piscina ${pct(p?.coreShare, 2)}, Node with no pool ${pct(n?.coreShare, 2)})`,
-        s?.coreShare !== undefined ? s.coreShare <= 0.01 : undefined,
-        () =>
-          s &&
-          `${ms(s.cpuMs)} ms of CPU in ${idle.seconds} s` +
-            (s.threads
-              ? `: main thread ${ms(s.threads.main)} ms, workers ${ms(s.threads.workers)} ms, Node's helper threads ${ms(s.threads.other)} ms`
-              : '') +
-            (s.wakeupsPerS
-              ? `; the workers were switched in ${s.wakeupsPerS.workers.toFixed(0)} times a second (piscina's ${p?.wakeupsPerS ? p.wakeupsPerS.workers.toFixed(0) : '?'}), the main thread ${s.wakeupsPerS.main.toFixed(0)}`
-              : '') +
-            '.',
+      target(s?.coreShare !== undefined ? s.coreShare <= 0.01 : undefined, row, () =>
+        s
+          ? `${ms(s.cpuMs)} ms of CPU in ${idle.seconds} s${th ? `: main thread ${ms(th.main)} ms, workers ${ms(th.workers)} ms, Node's helper threads ${ms(th.other)} ms` : ''}` +
+            `${w ? `; the workers were switched in ${w.workers.toFixed(0)} times a second (piscina's ${p?.wakeupsPerS ? p.wakeupsPerS.workers.toFixed(0) : '?'}), the main thread ${w.main.toFixed(0)}` : ''}.`
+          : undefined,
       ),
     );
   }
   return out;
 }
 
-function firstTarget(firsts: FirstRequest[]): TargetCheck {
-  const [main, bench, naive, manual] = ['smartasync (npm start)', 'smartasync', 'naive', 'manual-piscina'].map((b) =>
-    get(
-      firsts.map((f) => ({ ...f, id: f.build })),
-      b,
+function appTargets(app: TrafficAppResult): TargetCheck[] {
+  const sc = (b: string, s: string) => app.scenarios.find((x) => x.build === b && x.scenario === s);
+  const [sA, sR, mA, mR, nA, nR] = ['smartasync', 'manual-piscina', 'naive'].flatMap((b) => [
+    sc(b, 'alone'),
+    sc(b, 'with-report'),
+  ]);
+  const row = `traffic-app-report|App: GET /users/:id p99 under the report ≤ 2× alone|smartasync build, defaults; ${app.reportConnections} clients loop the report|${ms(sR?.latency.p99)} ms|≤ ${ms(sA ? 2 * sA.latency.p99 : undefined)} ms (2 × ${ms(sA?.latency.p99)} ms alone)`;
+  const out = [
+    target(sA && sR ? sR.latency.p99 <= 2 * sA.latency.p99 : undefined, row, () =>
+      sA && sR
+        ? `one client looping GET /users/:id: p50 ${ms(sA.latency.p50)} → ${ms(sR.latency.p50)} ms, p99 ${ms(sA.latency.p99)} → ${ms(sR.latency.p99)} ms, ${pct(sA.latency.over5ms)} → ${pct(sR.latency.over5ms)} of requests over 5 ms, ` +
+          `while the report ran at ${sR.report ? sR.report.requestsPerSec.toFixed(1) : '?'} req/s (p50 ${ms(sR.report?.p50Ms)} ms). ` +
+          `${sR.pool && sA.pool ? `The pool's statistics: calls waited ${ms(sR.pool.meanWaitMs)} ms on average for a worker (alone ${ms(sA.pool.meanWaitMs)} ms; longest ${ms(sR.pool.maxWaitMs)} ms). ` : ''}` +
+          `${sR.loop ? `The server's event loop ran late by p99 ${ms(sR.loop.p99Ms)} ms (alone ${ms(sA.loop?.p99Ms)} ms). ` : ''}` +
+          `Manual piscina: ${ms(mA?.latency.p99)} → ${ms(mR?.latency.p99)} ms; naive (report on the event loop): ${ms(nA?.latency.p99)} → ${ms(nR?.latency.p99)} ms.`
+        : undefined,
     ),
-  );
-  return target(
-    'traffic-first',
-    'First request after start ≤ 2× a warm request',
-    'users API started as `npm start`',
-    `${ms(main?.firstMs)} ms`,
-    `≤ ${ms(main ? 2 * main.warmMs : undefined)} ms (2 × ${ms(main?.warmMs)} ms warm)`,
-    main ? main.firstMs <= 2 * main.warmMs : undefined,
-    () => {
+  ];
+  for (const rt of app.rates) {
+    const [s, m] = [sc('smartasync', `open-${rt}`), sc('manual-piscina', `open-${rt}`)];
+    const row = `traffic-app-open|App open-loop: GET /users/:id p99 ≤ manual piscina|${rate(rt)} req/s, Poisson|${ms(s?.latency.p99)} ms (${ratio(s?.latency.p99, m?.latency.p99)})|≤ ${ms(m?.latency.p99)} ms (manual piscina p99)`;
+    out.push(
+      target(s && m ? s.latency.p99 <= m.latency.p99 : undefined, row, () =>
+        s && m
+          ? `from the intended send time: smartasync p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)} / p99.9 ${ms(s.latency.p999)} ms at ${rate(s.achieved)} req/s, manual piscina ${ms(m.latency.p50)} / ${ms(m.latency.p99)} / ${ms(m.latency.p999)} ms. ` +
+            `${s.pool ? `smartasync pool: calls waited ${ms(s.pool.meanWaitMs)} ms on average for a worker and ran ${ms(s.pool.meanRunMs)} ms. ` : ''}` +
+            `${s.loop && m.loop ? `Server event-loop delay p99: smartasync ${ms(s.loop.p99Ms)}, manual piscina ${ms(m.loop.p99Ms)} ms. ` : ''}` +
+            `${pct(s.latency.over5ms)} of smartasync's requests over 5 ms (manual piscina ${pct(m.latency.over5ms)}).`
+          : undefined,
+      ),
+    );
+  }
+  const fr = (b: string) => app.firstRequest.find((x) => x.build === b && !x.error);
+  const [main, bench, naive, manual] = ['smartasync (npm start)', 'smartasync', 'naive', 'manual-piscina'].map(fr);
+  const firstRow = `traffic-first|First request after start ≤ 2× a warm request|users API started as \`npm start\`|${ms(main?.firstMs)} ms|≤ ${ms(main ? 2 * main.warmMs : undefined)} ms (2 × ${ms(main?.warmMs)} ms warm)`;
+  out.push(
+    target(main ? main.firstMs <= 2 * main.warmMs : undefined, firstRow, () => {
       if (!main) return undefined;
-      const at = main.starts.flatMap((x) => (x.workersAtFirst === undefined ? [] : [x.workersAtFirst]));
-      const after = main.starts.flatMap((x) => (x.workersAfterFirst === undefined ? [] : [x.workersAfterFirst]));
+      const [at, after] = [main.starts.map((x) => x.workersAtFirst), main.starts.map((x) => x.workersAfterFirst)].map(
+        (xs) => xs.filter((x) => x !== undefined),
+      );
       const list = (xs: number[]) => [...new Set(xs)].join(' or ');
-      const threads = at.length
-        ? `The server process had ${list(at)} worker thread(s) when the first request was sent and ${list(after)} once it was answered (from /proc/<pid>/task)` +
-          (Math.max(...at) === 0 && Math.min(...after) > 0
-            ? ': its workers were started by the first request, not before listening.'
-            : '.')
-        : '';
+      const started =
+        Math.max(...at!) === 0 && Math.min(...after!) > 0
+          ? ': its workers were started by the first request, not before listening.'
+          : '.';
+      const tooSlow = naive && naive.firstMs > 2 * main.warmMs;
       return (
         `first GET /users/:id on a new connection once the server listens (${main.starts.length} fresh start(s), median), against the median of 31 later requests each on a new connection: ` +
         `${ms(main.firstMs)} vs ${ms(main.warmMs)} ms (${ratio(main.firstMs, main.warmMs)}). ` +
-        (naive
-          ? `The naive build, with no worker at all, takes ${ms(naive.firstMs)} vs ${ms(naive.warmMs)} ms (${ratio(naive.firstMs, naive.warmMs)}): that much is the server's own cold path (Fastify's first request and the first query)` +
-            (naive.firstMs > 2 * main.warmMs
-              ? `, already over 2× smartasync's warm request by itself, so warm workers alone cannot meet this target: the request path on the main thread needs warming too. `
-              : '. ')
-          : '') +
-        (manual
-          ? `Manual piscina: ${ms(manual.firstMs)} vs ${ms(manual.warmMs)} ms (${ratio(manual.firstMs, manual.warmMs)}). `
-          : '') +
-        (bench
-          ? `The benchmark's smartasync server (buildApp, then listen): ${ms(bench.firstMs)} vs ${ms(bench.warmMs)} ms. `
-          : '') +
-        threads +
-        (naive ? ` The first request costs ${ms(main.firstMs - naive.firstMs)} ms more than the naive build's.` : '')
+        `${naive ? `The naive build, with no worker at all, takes ${ms(naive.firstMs)} vs ${ms(naive.warmMs)} ms (${ratio(naive.firstMs, naive.warmMs)}): that much is the server's own cold path (Fastify's first request and the first query)${tooSlow ? `, already over 2× smartasync's warm request by itself, so warm workers alone cannot meet this target: the request path on the main thread needs warming too. ` : '. '}` : ''}` +
+        `${manual ? `Manual piscina: ${ms(manual.firstMs)} vs ${ms(manual.warmMs)} ms (${ratio(manual.firstMs, manual.warmMs)}). ` : ''}` +
+        `${bench ? `The benchmark's smartasync server (buildApp, then listen): ${ms(bench.firstMs)} vs ${ms(bench.warmMs)} ms. ` : ''}` +
+        `${at!.length ? `The server process had ${list(at!)} worker thread(s) when the first request was sent and ${list(after!)} once it was answered (from /proc/<pid>/task)${started}` : ''}` +
+        `${naive ? ` The first request costs ${ms(main.firstMs - naive.firstMs)} ms more than the naive build's.` : ''}`
       );
-    },
+    }),
   );
+  return out;
 }
 
 // ---- tables ------------------------------------------------------------------------------
@@ -293,38 +212,27 @@ function firstTarget(firsts: FirstRequest[]): TargetCheck {
 type Start = { start?: { method: string; ms: number; workers?: number } };
 const startWords = ({ start: s }: Start) =>
   s ? `${s.method}, ${ms(s.ms)} ms${s.workers !== undefined ? `, ${s.workers} workers up` : ''}` : '–';
-const errorRow = (id: string, error: string, cols: number, at = 1) => [
-  bold(id),
-  ...Array<string>(at - 1).fill(''),
-  `_${error}_`,
-  ...Array<string>(cols - at - 1).fill(''),
-];
+/** A failed candidate's row: its error in column `at`, the other cells empty. */
+const errorRow = (id: string, error: string, cols: number, at = 1) =>
+  [bold(id), ...Array<string>(at - 1).fill(''), `_${error}_`, ...Array<string>(cols - at - 1).fill('')].join(' | ');
 const dist3 = (l: Recorded['latency']) => `${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.max)}`;
 const p99cell = (p99: number, rounds: { min: number; max: number }) =>
   `${ms(p99)} <sub>${ms(rounds.min)}–${ms(rounds.max)}</sub>`;
+const pq = (x: { p50: number; p99: number }) => `${ms(x.p50)} / ${ms(x.p99)}`;
 
 function spacedTable(t: TrafficResult): string {
-  const sp = t.spaced as SpacedResult;
+  const sp = ok(t.spaced)!;
   const rows = sp.candidates.flatMap((c) =>
     c.error
       ? [errorRow(c.id, c.error, 9, 2)]
       : GAPS.flatMap((g) => {
           const x = c.gaps[g];
-          if (!x) return [];
-          const l = x.latency;
-          return [
-            [
-              bold(c.id),
-              g,
-              ms(l.p50),
-              p99cell(l.p99, x.p99Rounds),
-              ms(l.max),
-              pct(l.over5ms),
-              `${ms(x.split.queue.p50)} / ${ms(x.split.queue.p99)}`,
-              `${ms(x.split.reply.p50)} / ${ms(x.split.reply.p99)}`,
-              String(l.count),
-            ],
-          ];
+          const l = x?.latency;
+          return x && l
+            ? [
+                `${bold(c.id)} | ${g} | ${ms(l.p50)} | ${p99cell(l.p99, x.p99Rounds)} | ${ms(l.max)} | ${pct(l.over5ms)} | ${pq(x.split.queue)} | ${pq(x.split.reply)} | ${l.count}`,
+              ]
+            : [];
         }),
   );
   return (
@@ -342,21 +250,10 @@ function openLoopTable(t: TrafficResult): string {
   const rows = ol.candidates.flatMap((c) =>
     c.error
       ? [errorRow(c.id, c.error, 10, 2)]
-      : c.points.map((pt) => {
-          const [l, s] = [pt.rec.latency, pt.rec.split];
-          return [
-            bold(c.id),
-            rate(pt.rate),
-            rate(pt.achieved),
-            ms(l.p50),
-            p99cell(l.p99, pt.p99Rounds),
-            ms(l.p999),
-            ms(l.max),
-            `${ms(s.lag.p50)} / ${ms(s.lag.p99)}`,
-            `${ms(s.queue.p99)} / ${ms(s.reply.p99)}`,
-            String(l.count),
-          ];
-        }),
+      : c.points.map(
+          ({ rate: offered, achieved, rec: { latency: l, split: s }, p99Rounds }) =>
+            `${bold(c.id)} | ${rate(offered)} | ${rate(achieved)} | ${ms(l.p50)} | ${p99cell(l.p99, p99Rounds)} | ${ms(l.p999)} | ${ms(l.max)} | ${pq(s.lag)} | ${ms(s.queue.p99)} / ${ms(s.reply.p99)} | ${l.count}`,
+        ),
   );
   return (
     `Each call runs ≈${ol.workMs * 1000} µs of synchronous CPU (${ol.workIters} iterations) on a pool of ${ol.workers} workers. ` +
@@ -377,29 +274,15 @@ function mixedTable(t: TrafficResult): string {
   const rows = mx.candidates.map((c) =>
     c.error || !c.alone || !c.loaded
       ? errorRow(c.id, c.error ?? 'no data', 9)
-      : [
-          ...[
-            bold(c.id),
-            dist3(c.alone.latency),
-            dist3(c.loaded.latency),
-            ratio(c.loaded.latency.p99, c.alone.latency.p99),
-          ],
-          ...[pct(c.loaded.latency.over5ms), `${ms(c.loaded.split.queue.p50)} / ${ms(c.loaded.split.queue.p99)}`],
-          ...[
-            `${rate(c.longAlone?.median)} / ${rate(c.longLoaded?.median)}`,
-            `${ms(c.longRunMs?.alone)} / ${ms(c.longRunMs?.loaded)}`,
-          ],
-          String(c.loaded.latency.count),
-        ],
+      : `${bold(c.id)} | ${dist3(c.alone.latency)} | ${dist3(c.loaded.latency)} | ${ratio(c.loaded.latency.p99, c.alone.latency.p99)} | ${pct(c.loaded.latency.over5ms)} | ${pq(c.loaded.split.queue)} | ` +
+        `${rate(c.longAlone?.median)} / ${rate(c.longLoaded?.median)} | ${ms(c.longRunMs?.alone)} / ${ms(c.longRunMs?.loaded)} | ${c.loaded.latency.count}`,
   );
+  const head =
+    'candidate|light alone p50 / p99 / max ms|light under long calls p50 / p99 / max ms|p99 ratio|light > 5 ms|light to start p50 / p99 ms|long calls/s alone / with light|long call run ms alone / with light|light calls';
   return (
     `Pool of ${mx.workers} workers. Per round and candidate, three phases of ${mx.seconds} s: light calls alone (a trivial call every ${mx.lightEveryMs} ms, sent on schedule ` +
     `whether or not earlier ones have settled); long calls alone (${mx.longCallers} closed-loop callers of a ≈${mx.longMs} ms synchronous call, ${mx.longIters} iterations); both at once. ` +
-    `${mx.rounds} round(s), candidates interleaved; light latency from each call, over every call of every round.\n\n` +
-    table(
-      'candidate|light alone p50 / p99 / max ms|light under long calls p50 / p99 / max ms|p99 ratio|light > 5 ms|light to start p50 / p99 ms|long calls/s alone / with light|long call run ms alone / with light|light calls',
-      rows,
-    )
+    `${mx.rounds} round(s), candidates interleaved; light latency from each call, over every call of every round.\n\n${table(head, rows)}`
   );
 }
 
@@ -409,35 +292,21 @@ function appTable(t: TrafficResult): string {
     s.scenario === 'alone' ? 0 : s.scenario === 'with-report' ? 1 : 2 + (s.rate ?? 0) / 1e9;
   const rows = [...app.scenarios]
     .sort((a, b) => order(a) - order(b) || a.build.localeCompare(b.build))
-    .map((s) => [
-      ...[
-        s.scenario,
-        bold(s.build),
-        rate(s.achieved),
-        ms(s.latency.p50),
-        p99cell(s.latency.p99, s.p99Rounds),
-        ms(s.latency.p999),
-        ms(s.latency.max),
-      ],
-      ...[pct(s.latency.over5ms), s.report ? `${s.report.requestsPerSec.toFixed(1)} / ${ms(s.report.p50Ms)}` : '–'],
-      ...[s.loop ? ms(s.loop.p99Ms) : '–', s.pool ? ms(s.pool.meanWaitMs) : '–', String(s.errors)],
-    ]);
+    .map(
+      ({ scenario, build, achieved, latency: l, p99Rounds, report, loop, pool, errors }) =>
+        `${scenario} | ${bold(build)} | ${rate(achieved)} | ${ms(l.p50)} | ${p99cell(l.p99, p99Rounds)} | ${ms(l.p999)} | ${ms(l.max)} | ${pct(l.over5ms)} | ` +
+        `${report ? `${report.requestsPerSec.toFixed(1)} / ${ms(report.p50Ms)}` : '–'} | ${loop ? ms(loop.p99Ms) : '–'} | ${pool ? ms(pool.meanWaitMs) : '–'} | ${errors}`,
+    );
   const threads = (x: FirstRequest) => {
-    const at = [...new Set(x.starts.map((s) => s.workersAtFirst))].join('/');
-    return at ? `${at} → ${[...new Set(x.starts.map((s) => s.workersAfterFirst))].join('/')}` : '–';
+    const [at, after] = [x.starts.map((s) => s.workersAtFirst), x.starts.map((s) => s.workersAfterFirst)].map((xs) =>
+      [...new Set(xs)].join('/'),
+    );
+    return at ? `${at} → ${after}` : '–';
   };
   const first = app.firstRequest.map((x) =>
     x.error
-      ? [x.build, `_${x.error}_`, '', '', '', '', '']
-      : [
-          bold(x.build, 'smartasync (npm start)'),
-          x.entry,
-          ms(x.listenMs),
-          ms(x.firstMs),
-          ms(x.warmMs),
-          ratio(x.firstMs, x.warmMs),
-          threads(x),
-        ],
+      ? `${x.build} | _${x.error}_${' | '.repeat(5)}`
+      : `${bold(x.build, 'smartasync (npm start)')} | ${x.entry} | ${ms(x.listenMs)} | ${ms(x.firstMs)} | ${ms(x.warmMs)} | ${ratio(x.firstMs, x.warmMs)} | ${threads(x)}`,
   );
   return (
     `Each build in its own server process on 127.0.0.1 (SQLite, 1,000 users). \`alone\`: ${app.lightConnections} client looping \`GET /users/:id\` (random ids) for ${app.seconds} s, each request sent once the previous response is read (undici); ` +
@@ -464,18 +333,9 @@ function idleTable(t: TrafficResult): string {
   const rows = idle.candidates.map((c: IdleCandidate) =>
     c.error
       ? errorRow(c.id, c.error, 9)
-      : [
-          ...[
-            bold(c.id),
-            c.id === 'node' ? '–' : startWords(c),
-            ms(c.firstCallMs),
-            ms(c.warmCallMs),
-            pct(c.coreShare, 2),
-          ],
-          c.threads ? `${ms(c.threads.main)} / ${ms(c.threads.workers)} / ${ms(c.threads.other)}` : '–',
-          c.wakeupsPerS ? `${c.wakeupsPerS.main.toFixed(0)} / ${c.wakeupsPerS.workers.toFixed(0)}` : '–',
-          ...[ms(c.afterIdleCallMs), c.workers === undefined ? '–' : String(c.workers)],
-        ],
+      : `${bold(c.id)} | ${c.id === 'node' ? '–' : startWords(c)} | ${ms(c.firstCallMs)} | ${ms(c.warmCallMs)} | ${pct(c.coreShare, 2)} | ` +
+        `${c.threads ? `${ms(c.threads.main)} / ${ms(c.threads.workers)} / ${ms(c.threads.other)}` : '–'} | ` +
+        `${c.wakeupsPerS ? `${c.wakeupsPerS.main.toFixed(0)} / ${c.wakeupsPerS.workers.toFixed(0)}` : '–'} | ${ms(c.afterIdleCallMs)} | ${c.workers ?? '–'}`,
   );
   return (
     `One process per candidate, started one after another; each starts its pool of ${idle.workers} (warm where the candidate can), times its first call and 20 more, ` +

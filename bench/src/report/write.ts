@@ -33,7 +33,7 @@ export function targetsTable(checks: TargetCheck[]): string {
   const icon = { met: '✅ met', missed: '❌ missed', 'not measured': '– not measured' };
   return table(
     'target|where|smartasync|required|verdict',
-    checks.map((c) => [c.target, c.where, c.value, c.required, icon[c.verdict]]),
+    checks.map((c) => `${c.target} | ${c.where} | ${c.value} | ${c.required} | ${icon[c.verdict]}`),
   );
 }
 
@@ -121,7 +121,7 @@ ${targetsTable(issue7)}`
 ${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
 ## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
 
-${chart('roundtrip')}${latencyTable(r, 'roundtrip', true)}
+${chart('roundtrip')}${latencyTable(r, 'roundtrip')}
 
 ## 2. Throughput (256 calls in flight)
 
@@ -129,11 +129,11 @@ ${chart('throughput')}${throughputTable(r)}
 
 ## 3. Payload (a call returning 1,000 rows \`{id, name, email}\`, 1 worker)
 
-${chart('payload')}${latencyTable(r, 'payload', true)}
+${chart('payload')}${latencyTable(r, 'payload')}
 
 ## 4. Sync direction (\`f.sync()\` of an async function)
 
-${chart('sync')}${latencyTable(r, 'sync', true)}
+${chart('sync')}${latencyTable(r, 'sync')}
 
 ## 5. The application (users API)
 
