@@ -54,7 +54,8 @@ export async function latencyBlock(
     if (gap) await gap();
     const t0 = performance.now();
     let r = call(i);
-    if (r instanceof Promise) r = await r;
+    // workerpool's promise is its own class: anything with a then() is awaited.
+    if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') r = await r;
     samples[i] = (performance.now() - t0) * 1000;
     if (!check(r, i)) throw new Error(`wrong result for call ${i}: ${JSON.stringify(r).slice(-60)}`);
   }
