@@ -1,8 +1,9 @@
-// What every part of the report shares: target verdicts, Markdown tables, number formats, and
-// Vega-Lite specs rendered to SVG headlessly (vega's View).
+// What every part of the report shares: reading results.json, target verdicts, Markdown tables,
+// number formats, and Vega-Lite specs rendered to SVG headlessly (vega's View).
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
+import type { CandidateResult, JobResult, Mode, Section } from '../micro.ts';
 import type { Results } from '../results.ts';
 
 export type Verdict = 'met' | 'missed' | 'not measured';
@@ -17,10 +18,7 @@ export interface TargetCheck {
   why?: string;
 }
 
-/**
- * A verdict: `row` is `id|target|where|value|required`, as the row of the targets table reads; `why`
- * (the measured reason) is only worked out for a miss.
- */
+/** A verdict: `row` is `id|target|where|value|required`, as the targets table reads; `why` is worked out for a miss only. */
 export function target(ok: boolean | undefined, row: string, why?: () => string | undefined): TargetCheck {
   const [id, name, where, value, required] = row.split('|') as [string, string, string, string, string];
   const verdict = ok === undefined ? 'not measured' : ok ? 'met' : 'missed';
@@ -36,11 +34,12 @@ export function table(head: string, rows: string[]): string {
     ...rows.map((r) => `| ${r} |`),
   ].join('\n');
 }
-/** Row cells joined for `table`. */
-export const cells = (...xs: (string | number)[]) => xs.join(' | ');
 
 type N = number | undefined;
 const ok = (x: N): x is number => x !== undefined && Number.isFinite(x);
+/** Both defined: f(a, b); else undefined. */
+export const both = <T>(a: N, b: N, f: (a: number, b: number) => T): T | undefined =>
+  a === undefined || b === undefined ? undefined : f(a, b);
 /** Sections 1–5: µs and ms with one decimal below 100. */
 export const us = (x: N) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 export const rate = (x: N) =>
@@ -60,47 +59,81 @@ export const rate6 = (x: N) => (!ok(x) ? '–' : x >= 10000 ? `${(x / 1000).toFi
 export const bold = (id: string, subject = 'smartasync') => (id === subject ? `**${id}**` : id);
 export const star = (id: string) => (id === 'smartasync' || id.startsWith('smartasync.') ? `★ ${id}` : id);
 
-/** A part of the results that did not run or failed, in words; undefined when it ran. */
-export function failed(part: object | undefined): string | undefined {
-  if (!part) return '_not run_';
-  return 'error' in part ? `_failed: ${String(part.error).split('\n')[0]}_` : undefined;
-}
+// Sections 1–4 in results.json: one job per section, mode and pool size.
+export const jobsOf = (r: Results, s: Section) =>
+  r.jobs.filter((j): j is JobResult => 'candidates' in j && j.job.section === s);
+export const find = (r: Results, s: Section, mode: Mode, workers = 1) =>
+  jobsOf(r, s).find((j) => j.job.mode === mode && j.job.workers === workers);
+export const modes = (r: Results, s: Section) =>
+  (['pinned', 'unpinned'] as const).filter((m) => jobsOf(r, s).some((j) => j.job.mode === m));
+export const poolSizes = (r: Results, s: Section) => [...new Set(jobsOf(r, s).map((j) => j.job.workers))].sort();
+/** The median over rounds of `key` for a candidate that did not fail. */
+export const metric = (c: CandidateResult | undefined, key: string): N => {
+  const v = c?.error ? undefined : c?.metrics[key]?.median;
+  return v === undefined || Number.isNaN(v) ? undefined : v;
+};
+export const values = (j: JobResult | undefined, key: string, ...ids: string[]) =>
+  ids.map((id) =>
+    metric(
+      j?.candidates.find((c) => c.id === id),
+      key,
+    ),
+  );
 
 export type Spec = TopLevelSpec;
 export type Datum = Record<string, string | number>;
-export const FONT = { font: 'Helvetica, Arial, sans-serif', labelFontSize: 11, titleFontSize: 12 };
+const FONT = { font: 'Helvetica, Arial, sans-serif', labelFontSize: 11, titleFontSize: 12 };
 
-export function base(title: string, subtitle: string): Partial<TopLevelSpec> {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle, anchor: 'start', fontSize: 14 },
-    config: { axis: { ...FONT, labelLimit: 260 }, legend: { ...FONT, labelLimit: 260 }, view: { stroke: null } },
-    background: 'white',
-    padding: 12,
-  } as Partial<TopLevelSpec>;
-}
-export const runLine = (r: Results) =>
-  `Node ${r.meta.node}, ${r.meta.cpus} cores, ${r.meta.size} run ${r.meta.date.slice(0, 10)}`;
-export const legend = (field: string, scale?: object) => ({
-  field,
-  type: 'nominal',
-  title: null,
-  ...(scale ? { scale } : {}),
-  legend: { orient: 'bottom' },
-});
-
-/** A value label next to each mark. */
-export const valueText = (field: string, format: string, o: object = { dx: 6, fontSize: 8 }) => ({
-  mark: { type: 'text', align: 'left', ...o },
-  encoding: {
-    x: { field, type: 'quantitative' },
-    text: { field, type: 'quantitative', format },
-    color: { value: '#222' },
+/** The frame of every chart: title, subtitle with the run, fonts. */
+export const frame = (r: Results, title: string, subtitle: string) => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title: {
+    text: title,
+    subtitle: `${subtitle} · Node ${r.meta.node}, ${r.meta.cpus} cores, ${r.meta.size} run ${r.meta.date.slice(0, 10)}`,
+    anchor: 'start',
+    fontSize: 14,
   },
+  config: { axis: { ...FONT, labelLimit: 260 }, legend: { ...FONT, labelLimit: 260 }, view: { stroke: null } },
+  background: 'white',
+  padding: 12,
 });
 
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+/**
+ * One panel: a mark per row of `y` (× `offset`, coloured by it), at `x`; bars from zero, or points on a
+ * log scale for latencies spanning orders of magnitude. A value label beside each mark.
+ */
+export function panel(
+  x: string,
+  title: string,
+  y: string,
+  sort: string[],
+  offset: string,
+  offsets: string[],
+  log = false,
+) {
+  const xEnc = { field: x, type: 'quantitative', title, ...(log ? { scale: { type: 'log' } } : {}) };
+  return {
+    width: 230,
+    encoding: {
+      y: { field: y, type: 'nominal', title: null, sort },
+      yOffset: { field: offset, sort: offsets },
+      color: { field: offset, type: 'nominal', title: null, sort: offsets, legend: { orient: 'bottom' } },
+    },
+    layer: [
+      {
+        mark: log ? { type: 'point', filled: true, size: 60, opacity: 1 } : { type: 'bar', height: { band: 0.45 } },
+        encoding: { x: xEnc },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 5, fontSize: 8 },
+        encoding: { x: xEnc, text: { field: x, type: 'quantitative', format: '.3~r' }, color: { value: '#222' } },
+      },
+    ],
+  };
+}
+
+export async function renderSvg(spec: object): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec as TopLevelSpec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

@@ -5,18 +5,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Results } from '../results.ts';
+import { charts } from './charts.ts';
 import { renderSvg, table, type TargetCheck } from './format.ts';
-import {
-  appSection,
-  bimodal,
-  issue4Charts,
-  issue4Targets,
-  latencyTable,
-  profileLine,
-  profiles,
-  throughputTable,
-} from './issue4.ts';
-import { issue7Charts, issue7Markdown, issue7Targets } from './issue7.ts';
+import { appTable, latencyTable, profiles, throughputTable, trafficTables } from './tables.ts';
+import { profileLine, targets } from './targets.ts';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const DEFAULT_RESULTS = resolve(fileURLToPath(new URL('../../results', import.meta.url)));
@@ -29,7 +21,7 @@ export function updatesHeadline(r: Results): boolean {
 }
 
 /** The targets table alone: results.md opens with it and the README embeds it. */
-export function targetsTable(checks: TargetCheck[]): string {
+function targetsTable(checks: TargetCheck[]): string {
   const icon = { met: '✅ met', missed: '❌ missed', 'not measured': '– not measured' };
   return table(
     'target|where|smartasync|required|verdict',
@@ -38,16 +30,16 @@ export function targetsTable(checks: TargetCheck[]): string {
 }
 
 export async function writeReport(r: Results, dir: string): Promise<void> {
-  const checks = [...issue4Targets(r), ...issue7Targets(r)];
-  const charts: string[] = [];
-  for (const [name, spec] of Object.entries({ ...issue4Charts(r), ...issue7Charts(r) })) {
-    writeFileSync(join(dir, `${name}.svg`), await renderSvg(spec));
-    charts.push(name);
-  }
+  const checks = targets(r);
+  const names: string[] = [];
+  for (const [name, spec] of Object.entries(charts(r)))
+    if (spec) {
+      writeFileSync(join(dir, `${name}.svg`), await renderSvg(spec));
+      names.push(name);
+    }
   writeFileSync(join(dir, 'targets.json'), JSON.stringify(checks, null, 1) + '\n');
-  writeFileSync(join(dir, 'results.md'), markdown(r, checks, charts));
-  // Only a full run into bench/results holding every section updates the README (a run of one section
-  // would drop the other sections' rows).
+  writeFileSync(join(dir, 'results.md'), markdown(r, checks, names));
+  // Only a full run into bench/results holding every section updates the README.
   if (!updatesHeadline(r) || resolve(dir) !== DEFAULT_RESULTS || !existsSync(README)) return;
   const text = readFileSync(README, 'utf8');
   const [a, b] = [text.indexOf(START), text.indexOf(END)];
@@ -62,62 +54,57 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const misses = checks.filter((c) => c.verdict === 'missed' && c.why);
   const why = [...new Set(misses.map((c) => c.id))].map((id) => {
     const rows = misses.filter((c) => c.id === id);
-    const section = ['throughput', 'payload'].find((s) => id.startsWith(s)) ?? (/^(app|traffic)/.test(id) ? '' : id);
-    const prof = section ? profileLine(r, section) : undefined;
+    const prof = /^(roundtrip|throughput|payload|sync)/.exec(id)?.[1];
+    const line = prof && profileLine(r, prof);
     return [
       `- **${rows[0]!.target}**`,
       ...rows.map((c) => `  - ${c.where}: ${c.why}`),
-      ...(prof ? [`  - ${prof}`] : []),
+      ...(line ? [`  - ${line}`] : []),
     ].join('\n');
   });
-  const unavailable = [
-    ...new Set(r.jobs.flatMap((j) => ('unavailable' in j ? j.unavailable.map((u) => `${u.adapter}: ${u.error}`) : []))),
-  ];
-  const failedJobs = r.jobs.flatMap((j) => ('error' in j ? [j] : []));
-  const chart = (n: string) => (charts.includes(n) ? `![${n}](${n}.svg)\n\n` : '');
-  const [issue4, issue7] = [
-    checks.filter((c) => !c.id.startsWith('traffic')),
-    checks.filter((c) => c.id.startsWith('traffic')),
-  ];
-  const count = (cs: TargetCheck[], v: string) => cs.filter((c) => c.verdict === v).length;
-  const loads = (xs?: number[]) => xs?.map((x) => x.toFixed(2)).join(' ');
   const problems = [
-    ...unavailable.map((u) => `- adapter not loaded: ${u}`),
-    ...failedJobs.map((f) => `- job ${f.job.section} ${f.job.mode} workers=${f.job.workers} failed: ${f.error}`),
+    ...new Set(
+      r.jobs.flatMap((j) =>
+        'unavailable' in j ? j.unavailable.map((u) => `- adapter not loaded: ${u.adapter}: ${u.error}`) : [],
+      ),
+    ),
+    ...r.jobs.flatMap((j) =>
+      'error' in j ? [`- job ${j.job.section} ${j.job.mode} workers=${j.job.workers} failed: ${j.error}`] : [],
+    ),
   ];
+  const chart = (n: string) => (charts.includes(n) ? `![${n}](${n}.svg)\n\n` : '');
+  const loads = (xs?: number[]) => xs?.map((x) => x.toFixed(2)).join(' ') ?? '?';
+  const warn = (on: boolean, text: string) => (on ? `\n**${text}**\n` : '');
+  const issue = (n: string, cs: TargetCheck[], none: string) =>
+    cs.length
+      ? `${cs.filter((c) => c.verdict === 'met').length} met, ${cs.filter((c) => c.verdict === 'missed').length} missed.\n\n${targetsTable(cs)}`
+      : none;
 
   return `# smartasync benchmark results
 
 Generated by \`${m.command}\` on ${m.date} (${m.size} run, ${m.wallSeconds ?? '?'} s).
 Node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.platform}; commit ${m.commit}; smartasync ${m.smartasyncVersion ?? 'not installed'} (build ${m.smartasyncBuild ?? '?'}).
-Load average before/after: ${loads(m.loadavgBefore)} / ${loads(m.loadavgAfter) ?? '?'}.${m.otherCores !== undefined ? ` Other processes kept ${m.otherCores.toFixed(2)} of the ${m.cpus} cores busy on average during the run.` : ''}
-${m.otherCores !== undefined && m.otherCores > 0.1 ? `\n**Other processes took ${m.otherCores.toFixed(2)} cores on average during this run: its tails are disturbed. Run again on a quiet machine.**\n` : ''}
-${m.pinningAvailable ? '' : '\n**taskset was not available: no pinned figures in this run.**\n'}${m.smartasyncBuildAfter !== undefined && m.smartasyncBuildAfter !== m.smartasyncBuild ? `\n**smartasync was rebuilt during this run (build ${m.smartasyncBuild} → ${m.smartasyncBuildAfter}): its figures mix two versions. Run again.**\n` : ''}
-Every comparison runs all its candidates in one process, interleaved in blocks (round *r* starts at
-candidate *r* mod *n*). Figures are the **median over rounds** of each round's value, with the
-min–max over rounds in small print; "pooled" percentiles are over every call of every round.
-*pinned* = the whole process (main thread and workers) under \`taskset -c 0\`; *unpinned* = free on both cores.
-${m.size !== 'full' ? `\n> **This is a ${m.size} run**: few, short blocks. Use a full run (\`npm run bench\`) for figures to quote.\n` : ''}
+Load average before/after: ${loads(m.loadavgBefore)} / ${loads(m.loadavgAfter)}.${m.otherCores !== undefined ? ` Other processes kept ${m.otherCores.toFixed(2)} of the ${m.cpus} cores busy on average during the run.` : ''}
+${warn((m.otherCores ?? 0) > 0.1, `Other processes took ${m.otherCores?.toFixed(2)} cores on average during this run: its tails are disturbed. Run again on a quiet machine.`)}${warn(!m.pinningAvailable, 'taskset was not available: no pinned figures in this run.')}${warn(m.smartasyncBuildAfter !== undefined && m.smartasyncBuildAfter !== m.smartasyncBuild, `smartasync was rebuilt during this run (build ${m.smartasyncBuild} → ${m.smartasyncBuildAfter}): its figures mix two versions. Run again.`)}${warn(m.size !== 'full', `This is a ${m.size} run: few, short blocks. Use a full run (\`npm run bench\`) for figures to quote.`)}
+Every comparison runs its candidates in one process, interleaved in blocks (round *r* starts at candidate *r* mod *n*).
+Figures are the **median over rounds**, min–max over rounds in small print; "pooled" percentiles are over every call.
+*pinned* = the whole process under \`taskset -c 0\`; *unpinned* = free on both cores.
+
 ## Targets (issue 4)
 
-${
-  issue4.length
-    ? `${count(issue4, 'met')} met, ${count(issue4, 'missed')} missed. The issue set its targets with figures pinned to one core; the pinned rows
-are the verdicts of record, the unpinned ones are shown because the issue asks for both.${bimodal(r)}
-
-${targetsTable(issue4)}`
-    : '_No comparison of issue 4 in this run._'
-}
+${issue(
+  '4',
+  checks.filter((c) => !c.id.startsWith('traffic')),
+  '_No comparison of issue 4 in this run._',
+)}
 
 ## Targets (issue 7, server traffic)
 
-${
-  issue7.length
-    ? `${count(issue7, 'met')} met, ${count(issue7, 'missed')} missed. Ratios measured side by side in one run, unpinned; details in section 6.
-
-${targetsTable(issue7)}`
-    : '_The traffic section was not run (`--sections=traffic`)._'
-}
+${issue(
+  '7',
+  checks.filter((c) => c.id.startsWith('traffic')),
+  '_The traffic section was not run (`--sections=traffic`)._',
+)}
 ${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
 ## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
 
@@ -137,20 +124,15 @@ ${chart('sync')}${latencyTable(r, 'sync')}
 
 ## 5. The application (users API)
 
-${chart('app')}${appSection(r)}
+${chart('app')}${appTable(r)}
 
 ## 6. Server traffic (issue 7)
 
-${issue7Markdown(r, chart)}
+${trafficTables(r, chart)}
 ## Profiles of smartasync (CPU, measured rounds only)
 
-Sampled with \`node --cpu-prof\` in a separate unpinned run of smartasync alone; self time by function,
-idle (the event loop waiting) excluded, divided by the calls made. "native builtins" are C++ functions called from
-JS (\`postMessage\` includes the structured-clone serialisation of the message); "(program)" is V8/Node native
-work outside JS, including message deserialisation and event-loop bookkeeping. The sampler ticks in wall-clock
-time: a thread blocked inside \`Atomics.wait\`, or descheduled inside \`Atomics.notify\` / \`postMessage\` right
-after waking the other thread, counts as that function's self time. So "busy per call" can exceed the CPU per call
-measured with \`process.threadCpuUsage()\` in the tables above; the difference is time spent blocked or preempted.
+\`node --cpu-prof\` of smartasync alone, unpinned ([\`src/profile.ts\`](../src/profile.ts)): self time by function, idle excluded,
+per call. The sampler ticks in wall-clock time, so a thread blocked in \`Atomics.wait\` counts as busy there.
 
 ${profiles(r)}
 ${problems.length ? `\n## Problems in this run\n\n${problems.join('\n')}\n` : ''}`;

@@ -1,0 +1,164 @@
+// The charts: one Vega-Lite spec per comparison, each a row of panels (see `panel`).
+import type { Section } from '../micro.ts';
+import { ok, type Results } from '../results.ts';
+import { GAPS } from '../traffic/spaced.ts';
+import { frame, jobsOf, panel, star, type Datum } from './format.ts';
+
+/** Sections 1–4: per candidate and mode (and pool size), the median over rounds of each metric. */
+function micro(r: Results, s: Section, title: string, subtitle: string, keys: [string, string][], up = false) {
+  const data: Datum[] = jobsOf(r, s).flatMap((j) =>
+    j.candidates
+      .filter((c) => !c.error)
+      .map((c) => ({
+        candidate: star(c.id),
+        mode: s === 'throughput' ? `${j.job.mode}, ${j.job.workers} worker${j.job.workers > 1 ? 's' : ''}` : j.job.mode,
+        ...Object.fromEntries(keys.map(([k]) => [k, c.metrics[k]?.median ?? NaN])),
+      })),
+  );
+  if (!data.length) return undefined;
+  const first = keys[0]![0];
+  const best = new Map<string, number>();
+  for (const d of data) {
+    const v = d[first] as number;
+    const prev = best.get(d.candidate as string);
+    if (prev === undefined || (up ? v > prev : v < prev)) best.set(d.candidate as string, v);
+  }
+  const sort = [...best].sort((a, b) => (up ? b[1] - a[1] : a[1] - b[1])).map(([c]) => c);
+  const offsets = [...new Set(data.map((d) => d.mode as string))].sort();
+  return {
+    ...frame(r, title, `${subtitle} · median over rounds`),
+    data: { values: data },
+    hconcat: keys.map(([k, t]) => panel(k, t, 'candidate', sort, 'mode', offsets)),
+  };
+}
+
+export function charts(r: Results): Record<string, object | undefined> {
+  const specs: Record<string, object | undefined> = {
+    roundtrip: micro(r, 'roundtrip', 'Round trip: one no-op call at a time', 'µs, lower is better; 1 worker', [
+      ['median_us', 'median µs'],
+      ['p99_us', 'p99 µs'],
+      ['cpu_us_per_call', 'main-thread CPU µs / call'],
+    ]),
+    throughput: micro(
+      r,
+      'throughput',
+      'Throughput: 256 calls in flight',
+      'calls/s higher is better, CPU lower is better',
+      [
+        ['calls_per_s', 'calls / s'],
+        ['cpu_us_per_call', 'main-thread CPU µs / call'],
+      ],
+      true,
+    ),
+    payload: micro(r, 'payload', 'Payload: a call returning 1,000 rows', 'µs, lower is better; 1 worker', [
+      ['median_us', 'round trip median µs'],
+      ['cpu_us_per_call', 'main-thread CPU µs / call'],
+    ]),
+    sync: micro(r, 'sync', 'Sync direction: block until a worker settles an async function', 'µs, lower is better', [
+      ['median_us', 'median µs'],
+      ['p99_us', 'p99 µs'],
+    ]),
+  };
+  const app = ok(r.app);
+  if (app) {
+    const scenarios = ['alone', 'with-report', 'with-cpu-hog'];
+    const values = app.summary.map((s) => ({
+      ...{ build: s.build, scenario: s.scenario, rps: s.light.requestsPerSec },
+      ...{ p50: s.light.p50Ms, p99: s.light.p99Ms },
+    }));
+    const builds = ['smartasync', 'smartasync-auto', 'manual-piscina', 'naive'];
+    specs.app = {
+      ...frame(r, 'Users API: GET /users/:id under autocannon', 'alone, with the report, next to a busy core'),
+      data: { values },
+      hconcat: [
+        panel('rps', 'light requests / s', 'build', builds, 'scenario', scenarios),
+        panel('p50', 'light p50 ms', 'build', builds, 'scenario', scenarios),
+        panel('p99', 'light p99 ms', 'build', builds, 'scenario', scenarios),
+      ],
+    };
+  }
+  const t = ok(r.traffic);
+  const pools = ['★ smartasync', 'piscina:default', 'raw:postMessage'];
+  const log = 'ms, log scale, lower is better';
+  const sp = t && ok(t.spaced);
+  if (sp)
+    specs['traffic-spaced'] = {
+      ...frame(r, 'Spaced calls: one light call at a time, a gap between calls', log),
+      data: {
+        values: sp.candidates.flatMap((c) =>
+          GAPS.flatMap((gap) => (c.gaps[gap] ? [{ candidate: star(c.id), gap, ...c.gaps[gap].latency }] : [])),
+        ),
+      },
+      hconcat: ['p50', 'p99', 'max'].map((k) => panel(k, `${k} ms`, 'gap', [...GAPS], 'candidate', pools, true)),
+    };
+  const ol = t && ok(t.openloop);
+  if (ol)
+    specs['traffic-openloop'] = {
+      ...frame(r, 'Open-loop arrivals: latency from the intended send time', `${log} · by offered calls/s`),
+      data: {
+        values: ol.candidates.flatMap((c) =>
+          c.points.map((p) => ({ candidate: star(c.id), rate: String(Math.round(p.rate)), ...p.rec.latency })),
+        ),
+      },
+      hconcat: ['p50', 'p99', 'p999'].map((k) =>
+        panel(
+          k,
+          `${k} ms`,
+          'rate',
+          ol.rates.map((x) => String(Math.round(x))),
+          'candidate',
+          pools,
+          true,
+        ),
+      ),
+    };
+  const mx = t && ok(t.mixed);
+  if (mx) {
+    const phases = ['light alone', 'with long calls'];
+    specs['traffic-mixed'] = {
+      ...frame(r, 'Light calls among long ones', `light p99 (${log}) and long calls/s, alone and together`),
+      data: {
+        values: mx.candidates.flatMap((c) =>
+          c.alone && c.loaded
+            ? [
+                {
+                  candidate: star(c.id),
+                  phase: phases[0]!,
+                  p99: c.alone.latency.p99,
+                  long: c.longAlone?.median ?? NaN,
+                },
+                {
+                  candidate: star(c.id),
+                  phase: phases[1]!,
+                  p99: c.loaded.latency.p99,
+                  long: c.longLoaded?.median ?? NaN,
+                },
+              ]
+            : [],
+        ),
+      },
+      hconcat: [
+        panel('p99', 'light p99 ms', 'candidate', pools, 'phase', phases, true),
+        panel('long', 'long calls / s', 'candidate', pools, 'phase', phases),
+      ],
+    };
+  }
+  const ta = t && ok(t.app);
+  if (ta)
+    specs['traffic-app'] = {
+      ...frame(r, 'Users API: GET /users/:id p99', `${log} · one client looping, alone and with the report; open loop`),
+      data: { values: ta.scenarios.map((s) => ({ build: star(s.build), scenario: s.scenario, p99: s.latency.p99 })) },
+      hconcat: [
+        panel(
+          'p99',
+          'p99 ms',
+          'scenario',
+          ['alone', 'with-report', ...ta.rates.map((x) => `open-${x}`)],
+          'build',
+          ['★ smartasync', 'manual-piscina', 'naive'],
+          true,
+        ),
+      ],
+    };
+  return specs;
+}
