@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { summarize, type SoakSample } from '../src/soak/analyze.ts';
+import type { SoakSample } from '../src/soak/child.ts';
+import { summarize } from '../src/soak/run.ts';
 import type { SoakResults } from '../src/soak/run.ts';
 
 const MB = 2 ** 20;

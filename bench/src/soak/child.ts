@@ -2,7 +2,6 @@
 // in flight for the whole run, half of them throwing; one JSON line per sample on stdout.
 import { BroadcastChannel } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SoakSample } from './analyze.ts';
 import { HEAP_CHANNEL, type Row, type WorkerHeap } from './work.ts';
 
 export interface SoakJob {
@@ -13,6 +12,8 @@ export interface SoakJob {
   workers: number;
   sampleMs: number;
 }
+/** Process memory and every worker's V8 heap at one moment (bytes); `t` in seconds since the load started. */
+export type SoakSample = ReturnType<typeof sample>;
 export type SoakLine =
   | ({ type: 'sample' } & SoakSample)
   | { type: 'end'; calls: number; failed: number; wrong: number; firstWrong: string | undefined };
@@ -67,7 +68,7 @@ let wrong = 0;
 let firstWrong: string | undefined;
 let t0 = performance.now();
 
-function sample(): SoakSample {
+function sample() {
   const m = process.memoryUsage();
   return {
     t: (performance.now() - t0) / 1000,
