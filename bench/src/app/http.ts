@@ -22,8 +22,8 @@ export function seed(url: string): void {
   }
 }
 
-export interface Server {
-  build: Build;
+export interface Server<B extends string = Build> {
+  build: B;
   proc: ChildProcess;
   base: string;
 }
@@ -34,12 +34,12 @@ export function startServer(build: Build, url: string, reportCost: number): Prom
 }
 
 /** Spawns a server process and resolves once its stdout matches `port` (the port in group 1). */
-export function launch(
-  build: Build,
+export function launch<B extends string>(
+  build: B,
   args: string[],
   env: NodeJS.ProcessEnv | undefined,
   port: RegExp,
-): Promise<Server> {
+): Promise<Server<B>> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(env ? { env } : {}) });
     let out = '';
@@ -60,7 +60,7 @@ export function launch(
   });
 }
 
-export async function stopServer(s: Server): Promise<void> {
+export async function stopServer(s: Server<string>): Promise<void> {
   if (s.proc.exitCode !== null) return;
   const exited = new Promise((res) => s.proc.once('exit', res));
   s.proc.kill('SIGTERM');
