@@ -1,10 +1,16 @@
 // The users API as the benchmarks drive it: a seeded SQLite file, one server process per build
-// (./server.ts), closed-loop load from autocannon, and what the server says about itself.
+// (./server.ts), closed-loop load from autocannon, open-loop load from undici, and what the server
+// says about itself.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type Result } from 'autocannon';
+import type { Pool } from 'undici';
 import { DatabaseManager } from 'users-api/manager';
+import { pace, poisson, rng } from '../lib/arrivals.ts';
 import { quantile, sortedCopy } from '../lib/stats.ts';
 
 export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto';
@@ -34,22 +40,16 @@ export function startServer(build: Build, url: string, reportCost: number): Prom
 }
 
 /** Spawns a server process and resolves once its stdout matches `port` (the port in group 1). */
-export function launch<B extends string>(
-  build: B,
-  args: string[],
-  env: NodeJS.ProcessEnv | undefined,
-  port: RegExp,
-): Promise<Server<B>> {
-  return new Promise((resolve, reject) => {
+export function launch<B extends string>(build: B, args: string[], env: NodeJS.ProcessEnv | undefined, port: RegExp) {
+  return new Promise<Server<B>>((resolve, reject) => {
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(env ? { env } : {}) });
-    let out = '';
+    let out: string | undefined = '';
     const timer = setTimeout(() => reject(new Error(`${build} server did not start in 30 s`)), 30_000);
     proc.stdout!.on('data', (d: Buffer) => {
       // Read on after listening (a server that logs would block on a full pipe), keep nothing.
-      if (out === undefined) return;
-      const m = port.exec((out += d.toString()));
+      const m = out === undefined ? null : port.exec((out += d.toString()));
       if (!m) return;
-      out = undefined as unknown as string;
+      out = undefined;
       clearTimeout(timer);
       resolve({ build, proc, base: `http://127.0.0.1:${m[1]}` });
     });
@@ -68,37 +68,70 @@ export async function stopServer(s: Server<string>): Promise<void> {
   if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
 }
 
-export type LoadFigures = Awaited<ReturnType<typeof load>['done']>;
+/**
+ * A seeded database in a directory of its own and a server per build, up while `f` runs (builds that
+ * fail to start are in `errors`); the database outlives the servers for `after`.
+ */
+export async function withServers<T, U>(
+  builds: Build[],
+  reportCost: number,
+  f: (servers: Server[], errors: { build: Build; error: string }[]) => Promise<T>,
+  after: (url: string) => Promise<U>,
+): Promise<[T, U]> {
+  const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-app-'));
+  const url = `sqlite:${join(dir, 'users.db')}`;
+  const servers: Server[] = [];
+  try {
+    seed(url);
+    const errors: { build: Build; error: string }[] = [];
+    (await Promise.allSettled(builds.map((b) => startServer(b, url, reportCost)))).forEach((s, i) =>
+      s.status === 'fulfilled' ? servers.push(s.value) : errors.push({ build: builds[i]!, error: String(s.reason) }),
+    );
+    let out: T;
+    try {
+      out = await f(servers, errors);
+    } finally {
+      await Promise.all(servers.map(stopServer));
+    }
+    return [out, await after(url)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Round r starts at server r mod n, as every comparison interleaves its candidates. */
+export async function interleaved(rounds: number, servers: Server[], f: (s: Server, round: number) => Promise<void>) {
+  for (let round = 0; round < rounds; round++) {
+    const k = round % Math.max(1, servers.length);
+    for (const s of [...servers.slice(k), ...servers.slice(0, k)]) await f(s, round);
+  }
+}
 
 /**
- * `connections` autocannon connections on `path` (a function: a new path per request) for
- * `seconds`, or until stop(). Latencies come from autocannon's per-response times (float ms), not
- * its whole-millisecond histogram; each also goes to `onLatency`.
+ * Closed loop: `connections` autocannon connections on `path` (a function: a new path per request),
+ * each sending its next request once the previous response is read, for `seconds` or until stop().
+ * Latencies come from autocannon's per-response times (float ms), not its whole-millisecond
+ * histogram; each also goes to `onLatency`.
  */
 export function load(
   base: string,
   path: string | (() => string),
   connections: number,
   seconds: number,
-  o: { sampleInt?: number; onLatency?: (ms: number) => void } = {},
+  onLatency?: (ms: number) => void,
 ) {
   const latencies: number[] = [];
-  let instance: ReturnType<typeof autocannon> | undefined;
-  const url = base + (typeof path === 'string' ? path : '/');
   const requests =
     typeof path === 'string' ? {} : { requests: [{ setupRequest: (req: object) => ({ ...req, path: path() }) }] };
+  const url = base + (typeof path === 'string' ? path : '/');
+  let instance: ReturnType<typeof autocannon> | undefined;
   const done = new Promise<Result>((resolve, reject) => {
-    const opts = {
-      url,
-      connections,
-      duration: seconds,
-      timeout: 30,
-      ...(o.sampleInt ? { sampleInt: o.sampleInt } : {}),
-    };
-    instance = autocannon({ ...opts, ...requests }, (err, r) => (err ? reject(err) : resolve(r)));
+    instance = autocannon({ url, connections, duration: seconds, timeout: 30, ...requests }, (err, r) =>
+      err ? reject(err) : resolve(r),
+    );
     instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
       latencies.push(ms);
-      o.onLatency?.(ms);
+      onLatency?.(ms);
     });
   }).then((r) => {
     const s = sortedCopy(latencies);
@@ -112,10 +145,35 @@ export function load(
   return { done, stop: () => instance?.stop() };
 }
 
+/** Open loop: Poisson arrivals at `rate` req/s on GET /users/:id; latency from each request's intended send time. */
+export async function openLoop(
+  pool: Pool,
+  rate: number,
+  seconds: number,
+  seed: number,
+  onLatency: (ms: number) => void,
+) {
+  const ids = rng(seed + 1);
+  let [errors, done] = [0, 0];
+  const t0 = performance.now();
+  await pace(poisson(rate, rng(seed)), seconds * 1000, async (_i, intended) => {
+    try {
+      const res = await pool.request({ path: `/users/${1 + Math.floor(ids() * USERS)}`, method: 'GET' });
+      await res.body.dump();
+      if (res.statusCode !== 200) errors++;
+      done++;
+      onLatency(performance.now() - intended);
+    } catch {
+      errors++;
+    }
+  });
+  return { achieved: done / ((performance.now() - t0) / 1000), errors };
+}
+
 // The smartasync build exposes its pool's statistics on /metrics: the difference over a measurement
 // says how long calls waited for a worker, where a light request stuck behind a report loses its time.
-export type PoolCounters = { calls: number; waitS: number; runS: number; maxWaitS: number };
-export async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
+type PoolCounters = { calls: number; waitS: number; runS: number; maxWaitS: number };
+async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
   if (s.build !== 'smartasync') return undefined;
   const text = await (await fetch(`${s.base}/metrics`)).text();
   const read = (name: string) =>
@@ -129,22 +187,26 @@ export async function poolCounters(s: Server): Promise<PoolCounters | undefined>
   return { calls: calls!, waitS: waitS!, runS: runS!, maxWaitS: maxWaitS! };
 }
 
-export type PoolDelta = NonNullable<ReturnType<typeof poolDelta>>;
-export function poolDelta(a: PoolCounters | undefined, b: PoolCounters | undefined) {
-  if (!a || !b || !(b.calls > a.calls)) return undefined;
-  const n = b.calls - a.calls;
-  const ms = (x: number) => (x * 1000) / n;
-  return { calls: n, meanWaitMs: ms(b.waitS - a.waitS), meanRunMs: ms(b.runS - a.runS), maxWaitMs: b.maxWaitS * 1000 };
-}
-
 /** The server's event-loop delay since the last read (a bench-only route of ./server.ts); reading resets it. */
-export type LoopDelay = { p50Ms: number; p99Ms: number; maxMs: number };
-export async function loopDelay(s: Server): Promise<LoopDelay | undefined> {
-  try {
-    return (await (await fetch(`${s.base}/__bench/event-loop`)).json()) as LoopDelay;
-  } catch {
-    return undefined;
-  }
+const loopDelay = (s: Server) =>
+  fetch(`${s.base}/__bench/event-loop`)
+    .then((r) => r.json() as Promise<{ p50Ms: number; p99Ms: number; maxMs: number }>)
+    .catch(() => undefined);
+
+/** `run`, with how long the server's pool made calls wait meanwhile and how late its event loop ran. */
+export async function observed<T>(s: Server, run: () => Promise<T>) {
+  const before = await poolCounters(s);
+  await loopDelay(s);
+  const out = await run();
+  const loop = await loopDelay(s);
+  const after = await poolCounters(s);
+  const n = before && after ? after.calls - before.calls : 0;
+  const ms = (x: number) => (x * 1000) / n;
+  const pool = n > 0 && {
+    ...{ calls: n, meanWaitMs: ms(after!.waitS - before!.waitS), meanRunMs: ms(after!.runS - before!.runS) },
+    maxWaitMs: after!.maxWaitS * 1000,
+  };
+  return { out, ...(pool && { pool }), ...(loop && { loop }) };
 }
 
 /** The median of each numeric field over `xs` (undefined when there is none). */

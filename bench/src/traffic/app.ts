@@ -1,24 +1,18 @@
-// 6.4 The users API under traffic: one autocannon client looping GET /users/:id alone, the same while
-// three clients loop the heavy report, and open-loop Poisson arrivals at fixed rates from an undici
-// client (latency from the intended send time). Then the first request after a fresh start against a
-// warm one, the smartasync build also started as users start it (`npm start`).
+// 6.4 The users API under traffic: one client looping GET /users/:id alone, the same while three
+// clients loop the heavy report, and open-loop Poisson arrivals at fixed rates (latency from the
+// intended send time). Then the first request after a fresh start against a warm one, the smartasync
+// build also started as users start it (`npm start`). Servers and load: ../app/http.ts.
 import { get } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Pool } from 'undici';
+import { Pool } from 'undici';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
 import * as http from '../app/http.ts';
-import type { LoopDelay, PoolDelta, Server } from '../app/http.ts';
-import { pace, poisson, rng } from '../lib/arrivals.ts';
+import type { Build } from '../app/http.ts';
 import { workerThreads } from '../lib/proc.ts';
-import { Latencies, quantile, sortedCopy, spread } from '../lib/stats.ts';
+import { Latencies, median, spread } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 
-export type AppBuild = 'smartasync' | 'manual-piscina' | 'naive';
-const BUILDS: { build: AppBuild; note: string }[] = [
+const BUILDS: { build: Build; note: string }[] = [
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool and options (users-api `mode: smartasync`)' },
   {
     build: 'manual-piscina',
@@ -33,55 +27,6 @@ const [LIGHT_CONNECTIONS, REPORT_CONNECTIONS] = [1, 3];
 // Enough that a request never waits for a free connection below saturation.
 const OPEN_CONNECTIONS = 32;
 
-/** Poisson arrivals at `rate` req/s on GET /users/:id; latency from each request's intended send time. */
-async function openLoopHttp(pool: Pool, rate: number, seconds: number, seed: number, recs: Latencies[]) {
-  const ids = rng(seed + 1);
-  let errors = 0;
-  const t0 = performance.now();
-  await pace(poisson(rate, rng(seed)), seconds * 1000, async (_i, intended) => {
-    try {
-      const res = await pool.request({ path: `/users/${1 + Math.floor(ids() * http.USERS)}`, method: 'GET' });
-      await res.body.dump();
-      if (res.statusCode !== 200) errors++;
-      for (const r of recs) r.record(performance.now() - intended);
-    } catch {
-      errors++;
-    }
-  });
-  return { achieved: (recs[0]?.count ?? 0) / ((performance.now() - t0) / 1000), errors };
-}
-
-/**
- * Closed loop: `clients` connections, each sending its next request once the previous response is read,
- * until `until` settles (requests in flight then are finished and counted: the slowest are not dropped).
- */
-async function closedLoop(
-  base: string,
-  clients: number,
-  path: () => string,
-  until: Promise<unknown>,
-  recs: Latencies[],
-) {
-  let running = true;
-  void until.then(() => (running = false));
-  const lat: number[] = [];
-  let errors = 0;
-  const t0 = performance.now();
-  const client = async () => {
-    const c = new Client(base);
-    for (let s = performance.now(); running; s = performance.now()) {
-      const res = await c.request({ path: path(), method: 'GET' }).catch(() => undefined);
-      await res?.body.dump();
-      if (res?.statusCode !== 200) errors++;
-      lat.push(performance.now() - s);
-      for (const r of recs) r.record(lat.at(-1)!);
-    }
-    await c.close();
-  };
-  await Promise.all(Array.from({ length: clients }, client));
-  return { achieved: lat.length / ((performance.now() - t0) / 1000), errors, p50: quantile(sortedCopy(lat), 0.5) };
-}
-
 /** One GET on a new connection, timed to the end of the body. */
 const timedGet = (url: string) =>
   new Promise<number>((resolve, reject) => {
@@ -94,25 +39,11 @@ const timedGet = (url: string) =>
     }).on('error', reject);
   });
 
-export interface FirstRequest {
-  build: AppBuild | 'smartasync (npm start)';
-  /** how the server was started */
-  entry: string;
-  /** per fresh start: spawn to listening, the first request, a warm one (median of 31), worker threads before and after the first */
-  starts: { listenMs: number; firstMs: number; warmMs: number; workersAtFirst?: number; workersAfterFirst?: number }[];
-  firstMs: number;
-  warmMs: number;
-  listenMs: number;
-  error?: string;
-}
+type FirstBuild = Build | 'smartasync (npm start)';
+export type FirstRequest = Awaited<ReturnType<typeof firstRequest>> & { error?: string };
 
-async function firstRequest(
-  kind: FirstRequest['build'],
-  url: string,
-  reportCost: number,
-  starts: number,
-  warmCalls: number,
-): Promise<FirstRequest> {
+/** Fresh starts of one build: spawn to listening, the first request, a warm one (median of 31), worker threads before and after the first. */
+async function firstRequest(kind: FirstBuild, url: string, starts: number, warmCalls: number) {
   const main = kind === 'smartasync (npm start)';
   const entry = main
     ? 'examples/users-api/src/main.ts (npm start), DATA_MODE=smartasync'
@@ -123,16 +54,25 @@ async function firstRequest(
     PORT: '0',
     DATA_MODE: 'smartasync',
     DATABASE_URL: url,
-    REPORT_COST: String(reportCost),
     LOG_LEVEL: 'info',
   };
-  const mainEntry = fileURLToPath(import.meta.resolve('users-api/main'));
-  const runs: FirstRequest['starts'] = [];
+  const runs: {
+    listenMs: number;
+    firstMs: number;
+    warmMs: number;
+    workersAtFirst?: number;
+    workersAfterFirst?: number;
+  }[] = [];
   for (let k = 0; k < starts; k++) {
     const t0 = performance.now();
     const s = main
-      ? await http.launch('smartasync', [mainEntry], env, /listening at http:\/\/[^:]+:(\d+)/)
-      : await http.startServer(kind, url, reportCost);
+      ? await http.launch(
+          'smartasync',
+          [fileURLToPath(import.meta.resolve('users-api/main'))],
+          { ...env, REPORT_COST: String(DEFAULT_REPORT_COST) },
+          /listening at http:\/\/[^:]+:(\d+)/,
+        )
+      : await http.startServer(kind, url, DEFAULT_REPORT_COST);
     try {
       const listenMs = performance.now() - t0;
       const workersAtFirst = workerThreads(s.proc.pid!);
@@ -141,11 +81,7 @@ async function firstRequest(
       for (let i = 0; i < warmCalls; i++) await timedGet(`${s.base}/users/${1 + (i % http.USERS)}`);
       const warm: number[] = [];
       for (let i = 0; i < 31; i++) warm.push(await timedGet(`${s.base}/users/${2 + i}`));
-      const threads = {
-        ...(workersAtFirst !== undefined && { workersAtFirst }),
-        ...(workersAfterFirst !== undefined && { workersAfterFirst }),
-      };
-      runs.push({ listenMs, firstMs, warmMs: warm.sort((a, b) => a - b)[15]!, ...threads });
+      runs.push({ listenMs, firstMs, warmMs: median(warm), workersAtFirst, workersAfterFirst });
     } finally {
       await http.stopServer(s);
     }
@@ -161,157 +97,122 @@ async function firstRequest(
   };
 }
 
-interface Cell {
-  rec: Latencies;
-  p99s: number[];
-  achieved: number[];
-  errors: number;
-  rate?: number;
-  report: { rps: number[]; p50: number[] };
-  pools: PoolDelta[];
-  loops: LoopDelay[];
-}
+type Round = { p99: number; achieved: number; errors: number; report?: { requestsPerSec: number; p50Ms: number } };
+type Observed = Awaited<ReturnType<typeof http.observed<Round>>>;
 export type TrafficAppResult = Awaited<ReturnType<typeof runTrafficApp>>;
 
 export async function runTrafficApp(o: { size: Size; log: (m: string) => void }) {
   const p = TRAFFIC[o.size].app;
-  const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-traffic-'));
-  const url = `sqlite:${join(dir, 'users.db')}`;
-  const reportCost = DEFAULT_REPORT_COST;
-  const servers: Server[] = [];
-  const errors: { build: string; error: string }[] = [];
-  const pools = new Map<Server, Pool>();
-  const cells = new Map<string, Cell>();
-  const cell = (b: string, sc: string): Cell => {
-    const key = `${b}|${sc}`;
-    const fresh = {
-      rec: new Latencies(),
-      p99s: [],
-      achieved: [],
-      errors: 0,
-      report: { rps: [], p50: [] },
-      pools: [],
-      loops: [],
-    };
-    return cells.get(key) ?? cells.set(key, fresh).get(key)!;
-  };
-  try {
-    http.seed(url);
-    const started = await Promise.allSettled(BUILDS.map((b) => http.startServer(b.build, url, reportCost)));
-    started.forEach((s, i) =>
-      s.status === 'fulfilled'
-        ? servers.push(s.value)
-        : errors.push({ build: BUILDS[i]!.build, error: String(s.reason) }),
-    );
-    o.log(`servers up: ${servers.map((s) => s.build).join(', ')}`);
-    const warmup = Math.min(1, p.seconds / 3);
-    for (const s of servers) {
-      // Warm-up: JIT, the workers and their connections, on both endpoints and both clients; every
-      // rate once, as the first run at a new rate pays for opening connections and the heaps adjusting.
-      pools.set(s, new Pool(s.base, { connections: OPEN_CONNECTIONS }));
-      await closedLoop(s.base, LIGHT_CONNECTIONS, http.randomUser, sleep(warmup * 1000), []);
-      await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
-      for (const rt of p.rates) await openLoopHttp(pools.get(s)!, rt, warmup, 7, [new Latencies()]);
-    }
-    for (let round = 0; round < p.rounds; round++) {
-      const k = round % Math.max(1, servers.length);
-      for (const s of [...servers.slice(k), ...servers.slice(0, k)]) {
-        type Run = { achieved: number; errors: number; report?: { rps: number; p50: number } };
-        const measure = async (scenario: string, run: (recs: Latencies[]) => Promise<Run>) => {
-          const c = cell(s.build, scenario);
-          const rec = new Latencies();
-          const before = await http.poolCounters(s);
-          await http.loopDelay(s); // resets the server's histogram
-          const r = await run([rec, c.rec]);
-          const loop = await http.loopDelay(s);
-          const pd = http.poolDelta(before, await http.poolCounters(s));
-          const d = rec.dist();
-          c.p99s.push(d.p99);
-          c.achieved.push(r.achieved);
-          c.errors += r.errors;
-          c.report.rps.push(...(r.report ? [r.report.rps] : []));
-          c.report.p50.push(...(r.report ? [r.report.p50] : []));
-          if (pd) c.pools.push(pd);
-          if (loop) c.loops.push(loop);
-          rec.destroy();
-          o.log(
-            `${s.build} ${scenario}: p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms at ${r.achieved.toFixed(0)} req/s` +
-              (r.report ? `; report ${r.report.rps.toFixed(1)} req/s` : ''),
-          );
-        };
-        await measure('alone', (recs) =>
-          closedLoop(s.base, LIGHT_CONNECTIONS, http.randomUser, sleep(p.seconds * 1000), recs),
-        );
-        await measure('with-report', async (recs) => {
-          // The report load starts first and outlasts the light load.
-          const light = Promise.withResolvers<void>();
-          const report = closedLoop(s.base, REPORT_CONNECTIONS, () => '/reports/users', light.promise, []);
-          await sleep(Math.min(300, p.seconds * 200));
-          const f = await closedLoop(s.base, LIGHT_CONNECTIONS, http.randomUser, sleep(p.seconds * 1000), recs);
-          light.resolve();
-          const r = await report;
-          return { ...f, errors: f.errors + r.errors, report: { rps: r.achieved, p50: r.p50 } };
+  // Per build and scenario: every request of every round in one histogram, and each round's figures.
+  const cells = new Map<
+    string,
+    { build: Build; scenario: string; rate?: number; rec: Latencies; rounds: Observed[] }
+  >();
+  const [[scenarios, errors], firstRequests] = await http.withServers(
+    BUILDS.map((b) => b.build),
+    DEFAULT_REPORT_COST,
+    async (servers, errors) => {
+      o.log(`servers up: ${servers.map((s) => s.build).join(', ')}`);
+      const pools = new Map(servers.map((s) => [s, new Pool(s.base, { connections: OPEN_CONNECTIONS })]));
+      const warmup = Math.min(1, p.seconds / 3);
+      const light = (base: string, seconds: number, rec?: (ms: number) => void) =>
+        http.load(base, http.randomUser, LIGHT_CONNECTIONS, seconds, rec).done;
+      try {
+        for (const s of servers) {
+          // Warm-up: JIT, the workers and their connections, on both endpoints and both clients; every
+          // rate once, as the first run at a new rate pays for opening connections and the heaps adjusting.
+          await light(s.base, warmup);
+          await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
+          for (const rt of p.rates) await http.openLoop(pools.get(s)!, rt, warmup, 7, () => {});
+        }
+        await http.interleaved(p.rounds, servers, async (s, round) => {
+          const measure = async (
+            scenario: string,
+            rate: number | undefined,
+            run: (rec: (ms: number) => void) => Promise<Omit<Round, 'p99'>>,
+          ) => {
+            const key = `${s.build}|${scenario}`;
+            const cell =
+              cells.get(key) ??
+              cells.set(key, { build: s.build, scenario, rate, rec: new Latencies(), rounds: [] }).get(key)!;
+            const mine = new Latencies();
+            const r = await http.observed(s, async () => ({
+              ...(await run((ms) => (mine.record(ms), cell.rec.record(ms)))),
+              p99: mine.p99(),
+            }));
+            mine.destroy();
+            cell.rounds.push(r);
+            o.log(`${s.build} ${scenario}: p99 ${r.out.p99.toFixed(2)} ms at ${r.out.achieved.toFixed(0)} req/s`);
+          };
+          const closed = (f: Awaited<ReturnType<typeof light>>) => ({
+            achieved: f.requestsPerSec,
+            errors: f.errors + f.non2xx,
+          });
+          await measure('alone', undefined, async (rec) => closed(await light(s.base, p.seconds, rec)));
+          await measure('with-report', undefined, async (rec) => {
+            // The report load starts first and outlasts the light load.
+            const report = http.load(s.base, '/reports/users', REPORT_CONNECTIONS, p.seconds + 30);
+            await new Promise((r) => setTimeout(r, Math.min(300, p.seconds * 200)));
+            const f = await light(s.base, p.seconds, rec);
+            report.stop();
+            const r = await report.done;
+            return {
+              ...closed(f),
+              errors: f.errors + f.non2xx + r.errors,
+              report: { requestsPerSec: r.requestsPerSec, p50Ms: r.p50Ms },
+            };
+          });
+          for (const [i, rate] of p.rates.entries())
+            await measure(`open-${rate}`, rate, (rec) =>
+              http.openLoop(pools.get(s)!, rate, p.openSeconds, 100 * round + i, rec),
+            );
         });
-        for (const [i, rate] of p.rates.entries()) {
-          cell(s.build, `open-${rate}`).rate = rate;
-          await measure(`open-${rate}`, (recs) =>
-            openLoopHttp(pools.get(s)!, rate, p.openSeconds, 100 * round + i, recs),
+      } finally {
+        await Promise.all([...pools.values()].map((pl) => pl.close()));
+      }
+      const scenarios = [...cells.values()].map(({ build, scenario, rate, rec, rounds }) => {
+        const med = (f: (r: Observed) => number | undefined) => median(rounds.flatMap((r) => f(r) ?? []));
+        const [pool, loop] = [
+          http.medians(rounds.flatMap((r) => r.pool ?? [])),
+          http.medians(rounds.flatMap((r) => r.loop ?? [])),
+        ];
+        const report = rounds.some((r) => r.out.report)
+          ? { requestsPerSec: med((r) => r.out.report?.requestsPerSec), p50Ms: med((r) => r.out.report?.p50Ms) }
+          : undefined;
+        const latency = rec.dist();
+        rec.destroy();
+        return {
+          ...{ build, scenario, ...(rate !== undefined && { rate }), achieved: med((r) => r.out.achieved), latency },
+          ...{ errors: rounds.reduce((n, r) => n + r.out.errors, 0), p99Rounds: spread(rounds.map((r) => r.out.p99)) },
+          ...{ ...(report && { report }), ...(pool && { pool }), ...(loop && { loop }) },
+        };
+      });
+      return [scenarios, errors] as const;
+    },
+    // First request after a fresh start, one build at a time on a quiet machine.
+    async (url) => {
+      const out: FirstRequest[] = [];
+      for (const kind of ['smartasync (npm start)', 'smartasync', 'manual-piscina', 'naive'] as const) {
+        try {
+          out.push(await firstRequest(kind, url, p.starts, o.size === 'smoke' ? 10 : 200));
+          o.log(
+            `${kind}: first request ${out.at(-1)!.firstMs.toFixed(2)} ms, warm ${out.at(-1)!.warmMs.toFixed(2)} ms`,
           );
+        } catch (err) {
+          out.push({
+            build: kind,
+            entry: '',
+            starts: [],
+            firstMs: NaN,
+            warmMs: NaN,
+            listenMs: NaN,
+            error: String(err),
+          });
         }
       }
-    }
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  } finally {
-    await Promise.all([...pools.values()].map((pl) => pl.close()));
-    await Promise.all(servers.map(http.stopServer));
-  }
-  const scenarios = [...cells].map(([key, c]) => {
-    const [build, scenario] = key.split('|') as [AppBuild, string];
-    const med = (xs: number[]) => spread(xs).median;
-    const [pool, loop] = [http.medians(c.pools), http.medians(c.loops)];
-    const report = c.report.rps.length ? { requestsPerSec: med(c.report.rps), p50Ms: med(c.report.p50) } : undefined;
-    const latency = c.rec.dist();
-    c.rec.destroy();
-    return {
-      ...{
-        build,
-        scenario,
-        ...(c.rate !== undefined && { rate: c.rate }),
-        achieved: med(c.achieved),
-        latency,
-        errors: c.errors,
-      },
-      ...{ p99Rounds: spread(c.p99s), ...(report && { report }), ...(pool && { pool }), ...(loop && { loop }) },
-    };
-  });
-
-  // First request after a fresh start, one build at a time on a quiet machine.
-  const firstRequests: FirstRequest[] = [];
-  try {
-    for (const kind of ['smartasync (npm start)', 'smartasync', 'manual-piscina', 'naive'] as const) {
-      try {
-        const fr = await firstRequest(kind, url, reportCost, p.starts, o.size === 'smoke' ? 10 : 200);
-        firstRequests.push(fr);
-        o.log(
-          `${kind}: listening after ${fr.listenMs.toFixed(0)} ms; first request ${fr.firstMs.toFixed(2)} ms, warm ${fr.warmMs.toFixed(2)} ms`,
-        );
-      } catch (err) {
-        firstRequests.push({
-          build: kind,
-          entry: '',
-          starts: [],
-          firstMs: NaN,
-          warmMs: NaN,
-          listenMs: NaN,
-          error: String(err),
-        });
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+      return out;
+    },
+  );
   return {
     ...{ rounds: p.rounds, seconds: p.seconds, openSeconds: p.openSeconds, rates: p.rates },
     ...{ lightConnections: LIGHT_CONNECTIONS, reportConnections: REPORT_CONNECTIONS, builds: BUILDS },
