@@ -192,7 +192,7 @@ function idle(t: TrafficResult): string {
         `${c.wakeupsPerS ? `${c.wakeupsPerS.main.toFixed(0)} / ${c.wakeupsPerS.workers.toFixed(0)}` : '–'} | ${ms(c.afterIdleCallMs)} | ${c.workers ?? '–'}`,
   );
   return (
-    `${src('src/traffic/idle.ts')} One process per candidate, ${x.workers} workers each, idle together for ${x.seconds} s; \`node\` has no pool.\n\n` +
+    `${src('src/traffic/idle.ts')} One process per candidate, ${x.workers} workers each, idle for ${x.seconds} s; \`node\` has no pool.\n\n` +
     table(
       'candidate|start|first call ms|warm call ms|idle CPU (share of a core)|CPU ms main / workers / helpers|switches/s main / workers|call after idle ms|workers',
       rows,
