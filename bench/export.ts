@@ -33,17 +33,14 @@ try {
     dbPath,
   };
   const meta = {
-    ...{
-      command: `node bench/export.ts ${process.argv.slice(2).join(' ')}`.trim(),
-      date: new Date().toISOString().slice(0, 10),
-    },
-    ...{ node: process.version, cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown'}` },
-    ...{
-      loadavg: loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' '),
-      commit: git(['rev-parse', '--short', 'HEAD']),
-    },
+    command: `node bench/export.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    date: new Date().toISOString().slice(0, 10),
+    node: process.version,
+    cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown'}`,
+    loadavg: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+    commit: git(['rev-parse', '--short', 'HEAD']),
   };
   const { checks } = writeResults(out, options, await runExport(options), meta);
   for (const v of checks)

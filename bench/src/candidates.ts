@@ -62,8 +62,14 @@ async function smartasync(workers: number) {
 }
 
 const subject = (id: string, note: string, json: boolean): AsyncCandidate => ({
-  ...{ id, lib: 'smartasync', kind: 'subject', config: 'default', note },
-  ...{ batching: !json, payload: true, roundtrip: !json },
+  id,
+  lib: 'smartasync',
+  kind: 'subject',
+  config: 'default',
+  note,
+  batching: !json,
+  payload: true,
+  roundtrip: !json,
   async create({ workers }) {
     const { lib, tasks } = await smartasync(workers);
     const rows = json ? (n: number) => tasks.rows.json(n) : (n: number) => tasks.rows(n) as Promise<Row[]>;
@@ -82,12 +88,16 @@ function tinyOrPiscina(lib: 'piscina' | 'tinypool', config: 'default' | 'best' |
         ? { concurrentTasksPerWorker: IN_FLIGHT }
         : { concurrentTasksPerWorker: IN_FLIGHT, atomics, recordTiming: false };
   return {
-    ...{ id: `${lib}:${config}`, lib, kind: 'peer', config: config === 'default' ? 'default' : 'best' },
+    id: `${lib}:${config}`,
+    lib,
+    kind: 'peer',
+    config: config === 'default' ? 'default' : 'best',
     note:
       config === 'default'
         ? 'defaults'
         : `concurrentTasksPerWorker ${IN_FLIGHT}${lib === 'piscina' ? `, atomics '${atomics}', recordTiming false` : ''}`,
-    ...{ batching: true, payload: config === 'default' },
+    batching: true,
+    payload: config === 'default',
     async create({ workers }) {
       const options = { filename: poolTask, minThreads: workers, maxThreads: workers, idleTimeout: IDLE, ...tuned };
       const pool = lib === 'piscina' ? new Piscina(options as object) : new Tinypool(options);
@@ -109,14 +119,12 @@ function poolifier(config: 'default' | 'best'): AsyncCandidate {
   };
   const opts = config === 'best' ? { enableEvents: false, enableTasksQueue: true, tasksQueueOptions: queue } : {};
   return {
-    ...{
-      id: `poolifier:${config}`,
-      lib: 'poolifier',
-      kind: 'peer',
-      config,
-      batching: true,
-      payload: config === 'default',
-    },
+    id: `poolifier:${config}`,
+    lib: 'poolifier',
+    kind: 'peer',
+    config,
+    batching: true,
+    payload: config === 'default',
     note:
       config === 'best'
         ? `tasks queue concurrency ${IN_FLIGHT}, ROUND_ROBIN, events off, no stealing`
@@ -136,7 +144,12 @@ function poolifier(config: 'default' | 'best'): AsyncCandidate {
 
 // workerpool runs one task per worker at a time and has no knob for more: its default is its best.
 const workerpoolCandidate: AsyncCandidate = {
-  ...{ id: 'workerpool:default', lib: 'workerpool', kind: 'peer', config: 'default', batching: true, payload: true },
+  id: 'workerpool:default',
+  lib: 'workerpool',
+  kind: 'peer',
+  config: 'default',
+  batching: true,
+  payload: true,
   note: "defaults, workerType 'thread' (one task per worker at a time; no batching option)",
   async create({ workers }) {
     const file = fileURLToPath(worker('workerpool-worker.ts'));
@@ -185,11 +198,16 @@ export async function rawPool(workers: number, pick: (outstanding: number[], id:
 }
 
 const raw = (json: boolean): AsyncCandidate => ({
-  ...{ id: json ? 'raw:postMessage+JSON' : 'raw:postMessage', lib: 'raw', kind: 'baseline', config: '-' },
+  id: json ? 'raw:postMessage+JSON' : 'raw:postMessage',
+  lib: 'raw',
+  kind: 'baseline',
+  config: '-',
   note: json
     ? 'as raw:postMessage, but the worker sends the rows as JSON.stringify text (payload only)'
     : 'worker.postMessage([id, op, arg]) each way, replies matched by id, round-robin over workers',
-  ...{ batching: !json, payload: true, roundtrip: !json },
+  batching: !json,
+  payload: true,
+  roundtrip: !json,
   async create({ workers }) {
     const pool = await rawPool(workers, (_, id) => id % workers);
     return { noop: (x) => pool.call(0, x), rows: (n) => pool.call(json ? 2 : 1, n), close: pool.close };
@@ -211,7 +229,12 @@ async function atomicsWorker(file: string) {
 
 // One call at a time by construction, so reported only in the round trip: the lower bound of any thread hop here.
 const floor: AsyncCandidate = {
-  ...{ id: 'floor:atomics', lib: 'floor', kind: 'floor', config: '-', batching: false, payload: false },
+  id: 'floor:atomics',
+  lib: 'floor',
+  kind: 'floor',
+  config: '-',
+  batching: false,
+  payload: false,
   note: 'SharedArrayBuffer ping-pong: Atomics.notify to wake the worker, Atomics.waitAsync for the reply; an int, no object',
   async create() {
     const { i32, send, close } = await atomicsWorker('floor-worker.ts');
@@ -231,7 +254,10 @@ const floor: AsyncCandidate = {
 };
 
 const syncFloor: SyncCandidate = {
-  ...{ id: 'floor:atomics-sync', lib: 'floor', kind: 'floor', config: '-' },
+  id: 'floor:atomics-sync',
+  lib: 'floor',
+  kind: 'floor',
+  config: '-',
   note: 'caller blocks in Atomics.wait; worker wakes via Atomics.waitAsync, awaits the async function, notifies; an int, no object',
   async create() {
     const { i32, send, close } = await atomicsWorker('sync-floor-worker.ts');
@@ -250,7 +276,10 @@ const syncFloor: SyncCandidate = {
 };
 
 const smartasyncSync: SyncCandidate = {
-  ...{ id: 'smartasync.sync', lib: 'smartasync', kind: 'subject', config: 'default' },
+  id: 'smartasync.sync',
+  lib: 'smartasync',
+  kind: 'subject',
+  config: 'default',
   note: 'f.sync(x) of an async function: the caller blocks until a pool worker settles it',
   async create() {
     const { lib, tasks } = await smartasync(1);
@@ -260,7 +289,10 @@ const smartasyncSync: SyncCandidate = {
 };
 
 const synckit: SyncCandidate = {
-  ...{ id: 'synckit:default', lib: 'synckit', kind: 'peer', config: 'default' },
+  id: 'synckit:default',
+  lib: 'synckit',
+  kind: 'peer',
+  config: 'default',
   note: "createSyncFn(worker) with defaults; Node's own type stripping as the TS runner",
   async create() {
     const fn = createSyncFn<(x: { a: number }) => Promise<Small>>(fileURLToPath(worker('synckit-worker.ts')), {
@@ -272,7 +304,10 @@ const synckit: SyncCandidate = {
 };
 
 const makeSync: SyncCandidate = {
-  ...{ id: 'make-synchronous:default', lib: 'make-synchronous', kind: 'peer', config: 'default' },
+  id: 'make-synchronous:default',
+  lib: 'make-synchronous',
+  kind: 'peer',
+  config: 'default',
   note: 'makeSynchronous(async fn); the function travels as source text, so its body is inlined',
   async create() {
     // Re-evaluated from its source in the worker, where no import is in scope: the body of `noop`, inline.

@@ -151,8 +151,11 @@ export async function interleave<I extends { close(): Promise<void> }>(
     const metrics = Object.fromEntries(Object.entries(s.perRound).map(([k, v]) => [k, spread(v)]));
     const all = s.samples.length ? sortedCopy(s.samples.flatMap((a) => [...a])) : undefined;
     const pooled = all && {
-      ...{ p50: quantile(all, 0.5), p90: quantile(all, 0.9), p99: quantile(all, 0.99) },
-      ...{ max: all[all.length - 1]!, calls: all.length },
+      p50: quantile(all, 0.5),
+      p90: quantile(all, 0.9),
+      p99: quantile(all, 0.99),
+      max: all[all.length - 1]!,
+      calls: all.length,
     };
     return {
       ...s.info,

@@ -137,9 +137,16 @@ export function load(
     const s = sortedCopy(latencies);
     const share = (ms: number) => (s.length ? latencies.filter((x) => x > ms).length / s.length : 0);
     return {
-      ...{ requestsPerSec: r.requests.total / r.duration, p50Ms: quantile(s, 0.5), p90Ms: quantile(s, 0.9) },
-      ...{ p99Ms: quantile(s, 0.99), maxMs: s.length ? s[s.length - 1]! : Number.NaN, requests: r.requests.total },
-      ...{ errors: r.errors + r.timeouts, non2xx: r.non2xx, over2msShare: share(2), over10msShare: share(10) },
+      requestsPerSec: r.requests.total / r.duration,
+      p50Ms: quantile(s, 0.5),
+      p90Ms: quantile(s, 0.9),
+      p99Ms: quantile(s, 0.99),
+      maxMs: s.length ? s[s.length - 1]! : Number.NaN,
+      requests: r.requests.total,
+      errors: r.errors + r.timeouts,
+      non2xx: r.non2xx,
+      over2msShare: share(2),
+      over10msShare: share(10),
     };
   });
   return { done, stop: () => instance?.stop() };
@@ -203,7 +210,9 @@ export async function observed<T>(s: Server, run: () => Promise<T>) {
   const n = before && after ? after.calls - before.calls : 0;
   const ms = (x: number) => (x * 1000) / n;
   const pool = n > 0 && {
-    ...{ calls: n, meanWaitMs: ms(after!.waitS - before!.waitS), meanRunMs: ms(after!.runS - before!.runS) },
+    calls: n,
+    meanWaitMs: ms(after!.waitS - before!.waitS),
+    meanRunMs: ms(after!.runS - before!.runS),
     maxWaitMs: after!.maxWaitS * 1000,
   };
   return { out, ...(pool && { pool }), ...(loop && { loop }) };

@@ -18,7 +18,9 @@ const pool =
   build === 'manual-piscina'
     ? new Piscina({
         filename: new URL('./queries.ts', import.meta.url).href,
-        ...{ workerData: { databaseUrl, reportCost }, minThreads: threads, maxThreads: threads },
+        workerData: { databaseUrl, reportCost },
+        minThreads: threads,
+        maxThreads: threads,
       })
     : undefined;
 // Errors cross piscina as plain Error clones: a data-layer error's `code` is lost (a 500). Typical, and
@@ -31,7 +33,9 @@ const store = pool && {
 };
 const mode = { naive: 'inline', smartasync: 'smartasync', 'smartasync-auto': 'smartasync-auto' } as const;
 const app = await buildApp({
-  ...{ databaseUrl, reportCost, logger: false },
+  databaseUrl,
+  reportCost,
+  logger: false,
   ...(build === 'manual-piscina' ? { store } : { mode: mode[build] }),
 });
 // Bench-only: the event loop's delay since the last read, so the runner can tell a light request that

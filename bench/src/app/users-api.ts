@@ -58,7 +58,11 @@ async function measure(s: Server, scenario: Scenario, seconds: number, round: nu
   // Light-scenario CPU only: with the report running, its CPU would be charged to the light requests.
   const cpu = scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), ownCpuUs() - cpu0, light.requests) : undefined;
   return {
-    ...{ build: s.build, scenario, round, light, ...(reported && { report: reported }) },
+    build: s.build,
+    scenario,
+    round,
+    light,
+    ...(reported && { report: reported }),
     ...{ ...(pool && { pool }), ...(cpu && { cpu }), ...(loop && { loop }) },
   };
 }

@@ -122,8 +122,11 @@ export function figures(runs: ExportRun[]) {
     const mine = runs.filter((r) => r.candidate === id);
     const med = (f: (r: ExportRun) => number) => median(mine.map(f));
     return {
-      ...{ candidate: id, ms: med((r) => r.ms), rssGrowthMb: med((r) => r.rssPeakMb - r.rssBeforeMb) },
-      ...{ lightAloneP99Ms: med((r) => r.lightAloneP99Ms), lightDuringP99Ms: med((r) => r.lightDuringP99Ms) },
+      candidate: id,
+      ms: med((r) => r.ms),
+      rssGrowthMb: med((r) => r.rssPeakMb - r.rssBeforeMb),
+      lightAloneP99Ms: med((r) => r.lightAloneP99Ms),
+      lightDuringP99Ms: med((r) => r.lightDuringP99Ms),
     };
   });
 }
@@ -137,19 +140,24 @@ export function verdicts(all: ExportFigures[], rows: number) {
   const [p99, s] = [(x: number) => `${x.toFixed(2)} ms`, (x: number) => `${(x / 1000).toFixed(2)} s`];
   const out = [
     {
-      ...{ target: `Peak RSS growth ≤ 64 MB per 1 M rows`, measured: `${stream.rssGrowthMb.toFixed(1)} MB` },
-      ...{ required: `≤ ${budgetMb.toFixed(1)} MB`, met: stream.rssGrowthMb <= budgetMb },
+      target: `Peak RSS growth ≤ 64 MB per 1 M rows`,
+      measured: `${stream.rssGrowthMb.toFixed(1)} MB`,
+      required: `≤ ${budgetMb.toFixed(1)} MB`,
+      met: stream.rssGrowthMb <= budgetMb,
     },
     {
-      ...{ target: 'Light p99 during the export ≤ 2× alone', measured: p99(stream.lightDuringP99Ms) },
-      ...{ required: `≤ ${p99(2 * stream.lightAloneP99Ms)} (2 × ${p99(stream.lightAloneP99Ms)})` },
+      target: 'Light p99 during the export ≤ 2× alone',
+      measured: p99(stream.lightDuringP99Ms),
+      required: `≤ ${p99(2 * stream.lightAloneP99Ms)} (2 × ${p99(stream.lightAloneP99Ms)})`,
       met: stream.lightDuringP99Ms <= 2 * stream.lightAloneP99Ms,
     },
   ];
   if (dotAll)
     out.push({
-      ...{ target: 'Time ≤ 1.2× `.all()`', measured: s(stream.ms) },
-      ...{ required: `≤ ${s(1.2 * dotAll.ms)} (1.2 × ${s(dotAll.ms)})`, met: stream.ms <= 1.2 * dotAll.ms },
+      target: 'Time ≤ 1.2× `.all()`',
+      measured: s(stream.ms),
+      required: `≤ ${s(1.2 * dotAll.ms)} (1.2 × ${s(dotAll.ms)})`,
+      met: stream.ms <= 1.2 * dotAll.ms,
     });
   return out;
 }

@@ -63,8 +63,11 @@ export function charts(r: Results): Record<string, object | undefined> {
   if (app) {
     const scenarios = ['alone', 'with-report', 'with-cpu-hog'];
     const values = app.summary.map((s) => ({
-      ...{ build: s.build, scenario: s.scenario, rps: s.light.requestsPerSec },
-      ...{ p50: s.light.p50Ms, p99: s.light.p99Ms },
+      build: s.build,
+      scenario: s.scenario,
+      rps: s.light.requestsPerSec,
+      p50: s.light.p50Ms,
+      p99: s.light.p99Ms,
     }));
     const builds = ['smartasync', 'smartasync-auto', 'manual-piscina', 'naive'];
     specs.app = {

@@ -38,9 +38,20 @@ export function summarize(samples: SoakSample[], window = 5) {
   const workerHeapTotal = last.workers.reduce((a, w) => a + w.total, 0) / MB;
   const [growth, lastHalfGrowth] = [rssEnd - rssBefore, rssEnd - rssMid];
   return {
-    ...{ seconds, calls: last.calls, callsPerSecond: seconds > 0 ? last.calls / seconds : 0, failed: last.failed },
-    ...{ rssBefore, rssMid, rssEnd, rssPeak: Math.max(...samples.map((s) => s.rss)) / MB, growth, lastHalfGrowth },
-    ...{ lastHalfSlope, mainHeapTotal, workerHeapTotal, rest: last.rss / MB - mainHeapTotal - workerHeapTotal },
+    seconds,
+    calls: last.calls,
+    callsPerSecond: seconds > 0 ? last.calls / seconds : 0,
+    failed: last.failed,
+    rssBefore,
+    rssMid,
+    rssEnd,
+    rssPeak: Math.max(...samples.map((s) => s.rss)) / MB,
+    growth,
+    lastHalfGrowth,
+    lastHalfSlope,
+    mainHeapTotal,
+    workerHeapTotal,
+    rest: last.rss / MB - mainHeapTotal - workerHeapTotal,
     flat: lastHalfGrowth <= Math.max(FLAT_SHARE * growth, FLAT_FLOOR_MB),
   };
 }
@@ -94,10 +105,18 @@ export async function runSoak(
 ) {
   const machine = machineLoad();
   const meta = {
-    ...{ date: new Date().toISOString(), command: o.command, node: process.version, cpus: availableParallelism() },
-    ...{ cpuModel: cpus()[0]?.model ?? 'unknown', commit: git(['rev-parse', '--short', 'HEAD']) },
-    ...{ smartasyncVersion: smartasyncVersion(), smartasyncBuild: subjectBuild() },
-    ...{ seconds: o.seconds, concurrency: o.concurrency, workers: o.workers, loadavgBefore: loadavg() },
+    date: new Date().toISOString(),
+    command: o.command,
+    node: process.version,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    smartasyncVersion: smartasyncVersion(),
+    smartasyncBuild: subjectBuild(),
+    seconds: o.seconds,
+    concurrency: o.concurrency,
+    workers: o.workers,
+    loadavgBefore: loadavg(),
   };
   const runs: SoakRun[] = [];
   for (const candidate of CANDIDATES.filter((c) => o.only.includes(c))) {
@@ -183,7 +202,11 @@ function chart(r: SoakResults): object {
       subtitle: `${r.meta.concurrency} in flight, ${r.meta.workers} workers · Node ${r.meta.node} · ${r.meta.date.slice(0, 10)}`,
       anchor: 'start',
     },
-    ...{ background: 'white', padding: 12, width: 560, height: 260, mark: { type: 'line', strokeWidth: 1.5 } },
+    background: 'white',
+    padding: 12,
+    width: 560,
+    height: 260,
+    mark: { type: 'line', strokeWidth: 1.5 },
     data: {
       values: r.runs.flatMap(({ candidate, samples }) =>
         samples.flatMap((s) => [

@@ -182,8 +182,13 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
         const latency = rec.dist();
         rec.destroy();
         return {
-          ...{ build, scenario, ...(rate !== undefined && { rate }), achieved: med((r) => r.out.achieved), latency },
-          ...{ errors: rounds.reduce((n, r) => n + r.out.errors, 0), p99Rounds: spread(rounds.map((r) => r.out.p99)) },
+          build,
+          scenario,
+          ...(rate !== undefined && { rate }),
+          achieved: med((r) => r.out.achieved),
+          latency,
+          errors: rounds.reduce((n, r) => n + r.out.errors, 0),
+          p99Rounds: spread(rounds.map((r) => r.out.p99)),
           ...{ ...(report && { report }), ...(pool && { pool }), ...(loop && { loop }) },
         };
       });
@@ -214,8 +219,15 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
     },
   );
   return {
-    ...{ rounds: p.rounds, seconds: p.seconds, openSeconds: p.openSeconds, rates: p.rates },
-    ...{ lightConnections: LIGHT_CONNECTIONS, reportConnections: REPORT_CONNECTIONS, builds: BUILDS },
-    ...{ scenarios, firstRequest: firstRequests, errors },
+    rounds: p.rounds,
+    seconds: p.seconds,
+    openSeconds: p.openSeconds,
+    rates: p.rates,
+    lightConnections: LIGHT_CONNECTIONS,
+    reportConnections: REPORT_CONNECTIONS,
+    builds: BUILDS,
+    scenarios,
+    firstRequest: firstRequests,
+    errors,
   };
 }

@@ -85,7 +85,11 @@ export async function runIdle(size: Size, only: string[] | undefined, log: (m: s
     const opts = { timeoutMs: (p.seconds + 60) * 1000, log: (m: string) => log(`    ${id}: ${m}`) };
     candidates.push(
       await runChild<IdleCandidate>(new URL(import.meta.url), 'idle', job, opts).catch((err: unknown) => ({
-        ...{ id, lib: '?', kind: 'peer', seconds: p.seconds, error: err instanceof Error ? err.message : String(err) },
+        id,
+        lib: '?',
+        kind: 'peer',
+        seconds: p.seconds,
+        error: err instanceof Error ? err.message : String(err),
       })),
     );
   }

@@ -101,7 +101,14 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
   });
   const floor = saturation.size ? Math.min(...saturation.values()) : Number.NaN;
   return {
-    ...{ rounds: o.rounds, seconds: o.seconds, workers: p.workers, workMs: o.workMs, workIters, inFlight: IN_FLIGHT },
-    ...{ saturation: floor, rates, candidates: candidatesOut },
+    rounds: o.rounds,
+    seconds: o.seconds,
+    workers: p.workers,
+    workMs: o.workMs,
+    workIters,
+    inFlight: IN_FLIGHT,
+    saturation: floor,
+    rates,
+    candidates: candidatesOut,
   };
 }

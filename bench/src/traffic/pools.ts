@@ -22,7 +22,9 @@ export type TrafficCandidate = Omit<CandidateInfo, 'config'> & {
 
 export const POOLS: TrafficCandidate[] = [
   {
-    ...{ id: 'smartasync', lib: 'smartasync', kind: 'subject' },
+    id: 'smartasync',
+    lib: 'smartasync',
+    kind: 'subject',
     note: 'smartasync(fn) of a sync function, awaited; configure({ size }), then getPool().warm() (which also starts the express worker)',
     async create({ workers }) {
       const t0 = performance.now();
@@ -32,14 +34,18 @@ export const POOLS: TrafficCandidate[] = [
       await lib.getPool().warm();
       const count = () => lib.getPool().stats().workers;
       return {
-        ...{ light: (a) => tasks.light({ a }), spin: (a, iters) => tasks.spin({ a, iters }) },
-        ...{ workers: count, close: () => lib.getPool().close() },
+        light: (a) => tasks.light({ a }),
+        spin: (a, iters) => tasks.spin({ a, iters }),
+        workers: count,
+        close: () => lib.getPool().close(),
         start: { method: 'warm()', ms: performance.now() - t0, workers: count() },
       };
     },
   },
   {
-    ...{ id: 'piscina:default', lib: 'piscina', kind: 'peer' },
+    id: 'piscina:default',
+    lib: 'piscina',
+    kind: 'peer',
     note: 'piscina defaults, minThreads = maxThreads = pool size, idleTimeout off',
     async create({ workers }) {
       const t0 = performance.now();
@@ -48,21 +54,26 @@ export const POOLS: TrafficCandidate[] = [
       return {
         light: (a) => pool.run({ a }, { name: 'light' }) as Promise<Stamp>,
         spin: (a, iters) => pool.run({ a, iters }, { name: 'spin' }) as Promise<Stamp>,
-        ...{ workers: () => pool.threads.length, close: () => pool.destroy() },
+        workers: () => pool.threads.length,
+        close: () => pool.destroy(),
         start: { method: 'constructor', ms: performance.now() - t0, workers: pool.threads.length },
       };
     },
   },
   {
     // What a user writes without a library: each call to the worker with the fewest calls outstanding.
-    ...{ id: 'raw:postMessage', lib: 'raw', kind: 'baseline' },
+    id: 'raw:postMessage',
+    lib: 'raw',
+    kind: 'baseline',
     note: 'hand-written: worker.postMessage([id, op, arg]) each way, to the worker with the fewest calls outstanding',
     async create({ workers }) {
       const t0 = performance.now();
       const pool = await rawPool(workers, (outstanding) => outstanding.indexOf(Math.min(...outstanding)));
       return {
-        ...{ light: (a) => pool.call<Stamp>(3, { a }), spin: (a, iters) => pool.call<Stamp>(4, { a, iters }) },
-        ...{ workers: () => workers, close: pool.close },
+        light: (a) => pool.call<Stamp>(3, { a }),
+        spin: (a, iters) => pool.call<Stamp>(4, { a, iters }),
+        workers: () => workers,
+        close: pool.close,
         start: { method: 'online', ms: performance.now() - t0, workers },
       };
     },
@@ -88,7 +99,10 @@ export function candidates(only: string[] | undefined, workers: number) {
     },
   }));
   const meta = ({ id, lib, kind, note, error }: CandidateResult) => ({
-    ...{ id, lib, kind, note },
+    id,
+    lib,
+    kind,
+    note,
     ...(starts.has(id) ? { start: starts.get(id)! } : {}),
     ...(error ? { error } : {}),
   });
