@@ -21,7 +21,6 @@ const HELP = `npm run bench [-- options]     (node bench/run.ts [options])
   --sections=a,b       any of roundtrip,throughput,payload,sync,app,traffic (default: all)
   --traffic=a,b        parts of the traffic section: spaced,openloop,mixed,idle,app (default: all)
   --only=id,lib        only these candidates (ids or library names)
-  --adapter=path.ts    load one more adapter module (repeatable)
   --workers=1,2        pool sizes for the throughput comparison
   --no-pin             skip the taskset -c 0 runs;  --pinned-only  skip the unpinned ones
   --profile / --no-profile   CPU-profile smartasync (default: on for full runs)
@@ -46,7 +45,6 @@ const { values: o } = parseArgs({
     sections: { type: 'string' },
     traffic: { type: 'string' },
     only: { type: 'string' },
-    adapter: { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
     pin: { type: 'boolean', default: true },
     'pinned-only': { type: 'boolean' },
@@ -106,7 +104,7 @@ const timeoutMs = (job: Job) => job.rounds * 60_000 + 60_000;
 
 // Sections 1–4. Latency sections use one worker: with more, successive calls alternate between threads
 // and each finds its worker asleep, which measures the scheduler, not the library.
-const base = { inFlight: IN_FLIGHT, only, adapters: o.adapter };
+const base = { inFlight: IN_FLIGHT, only };
 const jobs = MICRO.filter((s) => sections.includes(s)).flatMap((section) =>
   (section === 'throughput' ? (o.workers?.split(',').map(Number) ?? [1, 2]) : [1]).flatMap((workers) =>
     (modes.length ? modes : (['unpinned'] as Mode[])).map((mode): Job => ({

@@ -1,8 +1,7 @@
 // The candidates of sections 1–4: smartasync, each peer in its default configuration (only the pool
 // size forced, so every candidate runs on the same threads) and in its best one for batching, the
-// hand-written worker_threads baseline and the SharedArrayBuffer + Atomics floors. A new candidate
-// (another smartasync build, say) is one more module exporting `asyncCandidates` / `syncCandidates`,
-// passed with --adapter.
+// hand-written worker_threads baseline and the SharedArrayBuffer + Atomics floors. Another smartasync
+// build is compared with `npm run bench:compare` (compare.ts), not here.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import makeSynchronous from 'make-synchronous';

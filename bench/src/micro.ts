@@ -1,8 +1,6 @@
 // Sections 1–4 (round trip, throughput, payload, the sync direction) and the loop every comparison
 // shares: all candidates of a job alive in one process, measured in interleaved blocks (round r
 // starts at candidate r mod n), so drift on a shared machine lands on all of them alike.
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import {
   asyncCandidates,
   syncCandidates,
@@ -25,7 +23,6 @@ export interface Job {
   /** throughput: calls kept in flight */
   inFlight: number;
   only?: string[];
-  adapters: string[];
 }
 export interface BlockOut {
   values: Record<string, number>;
@@ -173,23 +170,6 @@ export type JobResult = Awaited<ReturnType<typeof runJob>>;
 export async function runJob(job: Job, log = (m: string) => void process.stderr.write(m + '\n')) {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const [asyncs, syncs, unavailable] = [
-    [...asyncCandidates],
-    [...syncCandidates],
-    [] as { adapter: string; error: string }[],
-  ];
-  for (const p of job.adapters) {
-    try {
-      const m = (await import(pathToFileURL(resolve(p)).href)) as Partial<
-        Record<'asyncCandidates' | 'syncCandidates', never[]>
-      >;
-      asyncs.push(...(m.asyncCandidates ?? []));
-      syncs.push(...(m.syncCandidates ?? []));
-    } catch (err) {
-      unavailable.push({ adapter: p, error: err instanceof Error ? err.message : String(err) });
-      log(`  adapter not loaded: ${p}: ${String(err)}`);
-    }
-  }
   const pick = <T extends CandidateInfo>(xs: T[]) =>
     xs.filter((c) => !job.only?.length || job.only.some((o) => c.id === o || c.lib === o));
   const info = ({ id, lib, kind, config, note }: CandidateInfo): CandidateInfo => ({ id, lib, kind, config, note });
@@ -199,14 +179,14 @@ export async function runJob(job: Job, log = (m: string) => void process.stderr.
     section === 'sync'
       ? await interleave<SyncInstance>(
           job.rounds,
-          pick(syncs).map((c) => ({ info: info(c), create: () => c.create() })),
+          pick(syncCandidates).map((c) => ({ info: info(c), create: () => c.create() })),
           (inst) => latencyBlock(n, (i) => inst.ping({ a: i }), echoes),
           log,
           measured,
         )
       : await interleave<AsyncInstance>(
           job.rounds,
-          pick(asyncs)
+          pick(asyncCandidates)
             .filter((c) =>
               section === 'throughput' ? c.batching : section === 'payload' ? c.payload : c.roundtrip !== false,
             )
@@ -222,5 +202,5 @@ export async function runJob(job: Job, log = (m: string) => void process.stderr.
         );
   const us = (t?: bigint) => (t === undefined ? 0 : Number(t / 1000n));
   const wallSeconds = (performance.now() - t0) / 1000;
-  return { job, startedAt, wallSeconds, measuredUs: [us(measured.start), us(measured.end)], unavailable, candidates };
+  return { job, startedAt, wallSeconds, measuredUs: [us(measured.start), us(measured.end)], candidates };
 }

@@ -103,15 +103,13 @@ export class Recorder extends Latencies {
 
   result() {
     const p = this.parts;
-    const slow = (k: 'total' | 'queue' | 'reply', q = 0.5) => quantile(sortedCopy(this.slow.map((s) => s[k])), q);
+    const slow = (k: 'total' | 'queue' | 'reply') => quantile(sortedCopy(this.slow.map((s) => s[k])), 0.5);
     return {
       latency: this.dist(),
       split: { lag: pq(p.lag), queue: pq(p.queue), run: pq(p.run), reply: pq(p.reply) },
       slow: {
         count: this.slow.length,
         medianMs: slow('total'),
-        p10Ms: slow('total', 0.1),
-        p90Ms: slow('total', 0.9),
         queueMedianMs: slow('queue'),
         replyMedianMs: slow('reply'),
       },

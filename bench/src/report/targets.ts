@@ -176,7 +176,10 @@ function issue7(r: Results): TargetCheck[] {
         `traffic-timer|Spaced calls: none waits for a timer (≤ 1% over 5 ms)|all gaps|${pct(share(s))} (${count(s, 'slow')} of ${count(s, 'all')})|≤ 1% (piscina ${pct(share(p))}, raw ${pct(share(raw))})`,
         () =>
           s &&
-          GAPS.map((g) => `${GAP_LABEL[g]}: median of the slow calls ${ms(s.gaps[g]?.slow.medianMs)} ms`).join('; '),
+          GAPS.map((g) => {
+            const x = s.gaps[g]?.slow;
+            return `${GAP_LABEL[g]}: slow calls median ${ms(x?.medianMs)} ms, ${ms(x?.queueMedianMs)} before the body started, ${ms(x?.replyMedianMs)} after it ended`;
+          }).join('; '),
       ),
     );
   }

@@ -63,11 +63,6 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
     ].join('\n');
   });
   const problems = [
-    ...new Set(
-      r.jobs.flatMap((j) =>
-        'unavailable' in j ? j.unavailable.map((u) => `- adapter not loaded: ${u.adapter}: ${u.error}`) : [],
-      ),
-    ),
     ...r.jobs.flatMap((j) =>
       'error' in j ? [`- job ${j.job.section} ${j.job.mode} workers=${j.job.workers} failed: ${j.error}`] : [],
     ),
