@@ -1,11 +1,11 @@
 // node bench/export.ts [--rows=1000000]: the streamed export against .all() and a manual piscina build
 // (issue 11). Results in bench/results/export.{md,json}.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CANDIDATES, makeDatabase, runExport, writeResults } from './src/export/run.ts';
 import { scriptOptions } from './src/lib/cli.ts';
-import { git } from './src/lib/proc.ts';
+import { runMeta } from './src/lib/proc.ts';
 
 const args = scriptOptions(
   ['rows', 'rounds', 'light-seconds', 'only', 'out'],
@@ -32,16 +32,7 @@ try {
     only,
     dbPath,
   };
-  const meta = {
-    command: `node bench/export.ts ${process.argv.slice(2).join(' ')}`.trim(),
-    date: new Date().toISOString().slice(0, 10),
-    node: process.version,
-    cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown'}`,
-    loadavg: loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' '),
-    commit: git(['rev-parse', '--short', 'HEAD']),
-  };
+  const meta = runMeta(`node bench/export.ts ${process.argv.slice(2).join(' ')}`.trim());
   const { checks } = writeResults(out, options, await runExport(options), meta);
   for (const v of checks)
     process.stderr.write(`${v.met ? 'met' : 'MISSED'}: ${v.target}: ${v.measured} (${v.required})\n`);

@@ -1,11 +1,11 @@
 // npm run bench [-- --quick]: every comparison of issues 4 and 7, results in bench/results/. Each job
 // runs in a process of its own (pinned to one core or not); the report is rebuilt from results.json.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runApp } from './src/app/users-api.ts';
-import { git, hasTaskset, machineLoad, runChild, smartasyncVersion, subjectBuild } from './src/lib/proc.ts';
+import { hasTaskset, machineLoad, runChild, runMeta, subjectBuild } from './src/lib/proc.ts';
 import type { Job, JobResult, Mode, Section } from './src/micro.ts';
 import { IN_FLIGHT, PARAMS, TRAFFIC, type Size } from './src/plan.ts';
 import { summarise } from './src/profile.ts';
@@ -81,20 +81,7 @@ const profile = o.profile ?? size === 'full';
 const t0 = performance.now();
 const machine = machineLoad();
 const results: Results = {
-  meta: {
-    date: new Date().toISOString(),
-    size,
-    command: `node bench/run.ts ${argv.join(' ')}`.trim(),
-    node: process.version,
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    platform: `${process.platform} ${process.arch}`,
-    commit: git(['rev-parse', '--short', 'HEAD']),
-    smartasyncVersion: smartasyncVersion(),
-    smartasyncBuild: subjectBuild(),
-    pinningAvailable: hasTaskset(),
-    loadavgBefore: loadavg(),
-  },
+  meta: { ...runMeta(`node bench/run.ts ${argv.join(' ')}`.trim()), size, pinningAvailable: hasTaskset() },
   jobs: [],
   profiles: [],
 };

@@ -2,7 +2,8 @@
 // is what the scenario that measured it returns.
 import type { AppResult } from './app/users-api.ts';
 import type { Job, JobResult } from './micro.ts';
-import type { TrafficParams } from './plan.ts';
+import type { runMeta } from './lib/proc.ts';
+import type { Size, TrafficParams } from './plan.ts';
 import type { ThreadProfile } from './profile.ts';
 import type { TrafficAppResult } from './traffic/app.ts';
 import type { IdleResult } from './traffic/idle.ts';
@@ -15,26 +16,16 @@ export type Part<T> = T | Failed;
 export const ok = <T extends object>(p: Part<T> | undefined): T | undefined =>
   p && !('error' in p) ? (p as T) : undefined;
 
-export interface Meta {
-  date: string;
-  size: 'smoke' | 'quick' | 'full';
-  command: string;
-  node: string;
-  cpus: number;
-  cpuModel: string;
-  platform: string;
-  commit: string;
-  smartasyncVersion: string | null;
-  /** fingerprint of smartasync's built files at the start and the end of the run */
-  smartasyncBuild: string | null;
-  smartasyncBuildAfter?: string | null;
+export type Meta = ReturnType<typeof runMeta> & {
+  size: Size;
   pinningAvailable: boolean;
-  loadavgBefore: number[];
+  /** fingerprint of smartasync's built files at the end: a rebuild in the middle would mix two versions */
+  smartasyncBuildAfter?: string | null;
   loadavgAfter?: number[];
   /** cores other processes kept busy on average during the run (/proc/stat), where known */
   otherCores?: number;
   wallSeconds?: number;
-}
+};
 
 /** A CPU profile of the subject in one job: `calls` made in the measured rounds, self time per thread. */
 export interface ProfileResult {

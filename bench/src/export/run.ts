@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { DatabaseManager } from 'users-api/manager';
 import { launch, stopServer } from '../app/http.ts';
+import type { runMeta } from '../lib/proc.ts';
 import { median, quantile, sortedCopy } from '../lib/stats.ts';
 import { table } from '../report/format.ts';
 
@@ -162,7 +163,7 @@ export function verdicts(all: ExportFigures[], rows: number) {
   return out;
 }
 
-export function writeResults(out: string, o: ExportOptions, runs: ExportRun[], meta: Record<string, string>) {
+export function writeResults(out: string, o: ExportOptions, runs: ExportRun[], meta: ReturnType<typeof runMeta>) {
   const rows = figures(runs);
   const checks = verdicts(rows, o.rows);
   writeFileSync(
@@ -174,7 +175,7 @@ export function writeResults(out: string, o: ExportOptions, runs: ExportRun[], m
     '',
     `Scenario: [\`src/export/run.ts\`](../src/export/run.ts). ${o.rows.toLocaleString('en')} rows (about ${(median(runs.map((r) => r.bytes)) / 2 ** 20).toFixed(0)} MB of NDJSON), ` +
       `${o.rounds} round(s), candidates interleaved, each in a fresh server process; medians. Light load: ${LIGHT_CLIENTS} clients looping GET /users/:id, ${o.lightSeconds} s alone, then during the export. ` +
-      `${meta.command} on ${meta.date} (Node ${meta.node}, ${meta.cpus}, load average ${meta.loadavg} at the start).`,
+      `${meta.command} on ${meta.date.slice(0, 10)} (Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, load average ${meta.loadavgBefore.map((l) => l.toFixed(2)).join(' ')} at the start).`,
     '',
     table(
       'candidate|time|peak RSS over baseline|light p99 alone|light p99 during',

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -133,7 +133,7 @@ export function machineLoad(): { otherCores(): number | undefined } {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-export function git(args: string[]): string {
+function git(args: string[]): string {
   try {
     return execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
   } catch {
@@ -141,7 +141,7 @@ export function git(args: string[]): string {
   }
 }
 
-export function smartasyncVersion(): string | null {
+function smartasyncVersion(): string | null {
   try {
     const p = createRequire(import.meta.url).resolve('smartasync/package.json');
     return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
@@ -163,4 +163,21 @@ export function subjectBuild(): string | null {
   } catch {
     return null;
   }
+}
+
+/** What every results file records about its run: when, what ran, on what, and how loaded the machine was. */
+export function runMeta(command: string) {
+  return {
+    date: new Date().toISOString(),
+    command,
+    node: process.version,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    platform: `${process.platform} ${process.arch}`,
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    smartasyncVersion: smartasyncVersion(),
+    /** fingerprint of smartasync's built files at the start of the run */
+    smartasyncBuild: subjectBuild(),
+    loadavgBefore: loadavg(),
+  };
 }

@@ -4,11 +4,11 @@
 // depends on how big the heaps were sized before the load started.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { git, machineLoad, smartasyncVersion, subjectBuild } from '../lib/proc.ts';
+import { machineLoad, runMeta } from '../lib/proc.ts';
 import { median } from '../lib/stats.ts';
 import { renderSvg, table } from '../report/format.ts';
 import type { SoakJob, SoakLine, SoakSample } from './child.ts';
@@ -104,20 +104,7 @@ export async function runSoak(
   },
 ) {
   const machine = machineLoad();
-  const meta = {
-    date: new Date().toISOString(),
-    command: o.command,
-    node: process.version,
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    commit: git(['rev-parse', '--short', 'HEAD']),
-    smartasyncVersion: smartasyncVersion(),
-    smartasyncBuild: subjectBuild(),
-    seconds: o.seconds,
-    concurrency: o.concurrency,
-    workers: o.workers,
-    loadavgBefore: loadavg(),
-  };
+  const meta = { ...runMeta(o.command), seconds: o.seconds, concurrency: o.concurrency, workers: o.workers };
   const runs: SoakRun[] = [];
   for (const candidate of CANDIDATES.filter((c) => o.only.includes(c))) {
     o.log(`[soak] ${candidate}: ${o.seconds} s, ${o.concurrency} calls in flight, ${o.workers} workers`);
