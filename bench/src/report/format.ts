@@ -121,12 +121,16 @@ export function panel(
     },
     layer: [
       {
-        mark: log ? { type: 'point', filled: true, size: 60, opacity: 1 } : { type: 'bar', height: { band: 0.45 } },
+        mark: log ? { type: 'point', filled: true, size: 60, opacity: 1 } : { type: 'bar' },
         encoding: { x: xEnc },
       },
       {
-        mark: { type: 'text', align: 'left', dx: 5, fontSize: 8 },
-        encoding: { x: xEnc, text: { field: x, type: 'quantitative', format: '.3~r' }, color: { value: '#222' } },
+        mark: { type: 'text', align: 'left', baseline: 'middle', dx: 5, fontSize: 8 },
+        encoding: {
+          x: xEnc,
+          text: { field: x, type: 'quantitative', format: /per_s|rps/.test(x) ? '.3~s' : '.3~r' },
+          color: { value: '#222' },
+        },
       },
     ],
   };
