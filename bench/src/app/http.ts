@@ -13,7 +13,7 @@ import { DatabaseManager } from 'users-api/manager';
 import { pace, poisson, rng } from '../lib/arrivals.ts';
 import { quantile, sortedCopy } from '../lib/stats.ts';
 
-export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto';
+export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto' | 'export-all' | 'export-piscina';
 export const USERS = 1000;
 export const randomUser = () => `/users/${1 + Math.floor(Math.random() * USERS)}`;
 

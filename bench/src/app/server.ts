@@ -1,11 +1,15 @@
 // One build of the users API in its own process: `server.ts <build> <databaseUrl> [reportCost]`.
 // Prints `PORT <n>` once listening on 127.0.0.1; closes gracefully on SIGTERM. The manual build is
-// one piscina pool over a hand-written worker module (./queries.ts), the query picked per call.
+// one piscina pool over a hand-written worker module (./queries.ts), the query picked per call. The
+// export builds (issue 11) are the smartasync build with GET /users/export reading its rows another
+// way: `export-all`, `await store.getAllUsers()`, every row in one array; `export-piscina`, a
+// hand-written piscina task streaming batches through a MessagePort (../workers/export-task.ts).
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { buildApp } from 'users-api/app';
-import { closeWorkerPool, DATA_METHODS, type Store } from 'users-api/store';
+import { closeWorkerPool, DATA_METHODS, openStore, type Store } from 'users-api/store';
 import type { Build } from './http.ts';
 
 const [build, databaseUrl, cost] = process.argv.slice(2) as [Build, string, string | undefined];
@@ -14,29 +18,58 @@ const reportCost = cost ? Number(cost) : undefined;
 // As many threads as smartasync's default pool, kept alive: piscina's own defaults (1 to 1.5 × cores,
 // idleTimeout 0) would start and end threads, each opening a connection, and measure that instead.
 const threads = availableParallelism();
+const piscina = (file: string, workerData: object) =>
+  new Piscina({ filename: new URL(file, import.meta.url).href, workerData, minThreads: threads, maxThreads: threads });
 const pool =
   build === 'manual-piscina'
-    ? new Piscina({
-        filename: new URL('./queries.ts', import.meta.url).href,
-        workerData: { databaseUrl, reportCost },
-        minThreads: threads,
-        maxThreads: threads,
-      })
-    : undefined;
+    ? piscina('./queries.ts', { databaseUrl, reportCost })
+    : build === 'export-piscina'
+      ? piscina('../workers/export-task.ts', { path: databaseUrl.replace(/^sqlite:/, '') })
+      : undefined;
 // Errors cross piscina as plain Error clones: a data-layer error's `code` is lost (a 500). Typical, and
 // irrelevant to the benchmarked endpoints.
-const store = pool && {
+const manual = build === 'manual-piscina' && {
   store: Object.fromEntries(
-    DATA_METHODS.map((m) => [m, (...args: unknown[]) => pool.run(args, { name: m })]),
+    DATA_METHODS.map((m) => [m, (...args: unknown[]) => pool!.run(args, { name: m })]),
   ) as unknown as Store,
-  close: () => pool.destroy(),
+  close: async () => {}, // the pool is destroyed on its own below
 };
+const exporting = build.startsWith('export-') && (await openStore(databaseUrl, 'smartasync'));
+if (exporting && build === 'export-all')
+  exporting.store.exportUsers = async function* () {
+    yield* await exporting.store.getAllUsers();
+  };
+if (exporting && build === 'export-piscina')
+  exporting.store.exportUsers = async function* (signal?: AbortSignal) {
+    const { port1, port2 } = new MessageChannel();
+    const queue: (unknown[] | null)[] = [];
+    let failed: unknown;
+    let wake: (() => void) | undefined;
+    port1.on('message', (batch: unknown[] | null) => (queue.push(batch), wake?.()));
+    // 256-row batches, 2 ahead: the worker runs at most 512 rows ahead, as smartasync's 256.
+    const task = pool!.run({ port: port2, batch: 256, credit: 2 }, { transferList: [port2], signal });
+    task.catch((error: unknown) => ((failed = error), wake?.()));
+    try {
+      for (;;) {
+        while (queue.length === 0 && failed === undefined) await new Promise<void>((resolve) => (wake = resolve));
+        if (queue.length === 0) throw failed;
+        const batch = queue.shift()!;
+        if (batch === null) break;
+        port1.postMessage('more');
+        yield* batch as Awaited<ReturnType<Store['getAllUsers']>>;
+      }
+    } finally {
+      port1.postMessage('stop');
+      await task.catch(() => {});
+      port1.close();
+    }
+  };
 const mode = { naive: 'inline', smartasync: 'smartasync', 'smartasync-auto': 'smartasync-auto' } as const;
 const app = await buildApp({
   databaseUrl,
   reportCost,
   logger: false,
-  ...(build === 'manual-piscina' ? { store } : { mode: mode[build] }),
+  ...(manual ? { store: manual } : exporting ? { store: exporting } : { mode: mode[build as keyof typeof mode] }),
 });
 // Bench-only: the event loop's delay since the last read, so the runner can tell a light request that
 // waited on a busy event loop from one that waited for a worker.
@@ -52,7 +85,8 @@ process.stdout.write(`PORT ${(app.server.address() as { port: number }).port}\n`
 
 process.on('SIGTERM', async () => {
   await app.close();
-  await store?.close();
+  await (manual || exporting || undefined)?.close();
+  await pool?.destroy();
   await closeWorkerPool();
   process.exit(0);
 });

@@ -1,15 +1,14 @@
 // The export comparison (issue 11): every row of a large SQLite users table through
-// GET /users/export, three ways (./server.ts), each in its own server process, interleaved per
+// GET /users/export, three ways (the smartasync and export builds of ../app/server.ts), each in its own server process, interleaved per
 // round. Measured from this process: the time to the last byte, the server's RSS (sampled from
 // /proc), and the p99 of light requests alone and during the export.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
-import { DatabaseManager } from 'users-api/manager';
-import { launch, stopServer } from '../app/http.ts';
+import { DatabaseManager, DEFAULT_REPORT_COST } from 'users-api/manager';
+import { startServer, stopServer } from '../app/http.ts';
 import type { runMeta } from '../lib/proc.ts';
 import { median, quantile, sortedCopy } from '../lib/stats.ts';
 import { table } from '../report/format.ts';
@@ -58,8 +57,9 @@ const rssMb = (pid: number) => (Number(readFileSync(`/proc/${pid}/statm`, 'utf8'
 const p99 = (ms: number[]) => quantile(sortedCopy(ms), 0.99);
 
 async function measure(candidate: Candidate, round: number, o: ExportOptions) {
-  const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
-  const server = await launch(candidate, [entry, candidate, o.dbPath], undefined, /PORT (\d+)/);
+  // `stream` is the app as it is: the smartasync build.
+  const build = candidate === 'stream' ? 'smartasync' : (`export-${candidate}` as const);
+  const server = await startServer(build, `sqlite:${o.dbPath}`, DEFAULT_REPORT_COST);
   const agent = new Agent({ connections: LIGHT_CLIENTS + 1 });
   try {
     let phase: 'warm' | 'alone' | 'during' | 'done' = 'warm';
