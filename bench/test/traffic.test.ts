@@ -23,6 +23,7 @@ function serialPool(ms: number): TrafficInstance {
   return {
     light: run,
     spin: (a) => run(a),
+    lookup: run,
     workers: () => 1,
     close: async () => {},
     start: { method: 'online', ms: 0 },

@@ -1,5 +1,6 @@
 // The three pools of section 6: smartasync, piscina with its defaults and a hand-written
-// worker_threads pool, each running the same bodies (src/tasks.ts: light, spin) on the same threads.
+// worker_threads pool, each running the same bodies (src/tasks.ts: light, spin) on the same threads;
+// the soak runs the first two.
 import { Piscina } from 'piscina';
 import { rawPool, type CandidateInfo } from '../candidates.ts';
 import type { CandidateResult } from '../micro.ts';
@@ -11,6 +12,8 @@ export type StartInfo = { method: 'warm()' | 'constructor' | 'online'; ms: numbe
 export interface TrafficInstance {
   light(a: number): Promise<Stamp>;
   spin(a: number, iters: number): Promise<Stamp>;
+  /** the soak's call (src/soak/work.ts): odd `i` throws */
+  lookup(i: number): Promise<unknown>;
   /** worker threads alive now, where the pool tells */
   workers(): number | undefined;
   close(): Promise<void>;
@@ -36,6 +39,7 @@ export const POOLS: TrafficCandidate[] = [
       return {
         light: (a) => tasks.light({ a }),
         spin: (a, iters) => tasks.spin({ a, iters }),
+        lookup: (i) => tasks.lookup(i),
         workers: count,
         close: () => lib.getPool().close(),
         start: { method: 'warm()', ms: performance.now() - t0, workers: count() },
@@ -54,6 +58,7 @@ export const POOLS: TrafficCandidate[] = [
       return {
         light: (a) => pool.run({ a }, { name: 'light' }) as Promise<Stamp>,
         spin: (a, iters) => pool.run({ a, iters }, { name: 'spin' }) as Promise<Stamp>,
+        lookup: (i) => pool.run(i, { name: 'lookup' }),
         workers: () => pool.threads.length,
         close: () => pool.destroy(),
         start: { method: 'constructor', ms: performance.now() - t0, workers: pool.threads.length },
@@ -72,6 +77,7 @@ export const POOLS: TrafficCandidate[] = [
       return {
         light: (a) => pool.call<Stamp>(3, { a }),
         spin: (a, iters) => pool.call<Stamp>(4, { a, iters }),
+        lookup: (i) => pool.call(5, i),
         workers: () => workers,
         close: pool.close,
         start: { method: 'online', ms: performance.now() - t0, workers },
