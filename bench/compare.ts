@@ -7,15 +7,15 @@
 // tree's value over the ref's: the median of the per-round ratios, their range, and whether
 // that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina
 // (best batching configuration) and synckit (.sync()) to every job, and the working tree's ratio to them.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildAt } from './src/compare/build.ts';
 import { PEER, type CompareJob, type Metrics } from './src/compare/child.ts';
-import { median, sortedCopy } from './src/stats.ts';
+import { hasTaskset, runChild } from './src/lib/proc.ts';
+import { median, sortedCopy } from './src/lib/stats.ts';
 
 interface JobSpec extends Omit<CompareJob, 'builds' | 'rounds'> {
   readonly name: string;
@@ -53,18 +53,14 @@ const jobs = only ? JOBS.filter((j) => only.some((o) => j.name.includes(o))) : J
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'smartasync-compare-'));
-const childEntry = fileURLToPath(new URL('./src/compare/child.ts', import.meta.url));
-const pinning = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const pinning = hasTaskset();
 
-function runChild(job: CompareJob, pinned: boolean): Metrics[][] {
-  const jobFile = join(work, 'job.json');
-  const outFile = join(work, 'out.json');
-  writeFileSync(jobFile, JSON.stringify(job));
-  const node = [process.execPath, '--expose-gc', childEntry, jobFile, outFile];
-  const [cmd, ...args] = pinned && pinning ? ['taskset', '-c', '0', ...node] : node;
-  execFileSync(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
-  return JSON.parse(readFileSync(outFile, 'utf8')) as Metrics[][];
-}
+const runJob = (job: CompareJob, pinned: boolean) =>
+  runChild<Metrics[][]>(new URL('./src/compare/child.ts', import.meta.url), 'runJob', job, {
+    pinned: pinned && pinning,
+    timeoutMs: 600_000,
+    log: (line) => void process.stderr.write(line + '\n'),
+  });
 
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
@@ -84,7 +80,7 @@ try {
   for (const spec of jobs) {
     const { name, pinned, ...job } = spec;
     const builds = values.peer ? [base.dir, tree.dir, PEER] : [base.dir, tree.dir];
-    const [a, b, p] = runChild({ ...job, rounds, builds }, pinned ?? false);
+    const [a, b, p] = await runJob({ ...job, rounds, builds }, pinned ?? false);
     for (const metric of Object.keys(a![0]!)) {
       const av = a!.map((m) => m[metric]!);
       const bv = b!.map((m) => m[metric]!);

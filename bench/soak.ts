@@ -1,31 +1,26 @@
-// node bench/soak.ts [--minutes=10]: smartasync against piscina under a long mixed load, half
-// the calls throwing (issue 8, item 5). Results in bench/results/soak.{md,json,svg}.
+// node bench/soak.ts [--minutes=10]: smartasync against piscina under a long mixed load, half the calls
+// throwing (issue 8, item 5). Results in bench/results/soak.{md,json,svg}.
 import { resolve } from 'node:path';
-import { DEFAULT_OUT } from './src/runner.ts';
-import { scriptOptions } from './src/script-options.ts';
+import { scriptOptions } from './src/lib/cli.ts';
 import { CANDIDATES, runSoak, soakVerdicts } from './src/soak/run.ts';
 
-const USAGE = `node bench/soak.ts [options]
+const args = scriptOptions(
+  ['minutes', 'seconds', 'concurrency', 'workers', 'only', 'out'],
+  `node bench/soak.ts [options]
   --minutes=10         how long each candidate runs (default 10)
   --seconds=N          the same in seconds (for short checks)
   --concurrency=64     calls kept in flight
   --workers=2          pool size
   --only=a,b           smartasync, piscina (default: both)
   --out=dir            where to write soak.{md,json,svg} (default bench/results)
-`;
-
-const args = scriptOptions(
-  process.argv.slice(2),
-  ['minutes', 'seconds', 'concurrency', 'workers', 'only', 'out'],
-  USAGE,
+`,
 );
-const only = args.only(CANDIDATES);
-const out = args.has('out') ? resolve(args.get('out')!) : DEFAULT_OUT;
+const out = resolve(args.get('out') ?? new URL('./results', import.meta.url).pathname);
 const r = await runSoak({
-  seconds: args.has('seconds') ? args.number('seconds', 60) : args.number('minutes', 10) * 60,
+  seconds: args.get('seconds') ? args.number('seconds', 60) : args.number('minutes', 10) * 60,
   concurrency: Math.round(args.number('concurrency', 64)),
   workers: Math.round(args.number('workers', 2)),
-  only,
+  only: args.only(CANDIDATES),
   out,
   command: `node bench/soak.ts ${process.argv.slice(2).join(' ')}`.trim(),
   log: (line) => process.stderr.write(`${line}\n`),

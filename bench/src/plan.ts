@@ -1,16 +1,12 @@
-// Which jobs a run consists of, and how long each measures, per run size.
-import type { Job, Mode, Section } from './job.ts';
-
+// How long each comparison measures, per run size. Odd round counts, so a median over rounds is one real round.
 export type Size = 'smoke' | 'quick' | 'full';
-
-export interface Params {
-  rounds: number;
-  block: number;
-}
+type Micro = { rounds: number; block: number };
 
 export const PARAMS: Record<
   Size,
-  Record<Section, Params> & { app: { seconds: number; rounds: number; warmup: number } }
+  Record<'roundtrip' | 'throughput' | 'payload' | 'sync', Micro> & {
+    app: { seconds: number; rounds: number; warmup: number };
+  }
 > = {
   // Only proves the pipeline end to end; the figures mean nothing.
   smoke: {
@@ -20,7 +16,6 @@ export const PARAMS: Record<
     sync: { rounds: 2, block: 30 },
     app: { seconds: 1, rounds: 1, warmup: 1 },
   },
-  // Odd round counts, so the median over rounds is one real round.
   quick: {
     roundtrip: { rounds: 7, block: 1500 },
     throughput: { rounds: 3, block: 8000 },
@@ -36,39 +31,36 @@ export const PARAMS: Record<
     app: { seconds: 8, rounds: 3, warmup: 2 },
   },
 };
-
 export const IN_FLIGHT = 256;
 
-export interface PlanOptions {
-  size: Size;
-  sections: Section[];
-  modes: Mode[];
-  workers: number[];
-  only?: string[];
-  adapters: string[];
-}
-
-export function plan(o: PlanOptions): Job[] {
-  const jobs: Job[] = [];
-  for (const section of o.sections) {
-    const p = PARAMS[o.size][section];
-    // Latency sections use one worker: with more, successive calls alternate between threads
-    // and each finds its worker asleep, which measures the scheduler, not the library.
-    const sizes = section === 'throughput' ? o.workers : [1];
-    for (const workers of sizes) {
-      for (const mode of o.modes) {
-        jobs.push({
-          section,
-          mode,
-          workers,
-          rounds: p.rounds,
-          block: p.block,
-          inFlight: IN_FLIGHT,
-          only: o.only,
-          adapters: o.adapters,
-        });
-      }
-    }
-  }
-  return jobs;
-}
+/** Section 6 (server traffic); kept in results.json as `traffic.params`. */
+export type TrafficParams = (typeof TRAFFIC)[Size];
+export const TRAFFIC = {
+  smoke: {
+    /** pool size of every candidate (a server's default pool on this 2-core machine) */
+    workers: 2,
+    spaced: { rounds: 1, calls: 5 },
+    /** rates are fractions of the lowest closed-loop throughput; calls of `workMs` CPU */
+    openloop: { rounds: 1, saturationSeconds: 0.2, fractions: [0.1, 0.5], seconds: 0.2, workMs: 0.05 },
+    mixed: { rounds: 1, seconds: 0.15, longMs: 10, longCallers: 2, lightEveryMs: 1 },
+    idle: { seconds: 0.3 },
+    /** open-loop `rates` in req/s; `starts`: fresh server starts per build for the first request */
+    app: { rounds: 1, seconds: 0.3, rates: [200], openSeconds: 0.3, starts: 1 },
+  },
+  quick: {
+    workers: 2,
+    spaced: { rounds: 3, calls: 40 },
+    openloop: { rounds: 1, saturationSeconds: 0.5, fractions: [0.01, 0.1, 0.4, 0.7, 0.9], seconds: 1, workMs: 0.05 },
+    mixed: { rounds: 1, seconds: 1.5, longMs: 40, longCallers: 2, lightEveryMs: 1 },
+    idle: { seconds: 10 },
+    app: { rounds: 1, seconds: 2, rates: [500, 2000, 8000], openSeconds: 1.5, starts: 1 },
+  },
+  full: {
+    workers: 2,
+    spaced: { rounds: 5, calls: 60 },
+    openloop: { rounds: 3, saturationSeconds: 1, fractions: [0.01, 0.1, 0.4, 0.7, 0.9], seconds: 1.2, workMs: 0.05 },
+    mixed: { rounds: 3, seconds: 2, longMs: 40, longCallers: 2, lightEveryMs: 1 },
+    idle: { seconds: 10 },
+    app: { rounds: 2, seconds: 3, rates: [500, 2000, 8000], openSeconds: 2, starts: 3 },
+  },
+};

@@ -1,45 +1,30 @@
-// Where the main thread's time goes: a V8 CPU profile (node --cpu-prof) of a job, reduced to
-// self time per function and per origin, so a missed target comes with its measured reason.
+// Where a thread's time goes: V8 CPU profiles (node --cpu-prof) of a job reduced to self time per
+// function and per origin, so a missed target comes with its measured reason.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-}
-interface CpuProfile {
+type CallFrame = { functionName: string; url: string; lineNumber: number };
+type CpuProfile = {
   startTime: number;
-  nodes: ProfileNode[];
+  nodes: { id: number; callFrame: CallFrame }[];
   samples: number[];
   timeDeltas: number[];
-}
-
-export interface FunctionCost {
-  fn: string;
-  where: string;
-  origin: string;
-  selfMs: number;
-  /** share of the thread's busy (non-idle) time */
-  share: number;
-}
-
-export interface ThreadProfile {
+};
+type Cost = { fn: string; where: string; origin: string; selfMs: number; share: number };
+export type ThreadProfile = {
   thread: 'main' | 'workers';
   busyMs: number;
   byOrigin: { origin: string; selfMs: number; share: number }[];
-  top: FunctionCost[];
-}
+  top: Cost[];
+};
 
-function origin(cf: CallFrame): string {
-  const { url, functionName: name } = cf;
-  if (name === '(garbage collector)') return 'GC';
-  if (name === '(program)') return 'V8/native (program)';
-  if (name === '(idle)') return 'idle';
+function origin({ url, functionName: name }: CallFrame): string {
+  const fixed: Record<string, string> = {
+    '(garbage collector)': 'GC',
+    '(program)': 'V8/native (program)',
+    '(idle)': 'idle',
+  };
+  if (fixed[name]) return fixed[name];
   if (url.includes('/smartasync/dist/') || url.includes('/packages/smartasync/')) return 'smartasync';
   if (url.includes('/bench/')) return 'bench harness';
   if (url.startsWith('node:')) return 'Node internals (JS)';
@@ -49,34 +34,39 @@ function origin(cf: CallFrame): string {
   return 'other';
 }
 
-function reduce(profiles: CpuProfile[], topN: number, measured?: [number, number]): Omit<ThreadProfile, 'thread'> {
-  const byFn = new Map<string, FunctionCost>();
+function reduce(
+  thread: ThreadProfile['thread'],
+  profiles: CpuProfile[],
+  topN: number,
+  measured?: [number, number],
+): ThreadProfile {
+  const byFn = new Map<string, Cost>();
   const byOrigin = new Map<string, number>();
   let busy = 0;
   for (const p of profiles) {
     const nodes = new Map(p.nodes.map((n) => [n.id, n]));
     let t = p.startTime;
-    for (let i = 0; i < p.samples.length; i++) {
+    for (const [i, id] of p.samples.entries()) {
       const us = p.timeDeltas[i] ?? 0;
       t += us;
-      if (measured && (t < measured[0] || t > measured[1])) continue;
-      const node = nodes.get(p.samples[i]!);
-      if (!node) continue;
-      const o = origin(node.callFrame);
+      const cf = nodes.get(id)?.callFrame;
+      if (!cf || (measured && (t < measured[0] || t > measured[1]))) continue;
+      const o = origin(cf);
       if (o === 'idle') continue;
       busy += us;
       byOrigin.set(o, (byOrigin.get(o) ?? 0) + us);
-      const cf = node.callFrame;
       const where = cf.url ? `${basename(cf.url)}:${cf.lineNumber + 1}` : '';
       const key = `${cf.functionName}|${where}`;
-      const f = byFn.get(key) ?? { fn: cf.functionName || '(anonymous)', where, origin: o, selfMs: 0, share: 0 };
+      const f =
+        byFn.get(key) ??
+        byFn.set(key, { fn: cf.functionName || '(anonymous)', where, origin: o, selfMs: 0, share: 0 }).get(key)!;
       f.selfMs += us;
-      byFn.set(key, f);
     }
   }
   const ms = (us: number) => Math.round(us / 10) / 100;
   const share = (us: number) => (busy ? Math.round((us / busy) * 1000) / 1000 : 0);
   return {
+    thread,
     busyMs: ms(busy),
     byOrigin: [...byOrigin]
       .sort((a, b) => b[1] - a[1])
@@ -88,19 +78,14 @@ function reduce(profiles: CpuProfile[], topN: number, measured?: [number, number
   };
 }
 
-/** Reads every profile node --cpu-prof wrote into `dir`; file names carry the thread id. */
+/** Every profile --cpu-prof wrote into `dir` (CPU.<date>.<time>.<pid>.<threadId>.<seq>.cpuprofile; thread 0 is the main one). */
 export function summarise(dir: string, measured?: [number, number], topN = 15): ThreadProfile[] {
   const main: CpuProfile[] = [];
   const workers: CpuProfile[] = [];
-  for (const f of readdirSync(dir)) {
-    if (!f.endsWith('.cpuprofile')) continue;
-    // CPU.<date>.<time>.<pid>.<threadId>.<seq>.cpuprofile; thread 0 is the main thread.
-    const tid = f.split('.')[4];
-    const prof = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
-    (tid === '0' ? main : workers).push(prof);
-  }
-  const out: ThreadProfile[] = [];
-  if (main.length) out.push({ thread: 'main', ...reduce(main, topN, measured) });
-  if (workers.length) out.push({ thread: 'workers', ...reduce(workers, topN, measured) });
-  return out;
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')))
+    (f.split('.')[4] === '0' ? main : workers).push(JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
+  return [
+    ...(main.length ? [reduce('main', main, topN, measured)] : []),
+    ...(workers.length ? [reduce('workers', workers, topN, measured)] : []),
+  ];
 }

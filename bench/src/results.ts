@@ -1,47 +1,57 @@
-// The shape of results.json: everything the report and the charts are made from.
-import type { JobResult } from './job.ts';
+// The shape of results.json, everything the report and the charts are made from: each part's type
+// is what the scenario that measured it returns.
+import type { AppResult } from './app/users-api.ts';
+import type { Job, JobResult } from './micro.ts';
+import type { runMeta } from './lib/proc.ts';
+import type { Size, TrafficParams } from './plan.ts';
 import type { ThreadProfile } from './profile.ts';
-import type { AppResult } from './app/types.ts';
-import type { TrafficResult } from './traffic/types.ts';
+import type { TrafficAppResult } from './traffic/app.ts';
+import type { IdleResult } from './traffic/idle.ts';
+import type { MixedResult } from './traffic/mixed.ts';
+import type { OpenLoopResult } from './traffic/openloop.ts';
+import type { SpacedResult } from './traffic/spaced.ts';
 
-export interface Meta {
-  date: string;
-  size: 'smoke' | 'quick' | 'full';
-  command: string;
-  node: string;
-  cpus: number;
-  cpuModel: string;
-  platform: string;
-  commit: string;
-  smartasyncVersion: string | null;
-  /** fingerprint of smartasync's built files at the start and the end of the run */
-  smartasyncBuild: string | null;
-  smartasyncBuildAfter?: string | null;
+export type Failed = { error: string };
+export type Part<T> = T | Failed;
+export const ok = <T extends object>(p: Part<T> | undefined): T | undefined =>
+  p && !('error' in p) ? (p as T) : undefined;
+
+export type Meta = ReturnType<typeof runMeta> & {
+  size: Size;
   pinningAvailable: boolean;
-  loadavgBefore: number[];
+  /** fingerprint of smartasync's built files at the end: a rebuild in the middle would mix two versions */
+  smartasyncBuildAfter?: string | null;
   loadavgAfter?: number[];
-  /** cores that other processes kept busy on average during the run (from /proc/stat), where known */
+  /** cores other processes kept busy on average during the run (/proc/stat), where known */
   otherCores?: number;
   wallSeconds?: number;
-}
+};
 
+/** A CPU profile of the subject in one job: `calls` made in the measured rounds, self time per thread. */
 export interface ProfileResult {
-  /** which job was profiled: section, pool size, candidate */
   label: string;
   section: string;
   candidate: string;
   workers: number;
-  /** calls made in the profiled (measured) rounds: self time / calls = cost per call */
   calls: number;
   threads: ThreadProfile[];
   error?: string;
 }
 
+export interface TrafficResult {
+  params: TrafficParams;
+  spaced?: Part<SpacedResult>;
+  openloop?: Part<OpenLoopResult>;
+  mixed?: Part<MixedResult>;
+  idle?: Part<IdleResult>;
+  app?: Part<TrafficAppResult>;
+}
+
 export interface Results {
   meta: Meta;
-  jobs: (JobResult | { job: JobResult['job']; error: string })[];
-  app?: AppResult | { error: string };
+  jobs: (JobResult | { job: Job; error: string })[];
+  app?: Part<AppResult>;
   /** section 6, server traffic (issue 7) */
-  traffic?: TrafficResult | { error: string };
+  traffic?: Part<TrafficResult>;
   profiles: ProfileResult[];
 }

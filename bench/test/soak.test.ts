@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { summarize } from '../src/soak/analyze.ts';
+import type { SoakSample } from '../src/soak/child.ts';
+import { summarize } from '../src/soak/run.ts';
 import type { SoakResults } from '../src/soak/run.ts';
-import type { SoakSample } from '../src/soak/types.ts';
 
 const MB = 2 ** 20;
 

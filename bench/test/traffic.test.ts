@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TrafficInstance } from '../src/traffic/candidates.ts';
-import { Recorder } from '../src/traffic/hist.ts';
-import { openLoopRun, pace } from '../src/traffic/scenarios.ts';
-import { wallMs, type Stamp } from '../src/traffic/work.ts';
+import { pace } from '../src/lib/arrivals.ts';
+import { Recorder } from '../src/lib/stats.ts';
+import { wallMs, type Stamp } from '../src/tasks.ts';
+import { openLoopRun } from '../src/traffic/openloop.ts';
+import { POOLS, type TrafficInstance } from '../src/traffic/pools.ts';
 
 /** A "pool" of one thread that serves one call at a time, each taking `ms`: a server that falls behind. */
 function serialPool(ms: number): TrafficInstance {
@@ -22,6 +23,7 @@ function serialPool(ms: number): TrafficInstance {
   return {
     light: run,
     spin: (a) => run(a),
+    lookup: run,
     workers: () => 1,
     close: async () => {},
     start: { method: 'online', ms: 0 },
@@ -73,7 +75,7 @@ test('a call is split into waiting to start, running and reply delivery from the
   const rec = new Recorder();
   const sent = performance.now();
   const stamp: Stamp = { a: 0, t: performance.timeOrigin + sent + 5, r: 1 };
-  rec.record(sent - 2, sent, sent + 10, stamp);
+  rec.call(sent - 2, sent, sent + 10, stamp);
   const r = rec.result();
   const near = (x: number, y: number) => Math.abs(x - y) < 0.01;
   assert.ok(near(r.latency.p50, 12), `total ${r.latency.p50}`); // from the intended time, 2 ms before the send
@@ -87,8 +89,7 @@ test('a call is split into waiting to start, running and reply delivery from the
 });
 
 test('worker stamps and the caller share one clock: every stamp falls between the call and its reply', async () => {
-  const { TRAFFIC_CANDIDATES } = await import('../src/traffic/candidates.ts');
-  for (const c of TRAFFIC_CANDIDATES.filter((x) => x.kind !== 'subject')) {
+  for (const c of POOLS.filter((x) => x.kind !== 'subject')) {
     const pool = await c.create({ workers: 2 });
     try {
       for (let i = 0; i < 50; i++) {
@@ -111,7 +112,7 @@ test('a percentile is never reported above the largest value recorded', () => {
   // HdrHistogram reports a value as the top of its bucket, which can exceed the value itself.
   const rec = new Recorder();
   const at = performance.now();
-  rec.record(at, at, at + 20.613, { a: 0, t: performance.timeOrigin + at, r: 0 });
+  rec.call(at, at, at + 20.613, { a: 0, t: performance.timeOrigin + at, r: 0 });
   const r = rec.result();
   assert.equal(r.latency.max, 20.613);
   assert.ok(r.latency.p99 <= r.latency.max && r.latency.p999 <= r.latency.max && rec.p99() <= r.latency.max);

@@ -1,32 +1,83 @@
 // One build of the users API in its own process: `server.ts <build> <databaseUrl> [reportCost]`.
-// Prints `PORT <n>` once listening on 127.0.0.1; closes gracefully on SIGTERM.
+// Prints `PORT <n>` once listening on 127.0.0.1; closes gracefully on SIGTERM. The manual build is
+// one piscina pool over a hand-written worker module (./queries.ts), the query picked per call. The
+// export builds (issue 11) are the smartasync build with GET /users/export reading its rows another
+// way: `export-all`, `await store.getAllUsers()`, every row in one array; `export-piscina`, a
+// hand-written piscina task streaming batches through a MessagePort (../workers/export-task.ts).
+import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Build } from './types.ts';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { buildApp } from 'users-api/app';
-import { closeWorkerPool } from 'users-api/store';
-import { manualStore } from './manual-store.ts';
+import { closeWorkerPool, DATA_METHODS, openStore, type Store } from 'users-api/store';
+import type { Build } from './http.ts';
 
 const [build, databaseUrl, cost] = process.argv.slice(2) as [Build, string, string | undefined];
 const reportCost = cost ? Number(cost) : undefined;
 
-const manual = build === 'manual-piscina' ? manualStore(databaseUrl, reportCost) : undefined;
+// As many threads as smartasync's default pool, kept alive: piscina's own defaults (1 to 1.5 × cores,
+// idleTimeout 0) would start and end threads, each opening a connection, and measure that instead.
+const threads = availableParallelism();
+const piscina = (file: string, workerData: object) =>
+  new Piscina({ filename: new URL(file, import.meta.url).href, workerData, minThreads: threads, maxThreads: threads });
+const pool =
+  build === 'manual-piscina'
+    ? piscina('./queries.ts', { databaseUrl, reportCost })
+    : build === 'export-piscina'
+      ? piscina('../workers/export-task.ts', { path: databaseUrl.replace(/^sqlite:/, '') })
+      : undefined;
+// Errors cross piscina as plain Error clones: a data-layer error's `code` is lost (a 500). Typical, and
+// irrelevant to the benchmarked endpoints.
+const manual = build === 'manual-piscina' && {
+  store: Object.fromEntries(
+    DATA_METHODS.map((m) => [m, (...args: unknown[]) => pool!.run(args, { name: m })]),
+  ) as unknown as Store,
+  close: async () => {}, // the pool is destroyed on its own below
+};
+const exporting = build.startsWith('export-') && (await openStore(databaseUrl, 'smartasync'));
+if (exporting && build === 'export-all')
+  exporting.store.exportUsers = async function* () {
+    yield* await exporting.store.getAllUsers();
+  };
+if (exporting && build === 'export-piscina')
+  exporting.store.exportUsers = async function* (signal?: AbortSignal) {
+    const { port1, port2 } = new MessageChannel();
+    const queue: (unknown[] | null)[] = [];
+    let failed: unknown;
+    let wake: (() => void) | undefined;
+    port1.on('message', (batch: unknown[] | null) => (queue.push(batch), wake?.()));
+    // 256-row batches, 2 ahead: the worker runs at most 512 rows ahead, as smartasync's 256.
+    const task = pool!.run({ port: port2, batch: 256, credit: 2 }, { transferList: [port2], signal });
+    task.catch((error: unknown) => ((failed = error), wake?.()));
+    try {
+      for (;;) {
+        while (queue.length === 0 && failed === undefined) await new Promise<void>((resolve) => (wake = resolve));
+        if (queue.length === 0) throw failed;
+        const batch = queue.shift()!;
+        if (batch === null) break;
+        port1.postMessage('more');
+        yield* batch as Awaited<ReturnType<Store['getAllUsers']>>;
+      }
+    } finally {
+      port1.postMessage('stop');
+      await task.catch(() => {});
+      port1.close();
+    }
+  };
+const mode = { naive: 'inline', smartasync: 'smartasync', 'smartasync-auto': 'smartasync-auto' } as const;
 const app = await buildApp({
   databaseUrl,
   reportCost,
   logger: false,
-  ...(build === 'naive' ? { mode: 'inline' as const } : {}),
-  ...(build === 'smartasync' ? { mode: 'smartasync' as const } : {}),
-  ...(build === 'smartasync-auto' ? { mode: 'smartasync-auto' as const } : {}),
-  ...(manual ? { store: manual } : {}),
+  ...(manual ? { store: manual } : exporting ? { store: exporting } : { mode: mode[build as keyof typeof mode] }),
 });
-// Bench-only: the event loop's delay since the last read, so the runner can tell a light
-// request that waited on a busy event loop from one that waited for a worker.
-const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-loopDelay.enable();
+// Bench-only: the event loop's delay since the last read, so the runner can tell a light request that
+// waited on a busy event loop from one that waited for a worker.
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
 app.get('/__bench/event-loop', { schema: { hide: true } }, async () => {
-  const ms = (ns: number) => ns / 1e6;
-  const out = { p50Ms: ms(loopDelay.percentile(50)), p99Ms: ms(loopDelay.percentile(99)), maxMs: ms(loopDelay.max) };
-  loopDelay.reset();
+  const out = { p50Ms: delay.percentile(50) / 1e6, p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+  delay.reset();
   return out;
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
@@ -34,7 +85,8 @@ process.stdout.write(`PORT ${(app.server.address() as { port: number }).port}\n`
 
 process.on('SIGTERM', async () => {
   await app.close();
-  await manual?.close();
+  await (manual || exporting || undefined)?.close();
+  await pool?.destroy();
   await closeWorkerPool();
   process.exit(0);
 });

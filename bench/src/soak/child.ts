@@ -2,41 +2,24 @@
 // in flight for the whole run, half of them throwing; one JSON line per sample on stdout.
 import { BroadcastChannel } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { POOLS } from '../traffic/pools.ts';
 import { HEAP_CHANNEL, type Row, type WorkerHeap } from './work.ts';
-import type { SoakJob, SoakLine, SoakSample } from './types.ts';
+
+export interface SoakJob {
+  candidate: 'smartasync' | 'piscina';
+  seconds: number;
+  /** calls kept in flight */
+  concurrency: number;
+  workers: number;
+  sampleMs: number;
+}
+/** Process memory and every worker's V8 heap at one moment (bytes); `t` in seconds since the load started. */
+export type SoakSample = ReturnType<typeof sample>;
+export type SoakLine =
+  | ({ type: 'sample' } & SoakSample)
+  | { type: 'end'; calls: number; failed: number; wrong: number; firstWrong: string | undefined };
 
 const job = JSON.parse(process.argv[2]!) as SoakJob;
-// Keep workers alive for the whole run.
-const IDLE = 1 << 30;
-
-interface Pool {
-  call(i: number): Promise<Row>;
-  close(): Promise<void>;
-}
-
-async function smartasyncPool(): Promise<Pool> {
-  const lib = await import('smartasync');
-  lib.configure({ size: job.workers });
-  const { lookup } = await import('../workers/soak-smartasync.ts');
-  await lib.getPool().warm();
-  // A few calls, as piscina's start-up below makes: each worker reports its heap from one.
-  await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => lookup(k * 2)));
-  return { call: (i) => lookup(i), close: () => lib.getPool().close() };
-}
-
-async function piscinaPool(): Promise<Pool> {
-  const { Piscina } = await import('piscina');
-  const pool = new Piscina<number, Row>({
-    filename: new URL('../workers/soak-task.ts', import.meta.url).href,
-    minThreads: job.workers,
-    maxThreads: job.workers,
-    idleTimeout: IDLE,
-  });
-  // Every thread up and its module loaded before the first sample.
-  await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => pool.run(k * 2)));
-  return { call: (i) => pool.run(i), close: () => pool.destroy() };
-}
-
 // Listening before the pool starts: a report sent before then would be lost.
 const heaps = new Map<number, WorkerHeap>();
 const channel = new BroadcastChannel(HEAP_CHANNEL);
@@ -45,7 +28,9 @@ channel.onmessage = (e) => {
   heaps.set(h.threadId, h);
 };
 
-const pool = job.candidate === 'smartasync' ? await smartasyncPool() : await piscinaPool();
+const pool = await POOLS.find((p) => p.lib === job.candidate)!.create({ workers: job.workers });
+// Every thread up and its module loaded before the first sample; each worker reports its heap from a call.
+await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => pool.lookup(k * 2)));
 
 const emit = (line: SoakLine): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
 let calls = 0;
@@ -54,7 +39,7 @@ let wrong = 0;
 let firstWrong: string | undefined;
 let t0 = performance.now();
 
-function sample(): SoakSample {
+function sample() {
   const m = process.memoryUsage();
   return {
     t: (performance.now() - t0) / 1000,
@@ -89,7 +74,7 @@ function check(i: number, row: Row | undefined, err: unknown): void {
 async function caller(k: number): Promise<void> {
   for (let i = k; performance.now() < end; i += job.concurrency) {
     try {
-      check(i, await pool.call(i), undefined);
+      check(i, (await pool.lookup(i)) as Row, undefined);
     } catch (err) {
       failed++;
       check(i, undefined, err);

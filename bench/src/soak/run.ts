@@ -1,155 +1,123 @@
 // The soak comparison (issue 8, item 5): smartasync and piscina under the same long mixed load,
-// half the calls throwing, back to back, each in a process of its own; RSS and every thread's
-// V8 heap sampled once a second. Memory is compared by growth, not level: the level depends on
-// how big the heaps were sized before the load started.
+// half the calls throwing, back to back, each in a process of its own (./child.ts); RSS and every
+// thread's V8 heap sampled once a second. Memory is compared by growth, not level: the level
+// depends on how big the heaps were sized before the load started.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { TopLevelSpec } from 'vega-lite';
-import { renderSvg } from '../report/charts.ts';
-import { table } from '../report/data.ts';
-import { git, smartasyncVersion, subjectBuild } from '../runner.ts';
-import { cpuTicks } from '../threads.ts';
-import { summarize, FLAT_FLOOR_MB, FLAT_SHARE, type SoakSummary } from './analyze.ts';
-import type { SoakJob, SoakLine, SoakSample } from './types.ts';
-
-const childEntry = fileURLToPath(new URL('./child.ts', import.meta.url));
+import { fileURLToPath } from 'node:url';
+import { machineLoad, runMeta } from '../lib/proc.ts';
+import { median } from '../lib/stats.ts';
+import { renderSvg, table } from '../report/format.ts';
+import type { SoakJob, SoakLine, SoakSample } from './child.ts';
 
 export const CANDIDATES = ['smartasync', 'piscina'] as const;
 /** smartasync's RSS growth may be at most this multiple of piscina's (issue 8). */
-export const GROWTH_RATIO_TARGET = 1.5;
+const GROWTH_RATIO_TARGET = 1.5;
+/** The second half is flat when it added at most this share of the growth, or this many MB (GC noise). */
+const [FLAT_SHARE, FLAT_FLOOR_MB] = [0.1, 10];
+const MB = 2 ** 20;
 
-export interface SoakOptions {
-  seconds: number;
-  concurrency: number;
-  workers: number;
-  only: readonly SoakJob['candidate'][];
-  out: string;
-  command: string;
-  log: (line: string) => void;
-}
-
-export interface SoakRun {
-  candidate: SoakJob['candidate'];
-  samples: SoakSample[];
-  summary?: SoakSummary;
-  wrong?: number;
-  firstWrong?: string;
-  error?: string;
-}
-
-export interface SoakResults {
-  meta: {
-    date: string;
-    command: string;
-    node: string;
-    cpus: number;
-    cpuModel: string;
-    commit: string;
-    smartasyncVersion: string | null;
-    smartasyncBuild: string | null;
-    seconds: number;
-    concurrency: number;
-    workers: number;
-    loadavgBefore: number[];
-    loadavgAfter?: number[];
-    otherCores?: number;
+/** One candidate's run in figures (MB, seconds), from its samples in time order, the first taken before the load. */
+export function summarize(samples: SoakSample[], window = 5) {
+  if (samples.length < 2) throw new Error(`a soak run needs at least 2 samples, got ${samples.length}`);
+  const [first, last] = [samples[0]!, samples.at(-1)!];
+  const seconds = last.t;
+  const rss = (xs: SoakSample[]) => median(xs.map((s) => s.rss)) / MB;
+  // The middle: median of the samples within `window` s; the end: over the last `window` s.
+  const rssMid = rss(samples.filter((s) => Math.abs(s.t - seconds / 2) <= window));
+  const rssEnd = rss(samples.filter((s) => s.t >= seconds - window));
+  // Least-squares slope of RSS over the second half, MB per minute.
+  const half = samples.filter((s) => s.t >= seconds / 2).map((s) => [s.t / 60, s.rss / MB] as const);
+  const [mx, my] = [0, 1].map((k) => half.reduce((a, p) => a + p[k as 0 | 1], 0) / half.length) as [number, number];
+  const den = half.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const lastHalfSlope = den ? half.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / den : 0;
+  const [rssBefore, mainHeapTotal] = [first.rss / MB, last.heapTotal / MB];
+  const workerHeapTotal = last.workers.reduce((a, w) => a + w.total, 0) / MB;
+  const [growth, lastHalfGrowth] = [rssEnd - rssBefore, rssEnd - rssMid];
+  return {
+    seconds,
+    calls: last.calls,
+    callsPerSecond: seconds > 0 ? last.calls / seconds : 0,
+    failed: last.failed,
+    rssBefore,
+    rssMid,
+    rssEnd,
+    rssPeak: Math.max(...samples.map((s) => s.rss)) / MB,
+    growth,
+    lastHalfGrowth,
+    lastHalfSlope,
+    mainHeapTotal,
+    workerHeapTotal,
+    rest: last.rss / MB - mainHeapTotal - workerHeapTotal,
+    flat: lastHalfGrowth <= Math.max(FLAT_SHARE * growth, FLAT_FLOOR_MB),
   };
-  runs: SoakRun[];
-  /** smartasync's growth over piscina's */
-  growthRatio?: number;
 }
+
+type Run = { candidate: SoakJob['candidate']; samples: SoakSample[]; wrong?: number; firstWrong?: string };
+export type SoakRun = Run & { summary?: ReturnType<typeof summarize>; error?: string };
+export type SoakResults = Awaited<ReturnType<typeof runSoak>>;
 
 function runOne(job: SoakJob, log: (line: string) => void): Promise<SoakRun> {
   const run: SoakRun = { candidate: job.candidate, samples: [] };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [childEntry, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const every = Math.max(1, Math.round(Math.max(job.seconds / 10, 1) / (job.sampleMs / 1000)));
-    createInterface({ input: child.stdout }).on('line', (text) => {
-      let line: SoakLine;
-      try {
-        line = JSON.parse(text) as SoakLine;
-      } catch {
-        log(text); // not ours: pass it on
-        return;
-      }
-      if (line.type === 'sample') {
-        const { type: _type, ...sample } = line;
-        run.samples.push(sample);
-        if ((run.samples.length - 1) % every === 0) {
-          const workers = sample.workers.map((w) => (w.total / 2 ** 20).toFixed(0)).join('+');
-          log(
-            `${sample.t.toFixed(0)} s: ${sample.calls} calls, RSS ${(sample.rss / 2 ** 20).toFixed(0)} MB (heaps: main ${(sample.heapTotal / 2 ** 20).toFixed(0)}, workers ${workers} MB)`,
-          );
-        }
-      } else {
-        run.wrong = line.wrong;
-        run.firstWrong = line.firstWrong;
-      }
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (job.seconds + 120) * 1000);
-    child.on('exit', (code, signal) => {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./child.ts', import.meta.url)), JSON.stringify(job)]);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const every = Math.max(1, Math.round(job.seconds / 10));
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    if (!text.startsWith('{')) return log(text);
+    const line = JSON.parse(text) as SoakLine;
+    if (line.type === 'end') return void Object.assign(run, { wrong: line.wrong, firstWrong: line.firstWrong });
+    const { type: _, ...s } = line;
+    run.samples.push(s);
+    if ((run.samples.length - 1) % every === 0)
+      log(
+        `${s.t.toFixed(0)} s: ${s.calls} calls, RSS ${(s.rss / MB).toFixed(0)} MB, heaps: main ${(s.heapTotal / MB).toFixed(0)}, workers ${s.workers.map((w) => (w.total / MB).toFixed(0)).join('+')} MB`,
+      );
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), (job.seconds + 120) * 1000);
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0)
         run.error = `child exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
       else if (run.wrong === undefined) run.error = 'the child ended without its closing line';
       else if (run.wrong > 0) run.error = `${run.wrong} calls settled wrongly, first: ${run.firstWrong}`;
-      if (!run.error) {
-        try {
-          run.summary = summarize(run.samples);
-        } catch (err) {
-          run.error = String(err);
-        }
+      try {
+        if (!run.error) run.summary = summarize(run.samples);
+      } catch (err) {
+        run.error = String(err);
       }
       resolve(run);
-    });
-  });
+    }),
+  );
 }
 
-export async function runSoak(o: SoakOptions): Promise<SoakResults> {
-  const t0 = performance.now();
-  const ticks0 = cpuTicks();
-  const results: SoakResults = {
-    meta: {
-      date: new Date().toISOString(),
-      command: o.command,
-      node: process.version,
-      cpus: availableParallelism(),
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      commit: git(['rev-parse', '--short', 'HEAD']),
-      smartasyncVersion: smartasyncVersion(),
-      smartasyncBuild: subjectBuild(),
-      seconds: o.seconds,
-      concurrency: o.concurrency,
-      workers: o.workers,
-      loadavgBefore: loadavg(),
-    },
-    runs: [],
-  };
+export async function runSoak(
+  o: Omit<SoakJob, 'candidate' | 'sampleMs'> & {
+    only: readonly SoakJob['candidate'][];
+    out: string;
+    command: string;
+    log: (line: string) => void;
+  },
+) {
+  const machine = machineLoad();
+  const meta = { ...runMeta(o.command), seconds: o.seconds, concurrency: o.concurrency, workers: o.workers };
+  const runs: SoakRun[] = [];
   for (const candidate of CANDIDATES.filter((c) => o.only.includes(c))) {
     o.log(`[soak] ${candidate}: ${o.seconds} s, ${o.concurrency} calls in flight, ${o.workers} workers`);
-    const run = await runOne(
-      { candidate, seconds: o.seconds, concurrency: o.concurrency, workers: o.workers, sampleMs: 1000 },
-      (m) => o.log(`    ${m}`),
-    );
-    if (run.error) o.log(`    FAILED: ${run.error}`);
-    results.runs.push(run);
+    const job = { candidate, seconds: o.seconds, concurrency: o.concurrency, workers: o.workers, sampleMs: 1000 };
+    runs.push(await runOne(job, (m) => o.log(`    ${m}`)));
+    if (runs.at(-1)!.error) o.log(`    FAILED: ${runs.at(-1)!.error}`);
   }
-  const [sa, pi] = ['smartasync', 'piscina'].map((c) => results.runs.find((r) => r.candidate === c)?.summary);
-  if (sa && pi) results.growthRatio = sa.growth / Math.max(pi.growth, 1);
-  results.meta.loadavgAfter = loadavg();
-  const ticks1 = cpuTicks();
-  if (ticks0 && ticks1) {
-    results.meta.otherCores =
-      Math.max(0, ticks1.machine - ticks0.machine - (ticks1.own - ticks0.own)) /
-      100 /
-      ((performance.now() - t0) / 1000);
-  }
+  const [sa, pi] = CANDIDATES.map((c) => runs.find((r) => r.candidate === c)?.summary);
+  const results = {
+    meta: { ...meta, loadavgAfter: loadavg(), otherCores: machine.otherCores() },
+    runs,
+    ...(sa && pi && { growthRatio: sa.growth / Math.max(pi.growth, 1) }),
+  };
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, 'soak.json'), JSON.stringify(results) + '\n');
   writeFileSync(join(o.out, 'soak.svg'), await renderSvg(chart(results)));
@@ -157,13 +125,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
   return results;
 }
 
-const f0 = (x: number): string => x.toFixed(0);
-const f1 = (x: number): string => x.toFixed(1);
+const [f0, f1] = [(x: number) => x.toFixed(0), (x: number) => x.toFixed(1)];
 
-/** The verdicts of issue 8's target, or why there are none. */
-export function soakVerdicts(r: SoakResults): { target: string; value: string; required: string; met: boolean }[] {
-  const sa = r.runs.find((x) => x.candidate === 'smartasync')?.summary;
-  const pi = r.runs.find((x) => x.candidate === 'piscina')?.summary;
+/** The verdicts of issue 8's target, or none without both candidates. */
+export function soakVerdicts(r: SoakResults) {
+  const [sa, pi] = CANDIDATES.map((c) => r.runs.find((x) => x.candidate === c)?.summary);
   if (!sa || !pi || r.growthRatio === undefined) return [];
   return [
     {
@@ -181,67 +147,41 @@ export function soakVerdicts(r: SoakResults): { target: string; value: string; r
   ];
 }
 
-export function soakMarkdown(r: SoakResults): string {
+function soakMarkdown(r: SoakResults): string {
   const m = r.meta;
-  const verdicts = soakVerdicts(r);
-  const rows = r.runs.map((run) => {
-    const s = run.summary;
-    if (!s) return [run.candidate, `failed: ${run.error ?? 'no summary'}`, '', '', '', '', '', '', '', '', ''];
-    return [
-      run.candidate === 'smartasync' ? '**smartasync**' : run.candidate,
-      `${f0(s.callsPerSecond / 1000)}k`,
-      f0(s.rssBefore),
-      f0(s.rssMid),
-      f0(s.rssEnd),
-      f0(s.rssPeak),
-      `**${f0(s.growth)}**`,
-      `${f1(s.lastHalfGrowth)} (${f1(s.lastHalfSlope)}/min)`,
-      f0(s.mainHeapTotal),
-      f0(s.workerHeapTotal),
-      f0(s.rest),
-    ];
-  });
+  const verdicts = soakVerdicts(r).map(
+    (v) => `${v.target} | ${v.value} | ${v.required} | ${v.met ? '✅ met' : '❌ missed'}`,
+  );
+  const rows = r.runs.map(({ candidate: c, summary: s, error }) =>
+    s
+      ? `${c === 'smartasync' ? '**smartasync**' : c} | ${f0(s.callsPerSecond / 1000)}k | ${f0(s.rssBefore)} | ${f0(s.rssMid)} | ${f0(s.rssEnd)} | ${f0(s.rssPeak)} | **${f0(s.growth)}** | ` +
+        `${f1(s.lastHalfGrowth)} (${f1(s.lastHalfSlope)}/min) | ${f0(s.mainHeapTotal)} | ${f0(s.workerHeapTotal)} | ${f0(s.rest)}`
+      : `${c} | failed: ${error ?? 'no summary'}${' | '.repeat(9)}`,
+  );
   return `# Soak: memory under error load
 
 Generated by \`${m.command}\` on ${m.date} (${f0(m.seconds / 60)} min per candidate, one after the other, each in a process of its own).
 Node ${m.node}, ${m.cpus} × ${m.cpuModel}; commit ${m.commit}; smartasync ${m.smartasyncVersion ?? '?'} (build ${m.smartasyncBuild ?? '?'}).
-Load average before/after: ${m.loadavgBefore.map(f1).join(' ')} / ${m.loadavgAfter?.map(f1).join(' ') ?? '?'}.${m.otherCores !== undefined ? ` Other processes kept ${m.otherCores.toFixed(2)} of the ${m.cpus} cores busy on average during the run (memory figures depend on the call rate far less than timings do).` : ''}
+Load average before/after: ${m.loadavgBefore.map(f1).join(' ')} / ${m.loadavgAfter.map(f1).join(' ')}.${m.otherCores !== undefined ? ` Other processes kept ${m.otherCores.toFixed(2)} of the ${m.cpus} cores busy on average.` : ''}
 
-The load: ${m.concurrency} calls kept in flight by as many callers, pools of ${m.workers} workers (smartasync with its defaults, its express worker included; piscina with min = max threads), each call a \`lookup(i)\` whose odd calls throw \`new Error(\`row \${i} was not found\`)\` and whose even calls return \`{ i, name, ok }\`. Every outcome is checked.
+Scenario: [\`src/soak/child.ts\`](../src/soak/child.ts). ${m.concurrency} calls kept in flight, pools of ${m.workers} workers, each call a \`lookup(i)\` whose odd calls throw and whose even calls return a small object; every outcome is checked.
 
 ## Target (issue 8, item 5)
 
-${
-  verdicts.length
-    ? table(
-        ['target', 'smartasync', 'required', 'verdict'],
-        verdicts.map((v) => [v.target, v.value, v.required, v.met ? '✅ met' : '❌ missed']),
-      )
-    : '_Not evaluated: it needs both candidates._'
-}
+${verdicts.length ? table('target|smartasync|required|verdict', verdicts) : '_Not evaluated: it needs both candidates._'}
 
 ## Figures (MB)
 
-${table(['candidate', 'calls/s', 'RSS before', 'RSS mid', 'RSS end', 'peak', 'growth', 'last half', 'main heap', 'worker heaps', 'rest'], rows)}
+${table('candidate|calls/s|RSS before|RSS mid|RSS end|peak|growth|last half|main heap|worker heaps|rest', rows)}
 
-*RSS before*: the pool up and idle, before the load. *mid*, *end*: median of the samples within 5 s of the middle and over the last 5 s. *growth* = end − before; *last half* = end − mid, with the least-squares slope of RSS over the second half. *main heap*, *worker heaps*: V8 heap reserved at the end (\`heapTotal\` of the main thread, \`total_heap_size\` summed over the workers, as each worker reports it once a second). *rest* = RSS − those heaps: code, native allocations, thread stacks and what the allocator keeps.
+*mid*, *end*: median RSS within 5 s of the middle and over the last 5 s; *last half* = end − mid, with its least-squares slope. Heaps: V8 heap reserved at the end. *rest* = RSS − those heaps.
 
 ![RSS over time](soak.svg)
 `;
 }
 
-function chart(r: SoakResults): TopLevelSpec {
-  const data = r.runs.flatMap((run) =>
-    run.samples.flatMap((s) => [
-      { candidate: run.candidate, what: 'RSS', t: s.t / 60, mb: s.rss / 2 ** 20 },
-      {
-        candidate: run.candidate,
-        what: 'V8 heaps (main + workers)',
-        t: s.t / 60,
-        mb: (s.heapTotal + s.workers.reduce((a, w) => a + w.total, 0)) / 2 ** 20,
-      },
-    ]),
-  );
+function chart(r: SoakResults): object {
+  const mb = (s: SoakSample) => (s.heapTotal + s.workers.reduce((a, w) => a + w.total, 0)) / MB;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -253,13 +193,20 @@ function chart(r: SoakResults): TopLevelSpec {
     padding: 12,
     width: 560,
     height: 260,
-    data: { values: data },
     mark: { type: 'line', strokeWidth: 1.5 },
+    data: {
+      values: r.runs.flatMap(({ candidate, samples }) =>
+        samples.flatMap((s) => [
+          { candidate, what: 'RSS', t: s.t / 60, mb: s.rss / MB },
+          { candidate, what: 'V8 heaps (main + workers)', t: s.t / 60, mb: mb(s) },
+        ]),
+      ),
+    },
     encoding: {
       x: { field: 't', type: 'quantitative', title: 'minutes since the load started' },
       y: { field: 'mb', type: 'quantitative', title: 'MB' },
       color: { field: 'candidate', type: 'nominal', title: null, legend: { orient: 'bottom' } },
       strokeDash: { field: 'what', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 300 } },
     },
-  } as TopLevelSpec;
+  };
 }

@@ -1,37 +1,18 @@
-// The users API under server traffic: GET /users/:id from one client looping alone, the same
-// while three clients loop the heavy report, and open-loop Poisson arrivals at fixed rates
-// (latency from the intended send time). Then the first request after a fresh start against a
-// warm request. The builds are those of the application section (src/app/server.ts), each in
-// its own process; the smartasync build's first request is also taken through the app's own
-// entry (`npm start`), which is what a user starts.
+// 6.4 The users API under traffic: one client looping GET /users/:id alone, the same while three
+// clients loop the heavy report, and open-loop Poisson arrivals at fixed rates (latency from the
+// intended send time). Then the first request after a fresh start against a warm one, the smartasync
+// build also started as users start it (`npm start`). Servers and load: ../app/http.ts.
 import { get } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Pool } from 'undici';
+import { Pool } from 'undici';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
-import {
-  launch,
-  loopDelay,
-  poolCounters,
-  poolDelta,
-  seed,
-  startServer,
-  stopServer,
-  USERS,
-  type Server,
-} from '../app/run-app.ts';
-import type { Size } from '../plan.ts';
-import { spread } from '../stats.ts';
-import { workerThreads } from '../threads.ts';
-import { PlainRecorder } from './hist.ts';
-import { TRAFFIC } from './params.ts';
-import { pace, rng } from './scenarios.ts';
-import type { AppBuild, AppScenarioFigures, FirstRequest, TrafficAppResult } from './types.ts';
+import * as http from '../app/http.ts';
+import type { Build } from '../app/http.ts';
+import { workerThreads } from '../lib/proc.ts';
+import { Latencies, median, spread } from '../lib/stats.ts';
+import { TRAFFIC, type Size } from '../plan.ts';
 
-const BUILDS: { build: AppBuild; note: string }[] = [
+const BUILDS: { build: Build; note: string }[] = [
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool and options (users-api `mode: smartasync`)' },
   {
     build: 'manual-piscina',
@@ -42,100 +23,13 @@ const BUILDS: { build: AppBuild; note: string }[] = [
     note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`): no offload, for reference',
   },
 ];
-const LIGHT_CONNECTIONS = 1;
-const REPORT_CONNECTIONS = 3;
+const [LIGHT_CONNECTIONS, REPORT_CONNECTIONS] = [1, 3];
 // Enough that a request never waits for a free connection below saturation.
 const OPEN_CONNECTIONS = 32;
-const mainEntry = fileURLToPath(import.meta.resolve('users-api/main'));
-
-const userPath = (r: () => number) => `/users/${1 + Math.floor(r() * USERS)}`;
-const light = () => userPath(Math.random);
-
-/** Poisson arrivals at `rate` req/s on GET /users/:id; latency from each request's intended send time. */
-async function openLoopHttp(
-  pool: Pool,
-  rate: number,
-  seconds: number,
-  seed: number,
-  recs: PlainRecorder[],
-): Promise<{ achieved: number; errors: number }> {
-  const arrivals = rng(seed);
-  const ids = rng(seed + 1);
-  let errors = 0;
-  let pending = 0;
-  let drained: (() => void) | undefined;
-  const t0 = performance.now();
-  await pace(
-    () => (-Math.log(1 - arrivals()) * 1000) / rate,
-    seconds * 1000,
-    (_i, intended) => {
-      pending++;
-      pool
-        .request({ path: userPath(ids), method: 'GET' })
-        .then(async (res) => {
-          await res.body.dump();
-          if (res.statusCode !== 200) errors++;
-          const ms = performance.now() - intended;
-          for (const r of recs) r.record(ms);
-        })
-        .catch(() => errors++)
-        .finally(() => {
-          if (--pending === 0) drained?.();
-        });
-    },
-  );
-  if (pending) await new Promise<void>((resolve) => (drained = resolve));
-  return { achieved: (recs[0]?.count ?? 0) / ((performance.now() - t0) / 1000), errors };
-}
-
-/**
- * Closed loop: `clients` connections, each sending its next request as soon as the previous
- * response has been read, until `stop` resolves (or `seconds` pass). Latency per request.
- */
-async function closedLoopHttp(
-  base: string,
-  clients: number,
-  path: () => string,
-  until: Promise<unknown>,
-  recs: PlainRecorder[],
-): Promise<{ achieved: number; errors: number; p50: number }> {
-  let running = true;
-  void until.then(() => (running = false));
-  let errors = 0;
-  let done = 0;
-  const lat = new PlainRecorder();
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      const client = new Client(base);
-      try {
-        while (running) {
-          const s = performance.now();
-          try {
-            const res = await client.request({ path: path(), method: 'GET' });
-            await res.body.dump();
-            if (res.statusCode !== 200) errors++;
-          } catch {
-            errors++;
-          }
-          const ms = performance.now() - s;
-          done++;
-          lat.record(ms);
-          for (const r of recs) r.record(ms);
-        }
-      } finally {
-        await client.close();
-      }
-    }),
-  );
-  const p50 = lat.result().p50;
-  lat.destroy();
-  return { achieved: done / ((performance.now() - t0) / 1000), errors, p50 };
-}
 
 /** One GET on a new connection, timed to the end of the body. */
-function timedGet(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+const timedGet = (url: string) =>
+  new Promise<number>((resolve, reject) => {
     const t0 = performance.now();
     get(url, { agent: false }, (res) => {
       res.resume();
@@ -144,85 +38,187 @@ function timedGet(url: string): Promise<number> {
       );
     }).on('error', reject);
   });
-}
 
-function startMain(url: string, reportCost: number): Promise<Server> {
+type FirstBuild = Build | 'smartasync (npm start)';
+export type FirstRequest = Awaited<ReturnType<typeof firstRequest>> & { error?: string };
+
+/** Fresh starts of one build: spawn to listening, the first request, a warm one (median of 31), worker threads before and after the first. */
+async function firstRequest(kind: FirstBuild, url: string, starts: number, warmCalls: number) {
+  const main = kind === 'smartasync (npm start)';
+  const entry = main
+    ? 'examples/users-api/src/main.ts (npm start), DATA_MODE=smartasync'
+    : `bench/src/app/server.ts ${kind}`;
   const env = {
     ...process.env,
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_MODE: 'smartasync',
     DATABASE_URL: url,
-    REPORT_COST: String(reportCost),
     LOG_LEVEL: 'info',
   };
-  return launch('smartasync', [mainEntry], env, /listening at http:\/\/[^:]+:(\d+)/);
-}
-
-async function firstRequest(
-  kind: FirstRequest['build'],
-  url: string,
-  reportCost: number,
-  starts: number,
-  warmCalls: number,
-): Promise<FirstRequest> {
-  const entry =
-    kind === 'smartasync (npm start)'
-      ? 'examples/users-api/src/main.ts (npm start), DATA_MODE=smartasync'
-      : `bench/src/app/server.ts ${kind}`;
-  const out: FirstRequest = {
-    build: kind,
-    entry,
-    starts: [],
-    firstMs: Number.NaN,
-    warmMs: Number.NaN,
-    listenMs: Number.NaN,
-  };
+  const runs: {
+    listenMs: number;
+    firstMs: number;
+    warmMs: number;
+    workersAtFirst?: number;
+    workersAfterFirst?: number;
+  }[] = [];
   for (let k = 0; k < starts; k++) {
     const t0 = performance.now();
-    const s =
-      kind === 'smartasync (npm start)' ? await startMain(url, reportCost) : await startServer(kind, url, reportCost);
+    const s = main
+      ? await http.launch(
+          'smartasync',
+          [fileURLToPath(import.meta.resolve('users-api/main'))],
+          { ...env, REPORT_COST: String(DEFAULT_REPORT_COST) },
+          /listening at http:\/\/[^:]+:(\d+)/,
+        )
+      : await http.startServer(kind, url, DEFAULT_REPORT_COST);
     try {
       const listenMs = performance.now() - t0;
       const workersAtFirst = workerThreads(s.proc.pid!);
       const firstMs = await timedGet(`${s.base}/users/1`);
       const workersAfterFirst = workerThreads(s.proc.pid!);
-      for (let i = 0; i < warmCalls; i++) await timedGet(`${s.base}/users/${1 + (i % USERS)}`);
+      for (let i = 0; i < warmCalls; i++) await timedGet(`${s.base}/users/${1 + (i % http.USERS)}`);
       const warm: number[] = [];
       for (let i = 0; i < 31; i++) warm.push(await timedGet(`${s.base}/users/${2 + i}`));
-      warm.sort((a, b) => a - b);
-      out.starts.push({
-        listenMs,
-        firstMs,
-        warmMs: warm[15]!,
-        ...(workersAtFirst !== undefined ? { workersAtFirst } : {}),
-        ...(workersAfterFirst !== undefined ? { workersAfterFirst } : {}),
-      });
+      runs.push({ listenMs, firstMs, warmMs: median(warm), workersAtFirst, workersAfterFirst });
     } finally {
-      await stopServer(s);
+      await http.stopServer(s);
     }
   }
-  const med = (k: 'listenMs' | 'firstMs' | 'warmMs') => spread(out.starts.map((x) => x[k])).median;
-  return { ...out, firstMs: med('firstMs'), warmMs: med('warmMs'), listenMs: med('listenMs') };
+  const med = (k: 'listenMs' | 'firstMs' | 'warmMs') => spread(runs.map((x) => x[k])).median;
+  return {
+    build: kind,
+    entry,
+    starts: runs,
+    firstMs: med('firstMs'),
+    warmMs: med('warmMs'),
+    listenMs: med('listenMs'),
+  };
 }
 
-interface Cell {
-  rec: PlainRecorder;
-  p99s: number[];
-  achieved: number[];
-  errors: number;
-  rate?: number;
-  report: { rps: number[]; p50: number[] };
-  pools: NonNullable<ReturnType<typeof poolDelta>>[];
-  loops: NonNullable<Awaited<ReturnType<typeof loopDelay>>>[];
-}
+type Round = { p99: number; achieved: number; errors: number; report?: { requestsPerSec: number; p50Ms: number } };
+type Observed = Awaited<ReturnType<typeof http.observed<Round>>>;
+export type TrafficAppResult = Awaited<ReturnType<typeof runTrafficApp>>;
 
-export async function runTrafficApp(o: { size: Size; log: (m: string) => void }): Promise<TrafficAppResult> {
+export async function runTrafficApp(o: { size: Size; log: (m: string) => void }) {
   const p = TRAFFIC[o.size].app;
-  const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-traffic-'));
-  const url = `sqlite:${join(dir, 'users.db')}`;
-  const reportCost = DEFAULT_REPORT_COST;
-  const result: TrafficAppResult = {
+  // Per build and scenario: every request of every round in one histogram, and each round's figures.
+  const cells = new Map<
+    string,
+    { build: Build; scenario: string; rate?: number; rec: Latencies; rounds: Observed[] }
+  >();
+  const [[scenarios, errors], firstRequests] = await http.withServers(
+    BUILDS.map((b) => b.build),
+    DEFAULT_REPORT_COST,
+    async (servers, errors) => {
+      o.log(`servers up: ${servers.map((s) => s.build).join(', ')}`);
+      const pools = new Map(servers.map((s) => [s, new Pool(s.base, { connections: OPEN_CONNECTIONS })]));
+      const warmup = Math.min(1, p.seconds / 3);
+      const light = (base: string, seconds: number, rec?: (ms: number) => void) =>
+        http.load(base, http.randomUser, LIGHT_CONNECTIONS, seconds, rec).done;
+      try {
+        for (const s of servers) {
+          // Warm-up: JIT, the workers and their connections, on both endpoints and both clients; every
+          // rate once, as the first run at a new rate pays for opening connections and the heaps adjusting.
+          await light(s.base, warmup);
+          await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
+          for (const rt of p.rates) await http.openLoop(pools.get(s)!, rt, warmup, 7, () => {});
+        }
+        await http.interleaved(p.rounds, servers, async (s, round) => {
+          const measure = async (
+            scenario: string,
+            rate: number | undefined,
+            run: (rec: (ms: number) => void) => Promise<Omit<Round, 'p99'>>,
+          ) => {
+            const key = `${s.build}|${scenario}`;
+            const cell =
+              cells.get(key) ??
+              cells.set(key, { build: s.build, scenario, rate, rec: new Latencies(), rounds: [] }).get(key)!;
+            const mine = new Latencies();
+            const r = await http.observed(s, async () => ({
+              ...(await run((ms) => (mine.record(ms), cell.rec.record(ms)))),
+              p99: mine.p99(),
+            }));
+            mine.destroy();
+            cell.rounds.push(r);
+            o.log(`${s.build} ${scenario}: p99 ${r.out.p99.toFixed(2)} ms at ${r.out.achieved.toFixed(0)} req/s`);
+          };
+          const closed = (f: Awaited<ReturnType<typeof light>>) => ({
+            achieved: f.requestsPerSec,
+            errors: f.errors + f.non2xx,
+          });
+          await measure('alone', undefined, async (rec) => closed(await light(s.base, p.seconds, rec)));
+          await measure('with-report', undefined, async (rec) => {
+            // The report load starts first and outlasts the light load.
+            const report = http.load(s.base, '/reports/users', REPORT_CONNECTIONS, p.seconds + 30);
+            await new Promise((r) => setTimeout(r, Math.min(300, p.seconds * 200)));
+            const f = await light(s.base, p.seconds, rec);
+            report.stop();
+            const r = await report.done;
+            return {
+              ...closed(f),
+              errors: f.errors + f.non2xx + r.errors,
+              report: { requestsPerSec: r.requestsPerSec, p50Ms: r.p50Ms },
+            };
+          });
+          for (const [i, rate] of p.rates.entries())
+            await measure(`open-${rate}`, rate, (rec) =>
+              http.openLoop(pools.get(s)!, rate, p.openSeconds, 100 * round + i, rec),
+            );
+        });
+      } finally {
+        await Promise.all([...pools.values()].map((pl) => pl.close()));
+      }
+      const scenarios = [...cells.values()].map(({ build, scenario, rate, rec, rounds }) => {
+        const med = (f: (r: Observed) => number | undefined) => median(rounds.flatMap((r) => f(r) ?? []));
+        const [pool, loop] = [
+          http.medians(rounds.flatMap((r) => r.pool ?? [])),
+          http.medians(rounds.flatMap((r) => r.loop ?? [])),
+        ];
+        const report = rounds.some((r) => r.out.report)
+          ? { requestsPerSec: med((r) => r.out.report?.requestsPerSec), p50Ms: med((r) => r.out.report?.p50Ms) }
+          : undefined;
+        const latency = rec.dist();
+        rec.destroy();
+        return {
+          build,
+          scenario,
+          ...(rate !== undefined && { rate }),
+          achieved: med((r) => r.out.achieved),
+          latency,
+          errors: rounds.reduce((n, r) => n + r.out.errors, 0),
+          p99Rounds: spread(rounds.map((r) => r.out.p99)),
+          ...{ ...(report && { report }), ...(pool && { pool }), ...(loop && { loop }) },
+        };
+      });
+      return [scenarios, errors] as const;
+    },
+    // First request after a fresh start, one build at a time on a quiet machine.
+    async (url) => {
+      const out: FirstRequest[] = [];
+      for (const kind of ['smartasync (npm start)', 'smartasync', 'manual-piscina', 'naive'] as const) {
+        try {
+          out.push(await firstRequest(kind, url, p.starts, o.size === 'smoke' ? 10 : 200));
+          o.log(
+            `${kind}: first request ${out.at(-1)!.firstMs.toFixed(2)} ms, warm ${out.at(-1)!.warmMs.toFixed(2)} ms`,
+          );
+        } catch (err) {
+          out.push({
+            build: kind,
+            entry: '',
+            starts: [],
+            firstMs: NaN,
+            warmMs: NaN,
+            listenMs: NaN,
+            error: String(err),
+          });
+        }
+      }
+      return out;
+    },
+  );
+  return {
     rounds: p.rounds,
     seconds: p.seconds,
     openSeconds: p.openSeconds,
@@ -230,182 +226,8 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
     lightConnections: LIGHT_CONNECTIONS,
     reportConnections: REPORT_CONNECTIONS,
     builds: BUILDS,
-    scenarios: [],
-    firstRequest: [],
-    errors: [],
+    scenarios,
+    firstRequest: firstRequests,
+    errors,
   };
-  const servers: Server[] = [];
-  const pools = new Map<Server, Pool>();
-  const cells = new Map<string, Cell>();
-  const cell = (b: string, sc: string): Cell => {
-    const key = `${b}|${sc}`;
-    if (!cells.has(key))
-      cells.set(key, {
-        rec: new PlainRecorder(),
-        p99s: [],
-        achieved: [],
-        errors: 0,
-        report: { rps: [], p50: [] },
-        pools: [],
-        loops: [],
-      });
-    return cells.get(key)!;
-  };
-  let measured = false;
-  try {
-    seed(url);
-    const started = await Promise.allSettled(BUILDS.map((b) => startServer(b.build, url, reportCost)));
-    started.forEach((s, i) => {
-      if (s.status === 'fulfilled') servers.push(s.value);
-      else result.errors.push({ build: BUILDS[i]!.build, error: String(s.reason) });
-    });
-    o.log(`servers up: ${servers.map((s) => s.build).join(', ')}`);
-    const warmup = Math.min(1, p.seconds / 3);
-    for (const s of servers) {
-      // Warm-up: JIT, the workers and their connections, on both endpoints and both clients.
-      const pool = new Pool(s.base, { connections: OPEN_CONNECTIONS });
-      pools.set(s, pool);
-      await closedLoopHttp(s.base, LIGHT_CONNECTIONS, light, sleep(warmup * 1000), []);
-      await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
-      // Every rate once: the first run at a new, higher rate pays for opening connections and
-      // for both processes' heaps and JIT adjusting to it (tens of ms of p99 on this machine),
-      // which would land on whichever build comes first in round 0.
-      for (const rt of p.rates) await openLoopHttp(pool, rt, warmup, 7, [new PlainRecorder()]);
-    }
-
-    for (let round = 0; round < p.rounds; round++) {
-      const k = round % Math.max(1, servers.length);
-      for (const s of [...servers.slice(k), ...servers.slice(0, k)]) {
-        const measure = async (
-          scenario: string,
-          run: (
-            rec: PlainRecorder,
-          ) => Promise<{ achieved: number; errors: number; report?: { rps: number; p50: number } }>,
-        ) => {
-          const c = cell(s.build, scenario);
-          const rec = new PlainRecorder();
-          const before = await poolCounters(s);
-          await loopDelay(s); // resets the server's histogram
-          const r = await run(rec);
-          const loop = await loopDelay(s);
-          const pd = poolDelta(before, await poolCounters(s));
-          const d = rec.result();
-          c.p99s.push(d.p99);
-          c.achieved.push(r.achieved);
-          c.errors += r.errors;
-          if (r.report) {
-            c.report.rps.push(r.report.rps);
-            c.report.p50.push(r.report.p50);
-          }
-          if (pd) c.pools.push(pd);
-          if (loop) c.loops.push(loop);
-          rec.destroy();
-          o.log(
-            `${s.build} ${scenario}: p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms at ${r.achieved.toFixed(0)} req/s` +
-              (r.report ? `; report ${r.report.rps.toFixed(1)} req/s` : ''),
-          );
-        };
-        await measure('alone', async (rec) => {
-          const f = await closedLoopHttp(s.base, LIGHT_CONNECTIONS, light, sleep(p.seconds * 1000), [
-            rec,
-            cell(s.build, 'alone').rec,
-          ]);
-          return { achieved: f.achieved, errors: f.errors };
-        });
-        await measure('with-report', async (rec) => {
-          // The report load starts first and outlasts the light load.
-          let stopReport!: () => void;
-          const report = closedLoopHttp(
-            s.base,
-            REPORT_CONNECTIONS,
-            () => '/reports/users',
-            new Promise<void>((r) => (stopReport = r)),
-            [],
-          );
-          await sleep(Math.min(300, p.seconds * 200));
-          const f = await closedLoopHttp(s.base, LIGHT_CONNECTIONS, light, sleep(p.seconds * 1000), [
-            rec,
-            cell(s.build, 'with-report').rec,
-          ]);
-          stopReport();
-          const r = await report;
-          return { achieved: f.achieved, errors: f.errors + r.errors, report: { rps: r.achieved, p50: r.p50 } };
-        });
-        for (const [i, rate] of p.rates.entries()) {
-          const sc = `open-${rate}`;
-          cell(s.build, sc).rate = rate;
-          await measure(sc, (rec) =>
-            openLoopHttp(pools.get(s)!, rate, p.openSeconds, 100 * round + i, [rec, cell(s.build, sc).rec]),
-          );
-        }
-      }
-    }
-    measured = true;
-  } finally {
-    await Promise.all([...pools.values()].map((pl) => pl.close()));
-    await Promise.all(servers.map(stopServer));
-    if (!measured) rmSync(dir, { recursive: true, force: true });
-  }
-
-  for (const [key, c] of cells) {
-    const [build, scenario] = key.split('|') as [AppBuild, string];
-    const med = (xs: number[]) => spread(xs).median;
-    result.scenarios.push({
-      build,
-      scenario,
-      ...(c.rate !== undefined ? { rate: c.rate } : {}),
-      achieved: med(c.achieved),
-      latency: c.rec.result(),
-      errors: c.errors,
-      p99Rounds: spread(c.p99s),
-      ...(c.report.rps.length ? { report: { requestsPerSec: med(c.report.rps), p50Ms: med(c.report.p50) } } : {}),
-      ...(c.pools.length
-        ? {
-            pool: {
-              calls: med(c.pools.map((x) => x.calls)),
-              meanWaitMs: med(c.pools.map((x) => x.meanWaitMs)),
-              meanRunMs: med(c.pools.map((x) => x.meanRunMs)),
-              maxWaitMs: med(c.pools.map((x) => x.maxWaitMs)),
-            },
-          }
-        : {}),
-      ...(c.loops.length
-        ? {
-            loop: {
-              p50Ms: med(c.loops.map((x) => x.p50Ms)),
-              p99Ms: med(c.loops.map((x) => x.p99Ms)),
-              maxMs: med(c.loops.map((x) => x.maxMs)),
-            },
-          }
-        : {}),
-    } satisfies AppScenarioFigures);
-    c.rec.destroy();
-  }
-
-  // First request after a fresh start, one build at a time on a quiet machine.
-  const warmCalls = o.size === 'smoke' ? 10 : 200;
-  try {
-    for (const kind of ['smartasync (npm start)', 'smartasync', 'manual-piscina', 'naive'] as FirstRequest['build'][]) {
-      try {
-        const fr = await firstRequest(kind, url, reportCost, p.starts, warmCalls);
-        result.firstRequest.push(fr);
-        o.log(
-          `${kind}: listening after ${fr.listenMs.toFixed(0)} ms; first request ${fr.firstMs.toFixed(2)} ms, warm ${fr.warmMs.toFixed(2)} ms`,
-        );
-      } catch (err) {
-        result.firstRequest.push({
-          build: kind,
-          entry: '',
-          starts: [],
-          firstMs: Number.NaN,
-          warmMs: Number.NaN,
-          listenMs: Number.NaN,
-          error: String(err),
-        });
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return result;
 }

@@ -1,88 +1,42 @@
-// Idle cost and first call, one candidate per process: `idle.ts <candidate id | node> <workers> <seconds>`.
-// The process starts its pool (warm where the candidate can), times the first call and a few
-// warm ones, makes sure every worker is up, then prints READY and waits for GO on stdin, so the
-// runner can start the candidates one after another (their first calls unperturbed) and then
-// let them settle and measure their idle windows all at once. The result is one JSON line on stdout.
-import { readdirSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+// 6.5 Idle cost and first call: one process per pool (and one with no pool, the floor), one after
+// another. Each starts its pool (warm where it can), times the first call and 20 warm ones, makes
+// sure every worker is up, then idles: process CPU over the window, split by thread.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HELPER_THREAD } from '../threads.ts';
-import { TRAFFIC_CANDIDATES, type TrafficInstance } from './candidates.ts';
-import type { IdleCandidate } from './types.ts';
-import { calibrate } from './work.ts';
+import { runChild, threads } from '../lib/proc.ts';
+import { median } from '../lib/stats.ts';
+import { TRAFFIC, type Size } from '../plan.ts';
+import { calibrate } from '../tasks.ts';
+import { POOLS, type StartInfo, type TrafficInstance } from './pools.ts';
 
-/** Baseline: a Node process with no pool at all, as idle as Node gets. */
-export const NODE_BASELINE = 'node';
-
-interface ThreadSample {
-  tid: string;
-  comm: string;
-  /** ns on CPU (schedstat) */
-  cpuNs: number;
-  switches: number;
+export interface IdleCandidate {
+  id: string;
+  lib: string;
+  kind: string;
+  seconds: number;
+  start?: StartInfo;
+  /** the first call, the median of 20 after it, one after the idle window (ms) */
+  firstCallMs?: number;
+  warmCallMs?: number;
+  afterIdleCallMs?: number;
+  workers?: number;
+  /** process CPU over the window (ms, and as a share of one core), CPU ms by thread, context switches per second */
+  cpuMs?: number;
+  coreShare?: number;
+  threads?: { main: number; workers: number; other: number };
+  wakeupsPerS?: { workers: number; main: number };
+  error?: string;
 }
 
-function threads(): ThreadSample[] | undefined {
-  try {
-    return readdirSync('/proc/self/task').map((tid) => {
-      const base = `/proc/self/task/${tid}`;
-      const status = readFileSync(`${base}/status`, 'utf8');
-      const num = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-      return {
-        tid,
-        comm: readFileSync(`${base}/comm`, 'utf8').trim(),
-        cpuNs: Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]),
-        switches: num('voluntary_ctxt_switches') + num('nonvoluntary_ctxt_switches'),
-      };
-    });
-  } catch {
-    return undefined; // not Linux
-  }
-}
-
-function split(
-  a: ThreadSample[] | undefined,
-  b: ThreadSample[] | undefined,
-  seconds: number,
-): Pick<IdleCandidate, 'threads' | 'wakeupsPerS'> {
-  if (!a || !b) return {};
-  const before = new Map(a.map((t) => [t.tid, t]));
-  const cpu = { main: 0, workers: 0, other: 0 };
-  const wake = { main: 0, workers: 0 };
-  for (const t of b) {
-    const t0 = before.get(t.tid) ?? { cpuNs: 0, switches: 0 };
-    const ms = (t.cpuNs - t0.cpuNs) / 1e6;
-    const sw = t.switches - t0.switches;
-    if (t.tid === String(process.pid)) {
-      cpu.main += ms;
-      wake.main += sw;
-    } else if (HELPER_THREAD.test(t.comm)) cpu.other += ms;
-    else {
-      cpu.workers += ms;
-      wake.workers += sw;
-    }
-  }
-  return { threads: cpu, wakeupsPerS: { main: wake.main / seconds, workers: wake.workers / seconds } };
-}
-
-async function timed<T>(f: () => Promise<T>): Promise<number> {
+const timed = async (f: () => Promise<unknown>) => {
   const t0 = performance.now();
   await f();
   return performance.now() - t0;
-}
-
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
 };
+const cpuMs = () => (process.cpuUsage().user + process.cpuUsage().system) / 1000;
 
-export async function idle(
-  id: string,
-  workers: number,
-  seconds: number,
-  ready: () => Promise<void>,
-): Promise<IdleCandidate> {
-  const c = TRAFFIC_CANDIDATES.find((x) => x.id === id);
+/** In a child process of its own (src/lib/child.ts). */
+export async function idle({ id, workers, seconds }: { id: string; workers: number; seconds: number }) {
+  const c = POOLS.find((x) => x.id === id);
   const res: IdleCandidate = { id, lib: c?.lib ?? 'node', kind: c?.kind ?? 'floor', seconds };
   let inst: TrafficInstance | undefined;
   if (c) {
@@ -96,21 +50,20 @@ export async function idle(
     }
     const warm: number[] = [];
     for (let i = 0; i < 20; i++) warm.push(await timed(() => inst!.light(i)));
-    warm.sort((a, b) => a - b);
-    res.warmCallMs = warm[9];
-    res.workers = inst.workers();
+    [res.warmCallMs, res.workers] = [median(warm), inst.workers()];
   }
-  await ready();
-  // Let start-up work (JIT, GC) finish before the window.
-  await sleep(Math.min(1000, seconds * 1000));
-  const t0 = threads();
-  const c0 = cpuMs();
-  const w0 = performance.now();
+  await sleep(Math.min(1000, seconds * 1000)); // let start-up work (JIT, GC) finish
+  const [t0, c0, w0] = [threads('self'), cpuMs(), performance.now()];
   await sleep(seconds * 1000);
-  const window = (performance.now() - w0) / 1000;
+  const [t1, window] = [threads('self'), (performance.now() - w0) / 1000];
   res.cpuMs = cpuMs() - c0;
-  Object.assign(res, split(t0, threads(), window));
   res.coreShare = res.cpuMs / (window * 1000);
+  if (t0 && t1) {
+    const ms = (k: 'main' | 'workers' | 'other') => (t1[k].cpuNs - t0[k].cpuNs) / 1e6;
+    const perS = (k: 'main' | 'workers') => (t1[k].switches - t0[k].switches) / window;
+    res.threads = { main: ms('main'), workers: ms('workers'), other: ms('other') };
+    res.wakeupsPerS = { main: perS('main'), workers: perS('workers') };
+  }
   if (inst) {
     res.afterIdleCallMs = await timed(() => inst!.light(1));
     await inst.close();
@@ -118,26 +71,27 @@ export async function idle(
   return res;
 }
 
-if (import.meta.main) {
-  const [id, workers, seconds] = process.argv.slice(2);
-  const lines = createInterface({ input: process.stdin });
-  const go = new Promise<void>((resolve) => lines.on('line', (l) => l.trim() === 'GO' && resolve()));
-  let out: IdleCandidate;
-  try {
-    out = await idle(id!, Number(workers), Number(seconds), async () => {
-      process.stdout.write('READY\n');
-      await go;
-    });
-  } catch (err) {
-    out = {
-      id: id!,
-      lib: '?',
-      kind: 'peer',
-      seconds: Number(seconds),
-      error: err instanceof Error ? err.message : String(err),
-    };
-    process.stdout.write('READY\n');
+export type IdleResult = Awaited<ReturnType<typeof runIdle>>;
+
+export async function runIdle(size: Size, only: string[] | undefined, log: (m: string) => void) {
+  const { workers, idle: p } = TRAFFIC[size];
+  const ids = [
+    ...POOLS.filter((c) => !only?.length || only.some((o) => c.id === o || c.lib === o)).map((c) => c.id),
+    'node',
+  ];
+  const candidates: IdleCandidate[] = [];
+  for (const id of ids) {
+    const job = { id, workers, seconds: p.seconds };
+    const opts = { timeoutMs: (p.seconds + 60) * 1000, log: (m: string) => log(`    ${id}: ${m}`) };
+    candidates.push(
+      await runChild<IdleCandidate>(new URL(import.meta.url), 'idle', job, opts).catch((err: unknown) => ({
+        id,
+        lib: '?',
+        kind: 'peer',
+        seconds: p.seconds,
+        error: err instanceof Error ? err.message : String(err),
+      })),
+    );
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
-  process.exit(0);
+  return { seconds: p.seconds, workers, candidates };
 }

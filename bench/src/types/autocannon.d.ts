@@ -1,41 +1,21 @@
-// The small part of autocannon's API the application benchmark uses (it ships no types).
+// The small part of autocannon's API the application benchmarks use (it ships no types).
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 
-  interface Histogram {
-    average: number;
-    mean: number;
-    p50: number;
-    p90: number;
-    p99: number;
-    max: number;
-    total: number;
-  }
   export interface Result {
-    requests: Histogram & { sent: number };
-    latency: Histogram;
+    requests: { total: number };
     duration: number;
     errors: number;
     timeouts: number;
     non2xx: number;
-    '2xx': number;
-  }
-  interface RawRequest {
-    path?: string;
-    method?: string;
   }
   export interface Options {
     url: string;
     connections?: number;
-    pipelining?: number;
     duration?: number;
-    amount?: number;
     timeout?: number;
-    requests?: { setupRequest?: (req: RawRequest) => RawRequest }[];
+    requests?: { setupRequest?: (req: { path?: string }) => { path?: string } }[];
   }
-  export interface Instance extends EventEmitter {
-    stop(): void;
-  }
-  function autocannon(opts: Options, cb: (err: Error | null, result: Result) => void): Instance;
+  function autocannon(opts: Options, cb: (err: Error | null, result: Result) => void): EventEmitter & { stop(): void };
   export default autocannon;
 }

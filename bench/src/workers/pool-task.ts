@@ -1,4 +1,5 @@
-// Worker module for piscina and tinypool: the default export handles `noop`, the named
-// exports `rows` and `echo` are selected per call with `{ name: 'rows' }`.
-export { noop as default, rows } from '../tasks.ts';
+// Worker module for piscina and tinypool: the default export is the no-op; the others are picked
+// per call with `{ name }` (piscina's micro rows, traffic and soak calls, bench:compare's echo).
+export { noop as default, rows, light, spin } from '../tasks.ts';
 export const echo = <T>(x: T): T => x;
+export { lookup } from '../soak/work.ts';

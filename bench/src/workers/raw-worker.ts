@@ -1,14 +1,10 @@
-// The hand-written baseline: one postMessage per call each way, the smallest protocol that
-// still correlates replies with calls.
+// The hand-written baseline: one postMessage per call each way, the smallest protocol that still
+// correlates replies with calls. Op 2 sends the rows as JSON text made here (a string clones as one
+// flat copy, so the receiving thread does almost no work).
 import { parentPort } from 'node:worker_threads';
-import { noop, rows } from '../tasks.ts';
+import { lookup } from '../soak/work.ts';
+import { light, noop, rows, spin } from '../tasks.ts';
 
 const port = parentPort!;
-// op 0: noop; op 1: rows as objects; op 2: rows as JSON text made here (a string clones as
-// one flat copy, so the receiving thread does almost no work).
-port.on('message', (m: [number, 0, { a: number }] | [number, 1 | 2, number]) => {
-  const [id, op, arg] = m;
-  const result =
-    op === 0 ? noop(arg as { a: number }) : op === 1 ? rows(arg as number) : JSON.stringify(rows(arg as number));
-  port.postMessage([id, result]);
-});
+const ops = [noop, rows, (n: number) => JSON.stringify(rows(n)), light, spin, lookup] as ((x: never) => unknown)[];
+port.on('message', ([id, op, arg]: [number, number, never]) => port.postMessage([id, ops[op]!(arg)]));

@@ -1,0 +1,138 @@
+// Section 5: the users API in its builds, each in its own server process (./http.ts), under autocannon
+// from this process: 10 connections on GET /users/:id alone, then while one more connection keeps
+// calling the heavy report, and (smartasync build) next to a busy-loop process that takes one core.
+// Builds are interleaved per round like every comparison.
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_REPORT_COST } from 'users-api/manager';
+import { threads, type Threads } from '../lib/proc.ts';
+import { PARAMS, type Size } from '../plan.ts';
+import * as http from './http.ts';
+import type { Build, Server } from './http.ts';
+
+const BUILDS: { build: Build; note: string }[] = [
+  { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)' },
+  {
+    build: 'manual-piscina',
+    note: 'piscina, min = max threads = cores (as smartasync), a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
+  },
+  { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
+  {
+    build: 'smartasync-auto',
+    note: "smartasync(DatabaseManager, { offload: 'auto' }): calls that keep finishing under 0.1 ms run inline (users-api `mode: smartasync-auto`)",
+  },
+];
+const [LIGHT_CONNECTIONS, REPORT_CONNECTIONS] = [10, 1];
+/** `with-cpu-hog`, smartasync only, is a control: a separate process spins on one core, as the report would, without touching the server. */
+type Scenario = 'alone' | 'with-report' | 'with-cpu-hog';
+
+/** CPU time per light request by thread (/proc/<pid>/task/<tid>/stat; USER_HZ = 100) and of the load generator. */
+function cpuSplit(a: Threads | undefined, b: Threads | undefined, loadgenUs: number, requests: number) {
+  if (!a || !b || requests === 0) return undefined;
+  const per = (k: keyof Threads) => ((b[k].ticks - a[k].ticks) * 1e4) / requests;
+  return { mainUs: per('main'), workersUs: per('workers'), otherUs: per('other'), loadgenUs: loadgenUs / requests };
+}
+const ownCpuUs = () => process.cpuUsage().user + process.cpuUsage().system;
+
+async function measure(s: Server, scenario: Scenario, seconds: number, round: number) {
+  const [t0, cpu0] = [threads(s.proc.pid!), ownCpuUs()];
+  let report: ReturnType<typeof http.load> | undefined;
+  const {
+    out: light,
+    pool,
+    loop,
+  } = await http.observed(s, async () => {
+    // The other load starts first and outlasts the light load.
+    const end = `const end = Date.now() + ${Math.round((seconds + 2) * 1000)}; while (Date.now() < end);`;
+    const hog = scenario === 'with-cpu-hog' ? spawn(process.execPath, ['-e', end], { stdio: 'ignore' }) : undefined;
+    if (scenario === 'with-report') report = http.load(s.base, '/reports/users', REPORT_CONNECTIONS, seconds + 30);
+    if (scenario !== 'alone') await sleep(300);
+    try {
+      return await http.load(s.base, http.randomUser, LIGHT_CONNECTIONS, seconds).done;
+    } finally {
+      hog?.kill('SIGKILL');
+      report?.stop();
+    }
+  });
+  const reported = await report?.done;
+  // Light-scenario CPU only: with the report running, its CPU would be charged to the light requests.
+  const cpu = scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), ownCpuUs() - cpu0, light.requests) : undefined;
+  return {
+    build: s.build,
+    scenario,
+    round,
+    light,
+    ...(reported && { report: reported }),
+    ...{ ...(pool && { pool }), ...(cpu && { cpu }), ...(loop && { loop }) },
+  };
+}
+
+export type AppResult = Awaited<ReturnType<typeof runApp>>;
+
+export async function runApp(o: { size: Size; log: (m: string) => void }) {
+  const p = PARAMS[o.size].app;
+  const measurements: Awaited<ReturnType<typeof measure>>[] = [];
+  const [errors] = await http.withServers(
+    BUILDS.map((b) => b.build),
+    DEFAULT_REPORT_COST,
+    async (servers, errors) => {
+      o.log(`servers up: ${servers.map((s) => s.build).join(', ')}`);
+      for (const s of servers) {
+        // Warm-up: JIT, lazily started workers and their connections, on both endpoints.
+        await http.load(s.base, http.randomUser, LIGHT_CONNECTIONS, p.warmup).done;
+        await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
+      }
+      await http.interleaved(p.rounds, servers, async (s, round) => {
+        for (const scenario of [
+          'alone',
+          'with-report',
+          ...(s.build === 'smartasync' ? ['with-cpu-hog'] : []),
+        ] as Scenario[]) {
+          const m = await measure(s, scenario, p.seconds, round);
+          o.log(
+            `${s.build} ${scenario}: ${m.light.requestsPerSec.toFixed(0)} req/s, p50 ${m.light.p50Ms.toFixed(2)} ms, p99 ${m.light.p99Ms.toFixed(2)} ms`,
+          );
+          measurements.push(m);
+        }
+      });
+      return errors;
+    },
+    async () => undefined,
+  );
+  // Medians over rounds, but the counts are summed.
+  const summary = BUILDS.flatMap(({ build }) =>
+    (['alone', 'with-report', 'with-cpu-hog'] as Scenario[]).flatMap((scenario) => {
+      const ms = measurements.filter((m) => m.build === build && m.scenario === scenario);
+      const med = <K extends 'light' | 'report' | 'pool' | 'cpu' | 'loop'>(k: K) =>
+        http.medians(ms.flatMap((m) => (m[k] ? [m[k]!] : [])));
+      const [light, report, pool, cpu, loop] = [med('light'), med('report'), med('pool'), med('cpu'), med('loop')];
+      for (const k of ['requests', 'errors', 'non2xx'] as const)
+        if (light) light[k] = ms.reduce((n, x) => n + x.light[k], 0);
+      return light
+        ? [
+            {
+              build,
+              scenario,
+              light,
+              ...(report && { report }),
+              ...(pool && { pool }),
+              ...(cpu && { cpu }),
+              ...(loop && { loop }),
+            },
+          ]
+        : [];
+    }),
+  );
+  const params = {
+    seconds: p.seconds,
+    rounds: p.rounds,
+    lightConnections: LIGHT_CONNECTIONS,
+    reportConnections: REPORT_CONNECTIONS,
+  };
+  return {
+    params: { ...params, users: http.USERS, reportCost: DEFAULT_REPORT_COST, builds: BUILDS },
+    measurements,
+    summary,
+    errors,
+  };
+}

@@ -1,0 +1,183 @@
+// Processes and what /proc says about them: jobs run in child processes (pinned or not, with a hard
+// time limit), threads told apart by name, CPU taken by other processes, and what was measured.
+import { createHash } from 'node:crypto';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+export const hasTaskset = (() => {
+  let ok: boolean | undefined;
+  return () => (ok ??= spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+})();
+export const pinned = (on: boolean, argv: string[]): [string, string[]] =>
+  on ? ['taskset', ['-c', '0', ...argv]] : [argv[0]!, argv.slice(1)];
+
+/**
+ * Runs `fn` of module `mod` on `job` in a child process (src/lib/child.ts) and returns its result. A
+ * sync candidate that never answers blocks its thread for good: only the parent can end it.
+ */
+export async function runChild<T>(
+  mod: URL,
+  fn: string,
+  job: unknown,
+  o: { pinned?: boolean; timeoutMs: number; nodeArgs?: string[]; log: (m: string) => void },
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-'));
+  const [jobFile, outFile] = [join(dir, 'job.json'), join(dir, 'out.json')];
+  writeFileSync(jobFile, JSON.stringify(job));
+  const argv = [process.execPath, '--expose-gc', ...(o.nodeArgs ?? []), CHILD, mod.href, fn, jobFile, outFile];
+  const [cmd, args] = pinned(o.pinned ?? false, argv);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        for (const line of d.toString().split('\n')) if (line.trim()) o.log(line);
+      });
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`job exceeded ${o.timeoutMs / 1000} s and was killed`));
+      }, o.timeoutMs);
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolve();
+        else
+          reject(new Error(`child exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      });
+    });
+    return JSON.parse(readFileSync(outFile, 'utf8')) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Node's own helper threads have fixed names (V8 platform workers, libuv's pool, the task scheduler,
+// the signal watcher); every other thread but the main one is a worker_threads thread.
+const HELPER_THREAD = /^(V8Worker|libuv-worker|DelayedTaskSche|SignalInspector)/;
+export type Threads = Record<'main' | 'workers' | 'other', { ticks: number; cpuNs: number; switches: number }>;
+
+/** CPU (stat ticks, schedstat ns) and context switches of process `pid`'s threads by kind; undefined off Linux. */
+export function threads(pid: number | 'self'): Threads | undefined {
+  const main = String(pid === 'self' ? process.pid : pid);
+  const out: Threads = {
+    main: { ticks: 0, cpuNs: 0, switches: 0 },
+    workers: { ticks: 0, cpuNs: 0, switches: 0 },
+    other: { ticks: 0, cpuNs: 0, switches: 0 },
+  };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const read = (f: string) => readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8');
+      const stat = read('stat');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // utime and stime are fields 14 and 15 of stat; the slice starts at field 3.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = read('status');
+      const num = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+      const t = out[tid === main ? 'main' : HELPER_THREAD.test(comm) ? 'other' : 'workers'];
+      t.ticks += Number(f[11]) + Number(f[12]);
+      t.cpuNs += Number(read('schedstat').split(' ')[0]);
+      t.switches += num('voluntary_ctxt_switches') + num('nonvoluntary_ctxt_switches');
+    }
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+  return out;
+}
+
+/** worker_threads threads alive in process `pid` now. */
+export function workerThreads(pid: number | 'self'): number | undefined {
+  try {
+    const main = String(pid === 'self' ? process.pid : pid);
+    const name = (tid: string) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    return readdirSync(`/proc/${pid}/task`).filter((tid) => tid !== main && !HELPER_THREAD.test(name(tid))).length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ticks the machine spent busy, and this process with its waited-for children. */
+function cpuTicks(): { machine: number; own: number } | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    // busy = all but idle and iowait; utime, stime, cutime, cstime are fields 14-17.
+    return {
+      machine: cpu.slice(0, 8).reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!,
+      own: f[11]! + f[12]! + f[13]! + f[14]!,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts counting: `otherCores()` is how many cores other processes kept busy on average since. */
+export function machineLoad(): { otherCores(): number | undefined } {
+  const t0 = performance.now();
+  const a = cpuTicks();
+  return {
+    otherCores() {
+      const b = cpuTicks();
+      if (!a || !b) return undefined;
+      return Math.max(0, b.machine - a.machine - (b.own - a.own)) / 100 / ((performance.now() - t0) / 1000);
+    },
+  };
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function smartasyncVersion(): string | null {
+  try {
+    const p = createRequire(import.meta.url).resolve('smartasync/package.json');
+    return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/** A fingerprint of smartasync's built files, taken before and after a run: a rebuild in the middle would mix two versions. */
+export function subjectBuild(): string | null {
+  try {
+    const dir = dirname(createRequire(import.meta.url).resolve('smartasync'));
+    const h = createHash('sha1');
+    for (const f of readdirSync(dir)
+      .filter((f) => f.endsWith('.js'))
+      .sort())
+      h.update(readFileSync(join(dir, f)));
+    return h.digest('hex').slice(0, 12);
+  } catch {
+    return null;
+  }
+}
+
+/** What every results file records about its run: when, what ran, on what, and how loaded the machine was. */
+export function runMeta(command: string) {
+  return {
+    date: new Date().toISOString(),
+    command,
+    node: process.version,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    platform: `${process.platform} ${process.arch}`,
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    smartasyncVersion: smartasyncVersion(),
+    /** fingerprint of smartasync's built files at the start of the run */
+    smartasyncBuild: subjectBuild(),
+    loadavgBefore: loadavg(),
+  };
+}

@@ -1,0 +1,123 @@
+// Order statistics over per-call samples and over repeated blocks, and latency tails from whole
+// distributions (HdrHistogram, hdr-histogram-js: every call recorded in µs at 3 significant digits).
+import * as hdr from 'hdr-histogram-js';
+import type { Stamp } from '../tasks.ts';
+
+/** Nearest rank on a sorted sample: p99 of 1,000 samples is the 990th value, never an interpolation. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  return n ? sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]! : Number.NaN;
+}
+
+export function sortedCopy(xs: ArrayLike<number>): Float64Array {
+  return Float64Array.from(xs).sort();
+}
+
+/** The middle value, or the mean of the two middle values of an even count. */
+export function median(xs: ArrayLike<number>): number {
+  const s = sortedCopy(xs);
+  const n = s.length;
+  return n === 0 ? Number.NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** Per-round values of one metric: the median over rounds, the min–max and the quartiles. */
+export type Spread = ReturnType<typeof spread>;
+export function spread(values: number[]) {
+  const s = sortedCopy(values);
+  const [min, max] = s.length ? [s[0]!, s[s.length - 1]!] : [Number.NaN, Number.NaN];
+  return { median: median(s), min, max, q1: quantile(s, 0.25), q3: quantile(s, 0.75), n: s.length };
+}
+
+const SLOW_MS = 5;
+// 1 µs to 10 min, 3 significant digits.
+const histogram = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
+// A percentile is its bucket's upper bound: never report it above the largest value seen.
+const at = (h: hdr.Histogram, q: number) => Math.min(h.getValueAtPercentile(q), h.maxValue) / 1000;
+const pq = (h: hdr.Histogram) => ({ p50: at(h, 50), p99: at(h, 99) });
+
+/** Percentiles of one latency distribution, ms, with the histogram itself (compressed base64, µs). */
+export type Dist = ReturnType<Latencies['dist']>;
+
+/** Plain latencies (HTTP responses). */
+export class Latencies {
+  protected readonly h = histogram();
+  protected over5 = 0;
+  record(ms: number): void {
+    this.h.recordValue(us(ms));
+    if (ms > SLOW_MS) this.over5++;
+  }
+  get count(): number {
+    return this.h.totalCount;
+  }
+  p99(): number {
+    return this.count ? at(this.h, 99) : Number.NaN;
+  }
+  dist() {
+    const h = this.h;
+    const ms = (q: number) => (h.totalCount ? at(h, q) : Number.NaN);
+    const [max, mean] = h.totalCount ? [h.maxValue / 1000, h.mean / 1000] : [Number.NaN, Number.NaN];
+    const over5ms = h.totalCount ? this.over5 / h.totalCount : 0;
+    return {
+      count: h.totalCount,
+      p50: ms(50),
+      p90: ms(90),
+      p99: ms(99),
+      p999: ms(99.9),
+      max,
+      mean,
+      over5ms,
+      hdr: hdr.encodeIntoCompressedBase64(h),
+    };
+  }
+  destroy(): void {
+    this.h.destroy();
+  }
+}
+
+export type Recorded = ReturnType<Recorder['result']>;
+
+/**
+ * Calls whose worker stamped when the body started and how long it ran: besides the latency, where
+ * the time went (the sender's lateness, waiting to start on a worker, running, reply delivery).
+ */
+export class Recorder extends Latencies {
+  private readonly parts = { lag: histogram(), queue: histogram(), run: histogram(), reply: histogram() };
+  private readonly slow: { total: number; queue: number; reply: number }[] = [];
+
+  /** `from`: what the latency counts from (the call, or its intended send time); all on this thread's performance.now(). */
+  call(from: number, sent: number, settled: number, stamp: Stamp): void {
+    const total = settled - from;
+    // Worker stamps are wall-clock: convert the caller's times the same way.
+    const queue = Math.max(0, stamp.t - (performance.timeOrigin + sent));
+    const reply = Math.max(0, performance.timeOrigin + settled - (stamp.t + stamp.r));
+    this.record(total);
+    const p = this.parts;
+    p.lag.recordValue(us(sent - from));
+    p.queue.recordValue(us(queue));
+    p.run.recordValue(us(stamp.r));
+    p.reply.recordValue(us(reply));
+    if (total > SLOW_MS) this.slow.push({ total, queue, reply });
+  }
+
+  result() {
+    const p = this.parts;
+    const slow = (k: 'total' | 'queue' | 'reply') => quantile(sortedCopy(this.slow.map((s) => s[k])), 0.5);
+    return {
+      latency: this.dist(),
+      split: { lag: pq(p.lag), queue: pq(p.queue), run: pq(p.run), reply: pq(p.reply) },
+      slow: {
+        count: this.slow.length,
+        medianMs: slow('total'),
+        queueMedianMs: slow('queue'),
+        replyMedianMs: slow('reply'),
+      },
+    };
+  }
+
+  override destroy(): void {
+    super.destroy();
+    for (const h of Object.values(this.parts)) h.destroy();
+  }
+}

@@ -1,0 +1,114 @@
+// 6.2 Open-loop arrivals: each pool's closed-loop throughput (64 in flight, calls of ≈50 µs of CPU)
+// first, then Poisson arrivals at fractions of the lowest, the same seeded schedule for every pool.
+// Latency counts from each call's intended send time (src/lib/arrivals.ts).
+import { pace, poisson, rng } from '../lib/arrivals.ts';
+import { Recorder } from '../lib/stats.ts';
+import { interleave } from '../micro.ts';
+import { TRAFFIC, type Size } from '../plan.ts';
+import { calibrate } from '../tasks.ts';
+import { candidates, check, type TrafficInstance } from './pools.ts';
+
+const IN_FLIGHT = 64;
+
+/** Poisson arrivals at `rate` calls/s for `seconds`, each call `workIters` of CPU; every call goes to every recorder. */
+export async function openLoopRun(
+  inst: TrafficInstance,
+  rate: number,
+  seconds: number,
+  workIters: number,
+  seed: number,
+  recs: Recorder[],
+) {
+  const t0 = performance.now();
+  await pace(poisson(rate, rng(seed)), seconds * 1000, async (i, intended) => {
+    const sent = performance.now();
+    const r = await inst.spin(i, workIters);
+    const settled = performance.now();
+    check(r, i);
+    for (const rec of recs) rec.call(intended, sent, settled, r);
+  });
+  return { achieved: (recs[0]?.count ?? 0) / ((performance.now() - t0) / 1000) };
+}
+
+/** Closed loop: `inFlight` lanes each issue their next call as soon as the previous one settles; calls/s. */
+async function closedLoop(inst: TrafficInstance, seconds: number, workIters: number): Promise<number> {
+  const t0 = performance.now();
+  let [done, next] = [0, 0];
+  const lane = async () => {
+    for (let a = next++; performance.now() < t0 + seconds * 1000; a = next++, done++)
+      check(await inst.spin(a, workIters), a);
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  return done / ((performance.now() - t0) / 1000);
+}
+
+export type OpenLoopResult = Awaited<ReturnType<typeof openloop>>;
+
+export async function openloop({ size, only }: { size: Size; only?: string[] }) {
+  const p = TRAFFIC[size];
+  const o = p.openloop;
+  const workIters = calibrate(o.workMs);
+  const { cs, meta } = candidates(only, p.workers);
+  const saturation = new Map<string, number>();
+  const pooled = new Map<string, { recs: Recorder[]; achieved: number[][] }>();
+  let rates: number[] = [];
+  const log = (m: string) => void process.stderr.write(m + '\n');
+  const results = await interleave<TrafficInstance>(
+    o.rounds,
+    cs,
+    async (inst, round, id) => {
+      if (round < 0) {
+        // The warm-up block measures each pool's closed-loop throughput, after a short unmeasured run.
+        await closedLoop(inst, Math.min(0.3, o.saturationSeconds), workIters);
+        saturation.set(id, await closedLoop(inst, o.saturationSeconds, workIters));
+        log(`  ${id}: saturation ${Math.round(saturation.get(id)!)} calls/s closed loop`);
+        return { values: {} };
+      }
+      if (!rates.length) {
+        rates = o.fractions.map((f) => Math.max(10, Math.round(f * Math.min(...saturation.values()))));
+        log(`  rates: ${rates.join(', ')} calls/s`);
+      }
+      if (!pooled.has(id)) pooled.set(id, { recs: rates.map(() => new Recorder()), achieved: rates.map(() => []) });
+      const mine = pooled.get(id)!;
+      // Every rate once, unmeasured, before the first round: the first run at a new, higher rate pays
+      // for the heap and JIT adjusting to it.
+      if (round === 0)
+        for (const [k, rate] of rates.entries())
+          await openLoopRun(inst, rate, Math.min(0.3, o.seconds / 4), workIters, 999 + k, [new Recorder()]);
+      const values: Record<string, number> = {};
+      for (const [k, rate] of rates.entries()) {
+        const rec = new Recorder();
+        const res = await openLoopRun(inst, rate, o.seconds, workIters, 1000 * round + k, [rec, mine.recs[k]!]);
+        values[`p99_ms_r${k}`] = rec.p99();
+        mine.achieved[k]!.push(res.achieved);
+        rec.destroy();
+      }
+      return { values };
+    },
+    log,
+  );
+  const candidatesOut = results.map((r) => {
+    const mine = pooled.get(r.id);
+    const points = rates.flatMap((rate, k) => {
+      const spread = r.metrics[`p99_ms_r${k}`];
+      if (!mine || !spread) return [];
+      const ach = mine.achieved[k]!;
+      return [
+        { rate, achieved: ach.reduce((a, b) => a + b, 0) / ach.length, rec: mine.recs[k]!.result(), p99Rounds: spread },
+      ];
+    });
+    return { ...meta(r), ...(saturation.has(r.id) ? { saturation: saturation.get(r.id)! } : {}), points };
+  });
+  const floor = saturation.size ? Math.min(...saturation.values()) : Number.NaN;
+  return {
+    rounds: o.rounds,
+    seconds: o.seconds,
+    workers: p.workers,
+    workMs: o.workMs,
+    workIters,
+    inFlight: IN_FLIGHT,
+    saturation: floor,
+    rates,
+    candidates: candidatesOut,
+  };
+}
