@@ -75,7 +75,7 @@ export class Pool {
     const resolved = {
       ...options,
       size: options.size ?? Math.max(1, os.availableParallelism()),
-      concurrencyPerWorker: options.concurrencyPerWorker ?? 32,
+      concurrencyPerWorker: options.concurrencyPerWorker ?? 256,
     };
     this.placement = new Placement(resolved, {
       onReplies: (worker, replies) => this.onReplies(worker, replies),
