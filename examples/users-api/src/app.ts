@@ -39,6 +39,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   ACCOUNT_NOT_FOUND: 404,
   INSUFFICIENT_FUNDS: 409,
   BALANCE_LIMIT: 409,
+  INVALID_NAME: 400,
   DATABASE_UNAVAILABLE: 503,
   // The per-call timeout passed (the database, or the wait for a worker stuck on it).
   ERR_SMARTASYNC_TIMEOUT: 503,

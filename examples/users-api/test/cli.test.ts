@@ -117,6 +117,9 @@ describe('usage and unreachable databases', () => {
       ['add-user', 'OnlyName'],
       ['delete-user', 'abc'],
       ['add-user', 'Bad', 'not-an-email'],
+      // Names that draw nothing (issue 15, defect 11).
+      ['add-user', '\u3164', 'hangul@example.com'],
+      ['add-user', '\u2800', 'braille@example.com'],
     ]) {
       const result = cli(url, ...args);
       assert.equal(result.code, 2, args.join(' '));

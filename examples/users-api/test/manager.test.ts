@@ -10,6 +10,7 @@ import {
   DatabaseUnavailableError,
   EmailTakenError,
   InsufficientFundsError,
+  InvalidNameError,
   SchemaUpgradeError,
 } from '../src/db/errors.ts';
 import { DatabaseManager } from '../src/db/manager.ts';
@@ -308,6 +309,29 @@ for (const driver of DRIVERS) {
         }
       });
     }
+
+    // Issue 15, defect 11: the data layer keeps the name rule too (the databases cannot express it).
+    test('names that draw nothing are refused by the data layer itself, not only by the HTTP schema', async () => {
+      const { db, close } = await bare(driver, databases.freshUrl(driver));
+      try {
+        const user = await db.createUser({ name: 'Visible', email: 'visible@example.com' });
+        for (const name of ['\u3164', '\u2800', ' \uffa0 ', '', 'a\u202eb']) {
+          const refused = (e: unknown) => {
+            assert.ok(e instanceof InvalidNameError, String(e));
+            assert.equal(e.code, 'INVALID_NAME');
+            assert.match(e.message, /must contain a visible character/);
+            return true;
+          };
+          await assert.rejects(async () => db.createUser({ name, email: 'blank@example.com' }), refused);
+          await assert.rejects(async () => db.updateUser(user.id, { name, email: 'visible@example.com' }), refused);
+          await assert.rejects(async () => db.createAccount({ owner: name, balance: 1 }), refused);
+        }
+        assert.deepEqual(await db.getAllUsers(), [user]);
+        assert.deepEqual(await db.getAllAccounts(), []);
+      } finally {
+        await close();
+      }
+    });
 
     test('ids past 2^31 - 1 are simply not found, without asking the database', async () => {
       const { db, close } = await bare(driver, databases.freshUrl(driver));

@@ -10,6 +10,7 @@ import {
   type AccountInput,
   buildReport,
   checkLockedTransfer,
+  checkName,
   checkOpening,
   checkTransfer,
   DEFAULT_POOL_SIZE,
@@ -103,6 +104,7 @@ export class AsyncDriverManager {
   }
 
   async createUser({ name, email }: UserInput): Promise<User> {
+    checkName('name', name);
     const db = await this.#driver();
     return this.#uniqueEmail(email, async () => {
       const id = await db.insert('INSERT INTO users (name, email) VALUES (?, ?)', [name, email]);
@@ -113,6 +115,7 @@ export class AsyncDriverManager {
   /** Replaces name and email; null if there is no such user. */
   async updateUser(id: number, { name, email }: UserInput): Promise<User | null> {
     if (outOfRange(id)) return null;
+    checkName('name', name);
     const db = await this.#driver();
     return this.#uniqueEmail(email, async () => {
       const matched = await db.run('UPDATE users SET name = ?, email = ? WHERE id = ?', [name, email, id]);
@@ -141,6 +144,7 @@ export class AsyncDriverManager {
    * no balance and no sum the app computes can ever pass it, since transfers keep the total.
    */
   async createAccount({ owner, balance }: AccountInput): Promise<Account> {
+    checkName('owner', owner);
     if (!isMoney(balance))
       throw new InvalidAccountError(`Balance must be an integer from 0 to ${MAX_MONEY}, not ${balance}`);
     const db = await this.#driver();

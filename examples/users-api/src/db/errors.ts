@@ -1,6 +1,7 @@
 // Domain errors of the data layer. Registered with smartasync so that, thrown on a worker,
 // they arrive as the same classes; callers still map on the stable `code`.
 import { registerError } from 'smartasync';
+import { NAME_MEANING } from './names.ts';
 
 export class DomainError extends Error {
   code: string;
@@ -59,6 +60,15 @@ export class SchemaUpgradeError extends DomainError {
   }
 }
 
+/** A name (a user's, an account owner's) that breaks the rule in ./names.ts. */
+export class InvalidNameError extends DomainError {
+  constructor(field: string, name: string) {
+    // Escaped: the name may draw nothing, or draw as something else.
+    const shown = JSON.stringify(name).replace(/[^\x20-\x7e]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+    super('INVALID_NAME', `${field} ${shown} ${NAME_MEANING}`);
+  }
+}
+
 export class DatabaseUnavailableError extends DomainError {
   constructor(target: string, options?: ErrorOptions) {
     const reason = options?.cause instanceof Error ? options.cause.message.trim() : String(options?.cause);
@@ -75,3 +85,4 @@ registerError(DatabaseUnavailableError);
 registerError(InvalidAccountError);
 registerError(BalanceLimitError);
 registerError(SchemaUpgradeError);
+registerError(InvalidNameError);

@@ -9,6 +9,7 @@ import {
   type AccountInput,
   buildReport,
   checkLockedTransfer,
+  checkName,
   checkOpening,
   checkTransfer,
   DEFAULT_REPORT_COST,
@@ -97,6 +98,7 @@ export class DatabaseManager {
   }
 
   createUser({ name, email }: UserInput): User {
+    checkName('name', name);
     return this.#uniqueEmail(email, () => {
       const [row] = this.#db.all('INSERT INTO users (name, email) VALUES (?, ?) RETURNING id, name, email', [
         name,
@@ -109,6 +111,7 @@ export class DatabaseManager {
   /** Replaces name and email; null if there is no such user. */
   updateUser(id: number, { name, email }: UserInput): User | null {
     if (outOfRange(id)) return null;
+    checkName('name', name);
     return this.#uniqueEmail(email, () => {
       const [row] = this.#db.all('UPDATE users SET name = ?, email = ? WHERE id = ? RETURNING id, name, email', [
         name,
@@ -140,6 +143,7 @@ export class DatabaseManager {
    * no balance and no sum the app computes can ever pass it, since transfers keep the total.
    */
   createAccount({ owner, balance }: AccountInput): Account {
+    checkName('owner', owner);
     if (!isMoney(balance))
       throw new InvalidAccountError(`Balance must be an integer from 0 to ${MAX_MONEY}, not ${balance}`);
     return this.#db.transaction(() => {
