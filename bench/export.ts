@@ -24,7 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-export-'));
 try {
   const dbPath = join(dir, 'users.db');
   process.stderr.write(`writing ${rows.toLocaleString('en')} users...\n`);
-  makeDatabase(dbPath, rows);
+  await makeDatabase(dbPath, rows);
   const options = {
     rows,
     rounds: Math.round(args.number('rounds', 3)),

@@ -84,7 +84,7 @@ test('the three builds of the users API start and answer both benchmarked endpoi
   const url = `sqlite:${join(dir, 'users.db')}`;
   const servers = [];
   try {
-    seed(url);
+    await seed(url);
     for (const build of ['naive', 'manual-piscina', 'smartasync'] as const)
       servers.push(await startServer(build, url, 1000));
     for (const s of servers) {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type Result } from 'autocannon';
 import { DatabaseManager, DEFAULT_REPORT_COST } from 'users-api/manager';
+import { migrate } from 'users-api/migrate';
 import { PARAMS, type Size } from '../plan.ts';
 import { quantile, sortedCopy } from '../stats.ts';
 import { HELPER_THREAD } from '../threads.ts';
@@ -40,7 +41,8 @@ export const USERS = 1000;
 const LIGHT_CONNECTIONS = 10;
 const REPORT_CONNECTIONS = 1;
 
-export function seed(url: string): void {
+export async function seed(url: string): Promise<void> {
+  await migrate(url);
   const db = new DatabaseManager(url);
   try {
     for (let i = 1; i <= USERS; i++) db.createUser({ name: `User ${i}`, email: `user${i}@example${i % 17}.com` });
@@ -328,7 +330,7 @@ export async function runApp(o: { size: Size; log: (m: string) => void; builds?:
   };
   const servers: Server[] = [];
   try {
-    seed(url);
+    await seed(url);
     const started = await Promise.allSettled(builds.map((b) => startServer(b.build, url, reportCost)));
     started.forEach((s, i) => {
       if (s.status === 'fulfilled') servers.push(s.value);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
-import { DatabaseManager } from 'users-api/manager';
+import { migrate } from 'users-api/migrate';
 import { quantile, sortedCopy } from '../stats.ts';
 import { CANDIDATES, type Candidate, type ExportRun } from './types.ts';
 
@@ -28,8 +28,8 @@ export interface ExportOptions {
 }
 
 /** A users table of `rows` rows, written in one statement. */
-export function makeDatabase(path: string, rows: number): void {
-  new DatabaseManager(`sqlite:${path}`).close(); // the app's schema
+export async function makeDatabase(path: string, rows: number): Promise<void> {
+  await migrate(`sqlite:${path}`); // the app's schema
   const db = new Database(path);
   try {
     db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})

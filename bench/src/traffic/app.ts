@@ -253,7 +253,7 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
   };
   let measured = false;
   try {
-    seed(url);
+    await seed(url);
     const started = await Promise.allSettled(BUILDS.map((b) => startServer(b.build, url, reportCost)));
     started.forEach((s, i) => {
       if (s.status === 'fulfilled') servers.push(s.value);

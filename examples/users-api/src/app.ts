@@ -140,6 +140,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(accepts);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const metrics = registerMetrics(app, opened.poolStats);
+  if (opened.migration) {
+    const { applied, version } = opened.migration;
+    app.log.info({ applied, version }, applied.length > 0 ? 'database schema migrated' : 'database schema current');
+  }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) return reply.code(400).send({ detail: error.message });

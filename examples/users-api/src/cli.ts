@@ -5,6 +5,7 @@ import { writeSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { type DataLayer, openDataLayer } from './db/async.ts';
 import type { User } from './db/model.ts';
+import { migrate, type MigrateResult } from './db/migrate.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
 import { encode, type ExportType, ROWS_PER_CHUNK } from './export.ts';
 import { MAX_ID, UserInput } from './schemas.ts';
@@ -16,13 +17,15 @@ Commands:
   add-user <name> <email>  create a user
   delete-user <id>         delete a user
   export [--csv]           every user to standard output, as NDJSON (or CSV), read as it is written
+  migrate                  bring the database's schema up to date (every command does it first)
 
 The database is DATABASE_URL (default ${DEFAULT_DATABASE_URL}): sqlite:PATH, node-sqlite:PATH, postgres://...,
 postgres+pg://... or mysql://...
 DB_TIMEOUT_MS (default 5000) bounds each wait on the database (see the README).
 Ids are decimal integers from 1 to ${MAX_ID}.
 Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable,
-DATABASE_URL unusable or the database's schema cannot be upgraded, 4 unexpected failure.`;
+DATABASE_URL unusable, or the database's schema cannot be upgraded or is newer than this version,
+4 unexpected failure.`;
 
 class Usage extends Error {}
 class Refused extends Error {}
@@ -75,7 +78,7 @@ function exportUsers(type: ExportType): void {
   }
 }
 
-function run(argv: string[]): string | undefined {
+function run(argv: string[], migration: MigrateResult): string | undefined {
   const [command, ...args] = argv;
   const arity = (n: number, form: string) => {
     if (args.length !== n) throw new Usage(`${command} takes ${n === 1 ? 'one argument' : `${n} arguments`}: ${form}`);
@@ -110,6 +113,13 @@ function run(argv: string[]): string | undefined {
       exportUsers(args[0] === '--csv' ? 'text/csv' : 'application/x-ndjson');
       return undefined;
     }
+    case 'migrate': {
+      arity(0, 'migrate');
+      const { applied, version } = migration;
+      return applied.length > 0
+        ? `Applied ${applied.join(', ')}: the schema is at ${version}.`
+        : `Nothing to apply: the schema is at ${version}.`;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -121,20 +131,29 @@ function run(argv: string[]): string | undefined {
 }
 
 let db: DataLayer | undefined;
-function open(): DataLayer {
+function databaseTimeoutMs(): number | undefined {
   const timeout = process.env.DB_TIMEOUT_MS;
   if (timeout !== undefined && timeout !== '' && !/^[1-9][0-9]{0,8}$/.test(timeout)) {
     throw new Usage(`DB_TIMEOUT_MS must be a positive whole number of milliseconds, not ${JSON.stringify(timeout)}`);
   }
+  return timeout ? Number(timeout) : undefined;
+}
+function open(): DataLayer {
   return (db ??= openDataLayer(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, {
-    databaseTimeoutMs: timeout ? Number(timeout) : undefined,
+    databaseTimeoutMs: databaseTimeoutMs(),
     // One command at a time: the async drivers need no more than one connection.
     poolSize: 1,
   }));
 }
 
 try {
-  const output = run(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // Every command brings the database to this version's schema first, as the server does.
+  const commands = ['list', 'add-user', 'delete-user', 'export', 'migrate'];
+  const migration = commands.includes(argv[0]!)
+    ? await migrate(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, { databaseTimeoutMs: databaseTimeoutMs() })
+    : { applied: [], version: '' };
+  const output = run(argv, migration);
   if (output !== undefined) console.log(output);
 } catch (error) {
   const e = error as Error & { code?: string };
@@ -144,7 +163,9 @@ try {
   } else if (error instanceof Refused || e.code === 'EMAIL_TAKEN') {
     console.error(`error: ${e.message}`);
     process.exitCode = 1;
-  } else if (e.code === 'DATABASE_UNAVAILABLE' || e.code === 'INVALID_DATABASE_URL' || e.code === 'SCHEMA_UPGRADE') {
+  } else if (
+    ['DATABASE_UNAVAILABLE', 'INVALID_DATABASE_URL', 'SCHEMA_UPGRADE', 'SCHEMA_VERSION'].includes(e.code ?? '')
+  ) {
     console.error(`error: ${e.message}`);
     process.exitCode = 3;
   } else {

@@ -14,6 +14,7 @@ import {
   SchemaUpgradeError,
 } from '../src/db/errors.ts';
 import { DatabaseManager } from '../src/db/manager.ts';
+import { migrate } from '../src/db/migrate.ts';
 import { openMysql } from '../src/db/drivers/mysql.ts';
 import { openPg } from '../src/db/drivers/pg.ts';
 import { openPostgres, withTimeouts } from '../src/db/drivers/postgres.ts';
@@ -36,6 +37,13 @@ before(async () => {
   databases = await testDatabases();
 });
 after(() => databases?.stop());
+
+/** A fresh database of `driver`, migrated as the server and the CLI do before they open it. */
+async function migratedUrl(driver: DriverName): Promise<string> {
+  const url = databases.freshUrl(driver);
+  await migrate(url);
+  return url;
+}
 
 describe('DATABASE_URL', () => {
   test('chooses the driver and resolves file paths against the working directory', () => {
@@ -78,8 +86,8 @@ describe('DATABASE_URL', () => {
 
 for (const driver of SYNC_DRIVERS) {
   describe(driver, () => {
-    test('the constructor runs here and creates the schema; .sync calls run here too; awaited calls on a pool worker', async () => {
-      const db = new AsyncDatabaseManager(databases.freshUrl(driver));
+    test('the constructor runs here and checks the schema; .sync calls run here too; awaited calls on a pool worker', async () => {
+      const db = new AsyncDatabaseManager(await migratedUrl(driver));
       try {
         assert.ok(db.sync instanceof DatabaseManager);
         const completed = getPool().stats().completed;
@@ -101,7 +109,7 @@ for (const driver of SYNC_DRIVERS) {
 for (const driver of DRIVERS.filter(isAsyncDriverName)) {
   describe(driver, () => {
     test('awaited calls run here, on the event loop; .sync calls on the bridge worker, blocking', async () => {
-      const db = new SmartAsyncDriverManager(databases.freshUrl(driver));
+      const db = new SmartAsyncDriverManager(await migratedUrl(driver));
       try {
         assert.ok(db.sync instanceof AsyncDriverManager);
         const completed = getPool().stats().completed;
@@ -123,7 +131,7 @@ for (const driver of DRIVERS.filter(isAsyncDriverName)) {
 for (const driver of DRIVERS) {
   describe(driver, () => {
     test('results are plain objects; domain errors arrive as their own classes, awaited or .sync()', async () => {
-      const db = openDataLayer(databases.freshUrl(driver));
+      const db = openDataLayer(await migratedUrl(driver));
       try {
         const alice = await db.createUser({ name: 'Alice', email: 'alice@example.com' });
         assert.deepEqual(await db.getAllUsers(), [alice]);
@@ -197,12 +205,13 @@ test('an unreachable database behind an async driver fails on the first call, aw
   assert.throws(() => new AsyncDriverManager('sqlite:x.db'), /a synchronous driver: open it with DatabaseManager/);
 });
 
-/** The bare data layer of `driver` (no smartasync), its methods awaited either way. */
+/** The bare data layer of `driver` (no smartasync) over `url` once migrated, its methods awaited either way. */
 async function bare(driver: DriverName, url: string) {
+  await migrate(url);
   if (isAsyncDriverName(driver)) {
     const db = new AsyncDriverManager(url);
     try {
-      await db.ping(); // the schema, made or upgraded on the first call
+      await db.ping(); // the schema's version, checked on the first call
     } catch (error) {
       await db.close();
       throw error;

@@ -53,10 +53,17 @@ export class BalanceLimitError extends DomainError {
   }
 }
 
-/** Existing rows break a rule the schema now enforces; the message names them. */
+/** A migration cannot be applied: existing rows break a rule it adds (the message names them), or it failed. */
 export class SchemaUpgradeError extends DomainError {
+  constructor(problem: string, options?: ErrorOptions) {
+    super('SCHEMA_UPGRADE', `The database cannot be brought up to this version's schema: ${problem}.`, options);
+  }
+}
+
+/** The database's schema is not the one this version works with: newer (refused), or not migrated yet. */
+export class SchemaVersionError extends DomainError {
   constructor(problem: string) {
-    super('SCHEMA_UPGRADE', `The database cannot be brought up to this version's schema: ${problem}.`);
+    super('SCHEMA_VERSION', `The database's schema does not match this version of users-api: ${problem}.`);
   }
 }
 
@@ -85,4 +92,5 @@ registerError(DatabaseUnavailableError);
 registerError(InvalidAccountError);
 registerError(BalanceLimitError);
 registerError(SchemaUpgradeError);
+registerError(SchemaVersionError);
 registerError(InvalidNameError);

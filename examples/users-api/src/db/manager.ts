@@ -1,9 +1,7 @@
 import { pbkdf2Sync } from 'node:crypto';
-import { openBetterSqlite3 } from './drivers/better-sqlite3.ts';
+import { connectSync } from './connect.ts';
 import { DEFAULT_DATABASE_TIMEOUT_MS, type Driver } from './drivers/driver.ts';
-import { openNodeSqlite } from './drivers/node-sqlite.ts';
-import { openPostgres } from './drivers/postgres.ts';
-import { DatabaseUnavailableError, EmailTakenError, InvalidAccountError } from './errors.ts';
+import { EmailTakenError, InvalidAccountError } from './errors.ts';
 import {
   type Account,
   type AccountInput,
@@ -26,7 +24,7 @@ import {
   type UserInput,
   type UsersReport,
 } from './model.ts';
-import { ensureSchema } from './schema.ts';
+import { checkSchemaSync } from './schema-version.ts';
 import { isAsyncDriver, parseDatabaseUrl, redact } from './url.ts';
 
 export * from './model.ts';
@@ -41,18 +39,7 @@ function open(url: string, timeoutMs: number): Driver {
       `${redact(url)} is served by ${target.driver}, an async driver: open it with AsyncDriverManager (./async-manager.ts), or openDataLayer() (./async.ts) which picks the class by URL`,
     );
   }
-  try {
-    switch (target.driver) {
-      case 'better-sqlite3':
-        return openBetterSqlite3(target.path, timeoutMs);
-      case 'node-sqlite':
-        return openNodeSqlite(target.path, timeoutMs);
-      case 'postgres':
-        return openPostgres(target.url, timeoutMs);
-    }
-  } catch (cause) {
-    throw new DatabaseUnavailableError(redact(url), { cause });
-  }
+  return connectSync(url, target, timeoutMs);
 }
 
 /**
@@ -74,7 +61,9 @@ export class DatabaseManager {
     this.#db = open(url, this.#timeoutMs);
     this.#reportCost = options.reportCost ?? DEFAULT_REPORT_COST;
     try {
-      ensureSchema(this.#db);
+      // Migrating is a step of its own (./migrate.ts; the server and the CLI take it first):
+      // here, only a database at this version's schema is accepted.
+      checkSchemaSync(this.#db, redact(url));
     } catch (error) {
       this.#db.close();
       throw error;

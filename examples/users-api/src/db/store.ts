@@ -2,6 +2,7 @@ import type { PoolStats } from 'smartasync';
 import type { AsyncDriverManager } from './async-manager.ts';
 import { DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
 import { DatabaseManager, type ManagerOptions, type User } from './manager.ts';
+import { migrate, type MigrateResult } from './migrate.ts';
 import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
 
 /** The data methods the HTTP layer calls (`ping` is the readiness check's, see OpenStore). */
@@ -40,6 +41,8 @@ export interface OpenStore {
   poolStats?: () => PoolStats;
   /** One round trip to the database the way requests make it, for `/ready`; rejects if it fails or is slow. */
   ping?: () => Promise<unknown>;
+  /** What openStore's migration did, for the start-up log. */
+  migration?: MigrateResult;
 }
 
 /**
@@ -63,8 +66,17 @@ export async function closeWorkerPool(): Promise<void> {
   if (smartasyncLoaded) await (await import('smartasync')).getPool().close();
 }
 
+/**
+ * Migrates the database behind `url` (./migrate.ts: once, here, before any worker opens it; the
+ * workers' replicas then only check the version), and opens the data layer over it.
+ */
 export async function openStore(url: string, mode: DataMode, options: ManagerOptions = {}): Promise<OpenStore> {
-  if (isAsyncDriver(parseDatabaseUrl(url))) return openAsyncStore(url, mode, options);
+  const migration = await migrate(url, options);
+  const opened = await (isAsyncDriver(parseDatabaseUrl(url)) ? openAsyncStore : openSyncStore)(url, mode, options);
+  return { ...opened, migration };
+}
+
+async function openSyncStore(url: string, mode: DataMode, options: ManagerOptions): Promise<OpenStore> {
   if (mode === 'inline') {
     const db = new DatabaseManager(url, options);
     return { store: inlineStore(db), close: async () => db.close(), ping: async () => db.ping() };
@@ -111,7 +123,7 @@ async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptio
       : new SmartAsyncDriverManager(url, options);
   const close = () => (mode === 'inline' ? db.close() : release(db));
   try {
-    // Creates the schema, and fails start-up now if the database cannot be reached.
+    // Checks the schema's version, and fails start-up now if the database cannot be reached.
     await db.ping();
   } catch (error) {
     await close();

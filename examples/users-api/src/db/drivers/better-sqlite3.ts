@@ -15,25 +15,29 @@ export function openBetterSqlite3(path: string, timeoutMs: number): Driver {
     if (!statement) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
-  const exec = (sql: string) => void db.exec(sql);
+  // Still locked by another writer after the busy timeout: the database is unavailable for
+  // now, as a stalled server would be.
+  const unavailable = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code))
+        throw new DatabaseUnavailableError(`sqlite:${path}`, { cause: error });
+      throw error;
+    }
+  };
+  const exec = (sql: string) => unavailable(() => void db.exec(sql));
   return {
     dialect: 'sqlite',
     forUpdate: '',
-    all(sql: string, params: readonly Param[] = []): Row[] {
-      try {
+    all: (sql: string, params: readonly Param[] = []): Row[] =>
+      unavailable(() => {
         const statement = prepare(sql);
         if (statement.reader) return statement.all(...params);
         statement.run(...params);
         return [];
-      } catch (error) {
-        // Still locked by another writer after the busy timeout: the database is unavailable
-        // for now, as a stalled server would be.
-        const code = (error as { code?: unknown })?.code;
-        if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code))
-          throw new DatabaseUnavailableError(`sqlite:${path}`, { cause: error });
-        throw error;
-      }
-    },
+      }),
     exec,
     *iterate(sql: string): Generator<Row, void, undefined> {
       // better-sqlite3 steps the statement one row per next(); return() resets it.
