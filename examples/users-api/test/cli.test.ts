@@ -130,6 +130,53 @@ describe('usage and unreachable databases', () => {
     assert.match(help.stdout, /add-user <name> <email>/);
   });
 
+  test("--help, -h and help <command>: that command's usage, exit 0, without opening the database", () => {
+    const nowhere = 'sqlite:/nonexistent/dir/users.db';
+    for (const [command, usage] of [
+      ['list', 'list'],
+      ['add-user', 'add-user <name> <email>'],
+      ['delete-user', 'delete-user <id>'],
+      ['export', 'export [--csv]'],
+      ['migrate', 'migrate'],
+    ]) {
+      const help = cli(nowhere, command!, '--help');
+      assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+      assert.equal(help.stderr, '');
+      assert.ok(help.stdout.startsWith(`Usage: npm run cli -- ${usage}\n\n`), help.stdout);
+      assert.match(help.stdout, /\nExit codes: 0 done, 1 refused/);
+      assert.deepEqual(cli(nowhere, command!, '-h'), help);
+      assert.deepEqual(cli(nowhere, 'help', command!), help);
+    }
+    assert.match(cli(nowhere, 'export', '--help').stdout, /\n {2}--csv {2}CSV instead of NDJSON\n/);
+    for (const args of [[], ['--help'], ['-h'], ['help']]) {
+      const usage = cli(nowhere, ...args);
+      assert.equal(usage.code, 0);
+      assert.match(usage.stdout, /^Usage: npm run cli -- <command> \[--help\]\n\nCommands:\n {2}list /);
+    }
+  });
+
+  test('options a command does not have, and values for flags, are usage errors (exit 2)', () => {
+    const url = databases.freshUrl('better-sqlite3');
+    for (const [args, message] of [
+      [['list', '--all'], 'list has no option --all: list'],
+      [['delete-user', '1', '--force'], 'delete-user has no option --force: delete-user <id>'],
+      [['export', '--csv=yes'], '--csv takes no value: export [--csv]'],
+      [['export', '--tsv'], 'export has no option --tsv: export [--csv]'],
+      [['list', 'extra'], 'list takes no argument: list'],
+      [['help', 'frobnicate'], 'help takes a command name: one of list, add-user, delete-user, export, migrate'],
+    ] as const) {
+      const result = cli(url, ...args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.ok(result.stderr.startsWith(`error: ${message}\n\nUsage: npm run cli -- <command>`), result.stderr);
+    }
+    // After "--", what looks like an option is an argument.
+    assert.deepEqual(cli(url, 'add-user', '--', '-Eve-', 'eve@example.com'), {
+      code: 0,
+      stdout: 'Created user 1: -Eve- <eve@example.com>',
+      stderr: '',
+    });
+  });
+
   test('ids are decimal integers: anything else is a usage error (exit 2) and deletes nothing', () => {
     const url = databases.freshUrl('better-sqlite3');
     for (let i = 0; i < 20; i++) assert.equal(cli(url, 'add-user', `U${i}`, `u${i}@example.com`).code, 0);

@@ -130,4 +130,13 @@ describe('at start', () => {
     );
     assert.equal(result.stdout, '', 'no process was started');
   });
+
+  test('the CLI reads DATABASE_URL and DB_TIMEOUT_MS only: exit 2 for a bad timeout, a bad PORT is not its business', () => {
+    const result = run('src/cli.ts', { DB_TIMEOUT_MS: '5s' }, 'list');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`^error: DB_TIMEOUT_MS must be ${ms}, not "5s"\\n\\nUsage: `));
+    assert.equal(existsSync(join(dir, 'never.db')), false);
+    const listed = run('src/cli.ts', { PORT: 'http', DATABASE_URL: `sqlite:${join(dir, 'cli.db')}` }, 'list');
+    assert.deepEqual([listed.code, listed.stdout.trim()], [0, 'No users.']);
+  });
 });
