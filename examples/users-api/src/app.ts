@@ -17,6 +17,7 @@ import type { ManagerOptions } from './db/manager.ts';
 import { callTimeoutMs, type DataMode, type OpenStore, openStore } from './db/store.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
 import { EXPORT_TYPES, streamExport } from './export.ts';
+import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts.ts';
 import { registerMetrics } from './metrics.ts';
 import * as S from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
@@ -29,6 +30,8 @@ export interface AppOptions extends ManagerOptions {
   /** A ready data layer (benchmarks bring their own); the app does not close it. */
   store?: OpenStore;
   logger?: FastifyServerOptions['logger'];
+  /** Bounds on slow HTTP clients; each defaults to HTTP_TIMEOUTS'. */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 /** Data-layer and smartasync error codes, the HTTP status they mean, and for 5xx the detail sent. */
@@ -102,8 +105,19 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     }));
   const { store } = opened;
 
+  const timeouts = { ...HTTP_TIMEOUTS, ...options.httpTimeouts };
   const app = Fastify({
     logger: options.logger ?? false,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // How often Node checks the two above: by default every 30 s, which would let a stalled
+      // request live up to 30 s past its bound.
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(timeouts.headersMs / 4)),
+    },
     logController: new OneLinePerRequest(),
     // A URL Fastify cannot decode (`/users/%`) is a 400 in our error format, not Fastify's.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
@@ -116,7 +130,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   const timeoutMs = callTimeoutMs(options);
   if (!options.store) app.addHook('onClose', () => opened.close());
   // On close, Node stops accepting and drops idle keep-alive connections, but one whose
-  // request is still running would then sit idle until its keep-alive timeout (72 s):
+  // request is still running would then sit idle until its keep-alive timeout:
   // ask the client to close it with the response.
   let closing = false;
   app.addHook('preClose', async () => {

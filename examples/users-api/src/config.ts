@@ -3,8 +3,9 @@
 // exits 2 (see exitOnBadConfig).
 import envSchema from 'env-schema';
 import { type Static, type TSchema, Type } from 'typebox';
-import { DEFAULT_DATABASE_TIMEOUT_MS } from './db/drivers/driver.ts';
+import { CALL_TIMEOUT_MARGIN_MS, DEFAULT_DATABASE_TIMEOUT_MS } from './db/drivers/driver.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
+import { HTTP_TIMEOUTS } from './http-timeouts.ts';
 
 /**
  * A whole number written in decimal digits, from `minimum` to `maximum`. Ajv's coercion alone
@@ -42,6 +43,10 @@ export const Environment = Type.Object({
   SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),
   // Unset: one process per core.
   WEB_CONCURRENCY: Type.Optional(wholeNumber(1, 1_024, 'a whole number of processes')),
+  HTTP_HEADERS_TIMEOUT_MS: milliseconds(HTTP_TIMEOUTS.headersMs),
+  HTTP_REQUEST_TIMEOUT_MS: milliseconds(HTTP_TIMEOUTS.requestMs),
+  HTTP_IDLE_TIMEOUT_MS: milliseconds(HTTP_TIMEOUTS.idleMs),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: milliseconds(HTTP_TIMEOUTS.keepAliveMs),
 });
 export type Config = Static<typeof Environment>;
 type Name = keyof Config;
@@ -67,14 +72,18 @@ export function readConfig<K extends Name = Name>(
 ): Pick<Config, K> {
   const schema = Type.Pick(Environment, names as unknown as K[]);
   const data = Object.fromEntries(names.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+  let config: Pick<Config, K>;
   try {
-    return envSchema<Pick<Config, K>>({ schema: structuredClone(schema), data, env: false });
+    config = envSchema<Pick<Config, K>>({ schema: structuredClone(schema), data, env: false });
   } catch (error) {
     const errors = (error as { errors?: { instancePath: string }[] }).errors;
     if (!errors) throw error;
     const bad = [...new Set(errors.map((e) => e.instancePath.slice(1) as K))];
     throw new ConfigError(bad.map((name) => `${name} must be ${describe(name)}, not ${JSON.stringify(env[name])}`));
   }
+  const problems = crossChecks(config as Partial<Config>);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 /**
@@ -92,6 +101,23 @@ export function readConfigOrExit(): Config {
 }
 
 const describe = (name: Name) => (Environment.properties[name] as unknown as { description: string }).description;
+
+/** Rules between variables. */
+function crossChecks(config: Partial<Config>): string[] {
+  const problems: string[] = [];
+  const { HTTP_HEADERS_TIMEOUT_MS: headers, HTTP_REQUEST_TIMEOUT_MS: request, HTTP_IDLE_TIMEOUT_MS: idle } = config;
+  if (headers !== undefined && request !== undefined && headers > request)
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS (${headers}) must be at most HTTP_REQUEST_TIMEOUT_MS (${request}): the headers are part of the request`,
+    );
+  const answered = (config.DB_TIMEOUT_MS ?? DEFAULT_DATABASE_TIMEOUT_MS) + CALL_TIMEOUT_MARGIN_MS;
+  if (idle !== undefined && idle <= answered)
+    problems.push(
+      `HTTP_IDLE_TIMEOUT_MS (${idle}) must be more than DB_TIMEOUT_MS + ${CALL_TIMEOUT_MARGIN_MS} (${answered}): ` +
+        'a request may wait that long for the database, silent, before it is answered',
+    );
+  return problems;
+}
 
 /** What src/main.ts tells src/cluster.ts's primary once it listens: from then on it has started. */
 export const LISTENING = 'users-api:listening';

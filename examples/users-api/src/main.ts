@@ -18,6 +18,12 @@ try {
     databaseTimeoutMs: config.DB_TIMEOUT_MS,
     poolSize: config.DB_POOL_SIZE,
     logger: { level: config.LOG_LEVEL },
+    httpTimeouts: {
+      headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      idleMs: config.HTTP_IDLE_TIMEOUT_MS,
+      keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   });
   await warmUp(app);
   await app.listen({ host: config.HOST, port: config.PORT });

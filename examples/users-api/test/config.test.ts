@@ -46,6 +46,10 @@ const RULES: Record<Name, { must: string; bad: string[] }> = {
   DB_POOL_SIZE: { must: 'a whole number of connections from 1 to 1024', bad: ['0', '1025', '1e4', 'ten'] },
   SHUTDOWN_TIMEOUT_MS: { must: ms, bad: ['0', '10 s', '0x10'] },
   WEB_CONCURRENCY: { must: 'a whole number of processes from 1 to 1024', bad: ['0', '1025', 'auto', '2.0'] },
+  HTTP_HEADERS_TIMEOUT_MS: { must: ms, bad: ['0', '10e3', '3600001'] },
+  HTTP_REQUEST_TIMEOUT_MS: { must: ms, bad: ['0', '+30000', 'forever'] },
+  HTTP_IDLE_TIMEOUT_MS: { must: ms, bad: ['0', '60_000'] },
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: { must: ms, bad: ['0', 'keep'] },
 };
 
 describe('readConfig', () => {
@@ -62,6 +66,16 @@ describe('readConfig', () => {
       `DATA_MODE must be ${RULES.DATA_MODE.must}, not "fast"`,
       `DB_TIMEOUT_MS must be ${ms}, not "0"`,
     ]);
+  });
+
+  test('rules between variables', () => {
+    assert.deepEqual(problems({ HTTP_HEADERS_TIMEOUT_MS: '40000' }), [
+      'HTTP_HEADERS_TIMEOUT_MS (40000) must be at most HTTP_REQUEST_TIMEOUT_MS (30000): the headers are part of the request',
+    ]);
+    assert.deepEqual(problems({ DB_TIMEOUT_MS: '60000' }), [
+      'HTTP_IDLE_TIMEOUT_MS (60000) must be more than DB_TIMEOUT_MS + 2000 (62000): a request may wait that long for the database, silent, before it is answered',
+    ]);
+    assert.deepEqual(problems({ DB_TIMEOUT_MS: '60000', HTTP_IDLE_TIMEOUT_MS: '62001' }), []);
   });
 
   test('good values are read as numbers; empty means unset; only the names asked for are read', () => {
@@ -106,12 +120,12 @@ function run(entry: string, env: Record<string, string>, ...args: string[]) {
 }
 
 describe('at start', () => {
-  const bad = { PORT: '99999', REPORT_COST: 'abc', DATA_MODE: 'fast', SHUTDOWN_TIMEOUT_MS: '1e3' };
+  const bad = { PORT: '99999', REPORT_COST: 'abc', DATA_MODE: 'fast', HTTP_REQUEST_TIMEOUT_MS: '1e3' };
   const lines = [
     `users-api cannot start: PORT must be ${RULES.PORT.must}, not "99999"`,
     `users-api cannot start: DATA_MODE must be ${RULES.DATA_MODE.must}, not "fast"`,
     `users-api cannot start: REPORT_COST must be ${RULES.REPORT_COST.must}, not "abc"`,
-    `users-api cannot start: SHUTDOWN_TIMEOUT_MS must be ${ms}, not "1e3"`,
+    `users-api cannot start: HTTP_REQUEST_TIMEOUT_MS must be ${ms}, not "1e3"`,
   ];
 
   test('the server exits 2 with one line per bad value, and opens nothing', () => {

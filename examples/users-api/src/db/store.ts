@@ -1,6 +1,6 @@
 import type { PoolStats } from 'smartasync';
 import type { AsyncDriverManager } from './async-manager.ts';
-import { DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
+import { CALL_TIMEOUT_MARGIN_MS, DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
 import { DatabaseManager, type ManagerOptions, type User } from './manager.ts';
 import { migrate, type MigrateResult } from './migrate.ts';
 import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
@@ -45,12 +45,7 @@ export interface OpenStore {
   migration?: MigrateResult;
 }
 
-/**
- * Through smartasync, each call also has a per-call timeout (the library's `.with({ timeout })`):
- * the database's own bounds plus this margin. It covers the time a call waits for a free worker,
- * so a request answers 503 in bounded time even when every worker is stuck on the database.
- */
-export const CALL_TIMEOUT_MARGIN_MS = 2_000;
+export { CALL_TIMEOUT_MARGIN_MS };
 /** `/ready` answers within this, whatever the database does. */
 export const READY_TIMEOUT_MS = 2_000;
 

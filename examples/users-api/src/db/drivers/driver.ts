@@ -50,6 +50,14 @@ export function sqliteTransaction<T>(exec: (sql: string) => void, fn: () => T): 
 export const DEFAULT_DATABASE_TIMEOUT_MS = 5_000;
 
 /**
+ * Through smartasync, each call also has a per-call timeout (the library's `.with({ timeout })`):
+ * the database's own bounds plus this margin (see callTimeoutMs in ../store.ts). It covers the
+ * time a call waits for a free worker, so a request answers 503 in bounded time even when every
+ * worker is stuck on the database.
+ */
+export const CALL_TIMEOUT_MARGIN_MS = 2_000;
+
+/**
  * A database integer or decimal, given as text, as a number: only when exact. Money stays within
  * 2^53 - 1 by the schema's rules; a value past it must fail loudly rather than come back rounded.
  */
