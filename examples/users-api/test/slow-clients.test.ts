@@ -125,6 +125,11 @@ describe('the bounds in use', () => {
         { ...HTTP_TIMEOUTS },
       );
       assert.deepEqual(HTTP_TIMEOUTS, { headersMs: 10_000, requestMs: 30_000, idleMs: 60_000, keepAliveMs: 72_000 });
+      // Node checks the headers and request bounds every second, not every 30 s (its default).
+      assert.equal(
+        (app.server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval,
+        1_000,
+      );
     } finally {
       await app.close();
     }
