@@ -1,6 +1,11 @@
 // The data layer on its own: URL parsing, and the DatabaseManager and AsyncDriverManager
 // classes through smartasync (awaited calls and `.sync` calls) on each driver.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { getPool, release } from 'smartasync';
 import { AsyncDatabaseManager, openDataLayer, SmartAsyncDriverManager } from '../src/db/async.ts';
@@ -363,6 +368,29 @@ for (const driver of DRIVERS) {
     });
   });
 }
+
+describe('SQLite drivers', () => {
+  // Found by migrations.test.ts: several processes or threads starting on a new database file
+  // at once (the cluster, concurrent migrations) each switch it to WAL, which SQLite refuses
+  // at once, busy timeout or not, while another connection is switching it.
+  test('connections opening one new file at once all get it in WAL mode: 4 threads, 25 new files', async () => {
+    for (const driver of ['better-sqlite3', 'node-sqlite'] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'users-api-wal-'));
+      try {
+        const gate = new SharedArrayBuffer(4);
+        const workerData = { driver, dir, rounds: 25, workers: 4, gate };
+        const workers = Array.from(
+          { length: workerData.workers },
+          () => new Worker(new URL('./fixtures/open-worker.ts', import.meta.url), { workerData }),
+        );
+        const errors = (await Promise.all(workers.map((w) => once(w, 'message').then(([m]) => m as string[])))).flat();
+        assert.deepEqual(errors, [], driver);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});
 
 describe('postgres driver bounds', () => {
   test('libpq timeouts are added to the URL unless it sets them', () => {

@@ -1,12 +1,16 @@
 import Database from 'better-sqlite3';
 import { DatabaseUnavailableError } from '../errors.ts';
-import { type Driver, type Param, type Row, sqliteTransaction } from './driver.ts';
+import { type Driver, enableWal, type Param, type Row, sqliteTransaction } from './driver.ts';
 
 /** `timeoutMs`: how long a statement waits for another connection's write lock before failing. */
 export function openBetterSqlite3(path: string, timeoutMs: number): Driver {
   const db = new Database(path, { timeout: timeoutMs });
   // WAL lets readers run beside the writer; NORMAL sync is the safe pairing with WAL.
-  db.pragma('journal_mode = WAL');
+  enableWal(
+    () => void db.pragma('journal_mode = WAL'),
+    (error) => (error as { code?: unknown })?.code === 'SQLITE_BUSY',
+    timeoutMs,
+  );
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   const statements = new Map<string, Database.Statement>();
