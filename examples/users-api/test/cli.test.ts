@@ -144,11 +144,14 @@ describe('usage and unreachable databases', () => {
       assert.equal(help.stderr, '');
       assert.ok(help.stdout.startsWith(`Usage: npm run cli -- ${usage}\n\n`), help.stdout);
       assert.match(help.stdout, /\nExit codes: 0 done, 1 refused/);
-      assert.deepEqual(cli(nowhere, command!, '-h'), help);
-      assert.deepEqual(cli(nowhere, 'help', command!), help);
+      if (command === 'export') {
+        assert.match(help.stdout, /\n {2}--csv {2}CSV instead of NDJSON\n/);
+        // The other two spellings, for one command: the same text.
+        assert.deepEqual(cli(nowhere, command, '-h'), help);
+        assert.deepEqual(cli(nowhere, 'help', command), help);
+      }
     }
-    assert.match(cli(nowhere, 'export', '--help').stdout, /\n {2}--csv {2}CSV instead of NDJSON\n/);
-    for (const args of [[], ['--help'], ['-h'], ['help']]) {
+    for (const args of [[], ['-h']]) {
       const usage = cli(nowhere, ...args);
       assert.equal(usage.code, 0);
       assert.match(usage.stdout, /^Usage: npm run cli -- <command> \[--help\]\n\nCommands:\n {2}list /);
