@@ -5,7 +5,8 @@ import importX from 'eslint-plugin-import-x';
 
 // The library's layers, top to bottom: api -> engine -> wire -> registry. The worker entry
 // uses only wire and registry; errors.ts and types.ts, imported by all, import nothing. The
-// bundler plugins (bundler/) stand apart: they import nothing of the runtime.
+// typed surface (surface/: what smartasync(...) returns, types only) imports only types.ts.
+// The bundler plugins (bundler/) stand apart: they import nothing of the runtime.
 const lib = 'packages/smartasync/src';
 const layer = (folder, forbidden) => ({
   files: [`${lib}/${folder}`],
@@ -83,14 +84,24 @@ export default tseslint.config(
   {
     // Units short enough to read whole. The bundler plugins are left out: each build tool's
     // plugin API is one callback that registers its hooks inside.
-    files: [`${lib}/{api,engine,wire,registry,worker}/**/*.ts`, `${lib}/*.ts`],
+    files: [`${lib}/{api,engine,wire,registry,worker,surface}/**/*.ts`, `${lib}/*.ts`],
     rules: { 'max-lines-per-function': ['error', { max: 40, skipBlankLines: true, skipComments: true }] },
   },
-  layer('engine/**/*.ts', ['../api/*', '../worker/*', '../index.ts']),
-  layer('wire/**/*.ts', ['../api/*', '../engine/*', '../worker/*', '../index.ts']),
-  layer('registry/**/*.ts', ['../api/*', '../engine/*', '../wire/*', '../worker/*', '../index.ts']),
-  layer('worker/**/*.ts', ['../api/*', '../engine/*', '../index.ts']),
+  layer('engine/**/*.ts', ['../api/*', '../surface/*', '../worker/*', '../index.ts']),
+  layer('wire/**/*.ts', ['../api/*', '../surface/*', '../engine/*', '../worker/*', '../index.ts']),
+  layer('registry/**/*.ts', ['../api/*', '../surface/*', '../engine/*', '../wire/*', '../worker/*', '../index.ts']),
+  layer('worker/**/*.ts', ['../api/*', '../surface/*', '../engine/*', '../index.ts']),
   layer('api/**/*.ts', ['../worker/*', '../index.ts']),
+  layer('surface/**/*.ts', [
+    '../api/*',
+    '../engine/*',
+    '../wire/*',
+    '../registry/*',
+    '../worker/*',
+    '../bundler/*',
+    '../errors.ts',
+    '../index.ts',
+  ]),
   // The bundler plugins run in the build tool: they generate code and use none of the runtime.
   layer('bundler/**/*.ts', ['../api/*', '../engine/*', '../wire/*', '../registry/*', '../worker/*', '../*.ts']),
   layer('{errors,types}.ts', ['./*', '../*']),

@@ -2,7 +2,9 @@
 // the blocks must match their files word for word, the files must type-check, and the
 // programs run here, each in a child process with real worker threads, in a fresh directory.
 // (The NestJS block is examples/nestjs's provider: that example's own test runs it. The Vite
-// config is type-checked here; packages/smartasync/test/bundlers.test.ts builds with the plugin.)
+// config is type-checked here; packages/smartasync/test/bundlers.test.ts builds with the plugin.
+// The Jest recipe's blocks are files of a Jest project that packages/smartasync/test/
+// environments.test.ts runs.)
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +20,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = path.dirname(HERE);
 const OBSERVE = path.join(HERE, 'observe.ts');
 const TSC = path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
-const blocks = parseBlocks(fs.readFileSync(README, 'utf8')).filter((b) => b.language === 'ts');
+const allBlocks = parseBlocks(fs.readFileSync(README, 'utf8'));
+const blocks = allBlocks.filter((b) => b.language === 'ts');
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
@@ -83,6 +86,18 @@ test('every TypeScript block of README.md is its files, word for word', () => {
   }
 });
 
+test('every other marked block (a JavaScript config) is its files, word for word', () => {
+  const marked = allBlocks.filter((b) => b.language !== 'ts' && b.files.length > 0);
+  assert.ok(marked.length >= 1);
+  for (const block of marked) {
+    assert.equal(
+      block.text,
+      expectedText(block.files),
+      `README.md:${block.line} differs from ${block.files.join(' + ')} (npm run readme writes them in)`,
+    );
+  }
+});
+
 test('the files type-check, strict, in the projects they belong to', async () => {
   const projects = new Set<string>();
   for (const file of blocks.flatMap((b) => b.files)) {
@@ -93,6 +108,7 @@ test('the files type-check, strict, in the projects they belong to', async () =>
   assert.deepEqual([...projects].map((p) => path.relative(REPO_ROOT, p)).sort(), [
     'examples/nestjs',
     'examples/readme',
+    'packages/smartasync/test/fixtures/env/jest-cjs',
   ]);
   for (const project of projects) {
     const out = await new Promise<string | undefined>((resolve) =>
@@ -176,11 +192,33 @@ test('the pool: configure, warm, stats, close', async () => {
   assert.equal(r.stats.workers, 0, 'closed: no worker left');
 });
 
+test('context: the request’s values reach the worker; the channel and the per-function figures see the call', async () => {
+  const r = await runProgram('context/main.ts', freshDir());
+  assertRan(r, 'context/main.ts');
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'audit() ran on smartasync-1',
+    'req-1: ada exported users',
+    'audit() 1 1',
+  ]);
+});
+
 test('errors: a registered error class thrown on a worker arrives as itself', async () => {
   const r = await runProgram('errors/main.ts', freshDir());
   assertRan(r, 'errors/main.ts');
   assert.equal(r.stdout, 'true 15 short\n');
   assert.equal(r.stats.failed, 1);
+});
+
+test('import side effects: the server in reports.ts starts on the main thread only; workers import it and skip it', async () => {
+  // Without the isWorker guard each worker importing reports.ts would listen on the same port
+  // and fail to import it (EADDRINUSE): the report would fail.
+  const { body, stats } = await serveOnce('side-effects/main.ts', freshDir(), '/report/3', (r) => r.json());
+  let total = 0;
+  for (let order = 1; order <= 1_000_000; order++) total += (order * 3) % 7;
+  assert.deepEqual(body, { month: 3, total });
+  assert.equal(stats.completed, 1, `the report ran on a worker: ${JSON.stringify(stats)}`);
+  assert.equal(stats.failed, 0);
+  assert.equal(stats.crashedWorkers, 0);
 });
 
 async function freePort(): Promise<number> {

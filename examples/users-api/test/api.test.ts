@@ -6,7 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import PgClient from 'pg-native';
 import { getPool } from 'smartasync';
 import { buildApp } from '../src/app.ts';
-import { DRIVERS, type DriverName, isAsyncDriverName, type TestDatabases, testDatabases } from './support/databases.ts';
+import {
+  DRIVERS,
+  type DriverName,
+  isAsyncDriverName,
+  type TestDatabases,
+  needs,
+  testDatabases,
+} from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 
 let databases: TestDatabases;
@@ -22,7 +29,7 @@ async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELE
 }
 
 for (const driver of DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     let app: FastifyInstance;
     let url: string;
     before(async () => {

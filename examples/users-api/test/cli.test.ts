@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
+import { DRIVERS, type TestDatabases, needs, testDatabases } from './support/databases.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -25,7 +25,7 @@ function cli(url: string, ...args: string[]) {
 }
 
 for (const driver of DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     test('add-user, list, delete-user, and the refusals', () => {
       const url = databases.freshUrl(driver);
       assert.deepEqual(cli(url, 'list'), { code: 0, stdout: 'No users.', stderr: '' });

@@ -3,7 +3,7 @@
 // (201) is there after a restart, and the ledger agrees with the balances (total unchanged).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { dialectOf, DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
+import { dialectOf, DRIVERS, type TestDatabases, needs, testDatabases } from './support/databases.ts';
 import { rawQuery as query } from './support/raw.ts';
 import { json, type Server, startServer } from './support/server.ts';
 
@@ -60,7 +60,7 @@ function writers(server: Server, accountIds: number[], round: number, acknowledg
 }
 
 for (const driver of DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     test(
       `kill -9 during concurrent writes, ${ROUNDS} rounds: intact, every acknowledged write present, total unchanged`,
       { timeout: 120_000 },

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { getPool } from 'smartasync';
 import { buildApp } from '../src/app.ts';
-import { dialectOf, DRIVERS, type DriverName, type TestDatabases, testDatabases } from './support/databases.ts';
+import { dialectOf, DRIVERS, type DriverName, type TestDatabases, needs, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 import { rawQuery, withSqlite } from './support/raw.ts';
 
@@ -130,7 +130,7 @@ function slowGet(base: string, path: string) {
 }
 
 for (const driver of DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     let app: FastifyInstance;
     let base: string;
     let url: string;

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
-import { DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
+import { DRIVERS, type TestDatabases, needs, testDatabases } from './support/databases.ts';
 import { conformance, type OpenApiDocument } from './support/openapi.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 
@@ -199,7 +199,7 @@ function requests(doc: OpenApiDocument, ids: fc.Arbitrary<number>): fc.Arbitrary
 }
 
 for (const driver of DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     let app: FastifyInstance;
     let base: string;
     before(async () => {

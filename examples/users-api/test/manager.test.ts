@@ -29,6 +29,7 @@ import {
   DRIVERS,
   type DriverName,
   isAsyncDriverName,
+  needs,
   SYNC_DRIVERS,
   type TestDatabases,
   testDatabases,
@@ -90,7 +91,7 @@ describe('DATABASE_URL', () => {
 });
 
 for (const driver of SYNC_DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     test('the constructor runs here and checks the schema; .sync calls run here too; awaited calls on a pool worker', async () => {
       const db = new AsyncDatabaseManager(await migratedUrl(driver));
       try {
@@ -112,7 +113,7 @@ for (const driver of SYNC_DRIVERS) {
 }
 
 for (const driver of DRIVERS.filter(isAsyncDriverName)) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     test('awaited calls run here, on the event loop; .sync calls on the bridge worker, blocking', async () => {
       const db = new SmartAsyncDriverManager(await migratedUrl(driver));
       try {
@@ -134,7 +135,7 @@ for (const driver of DRIVERS.filter(isAsyncDriverName)) {
 }
 
 for (const driver of DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     test('results are plain objects; domain errors arrive as their own classes, awaited or .sync()', async () => {
       const db = openDataLayer(await migratedUrl(driver));
       try {
@@ -245,7 +246,7 @@ const OLD_SCHEMA: Record<'sqlite' | 'postgres', string> = {
 
 for (const driver of DRIVERS) {
   const dialect = dialectOf(driver);
-  describe(`${driver}: rules the database itself enforces`, () => {
+  describe(`${driver}: rules the database itself enforces`, needs(driver), () => {
     test('money outside 0..2^53 - 1, or not whole, is refused by the database, not only by the API', async () => {
       const url = databases.freshUrl(driver);
       await (await bare(driver, url)).close();
@@ -445,7 +446,8 @@ describe('async driver bounds', () => {
       driver === 'pg' ? openPg(url.replace('postgres+pg:', 'postgresql:'), timeoutMs, 2) : openMysql(url, timeoutMs, 2);
     const database = driver === 'pg' ? 'PostgreSQL' : 'MariaDB';
 
-    test(`${driver}: a bigint or decimal that a JavaScript number cannot hold exactly is refused, not rounded`, async () => {
+    const refusesBig = `${driver}: a bigint or decimal that a JavaScript number cannot hold exactly is refused, not rounded`;
+    test(refusesBig, needs(driver), async () => {
       const db = open(databases.freshUrl(driver), 5000);
       try {
         const big = driver === 'pg' ? '9007199254740991::bigint' : 'CAST(9007199254740991 AS SIGNED)';
@@ -463,7 +465,8 @@ describe('async driver bounds', () => {
       }
     });
 
-    test(`${driver}: a statement is bounded by the database timeout: a slow one is a DatabaseUnavailableError`, async () => {
+    const boundsStatement = `${driver}: a statement is bounded by the database timeout: a slow one is a DatabaseUnavailableError`;
+    test(boundsStatement, needs(driver), async () => {
       const db = open(databases.freshUrl(driver), 300);
       try {
         await assert.rejects(db.all(driver === 'pg' ? 'SELECT pg_sleep(2)' : 'SELECT SLEEP(2) AS s'), (e: unknown) => {

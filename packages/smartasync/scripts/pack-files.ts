@@ -2,7 +2,9 @@
 // repository's README made fit for the registry page: the sections about this repository
 // (the example application, developing it) and lines marked repo-only dropped, the code
 // block markers dropped, and relative links and images made absolute, since the registry
-// page has no repository around it. LICENSE is the repository's.
+// page has no repository around it. LICENSE is the repository's. package.json is packed
+// without its scripts, which need the repository (prepack would fail in the unpacked
+// package); postpack (`--restore`) puts the repository's back.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,8 +72,32 @@ export function packageReadme(markdown: string): string {
   );
 }
 
+const MANIFEST = path.join(PACKAGE_DIR, 'package.json');
+/** The repository's package.json while the packed one is in its place. */
+const KEPT_MANIFEST = path.join(PACKAGE_DIR, '.tmp', 'package.json');
+
+/** postpack: the repository's package.json back (also run first by prepack, after a pack that died half-way). */
+function restoreManifest(): void {
+  if (fs.existsSync(KEPT_MANIFEST)) fs.renameSync(KEPT_MANIFEST, MANIFEST);
+}
+
+/** The package.json that ships: the repository's without its scripts. */
+function writePackedManifest(): void {
+  restoreManifest();
+  const text = fs.readFileSync(MANIFEST, 'utf8');
+  const { scripts: _scripts, ...packed } = JSON.parse(text) as Record<string, unknown>;
+  fs.mkdirSync(path.dirname(KEPT_MANIFEST), { recursive: true });
+  fs.writeFileSync(KEPT_MANIFEST, text);
+  fs.writeFileSync(MANIFEST, `${JSON.stringify(packed, null, 2)}\n`);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const readme = packageReadme(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'));
-  fs.writeFileSync(path.join(PACKAGE_DIR, 'README.md'), readme);
-  fs.copyFileSync(path.join(REPO_ROOT, 'LICENSE'), path.join(PACKAGE_DIR, 'LICENSE'));
+  if (process.argv.includes('--restore')) {
+    restoreManifest();
+  } else {
+    const readme = packageReadme(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'));
+    fs.writeFileSync(path.join(PACKAGE_DIR, 'README.md'), readme);
+    fs.copyFileSync(path.join(REPO_ROOT, 'LICENSE'), path.join(PACKAGE_DIR, 'LICENSE'));
+    writePackedManifest();
+  }
 }

@@ -9,6 +9,9 @@
  */
 export { smartasync, registerError } from './api/smartasync.ts';
 export { release } from './api/instances.ts';
+export { isWorker } from './api/is-worker.ts';
+export { carryContext } from './api/context.ts';
+export type { CallContext } from './engine/channels.ts';
 import { getPool as defaultPool } from './engine/pool.ts';
 import type { Pool } from './types.ts';
 export { configure } from './engine/pool.ts';
@@ -27,16 +30,21 @@ export {
   CallTimeoutError,
   QueueFullError,
   WorkerCrashedError,
+  WorkerStartError,
   PoolClosedError,
   RegistrationError,
 } from './errors.ts';
+export type { CancelledState } from './errors.ts';
 export type {
   SmartFunction,
+  SmartCallable,
+  SmartCallableMembers,
   AsyncResult,
   SyncResult,
-  SmartClass,
-  SmartInstance,
-  SmartMembers,
+  Refused,
+} from './surface/function.ts';
+export type { SmartClass, SmartInstance, SmartMembers, SmartMethod, SmartClose, Statics } from './surface/class.ts';
+export type {
   CallOptions,
   TransferItem,
   ClassOptions,
@@ -47,6 +55,8 @@ export type {
   PoolStats,
   Pool,
   DurationStats,
+  FunctionStats,
+  Histogram,
   AnyFunction,
   AnyClass,
 } from './types.ts';

@@ -1,5 +1,6 @@
 /**
- * The public types: what `smartasync(fn)` and `smartasync(Class)` return.
+ * The public types that stand alone: options, the pool and its statistics. What
+ * `smartasync(fn)` and `smartasync(Class)` return is in `surface/`.
  */
 
 /** Any function smartasync can wrap. `any` stays internal: no public signature exposes it. */
@@ -32,69 +33,6 @@ export type TransferItem =
   | WritableStream
   | TransformStream;
 
-/**
- * What `f(...)` gives for a function returning `R`: a promise of the result; for a generator
- * function, an async generator of its items (a `function*` streams them from a worker, at most
- * a bounded window ahead of the reader).
- */
-export type AsyncResult<R> = [R] extends [never]
-  ? Promise<never>
-  : [R] extends [Generator<infer T, infer TReturn, unknown>]
-    ? AsyncGenerator<T, TReturn, undefined>
-    : [R] extends [AsyncGenerator<infer T, infer TReturn, unknown>]
-      ? AsyncGenerator<T, TReturn, undefined>
-      : Promise<Awaited<R>>;
-
-/**
- * What `f.sync(...)` gives for a function returning `R`: the settled value; for a generator
- * function, a generator of its items (an `async function*` runs on the bridge worker, each
- * `next()` blocking until an item is there).
- */
-export type SyncResult<R> = [R] extends [never]
-  ? never
-  : [R] extends [Generator<infer T, infer TReturn, unknown>]
-    ? Generator<T, TReturn, undefined>
-    : [R] extends [AsyncGenerator<infer T, infer TReturn, unknown>]
-      ? Generator<T, TReturn, undefined>
-      : Awaited<R>;
-
-/**
- * A wrapped function: one typed surface, two ways to call it.
- * - `await f(...)`: a synchronous body runs on a worker thread; an async body runs here.
- * - `f.sync(...)`: a synchronous body runs here; an async body runs on a worker while this
- *   thread blocks until it settles.
- */
-export interface SmartFunction<F extends AnyFunction> {
-  (...args: Parameters<F>): AsyncResult<ReturnType<F>>;
-  /** Calls from synchronous code and returns the settled value (or throws). */
-  sync(...args: Parameters<F>): SyncResult<ReturnType<F>>;
-  /**
-   * Like `f(...)`, but settles with the result as JSON text, made on the worker. For results
-   * that go straight into an HTTP response: this thread never builds the objects only to
-   * serialize them again. `undefined` becomes `"null"`.
-   */
-  json(...args: Parameters<F>): Promise<string>;
-  /** The same function with per-call options bound: `f.with({ timeout: 500 })(x)`. */
-  with(options: CallOptions): SmartFunction<F>;
-  /** The function as written. */
-  readonly original: F;
-  /** Whether the body is `async` (decides which form offloads). */
-  readonly isAsync: boolean;
-}
-
-/** Methods of `T` become smart functions; other members keep their types. */
-export type SmartMembers<T> = {
-  [K in keyof T]: T[K] extends AnyFunction ? SmartFunction<T[K]> : T[K];
-};
-
-/** An instance of a wrapped class. */
-export type SmartInstance<T> = SmartMembers<T> & {
-  /** The plain instance on this thread, typed as the original class, for synchronous code. */
-  readonly sync: T;
-  /** Releases the worker replicas, then disposes this thread's instance. */
-  [Symbol.asyncDispose](): Promise<void>;
-};
-
 /** Where an instance's worker-side calls run. */
 export type Placement = 'spread' | 'pinned';
 
@@ -110,6 +48,16 @@ export interface FunctionOptions {
   readonly offload?: 'always' | 'auto';
   /** With `offload: 'auto'`: what counts as fast enough to run inline. Default: 0.1 ms. */
   readonly inlineBelowMs?: number;
+  /**
+   * `true`: `await f()` of an async body runs it on a pool worker too (and an `async function*`
+   * streams its items from there), so that its own work (an async driver parsing rows, say)
+   * runs on that worker's event loop, not this one. The worker awaits it; many such calls share
+   * one worker, as they share an event loop. For a class, every async method; each worker has
+   * its own replica, as for synchronous methods. Default: `false` (an async body runs here, as
+   * written). `.sync()` is unchanged. Values are checked at run time only: the compile-time check
+   * of what crosses threads does not see this option.
+   */
+  readonly offloadAsync?: boolean;
 }
 
 /** Options for `smartasync(Class, options)`; `T` is the instance type. */
@@ -129,13 +77,6 @@ export interface ClassOptions<T extends object = object> extends FunctionOptions
    * level): a worker finds it by importing that module.
    */
   readonly replica?: () => T | Promise<T>;
-}
-
-/** A wrapped class: same constructor parameters, instances with smart methods. */
-export interface SmartClass<C extends AnyClass> {
-  new (...args: ConstructorParameters<C>): SmartInstance<InstanceType<C>>;
-  /** The class as written. */
-  readonly original: C;
 }
 
 /** Options for the worker pool. */
@@ -220,6 +161,34 @@ export interface PoolStats {
   readonly heldBack: number;
   /** Calls that ran on the express worker, because every other worker held a long call. */
   readonly expressCalls: number;
+  /** The same, per wrapped function or method (those called so far), with histograms. */
+  readonly functions: readonly FunctionStats[];
+}
+
+/** A pool's figures for one wrapped function or method. */
+export interface FunctionStats {
+  /** As messages name it: `hash()`, `UserRepo#find()`. */
+  readonly name: string;
+  /** Calls that settled with a value, and with an error. */
+  readonly completed: number;
+  readonly failed: number;
+  /** Calls of it waiting for a worker now, and held back among those (see `PoolStats.heldBack`). */
+  readonly queued: number;
+  readonly heldBack: number;
+  /** Calls of it that ran on the express worker. */
+  readonly expressCalls: number;
+  /** From the call to its start on a worker. */
+  readonly waitTime: Histogram;
+  /** Time running on the worker. */
+  readonly runTime: Histogram;
+}
+
+/** A histogram of durations in milliseconds, in the shape Prometheus histograms take. */
+export interface Histogram {
+  readonly count: number;
+  readonly sumMs: number;
+  /** Cumulative counts: how many took at most `le` ms (the last bucket's `le` is Infinity). */
+  readonly buckets: readonly { readonly le: number; readonly count: number }[];
 }
 
 /** The worker pool behind every wrapped function and class (see `getPool()`). */

@@ -166,6 +166,85 @@ test("a user's own Vitest suite importing smartasync-wrapped TypeScript modules"
   }
 });
 
+interface JestReport {
+  success: boolean;
+  numTotalTests: number;
+  numPassedTests: number;
+  testResults: { name: string; assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
+}
+
+/** Runs Jest (ts-jest) in the fixture project `project` and reads its JSON report. */
+async function runJest(
+  project: string,
+  { nodeArgs = [] as string[], jestArgs = [] as string[] } = {},
+): Promise<{
+  r: ChildResult;
+  report: JestReport;
+  results: string[];
+  threads: { name: string; here: number; there: number }[];
+}> {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'smartasync-jest-'));
+  try {
+    const reportFile = path.join(outDir, 'report.json');
+    const jest = path.join(REPO_ROOT, 'node_modules/jest/bin/jest.js');
+    const r = await runNode(
+      [...nodeArgs, jest, '--ci', '--json', `--outputFile=${reportFile}`, `--cacheDirectory=${outDir}`, ...jestArgs],
+      path.join(ENV_DIR, project),
+      90_000,
+    );
+    assert.ok(existsSync(reportFile), describeExit(r));
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as JestReport;
+    const results = report.testResults.flatMap((f) =>
+      f.assertionResults.map(
+        (a) => `${path.basename(f.name)} > ${a.title}: ${a.status}\n${a.failureMessages.join('\n')}`,
+      ),
+    );
+    const threads = [...`${r.stdout}\n${r.stderr}`.matchAll(/SMARTASYNC-THREADS (\{.+\})$/gm)].map(
+      (m) => JSON.parse(m[1]!) as { name: string; here: number; there: number },
+    );
+    return { r, report, results, threads };
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+test('Jest with ts-jest, CommonJS: the recipe (tsx for the workers, in setupFiles) runs functions, classes, .sync() and errors', async () => {
+  const { r, report, results, threads } = await runJest('jest-cjs');
+  assert.equal(report.success, true, results.join('\n') + describeExit(r));
+  assert.equal(report.numPassedTests, 6, results.join('\n'));
+  assert.deepEqual(threads.map((s) => s.name).sort(), ['asyncSync', 'class', 'erasable', 'function'], describeExit(r));
+  for (const s of threads) assert.notEqual(s.there, s.here, `${s.name}: ran on the test's own thread`);
+});
+
+test('Jest with ts-jest, CommonJS, without a loader for the workers: every failure names the fix', async () => {
+  // The same project with its jest.config.js but for setupFiles: the workers are left on
+  // Node's type stripping, which cannot load this package's TypeScript.
+  const config = JSON.stringify({ preset: 'ts-jest', testEnvironment: 'node' });
+  const { report, results } = await runJest('jest-cjs', { jestArgs: ['--config', config] });
+  assert.equal(report.success, false);
+  assert.equal(report.numPassedTests, 0, results.join('\n'));
+  const failures = report.testResults.flatMap((f) => f.assertionResults.flatMap((a) => a.failureMessages));
+  assert.ok(failures.length >= 6, results.join('\n'));
+  for (const failure of failures) {
+    assert.match(failure, /RegistrationError/, failure); // (the error-class test: "Received constructor: RegistrationError")
+    if (failure.includes('a worker could not import'))
+      assert.ok(failure.includes("configure({ execArgv: ['--import', 'tsx'] })"), failure);
+  }
+  assert.ok(failures.filter((f) => f.includes('a worker could not import')).length >= 5, results.join('\n'));
+  // An erasable module fails only because the package is CommonJS: the message says so.
+  const erasable = failures.find((f) => f.includes('units.ts'));
+  assert.ok(erasable, results.join('\n'));
+  assert.match(erasable, /"type": "commonjs".*setupFiles/s);
+});
+
+test('Jest with ts-jest, ESM (node --experimental-vm-modules): erasable TypeScript needs no loader', async () => {
+  const { r, report, results, threads } = await runJest('jest-esm', { nodeArgs: ['--experimental-vm-modules'] });
+  assert.equal(report.success, true, results.join('\n') + describeExit(r));
+  assert.equal(report.numPassedTests, 5, results.join('\n'));
+  assert.deepEqual(threads.map((s) => s.name).sort(), ['asyncSync', 'class', 'function'], describeExit(r));
+  for (const s of threads) assert.notEqual(s.there, s.here, `${s.name}: ran on the test's own thread`);
+});
+
 test('smartasync() called after module load: the first offloaded call names the function, its location and the fix', async () => {
   const r = await runNode(['errors/late-app.mjs'], ENV_DIR);
   assertExitedCleanly(r);

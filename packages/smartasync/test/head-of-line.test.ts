@@ -39,9 +39,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('the policy: what is long, what is held back, and for how long', () => {
   const hol = new HeadOfLine(undefined, 8, 8);
-  assert.equal(hol.isLong(new CallProfile()), false, 'a function never seen is short');
-  assert.equal(hol.isLong(profile(1.9)), false);
-  assert.equal(hol.isLong(profile(2)), true, 'default longCallMs is 2');
+  assert.equal(
+    hol.classify(new CallProfile()),
+    'doubtful',
+    'a function never seen is doubtful: it holds a worker alone',
+  );
+  assert.equal(hol.classify(profile(1.9)), 'short');
+  assert.equal(hol.classify(profile(2)), 'long', 'default longCallMs is 2');
   assert.equal(hol.isCpuBound(profile(40, 0.9)), true);
   assert.equal(hol.isCpuBound(profile(40, 0.1)), false, 'a call that mostly waits is not CPU-bound');
   assert.equal(hol.longLimit(0), Infinity, 'no short call yet: long calls use the whole pool');
@@ -66,16 +70,24 @@ test('the policy: what is long, what is held back, and for how long', () => {
   // Typical, not average: one preempted call among fast ones is not a verdict.
   const bursty = new CallProfile();
   for (const ms of [0.05, 0.05, 0.05, 30, 0.05, 0.05, 0.05, 0.05]) bursty.record(ms);
-  assert.equal(hol.isLong(bursty), false, 'one 30 ms call in 8 leaves a 50 µs function short');
-  for (const ms of [30, 30, 30]) bursty.record(ms);
-  assert.equal(hol.isLong(bursty), true, 'half of its latest calls long: long');
+  assert.equal(hol.classify(bursty), 'short', 'one 30 ms call in 8 leaves a 50 µs function short');
+  bursty.record(5);
+  assert.equal(hol.classify(bursty), 'short', 'its latest call ran a little long (preempted, say): still short');
+  bursty.record(30);
+  assert.equal(hol.classify(bursty), 'doubtful', 'its latest call ran clearly long: doubtful, not yet long');
+  bursty.record(0.05);
+  assert.equal(hol.classify(bursty), 'short');
+  bursty.stalled = true;
+  assert.equal(hol.classify(bursty), 'doubtful', 'a call of it seen stuck right now: doubtful');
+  for (const ms of [30, 30]) bursty.record(ms);
+  assert.equal(hol.classify(bursty), 'long', 'half of its latest calls long: long');
 
   const off = new HeadOfLine(false, 2, 2);
   off.shortArrived(0);
-  assert.equal(off.isLong(profile(100)), false, 'off: every call is placed first in, first out');
+  assert.equal(off.classify(profile(100)), 'short', 'off: every call is placed first in, first out');
   assert.equal(off.longLimit(1), Infinity);
   const custom = new HeadOfLine({ longCallMs: 10, holdMs: 50 }, 2, 2);
-  assert.equal(custom.isLong(profile(9)), false);
+  assert.equal(custom.classify(profile(9)), 'short');
   custom.shortArrived(0);
   assert.equal(custom.longLimit(49), 1);
   assert.equal(custom.longLimit(50), Infinity);
@@ -86,6 +98,7 @@ test('a short call does not wait behind long ones, even when every worker holds 
   await freshPool({ size: 2, headOfLine: { holdMs: 0 } });
   await getPool().warm(); // the express worker too: what is timed below is waiting, not start-up
   await Promise.all([timedSpin(5), timedSpin(5)]); // learned: long
+  await whereSync('learned: short'); // a function never seen holds a worker alone, as it may be long
   const long = [timedSpin(1_000), timedSpin(1_000)];
   await sleep(50);
   const started = performance.now();

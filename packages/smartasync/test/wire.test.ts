@@ -111,7 +111,7 @@ test("smartasync's own errors keep their class and fields across the codec", () 
   assert.equal(crashed.started, true);
   assert.equal(crashed.code, 'ERR_SMARTASYNC_WORKER_CRASHED');
   assert.ok(
-    decodeThrown(structuredClone(encodeThrown(new CallTimeoutError('g()', 5, false)))) instanceof CallTimeoutError,
+    decodeThrown(structuredClone(encodeThrown(new CallTimeoutError('g()', 5, 'waiting')))) instanceof CallTimeoutError,
   );
 });
 

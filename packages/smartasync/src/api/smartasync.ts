@@ -4,13 +4,12 @@
  * (class.ts, instances.ts).
  */
 import { register } from '../registry/registry.ts';
-import type { AnyClass, AnyFunction, ClassOptions, FunctionOptions, SmartClass, SmartFunction } from '../types.ts';
-import { CallPolicy, isAsyncBody, isGeneratorBody, makeSmartFunction } from './call.ts';
+import type { AnyClass, AnyFunction, ClassOptions, FunctionOptions } from '../types.ts';
+import type { SmartFunction } from '../surface/function.ts';
+import type { SmartClass } from '../surface/class.ts';
+import { CallPolicy, makeSmartFunction } from './call.ts';
+import { isAsyncBody, isClassLike, isGeneratorBody } from './kind.ts';
 import { wrapClass } from './class.ts';
-
-function isClass(fn: Function): boolean {
-  return /^class[\s{]/.test(Function.prototype.toString.call(fn));
-}
 
 function wrapFunction<F extends AnyFunction>(fn: F, options?: FunctionOptions): SmartFunction<F> {
   const reg = register('function', fn);
@@ -55,7 +54,7 @@ export function smartasync(target: unknown, options?: ClassOptions): unknown {
   if (typeof target !== 'function') {
     throw new TypeError(`smartasync: expected a function or a class, got ${target === null ? 'null' : typeof target}.`);
   }
-  return isClass(target) ? wrapClass(target as AnyClass, options) : wrapFunction(target as AnyFunction, options);
+  return isClassLike(target) ? wrapClass(target as AnyClass, options) : wrapFunction(target as AnyFunction, options);
 }
 
 /**

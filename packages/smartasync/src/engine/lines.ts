@@ -42,10 +42,26 @@ export class CallQueue<T> {
     this.items.splice(at, 1);
     return true;
   }
+
+  /** Every waiting item, in order (left in the line). */
+  waiting(): T[] {
+    return this.items.slice(this.head);
+  }
+
+  /** Every waiting item, taken out of the line, in order. */
+  takeAll(): T[] {
+    const all = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return all;
+  }
 }
 
-/** The pool's two lines of waiting calls: short ones are served first (see head-of-line.ts). */
-export class Lines<T extends { readonly long: boolean }> {
+/**
+ * The pool's two lines of waiting calls: short calls, and calls that hold a worker alone (long
+ * and doubtful ones, see head-of-line.ts). A freed worker takes from both in arrival order.
+ */
+export class Lines<T extends { readonly cls: string }> {
   readonly short = new CallQueue<T>();
   readonly long = new CallQueue<T>();
 
@@ -54,17 +70,22 @@ export class Lines<T extends { readonly long: boolean }> {
   }
 
   push(call: T): void {
-    (call.long ? this.long : this.short).push(call);
+    (call.cls === 'short' ? this.short : this.long).push(call);
   }
 
   /** Puts calls taken back from a worker at the front of their lines, in their order. */
   pushFront(calls: readonly T[]): void {
-    this.short.pushFront(calls.filter((c) => !c.long));
-    this.long.pushFront(calls.filter((c) => c.long));
+    this.short.pushFront(calls.filter((c) => c.cls === 'short'));
+    this.long.pushFront(calls.filter((c) => c.cls !== 'short'));
   }
 
   /** Takes `call` out of its line; false when it was not waiting. */
   remove(call: T): boolean {
-    return (call.long ? this.long : this.short).remove(call);
+    return this.short.remove(call) || this.long.remove(call);
+  }
+
+  /** Every waiting call, taken out of the lines. */
+  takeAll(): T[] {
+    return [...this.short.takeAll(), ...this.long.takeAll()];
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The worker pool: what happens to a call from `run()` to its settling. A bounded wait,
- * per-call abort and timeout, exact accounting when a worker dies, warm start, graceful close
- * and statistics. Where and when each call runs is placement.ts's business; the transport
- * carries the messages, the worker runs them.
+ * per-call abort and timeout, exact accounting when a worker dies or fails to start, warm
+ * start, graceful close and statistics. Where and when each call runs is placement.ts's
+ * business; the transport carries the messages, the worker runs them.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -10,12 +10,28 @@ import { restoreBuffers } from '../wire/values.ts';
 import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
 import type { Reply, StreamChunk } from '../wire/protocol.ts';
 import { allRegistrations, unfindableReason, type Registration } from '../registry/registry.ts';
-import { CallAbortedError, CallTimeoutError, PoolClosedError, QueueFullError, WorkerCrashedError } from '../errors.ts';
-import type { DurationStats, HeadOfLineOptions, PoolOptions, PoolStats } from '../types.ts';
-import { Placement, type Pending, type PoolWorker } from './placement.ts';
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  PoolClosedError,
+  QueueFullError,
+  SmartAsyncError,
+  WorkerCrashedError,
+  WorkerStartError,
+  type CancelledState,
+} from '../errors.ts';
+import type { DurationStats, FunctionStats, PoolOptions, PoolStats } from '../types.ts';
+import { FunctionMetrics } from './metrics.ts';
+import type { CallProfile } from './profile.ts';
+import { callChannel, workerExitChannel } from './channels.ts';
+import { startCallSpan } from './trace.ts';
+import { newPending, Placement, type Pending, type PoolWorker } from './placement.ts';
 import { instanceRefOf, unsendable, type InstanceRef, type Task } from './task.ts';
 import type { Outgoing } from './worker-link.ts';
 import { ItemStream, STREAM_WINDOW } from './stream.ts';
+import { StartFailures } from './start-failures.ts';
+import { validatePoolOptions } from './options.ts';
+import { reportCrash } from './crash-report.ts';
 
 export type { InstanceRef, Task } from './task.ts';
 
@@ -42,6 +58,7 @@ class Durations {
 export class Pool {
   private readonly maxQueue: number;
   private readonly placement: Placement;
+  private readonly starts = new StartFailures();
   private closing = false;
   private drained: (() => void) | undefined;
   private completed = 0;
@@ -49,9 +66,11 @@ export class Pool {
   private crashed = 0;
   private readonly waitTime = new Durations();
   private readonly runTime = new Durations();
+  /** Every function or method called through this pool so far (by its profile). */
+  private readonly functions = new Map<CallProfile, FunctionMetrics>();
 
   constructor(options: PoolOptions = {}) {
-    validateOptions(options);
+    validatePoolOptions(options);
     this.maxQueue = options.maxQueue ?? 10_000;
     const resolved = {
       ...options,
@@ -62,6 +81,8 @@ export class Pool {
       onReplies: (worker, replies) => this.onReplies(worker, replies),
       onExit: (worker, code) => this.onExit(worker, code),
       onUnsendable: (call, err) => this.settle(call, false, unsendable(call.task!, err)),
+      mayStart: () => this.starts.mayStart(),
+      onSpawnFailed: (err) => this.startFailed(err instanceof Error ? err : new Error(String(err))),
     });
   }
 
@@ -72,7 +93,7 @@ export class Pool {
 
   /**
    * Runs `task` (a generator) on a worker and streams its items back: the worker runs at most
-   * `STREAM_WINDOW` items ahead of the reader. The stream holds its worker, as a long call does.
+   * `STREAM_WINDOW` items ahead of the reader, and holds its worker only while it produces.
    */
   stream<T, R>(task: Task): ItemStream<T, R> {
     const items: ItemStream<T, R> = new ItemStream((op, credit) => this.signalStream(call, op, credit));
@@ -85,53 +106,72 @@ export class Pool {
     return items;
   }
 
-  /** Places a call (or queues it), with its timeout and abort signal armed; undefined if refused. */
+  /** Places a call (or queues it), with its timeout and abort signal armed. */
   private submit(
     task: Task,
     resolve: (value: unknown) => void,
     reject: (err: unknown) => void,
     onChunk?: (chunk: StreamChunk) => void,
-  ): Pending | undefined {
-    if (this.closing) return void reject(new PoolClosedError(task.label));
-    const signal = task.options?.signal;
-    if (signal?.aborted) return void reject(new CallAbortedError(task.label, signal.reason));
+  ): Pending {
     const now = performance.now();
     const { policy } = this.placement;
-    // A stream holds its worker for its life: a long call, whatever its profile says so far.
-    const long = onChunk !== undefined || policy.isLong(task.profile);
-    if (!long && !task.instance?.pinned) policy.shortArrived(now);
-    const cpuBound = long && policy.isCpuBound(task.profile);
-    const call: Pending = {
-      label: task.label,
-      task,
-      resolve,
-      reject,
-      onChunk,
-      enqueuedAt: now,
-      long,
-      cpuBound,
-      okOnCrash: false,
-      seq: 0,
-      settled: false,
-    };
+    // A stream holds its worker while it produces: placed as a long call, whatever its profile
+    // says. An async body holds none: it shares its worker while it awaits.
+    const cls = task.isAsync ? 'short' : onChunk ? 'long' : policy.classify(task.profile);
+    if (cls === 'short' && !task.instance?.pinned) policy.shortArrived(now);
+    const call = newPending(task.label, task, resolve, reject, cls, now);
+    call.onChunk = onChunk;
+    call.cpuBound = cls !== 'short' && policy.isCpuBound(task.profile);
+    if (onChunk) call.credit = STREAM_WINDOW;
+    if (callChannel.hasSubscribers) {
+      call.trace = { name: task.label };
+      callChannel.start.publish(call.trace);
+    }
+    call.span = startCallSpan(task.label);
+    const refusal = this.refusal(task);
+    if (refusal) {
+      this.settle(call, false, refusal);
+      if (call.trace) callChannel.end.publish(call.trace);
+      return call;
+    }
     if (!this.placement.place(call)) {
-      if (this.placement.lines.size >= this.maxQueue) return void reject(new QueueFullError(task.label, this.maxQueue));
-      this.placement.lines.push(call);
+      const starting = this.starts.error();
+      if (starting) this.settle(call, false, this.startError(call, starting));
+      else if (this.placement.lines.size >= this.maxQueue)
+        this.settle(call, false, new QueueFullError(task.label, this.maxQueue));
+      else this.placement.lines.push(call);
     }
     this.watch(call);
+    if (call.trace) callChannel.end.publish(call.trace);
     return call;
   }
 
+  /** Why a new call is refused at once, if it is. */
+  private refusal(task: Task): Error | undefined {
+    if (this.closing) return new PoolClosedError(task.label);
+    const signal = task.options?.signal;
+    if (signal?.aborted) return new CallAbortedError(task.label, signal.reason);
+    const failing = this.starts.refusing();
+    return failing && this.startError({ label: task.label }, failing);
+  }
+
   /** The reader of a stream has room for more items, or stopped reading. */
-  private signalStream(call: Pending | undefined, op: 'pull' | 'cancel', credit = 0): void {
-    if (!call || call.settled) return;
+  private signalStream(call: Pending, op: 'pull' | 'cancel', credit = 0): void {
+    if (call.settled) return;
     const worker = call.worker;
-    if (op === 'pull') return worker?.signal({ op, seq: call.seq, credit });
-    if (worker?.started(call.seq)) return worker.signal({ op, seq: call.seq }); // its last reply settles it
-    // Not started yet: it never will.
-    this.settle(call, true, { items: [] } satisfies StreamChunk);
-    if (worker) this.placement.steal(worker);
+    if (op === 'pull') {
+      if (!worker) return;
+      call.credit += credit;
+      this.placement.unpark(call);
+      return worker.signal({ op, seq: call.seq, credit });
+    }
+    call.readerStopped = true; // an abort or timeout after this changes nothing: the reader is done
+    if (worker && !worker.revoke(call.slot, call.seq)) return worker.stopStream(call.seq); // its last reply settles it
+    // Not started: it never will.
+    if (worker) this.placement.unhold(worker, call);
     else this.placement.remove(call);
+    this.settle(call, true, { items: [] } satisfies StreamChunk);
+    if (worker) this.placement.pump(worker);
     this.checkDrained();
   }
 
@@ -168,14 +208,16 @@ export class Pool {
         );
       return ref;
     });
+    const failing = this.starts.refusing();
+    if (failing) throw this.startError({ label: 'warm()' }, failing);
     this.placement.startAll();
     const targets = allRegistrations().filter((r) => r.kind !== 'error' && !unfindableReason(r));
     const work: Promise<unknown>[] = [];
     const { workers } = this.placement;
     for (const worker of workers) for (const reg of targets) work.push(this.prepare(worker, reg, undefined));
     for (const ref of refs) {
-      for (const worker of ref.pinned ? [this.placement.pinFor(ref)] : workers)
-        work.push(this.prepare(worker, ref.reg, ref));
+      const pinned = ref.pinned ? this.placement.pinFor(ref) : undefined;
+      for (const worker of pinned ? [pinned] : workers) work.push(this.prepare(worker, ref.reg, ref));
     }
     await Promise.all(work);
   }
@@ -187,19 +229,8 @@ export class Pool {
   /** Sends one of the pool's own requests to `worker`; settles with its reply. */
   private control(worker: PoolWorker, label: string, okOnCrash: boolean, outgoing: Outgoing): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const now = performance.now();
-      const call: Pending = {
-        label,
-        task: undefined,
-        resolve,
-        reject,
-        enqueuedAt: now,
-        long: false,
-        cpuBound: false,
-        okOnCrash,
-        seq: 0,
-        settled: false,
-      };
+      const call = newPending(label, undefined, resolve, reject, 'short', performance.now());
+      call.okOnCrash = okOnCrash;
       this.placement.sendControl(worker, call, outgoing);
     });
   }
@@ -226,7 +257,31 @@ export class Pool {
       runTime: this.runTime.snapshot(),
       heldBack: this.placement.heldBack(),
       expressCalls: this.placement.expressCalls,
+      functions: this.functionStats(),
     };
+  }
+
+  /** Per function: its figures, with its calls waiting now (and held back among those). */
+  private functionStats(): FunctionStats[] {
+    const waiting = new Map<FunctionMetrics, number>();
+    const held = new Map<FunctionMetrics, number>();
+    const holding = this.placement.heldBack() > 0;
+    const count = (calls: Iterable<Pending>, into: Map<FunctionMetrics, number>) => {
+      for (const call of calls) {
+        const m = call.task && this.functions.get(call.task.profile);
+        if (m) into.set(m, (into.get(m) ?? 0) + 1);
+      }
+    };
+    count(this.placement.waiting(), waiting);
+    if (holding) count(this.placement.lines.long.waiting(), held);
+    return [...this.functions.values()].map((m) => m.snapshot(waiting.get(m) ?? 0, held.get(m) ?? 0));
+  }
+
+  /** The figures of `task`'s function, made at its first call. */
+  private metricsOf(task: Task): FunctionMetrics {
+    let m = this.functions.get(task.profile);
+    if (!m) this.functions.set(task.profile, (m = new FunctionMetrics(task.label)));
+    return m;
   }
 
   /** Worker threads at most (the express worker aside). */
@@ -266,32 +321,46 @@ export class Pool {
   }
 
   private checkDrained(): void {
-    const idle = this.placement.workers.every((w) => w.inflight.size === 0 && w.pinnedLine.length === 0);
-    if (this.drained && this.placement.lines.size === 0 && idle) {
-      const done = this.drained;
-      this.drained = undefined;
-      done();
-    }
+    if (!this.drained || this.placement.lines.size > 0) return;
+    if (!this.placement.workers.every((w) => w.inflight.size === 0 && w.pinnedLine.length === 0)) return;
+    const done = this.drained;
+    this.drained = undefined;
+    done();
   }
 
   // ---- settling -------------------------------------------------------------------------
 
   private onReplies(worker: PoolWorker, replies: Reply[]): void {
+    if (!worker.answered) {
+      worker.answered = true;
+      this.starts.started();
+      if (!worker.retired) this.placement.answered(worker);
+    }
     const now = performance.now();
     for (const reply of replies) {
       const call = worker.inflight.get(reply.seq);
       if (!call) continue;
       if (reply.more) {
-        if (!call.settled) call.onChunk?.(restoreBuffers(reply.value, reply.buffers) as StreamChunk);
+        if (!call.settled) this.onChunk(call, restoreBuffers(reply.value, reply.buffers) as StreamChunk);
         continue; // a chunk of a stream: its last reply is still to come
       }
       this.placement.unhold(worker, call);
-      if (call.settled) continue; // aborted while it ran: the result is dropped
+      if (call.settled) continue; // cancelled after it started: the result is dropped
       const task = call.task;
       if (task) {
+        const waitMs = Math.max(0, now - call.enqueuedAt - reply.runMs);
         this.runTime.add(reply.runMs);
-        this.waitTime.add(Math.max(0, now - call.enqueuedAt - reply.runMs));
-        task.profile.record(reply.runMs, reply.cpuMs);
+        this.waitTime.add(waitMs);
+        const m = this.metricsOf(task);
+        m.runTime.add(reply.runMs);
+        m.waitTime.add(waitMs);
+        if (worker.express) m.expressCalls++;
+        if (call.trace || call.span) {
+          call.ran = { worker: worker.name, waitMs, runMs: reply.runMs };
+          if (call.trace) Object.assign(call.trace, call.ran);
+        }
+        // What the call would run on a free core: time its thread was preempted is the machine's.
+        task.profile.record(reply.runMs - (reply.waitMs ?? 0), reply.cpuMs);
         if (reply.changedFields) task.onChanged?.(reply.changedFields);
       }
       if (reply.ok) this.settle(call, true, restoreBuffers(reply.value, reply.buffers));
@@ -301,6 +370,13 @@ export class Pool {
     this.checkDrained();
   }
 
+  /** A chunk of a stream's items; a stream that has used up its reader's room parks. */
+  private onChunk(call: Pending, chunk: StreamChunk): void {
+    call.credit -= chunk.items.length;
+    if (call.credit <= 0) this.placement.park(call);
+    call.onChunk!(chunk);
+  }
+
   /** Settles `call` once: fulfilled with `outcome`, or rejected with it (whatever was thrown). */
   private settle(call: Pending, ok: boolean, outcome: unknown): void {
     if (call.settled) return;
@@ -308,43 +384,57 @@ export class Pool {
     if (call.timer) clearTimeout(call.timer);
     if (call.onAbort) call.task?.options?.signal?.removeEventListener('abort', call.onAbort);
     if (call.task) {
-      if (ok) this.completed++;
-      else this.failed++;
+      const m = this.metricsOf(call.task);
+      if (ok) {
+        this.completed++;
+        m.completed++;
+      } else {
+        this.failed++;
+        m.failed++;
+      }
     }
+    call.span?.end(ok, outcome, call.ran ?? {});
+    const trace = call.trace;
+    if (!trace) return ok ? call.resolve(outcome) : call.reject(outcome);
+    if (ok) trace.result = outcome;
+    else callChannel.error.publish(Object.assign(trace, { error: outcome }));
+    callChannel.asyncStart.publish(trace);
     if (ok) call.resolve(outcome);
     else call.reject(outcome);
+    callChannel.asyncEnd.publish(trace);
   }
 
+  /**
+   * Abort or timeout. A call not started yet is revoked (compare-and-swap on its claim slot),
+   * so it never runs; a stream that started ends at its generator's next item; a synchronous
+   * call running now cannot be interrupted, so its worker is terminated and replaced.
+   */
   private cancel(call: Pending, why: 'abort' | 'timeout'): void {
-    if (call.settled) return;
+    if (call.settled || call.readerStopped) return;
     const worker = call.worker;
-    const running = worker !== undefined && worker.running(call.seq);
-    const { label, options } = call.task!;
-    const err =
-      why === 'timeout'
-        ? new CallTimeoutError(label, options!.timeout!, running)
-        : new CallAbortedError(label, options?.signal?.reason);
-    if (!worker) {
-      this.placement.remove(call); // still waiting: it never reached a worker
+    const fail = (state: CancelledState) => {
+      const { label, options } = call.task!;
+      const err =
+        why === 'timeout'
+          ? new CallTimeoutError(label, options!.timeout!, state)
+          : new CallAbortedError(label, options?.signal?.reason, state);
       this.settle(call, false, err);
+    };
+    if (!worker || worker.revoke(call.slot, call.seq)) {
+      if (worker) this.placement.unhold(worker, call);
+      else this.placement.remove(call);
+      fail('waiting');
+      if (worker) this.placement.pump(worker);
       this.checkDrained();
       return;
     }
-    this.settle(call, false, err);
-    // Synchronous code cannot be interrupted: end the worker. Calls it held that had not
-    // started go back in line; any that had started cannot be finished and fail.
-    if (running) this.stopWorker(worker, label);
-    // Sent but not started: take it back (with the calls behind it, which go back in line),
-    // so that it never runs. Place those calls now: if the worker had started none, nothing
-    // in flight is left to wake the line (or to keep the process alive) when it replies.
-    else if (!worker.started(call.seq)) {
-      if (!call.task!.instance?.pinned) {
-        this.placement.steal(worker);
-        this.placement.pumpAll();
-      }
+    if (call.onChunk) {
+      fail('started');
+      return worker.stopStream(call.seq);
     }
-    // A stream between chunks: end its generator there, so that its `finally` runs.
-    else if (call.onChunk) worker.signal({ op: 'cancel', seq: call.seq });
+    const running = worker.running(call.seq);
+    fail(running ? 'killed' : 'started');
+    if (running) this.stopWorker(worker, call.label);
   }
 
   // ---- workers that end -----------------------------------------------------------------
@@ -356,13 +446,57 @@ export class Pool {
   }
 
   private onExit(worker: PoolWorker, code: number): void {
+    if (workerExitChannel.hasSubscribers) workerExitChannel.publish(exitEvent(worker, code));
     if (worker.stopping || worker.retired) return;
+    if (!worker.ready)
+      return this.startFailed(worker.lastError ?? new Error(`the worker exited with code ${code}`), worker);
     this.crashed++;
     const cause = worker.lastError;
     const detail = cause
       ? `died with an uncaught error (${cause.message})`
       : `exited with code ${code} (process.exit() in the worker, or a fatal error)`;
+    reportCrash(detail, cause);
     this.retire(worker, detail, cause);
+  }
+
+  /**
+   * A worker failed before it could take calls (or could not be created). Its calls never
+   * started. If another worker serves, they run there; if none does, they and every call
+   * waiting fail with the worker's own error, and new calls fail at once until the back-off
+   * ends (start-failures.ts): no loop of workers dying as they start.
+   */
+  private startFailed(cause: Error, worker?: PoolWorker): void {
+    this.starts.failed(cause);
+    const unstarted = worker ? this.unstartedOf(worker) : [];
+    if (this.placement.workers.some((w) => w.ready)) {
+      this.placement.replace(unstarted);
+      return;
+    }
+    // Settled on the next turn: this may run inside placement (a `new Worker` that threw).
+    queueMicrotask(() => {
+      for (const call of [...unstarted, ...this.placement.drainLines()])
+        this.settle(call, false, this.startError(call, cause));
+      this.checkDrained();
+    });
+  }
+
+  /** What a call fails with when no worker could start: the worker's error, explained. */
+  private startError(call: Pick<Pending, 'label'>, cause: Error): Error {
+    if (cause instanceof SmartAsyncError) return cause; // ours already says what to do (a missing worker entry)
+    // Where it was thrown (a preload, a loader): the first frame of its stack.
+    const at = /\n\s+at (.+)/.exec(cause.stack ?? '')?.[1];
+    const detail = `${cause.name}: ${cause.message}${at ? ` (at ${at})` : ''}`;
+    return new WorkerStartError(call.label, detail, { cause });
+  }
+
+  /** Takes `worker` out of the pool; the calls it held (none of which started) are returned. */
+  private unstartedOf(worker: PoolWorker): Pending[] {
+    this.placement.retire(worker);
+    worker.channel.close();
+    const calls = [...worker.inflight.values(), ...worker.pinnedLine.splice(0)];
+    worker.inflight.clear();
+    worker.calls = worker.asyncCalls = 0;
+    return calls.filter((call) => !call.settled);
   }
 
   /**
@@ -375,51 +509,26 @@ export class Pool {
     this.placement.retire(worker);
     worker.channel.drain(); // replies written before the end: delivered, not failed
     worker.channel.close();
-    // No request numbered past this can start now: a worker still winding down finds them revoked.
-    const claimed = worker.revokeUpTo(worker.nextSeq - 1);
     const again: Pending[] = [];
     for (const call of worker.inflight.values()) {
       if (call.settled) continue;
       const failure = () => new WorkerCrashedError(call.label, detail, cause ? { cause } : undefined);
       if (!call.task) this.settle(call, call.okOnCrash, call.okOnCrash ? undefined : failure());
-      else if (call.seq <= claimed) this.settle(call, false, failure());
-      else again.push(call);
+      else if (worker.revoke(call.slot, call.seq)) again.push(call);
+      else this.settle(call, false, failure());
     }
     worker.inflight.clear();
-    worker.long = worker.cpuLong = 0;
+    worker.calls = worker.asyncCalls = 0;
+    worker.exclusive = worker.held = 0;
     this.placement.replace([...again, ...worker.pinnedLine.splice(0)]);
     this.checkDrained();
   }
 }
 
-function validateOptions(options: PoolOptions): void {
-  for (const name of ['size', 'maxQueue', 'concurrencyPerWorker'] as const) {
-    const value = options[name];
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new RangeError(
-        `smartasync: pool option ${name} must be a whole number of at least 1, got ${String(value)}.`,
-      );
-    }
-  }
-  const hol = options.headOfLine;
-  if (hol === undefined || typeof hol === 'boolean') return;
-  if (typeof hol !== 'object' || hol === null) {
-    throw new TypeError(
-      `smartasync: pool option headOfLine must be true, false or an object of settings, got ${String(hol)}.`,
-    );
-  }
-  for (const name of [
-    'longCallMs',
-    'holdMs',
-    'reservedCores',
-  ] as const satisfies readonly (keyof HeadOfLineOptions)[]) {
-    const value = hol[name];
-    if (value !== undefined && !(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
-      throw new RangeError(
-        `smartasync: headOfLine.${name} must be a finite number of at least 0, got ${String(value)}.`,
-      );
-    }
-  }
+/** The `smartasync:worker:exit` event for `worker`. */
+function exitEvent(worker: PoolWorker, code: number): object {
+  const reason = worker.stopping ? 'stopped' : !worker.ready ? 'failed to start' : 'crashed';
+  return { name: worker.name, code, reason, error: worker.lastError };
 }
 
 let defaultPool: Pool | undefined;
@@ -430,7 +539,7 @@ let defaultOptions: PoolOptions = {};
  * `getPool().close()`): a running pool cannot change shape under its calls.
  */
 export function configure(options: PoolOptions): void {
-  validateOptions(options);
+  validatePoolOptions(options);
   if (defaultPool && defaultPool.started && !defaultPool.closed) {
     throw new Error(
       'smartasync: configure() was called after the default pool started its workers. ' +
@@ -439,6 +548,11 @@ export function configure(options: PoolOptions): void {
   }
   defaultOptions = { ...options };
   defaultPool = undefined;
+}
+
+/** The Node options `configure()` set for workers, which the sync bridge's worker takes too. */
+export function configuredExecArgv(): string[] | undefined {
+  return defaultOptions.execArgv;
 }
 
 /**

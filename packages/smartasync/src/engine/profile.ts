@@ -10,6 +10,9 @@ const WEIGHT = 0.25;
 /** How many of the latest run times a profile keeps. */
 export const RECENT = 8;
 
+/** Scratch space for the median: record() runs once per call and allocates nothing. */
+const sorted = new Float64Array(RECENT);
+
 export class CallProfile {
   /** Calls measured so far. */
   count = 0;
@@ -21,6 +24,10 @@ export class CallProfile {
    * function look long, while half of its latest calls being long does.
    */
   typicalMs = 0;
+  /** The latest call's run time, in ms. */
+  lastMs = 0;
+  /** A call of it was seen running long (stuck past the stall threshold) since the latest record. */
+  stalled = false;
   /**
    * Smoothed share of a call's run time in which it wanted a CPU (ran on one, or was runnable
    * and waited for one), from the calls measured; 1 until one was. Below one half, the call
@@ -32,10 +39,21 @@ export class CallProfile {
   /** Adds one call that ran `runMs`, of which `cpuMs` on a CPU when measured. */
   record(runMs: number, cpuMs?: number): void {
     this.recent[this.count++ % RECENT] = runMs;
-    const latest = this.recent.slice(0, Math.min(this.count, RECENT)).sort();
-    this.typicalMs = latest[latest.length >> 1]!;
+    this.lastMs = runMs;
+    this.stalled = false;
+    this.typicalMs = upperMedian(this.recent, Math.min(this.count, RECENT));
     if (cpuMs === undefined || runMs <= 0) return;
     const share = Math.min(1, cpuMs / runMs);
     this.cpuShare = this.cpuSamples++ === 0 ? share : this.cpuShare + WEIGHT * (share - this.cpuShare);
   }
+}
+
+function upperMedian(values: Float64Array, n: number): number {
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    let j = i;
+    for (; j > 0 && sorted[j - 1]! > v; j--) sorted[j] = sorted[j - 1]!;
+    sorted[j] = v;
+  }
+  return sorted[n >> 1]!;
 }

@@ -11,28 +11,77 @@
 import { performance } from 'node:perf_hooks';
 import { restoreBuffers } from '../wire/values.ts';
 import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
-import type { Reply, StreamChunk } from '../wire/protocol.ts';
-import { CallAbortedError, CallTimeoutError } from '../errors.ts';
+import { CTRL_READY, type Reply, type StreamChunk } from '../wire/protocol.ts';
+import { CallAbortedError, CallTimeoutError, WorkerStartError } from '../errors.ts';
 import { WorkerLink } from './worker-link.ts';
+import { configuredExecArgv } from './pool.ts';
 import { unsendable, type InstanceRef, type Task } from './task.ts';
 import { STREAM_WINDOW, StreamBuffer, type StreamSignal } from './stream.ts';
+import { callChannel } from './channels.ts';
+import { startCallSpan, type CallSpan } from './trace.ts';
 
 let bridge: WorkerLink | undefined;
+/** Why the bridge last failed to start, once the event loop has told us. */
+let lastStartError: Error | undefined;
 
-function start(): WorkerLink {
-  const link = new WorkerLink({ role: 'bridge', name: 'smartasync-sync-bridge' });
+/**
+ * How long a caller waits for a new bridge worker to start. The caller is blocked meanwhile,
+ * so it cannot hear of a worker that died starting (its event loop does not turn): a start that
+ * takes longer is taken for a failed one.
+ */
+const BRIDGE_START_MS = 10_000;
+
+function start(label: string): WorkerLink {
+  // configure({ execArgv }) (a TypeScript loader, say) applies to this worker as to the pool's.
+  const link = new WorkerLink({ role: 'bridge', name: 'smartasync-sync-bridge', execArgv: configuredExecArgv() });
+  link.worker.on('error', (err) => (lastStartError = link.ready ? lastStartError : err));
   link.worker.on('exit', () => {
     if (bridge === link) bridge = undefined;
   });
-  return link;
+  const deadline = performance.now() + BRIDGE_START_MS;
+  while (!link.ready && performance.now() < deadline) Atomics.wait(link.ctrl, CTRL_READY, 0, 50);
+  if (link.ready) {
+    lastStartError = undefined;
+    return link;
+  }
+  void link.worker.terminate();
+  const before = lastStartError ? ` (the previous attempt failed with: ${lastStartError.message})` : '';
+  throw new WorkerStartError(
+    label,
+    `the sync bridge worker did not start within ${BRIDGE_START_MS / 1000} s${before}`,
+    {
+      cause: lastStartError,
+    },
+  );
 }
 
 /** Runs `task` (an async body) on the bridge worker and blocks until it settles. */
 export function runBlocking(task: Task): unknown {
+  if (!callChannel.hasSubscribers) return traceBlocking(task);
+  return callChannel.traceSync(() => traceBlocking(task), { name: task.label, worker: 'smartasync-sync-bridge' });
+}
+
+/** runBlocking, inside its OpenTelemetry span if the caller is in a trace. */
+function traceBlocking(task: Task): unknown {
+  const span = startCallSpan(task.label);
+  if (!span) return callBlocking(task, undefined);
+  const started = performance.now();
+  const figures = () => ({ worker: 'smartasync-sync-bridge', runMs: performance.now() - started });
+  try {
+    const value = callBlocking(task, span);
+    span.end(true, value, figures());
+    return value;
+  } catch (err) {
+    span.end(false, err, figures());
+    throw err;
+  }
+}
+
+function callBlocking(task: Task, span: CallSpan | undefined): unknown {
   const { label, options } = task;
   if (options?.signal?.aborted) throw new CallAbortedError(label, options.signal.reason);
-  const b = (bridge ??= start());
-  const outgoing = b.callRequest(task, false);
+  const b = (bridge ??= start(label));
+  const outgoing = b.callRequest(task, false, undefined, span?.carrier);
   try {
     b.send(outgoing, { transfer: options?.transfer, now: true }); // this thread blocks next: wake the worker now
   } catch (err) {
@@ -43,7 +92,7 @@ export function runBlocking(task: Task): unknown {
     // The async work is still running and cannot be recalled: end the bridge, start anew next time.
     bridge = undefined;
     void b.worker.terminate();
-    throw new CallTimeoutError(label, options!.timeout!, true);
+    throw new CallTimeoutError(label, options!.timeout!, 'killed');
   }
   if (reply.ok) return restoreBuffers(reply.value, reply.buffers);
   throw decodeThrown(reply.value as ThrownData, task.caller?.stack);
@@ -56,7 +105,7 @@ export function runBlocking(task: Task): unknown {
 export function streamBlocking(task: Task): Generator<unknown, unknown, undefined> {
   const { options } = task;
   if (options?.signal?.aborted) throw new CallAbortedError(task.label, options.signal.reason);
-  const b = (bridge ??= start());
+  const b = (bridge ??= start(task.label));
   const outgoing = b.callRequest({ ...task, stream: STREAM_WINDOW }, false);
   try {
     b.send(outgoing, { transfer: options?.transfer, now: true });
@@ -68,8 +117,11 @@ export function streamBlocking(task: Task): Generator<unknown, unknown, undefine
     (op, credit = 0) => b.signal(op === 'pull' ? { op, seq, credit } : { op, seq }, true),
     () => {
       const reply = awaitReply(b, seq, options?.timeout);
-      if (!reply) throw new CallTimeoutError(task.label, options!.timeout!, true);
-      return reply;
+      if (reply) return reply;
+      // The generator cannot be recalled: end the bridge, start anew next time.
+      if (bridge === b) bridge = undefined;
+      void b.worker.terminate();
+      throw new CallTimeoutError(task.label, options!.timeout!, 'killed');
     },
     task,
   );

@@ -19,6 +19,15 @@ export interface InstanceRef {
   readonly pinned: boolean;
 }
 
+/** The value a carried AsyncLocalStorage held when a call was made. */
+export interface CarriedValue {
+  /** The store's registration (`carryContext`). */
+  readonly reg: Registration;
+  readonly value: unknown;
+  /** undefined when the value is plain JSON data. */
+  readonly report: CloneReport | undefined;
+}
+
 /** One call to run elsewhere. */
 export interface Task {
   readonly reg: Registration;
@@ -40,6 +49,13 @@ export interface Task {
   readonly stream?: number;
   /** Told which replica fields a method changed; asks the worker to watch. */
   readonly onChanged?: (fields: string[]) => void;
+  /**
+   * An async body (`offloadAsync`): it leaves its worker's thread free while it awaits, so it
+   * never holds a worker alone and never takes the express worker, whatever it takes to settle.
+   */
+  readonly isAsync?: boolean;
+  /** The carried stores that held a value when the call was made. */
+  readonly context?: readonly CarriedValue[];
 }
 
 // Which instance object stands for which InstanceRef: set by the API layer when it wraps an

@@ -9,13 +9,17 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Channel, createChannelEnds } from '../wire/transport.ts';
 import {
-  CTRL_CLAIMED,
+  CTRL_READY,
   CTRL_RUNNING,
   CTRL_SINCE,
-  CTRL_WORDS,
+  CTRL_SLOTS,
+  CTRL_STOP,
+  CTRL_TID,
   MARK,
+  tagOf,
   type CallRequest,
   type CancelSignal,
+  type ContextPart,
   type Message,
   type PrepareRequest,
   type PullSignal,
@@ -29,7 +33,8 @@ import { BUNDLER_HELP, type Registration } from '../registry/registry.ts';
 import { BUNDLED_INTO, OWN_FILE } from '../registry/call-site.ts';
 import { bundleWorker } from '../registry/bundle.ts';
 import { RegistrationError } from '../errors.ts';
-import type { InstanceRef, Task } from './task.ts';
+import type { CarriedValue, InstanceRef, Task } from './task.ts';
+import type { TraceCarrier } from '../wire/otel.ts';
 import type { PoolOptions, TransferItem } from '../types.ts';
 
 /** smartasync's own worker entry: beside this code (dist/worker.js), or the source when run from src/. */
@@ -102,6 +107,10 @@ export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execA
   readonly name: string;
   /** Pool workers: Date.now() when the pool started (the control words count from it). */
   readonly epoch?: number;
+  /** Pool workers: claim slots, one per call the worker may hold at once. */
+  readonly slots?: number;
+  /** Pool workers: the word, shared by the pool's workers, that counts those polling now. */
+  readonly spinners?: SharedArrayBuffer;
   /** Where replies go; without it the caller reads them itself (`channel.receiveSync`). */
   readonly onReplies?: (replies: Reply[]) => void;
 }
@@ -119,18 +128,33 @@ export class WorkerLink {
   readonly known = new Set<number>();
   /** Instance ids this worker has been sent constructor arguments of. */
   readonly replicas = new Set<number>();
+  /** The value this worker was sent last for each carried store (by store id). */
+  private readonly lastContext = new Map<number, unknown>();
   nextSeq = 1;
-  private readonly ctrl: Int32Array | undefined;
+  readonly ctrl: Int32Array;
+  /** The worker thread's name: `smartasync-1`, `smartasync-express`, `smartasync-sync-bridge`. */
+  readonly name: string;
   private readonly epoch: number;
+  /** Claim slots no call holds now. */
+  private readonly freeSlots: number[];
 
   constructor(options: LinkOptions) {
     const script = workerScript();
     const { port1, port2 } = new MessageChannel();
     const ends = createChannelEnds(port1, port2);
-    const ctrl = options.role === 'pool' ? new SharedArrayBuffer(CTRL_WORDS * 4) : undefined;
-    this.ctrl = ctrl && new Int32Array(ctrl);
+    this.name = options.name;
+    const slots = options.slots ?? 0;
+    const ctrl = new SharedArrayBuffer((CTRL_SLOTS + slots) * 4);
+    this.ctrl = new Int32Array(ctrl);
+    this.freeSlots = Array.from({ length: slots }, (_, i) => slots - 1 - i);
     this.epoch = options.epoch ?? 0;
-    const boot: WorkerBoot = { role: options.role, ctrl, epoch: options.epoch, channel: ends.there };
+    const boot: WorkerBoot = {
+      role: options.role,
+      ctrl,
+      epoch: options.epoch,
+      channel: ends.there,
+      spinners: options.spinners,
+    };
     this.worker = new Worker(script, {
       workerData: { [MARK]: boot },
       transferList: [port2],
@@ -149,37 +173,74 @@ export class WorkerLink {
       : new Channel(ends.here, () => {}, { receive: 'sync' });
   }
 
-  // ---- the control words (pool workers) ------------------------------------------------
+  // ---- the control words -----------------------------------------------------------------
 
-  /** Whether the request numbered `seq` has started on the worker (or was revoked from it). */
-  started(seq: number): boolean {
-    return Atomics.load(this.ctrl!, CTRL_CLAIMED) >= seq;
+  /** Whether the worker got as far as serving requests (an exit before is a failed start). */
+  get ready(): boolean {
+    return Atomics.load(this.ctrl, CTRL_READY) === 1;
+  }
+
+  /** A free claim slot for the call numbered `seq`, marked as not yet claimed. */
+  takeSlot(seq: number): number {
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) throw new Error(`smartasync: internal error: no free claim slot for call ${seq}`);
+    Atomics.store(this.ctrl, CTRL_SLOTS + slot, tagOf(seq));
+    return slot;
+  }
+
+  /** Gives back the slot of a call that settled or was revoked. */
+  freeSlot(slot: number): void {
+    this.freeSlots.push(slot);
+  }
+
+  /** Whether the worker has claimed (started) the call numbered `seq` in `slot`. */
+  claimed(slot: number, seq: number): boolean {
+    return Atomics.load(this.ctrl, CTRL_SLOTS + slot) === -tagOf(seq);
+  }
+
+  /**
+   * Takes back the call numbered `seq` in `slot` unless the worker claimed it first (a
+   * compare-and-swap against the worker's own): true means it will never run there.
+   */
+  revoke(slot: number, seq: number): boolean {
+    const tag = tagOf(seq);
+    return Atomics.compareExchange(this.ctrl, CTRL_SLOTS + slot, tag, 0) === tag;
   }
 
   /** Whether the worker has been inside one synchronous call for longer than `ms`. */
   stalled(now: number, ms: number): boolean {
-    const ctrl = this.ctrl!;
+    const ctrl = this.ctrl;
     return Atomics.load(ctrl, CTRL_RUNNING) !== 0 && now - this.epoch - Atomics.load(ctrl, CTRL_SINCE) > ms;
+  }
+
+  /** Milliseconds the call running synchronous code now has run (0 if none). */
+  runningFor(now: number): number {
+    return Atomics.load(this.ctrl, CTRL_RUNNING) === 0 ? 0 : now - this.epoch - Atomics.load(this.ctrl, CTRL_SINCE);
+  }
+
+  /** The worker thread's id in the operating system, 0 where unknown. */
+  get osThreadId(): number {
+    return Atomics.load(this.ctrl, CTRL_TID);
   }
 
   /** Whether the call numbered `seq` is executing synchronous code right now. */
   running(seq: number): boolean {
-    return Atomics.load(this.ctrl!, CTRL_RUNNING) === seq;
+    return Atomics.load(this.ctrl, CTRL_RUNNING) === tagOf(seq);
+  }
+
+  /** The seq tag of the call running synchronous code now, 0 if none. */
+  runningTag(): number {
+    return Atomics.load(this.ctrl, CTRL_RUNNING);
   }
 
   /**
-   * Revokes every request numbered up to `last` that the worker has not claimed (compare-and-
-   * swap on the claim word, so none runs twice). Returns the highest seq the worker claimed.
+   * Asks the generator of stream `seq` to end at its next item: the worker reads this word
+   * between items, so a stream breaks off even while its generator runs a long synchronous
+   * stretch (the cancel message also sent is read only when that stretch ends).
    */
-  revokeUpTo(last: number): number {
-    const ctrl = this.ctrl!;
-    let claimed = Atomics.load(ctrl, CTRL_CLAIMED);
-    while (claimed < last) {
-      const seen = Atomics.compareExchange(ctrl, CTRL_CLAIMED, claimed, last);
-      if (seen === claimed) break;
-      claimed = seen; // the worker claimed one meanwhile: revoke the rest
-    }
-    return claimed;
+  stopStream(seq: number): void {
+    Atomics.store(this.ctrl, CTRL_STOP, tagOf(seq));
+    this.signal({ op: 'cancel', seq }, true);
   }
 
   // ---- requests -------------------------------------------------------------------------
@@ -190,13 +251,14 @@ export class WorkerLink {
    * The request that runs `task`, numbered `nextSeq`. Absent parts stay undefined rather than
    * spread out: JSON omits them, and one literal of one shape is cheaper on this hot path.
    */
-  callRequest(task: Task, measureCpu: boolean): Outgoing<CallRequest> {
+  callRequest(task: Task, measureCpu: boolean, slot?: number, trace?: TraceCarrier): Outgoing<CallRequest> {
     const def = this.newDef(task.reg);
     const inst = task.instance;
     const ctor = inst !== undefined && !this.replicas.has(inst.id);
     const request: CallRequest = {
       op: 'call',
       seq: this.nextSeq,
+      slot,
       target: targetDef(task.reg).id,
       args: task.args,
       def,
@@ -213,8 +275,24 @@ export class WorkerLink {
       resultAsJson: task.resultAsJson || undefined,
       measureCpu: measureCpu || undefined,
       stream: task.stream,
+      context: task.context && this.contextParts(task.context),
+      trace,
     };
-    return { request, json: !task.argsReport && !(ctor && inst.ctorReport) };
+    const plainContext = !task.context || task.context.every((c) => !c.report);
+    return { request, json: !task.argsReport && !(ctor && inst.ctorReport) && plainContext };
+  }
+
+  /**
+   * The carried values of a call as this worker needs them: a value it was sent last for the
+   * same store (the same object: one request's context, say) is not sent again.
+   */
+  private contextParts(carried: readonly CarriedValue[]): ContextPart[] {
+    return carried.map(({ reg, value, report }) => {
+      const id = targetDef(reg).id;
+      const def = this.newDef(reg);
+      if (this.lastContext.has(id) && this.lastContext.get(id) === value) return { store: id, def };
+      return { store: id, def, fresh: true, value, buffers: report?.buffers };
+    });
   }
 
   /** The request that loads `reg`'s module there, and builds `inst`'s replica if given. */
@@ -255,6 +333,15 @@ export class WorkerLink {
     }
     if (request.def) this.known.add(request.def.id);
     if (request.instance?.ctorArgs) this.replicas.add(request.instance.id);
+    if (request.op === 'call' && request.context) this.noteContext(request.context);
+  }
+
+  /** What the worker now holds of the carried stores (sent with a call it took). */
+  private noteContext(parts: readonly ContextPart[]): void {
+    for (const part of parts) {
+      if (part.def) this.known.add(part.def.id);
+      if (part.fresh) this.lastContext.set(part.store, part.value);
+    }
   }
 
   /** Sends a signal about a stream in flight (not a request: it takes no number). */

@@ -12,6 +12,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
+import { calleeColumn } from './callee.ts';
 
 /** A user code position: module URL plus `line:column`. */
 export interface CallSite {
@@ -138,7 +139,8 @@ export function userCallSite(): CallSite | undefined {
     if (!m || (!shownUrl && !rawUrl)) continue;
     if ((rawUrl && isOwnFile(rawUrl)) || (shownUrl && isOwnFile(shownUrl)) || HELPER_FRAME.test(rendered[i]!)) continue;
     const moduleUrl = rawUrl ?? shownUrl!;
-    const site = { moduleUrl, line: Number(m[2]), column: Number(m[3]) };
+    const line = Number(m[2]);
+    const site = { moduleUrl, line, column: calleeColumn(shownUrl ?? moduleUrl, line, Number(m[3])) };
     return shownUrl && shownUrl !== moduleUrl ? { ...site, shownUrl } : site;
   }
   return undefined;

@@ -15,13 +15,14 @@ import { BUNDLED_INTO, callAt, describeSite, tailCallsDropFrames, userCallSite, 
 import { takeBundledSite, BUNDLE_URL_PREFIX, type BundledModule } from './bundle.ts';
 
 /** What kind of thing a registration holds. */
-export type RegistrationKind = 'function' | 'class' | 'error';
+export type RegistrationKind = 'function' | 'class' | 'error' | 'store';
 
-/** One registered function, class or error class. */
+/** One registered function, class, error class or carried AsyncLocalStorage. */
 export interface Registration {
   readonly key: string;
   readonly kind: RegistrationKind;
-  readonly target: Function;
+  /** A function or class; for a store, the AsyncLocalStorage. */
+  readonly target: Function | object;
   /** The user's name for it, for messages: `hashPassword()`, `class UserRepo`. */
   readonly label: string;
   readonly site: CallSite | undefined;
@@ -35,7 +36,7 @@ export interface Registration {
 
 interface RegistryState {
   readonly byKey: Map<string, Registration>;
-  readonly byTarget: WeakMap<Function, Registration>;
+  readonly byTarget: WeakMap<object, Registration>;
   /** Modules whose import (in a worker) has been requested: URL → import promise. */
   readonly imports: Map<string, Promise<unknown>>;
 }
@@ -47,7 +48,14 @@ const state: RegistryState = ((globalThis as Record<symbol, unknown>)[STATE_KEY]
   imports: new Map(),
 }) as RegistryState;
 
-function baseLabel(kind: RegistrationKind, target: Function): string {
+/** The name a function or class was given ('' for a store). */
+export function nameOf(reg: Pick<Registration, 'target'>): string {
+  return typeof reg.target === 'function' ? reg.target.name : '';
+}
+
+function baseLabel(kind: RegistrationKind, target: Function | object): string {
+  if (kind === 'store') return 'an AsyncLocalStorage';
+  if (typeof target !== 'function') return String(target);
   const name = target.name || '(anonymous)';
   return kind === 'function' ? `${name}()` : `class ${name}`;
 }
@@ -61,7 +69,7 @@ function baseLabel(kind: RegistrationKind, target: Function): string {
  */
 export function register(
   kind: RegistrationKind,
-  target: Function,
+  target: Function | object,
   discriminator = '',
   replica?: () => unknown,
 ): Registration {
@@ -85,7 +93,8 @@ export function register(
     key = `${kind}:unknown:${label}`;
     where = BUNDLED_INTO ? `${BUNDLED_INTO} (a bundle)` : 'an unknown location (no stack frame outside smartasync)';
   }
-  const reg: Registration = { key, kind, target, label, site, bundled, where, replica };
+  const shown = kind === 'store' ? `the AsyncLocalStorage carried from ${where}` : label;
+  const reg: Registration = { key, kind, target, label: shown, site, bundled, where, replica };
   state.byKey.set(key, reg);
   if (!existing) state.byTarget.set(target, reg);
   return reg;
@@ -93,7 +102,7 @@ export function register(
 
 /** How messages name a registered function (`hash()`), class, or a method of a class (`Repo#find()`). */
 export function labelOf(reg: Registration, method?: string): string {
-  return method === undefined ? reg.label : `${reg.target.name}#${method}()`;
+  return method === undefined ? reg.label : `${nameOf(reg)}#${method}()`;
 }
 
 /** Every registration made in this thread so far. */

@@ -6,6 +6,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import type { ValuePath } from './values.ts';
 import type { ChannelEnds } from './transport.ts';
 import type { ThrownData } from './thrown.ts';
+import type { TraceCarrier } from './otel.ts';
 
 /** How a worker finds user code: sent with the first call that needs it, then referred to by id. */
 export interface TargetDef {
@@ -25,11 +26,31 @@ export interface InstancePart {
   readonly ctorBuffers?: ValuePath[];
 }
 
+/**
+ * The value an AsyncLocalStorage of the caller's (one registered with `carryContext`) held at
+ * the call: the worker runs the call inside the same store, holding a copy of it.
+ */
+export interface ContextPart {
+  /** The store's id (ids are shared with targets). */
+  readonly store: number;
+  /** Its definition, the first time this worker hears of the store. */
+  readonly def?: TargetDef;
+  /** True when `value` is sent; else the worker uses the value it was sent last for this store. */
+  readonly fresh?: boolean;
+  readonly value?: unknown;
+  readonly buffers?: ValuePath[];
+}
+
 /** Run a registered function, or a method on a replica. */
 export interface CallRequest {
   readonly op: 'call';
-  /** Per-worker sequence number: tells which calls a worker has started. */
+  /** Per-worker sequence number: names the call in replies and signals. */
   readonly seq: number;
+  /**
+   * Pool workers: the claim slot (index into the control words after CTRL_SLOTS) that the
+   * worker must win before it runs the call; the caller may revoke it until then.
+   */
+  readonly slot?: number;
   readonly target: number;
   readonly def?: TargetDef;
   readonly args: unknown[];
@@ -46,6 +67,10 @@ export interface CallRequest {
    * grants more (`PullSignal`). Replies come as chunks (`Reply.more`), then a last one.
    */
   readonly stream?: number;
+  /** The carried AsyncLocalStorage values the call runs inside. */
+  readonly context?: ContextPart[];
+  /** The caller's OpenTelemetry span for the call: spans opened there are its children. */
+  readonly trace?: TraceCarrier;
 }
 
 /** Lets a stream's worker send `credit` more items. Not numbered: it is about call `seq`. */
@@ -97,6 +122,11 @@ export interface Reply {
   readonly runMs: number;
   /** Of those, milliseconds it wanted a CPU (on one, or waiting for one), when the request asked. */
   readonly cpuMs?: number;
+  /**
+   * For a call that ran long: of `runMs`, about how long its thread waited for a CPU (preempted
+   * on a busy machine), which says nothing of the call itself.
+   */
+  readonly waitMs?: number;
   /** Own fields of the replica the method changed, when asked to watch. */
   readonly changedFields?: string[];
   /**
@@ -114,25 +144,35 @@ export interface StreamChunk {
 }
 
 /**
- * The shared control words of a pool worker. CTRL_CLAIMED only grows, and only by
- * compare-and-swap: the worker claims request `seq` before running it (CLAIMED: seq-1 → seq),
- * and the caller may revoke requests the worker has not claimed yet (CLAIMED: c → last) to run
- * them elsewhere. Whoever wins the swap owns the request, so none runs twice.
+ * The shared control words of a worker. Each call sent to a pool worker holds a claim slot: the
+ * caller stores the call's tag there, and the worker runs the call only if it swaps the tag for
+ * its negative (claimed); the caller may swap it for 0 first (revoked), to run the call
+ * elsewhere or never. Whoever wins the swap owns the call, so none runs twice and a call
+ * reported as never started never starts.
  */
-export const CTRL_RUNNING = 0; // seq of the call executing synchronously now, 0 when none
-export const CTRL_CLAIMED = 1; // highest seq claimed by the worker or revoked by the caller
-export const CTRL_SINCE = 2; // when the running call started: Date.now() - WorkerBoot.epoch
-export const CTRL_WORDS = 3;
+export const CTRL_RUNNING = 0; // tag of the call executing synchronously now, 0 when none
+export const CTRL_SINCE = 1; // when that call started: Date.now() - WorkerBoot.epoch
+export const CTRL_STOP = 2; // tag of a stream whose reader stopped: its generator ends at its next item
+export const CTRL_READY = 3; // 1 once the worker serves requests: an exit before that is a failed start
+export const CTRL_TID = 4; // the worker thread's id in the operating system (Linux), 0 if unknown
+export const CTRL_SLOTS = 5; // the claim slots begin here
+
+/** A call's tag in the control words: never 0, and unique among a worker's calls in flight. */
+export function tagOf(seq: number): number {
+  return ((seq - 1) % 0x3fffffff) + 1;
+}
 
 /** What a smartasync worker receives as `workerData`, under the MARK key. */
 export interface WorkerBoot {
   readonly role: 'pool' | 'bridge';
-  /** Pool workers only: the control words (CTRL_*). */
-  readonly ctrl?: SharedArrayBuffer;
+  /** The control words (CTRL_*); a bridge has no claim slots. */
+  readonly ctrl: SharedArrayBuffer;
   /** Date.now() when the pool started: CTRL_SINCE counts from it to fit 32 bits. */
   readonly epoch?: number;
   /** Its end of the channel to the thread that calls it. */
   readonly channel?: ChannelEnds;
+  /** Pool workers: one word shared by the pool's workers, counting those polling for a request now. */
+  readonly spinners?: SharedArrayBuffer;
 }
 
 /** `workerData` key that marks a smartasync worker. */

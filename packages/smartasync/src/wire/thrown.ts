@@ -80,56 +80,111 @@ function cloneable(value: unknown): boolean {
   }
 }
 
-/** Turns anything thrown in a worker into data that survives structured clone. */
+/** `read()`, or what to say instead when reading throws (a getter, a proxy, a poisoned toString). */
+function safely<T>(read: () => T, instead: (err: unknown) => T): T {
+  try {
+    return read();
+  } catch (err) {
+    return instead(err);
+  }
+}
+
+const unreadable = (err: unknown) =>
+  `[unreadable: ${safely(
+    () => String((err as Error)?.message ?? err),
+    () => 'it threw',
+  )}]`;
+
+/** `String(value)`, or a description when even that throws. */
+function text(value: unknown): string {
+  return safely(() => String(value), unreadable);
+}
+
+/**
+ * Turns anything thrown in a worker into data that survives structured clone. Never throws:
+ * whatever the value does when read (a getter that throws, a revoked proxy, a name whose
+ * toString throws), it fails its own call, with as much of it as could be read.
+ */
 export function encodeThrown(thrown: unknown, depth = 0): ThrownData {
+  return safely(
+    () => encodeOnce(thrown, depth),
+    (err) => ({
+      kind: 'error',
+      name: 'Error',
+      message: `a thrown value that could not be read ${unreadable(err)}`,
+      builtin: 'Error',
+      props: {},
+    }),
+  );
+}
+
+function encodeOnce(thrown: unknown, depth: number): ThrownData {
   const isErrorLike =
     thrown instanceof Error ||
     (typeof thrown === 'object' && thrown !== null && 'message' in thrown && 'stack' in thrown);
   if (!isErrorLike || depth > 8) {
-    return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) };
+    return { kind: 'value', value: cloneable(thrown) ? thrown : text(thrown) };
   }
   const err = thrown as Error & { errors?: unknown };
   const { props, unset } = ownProps(err);
+  const stack = read(() => err.stack);
+  const classKey = nearestRegistered(err);
+  const errors = read(() => err.errors);
   // Fields that would be undefined are left out rather than set, so that a typical error is
   // plain JSON data (see `unset`).
-  const stack = typeof err.stack === 'string' ? userFrames(err.stack) : undefined;
-  const classKey = nearestRegistered(err);
-  const data: ThrownData = {
+  return {
     kind: 'error',
-    name: String(err.name),
-    message: String(err.message),
-    ...(stack !== undefined ? { stack } : {}),
+    name: safely(
+      () => String(err.name),
+      () => text(read(() => err.constructor?.name) ?? 'Error'),
+    ),
+    message: safely(() => String(err.message), unreadable),
+    ...(typeof stack === 'string' ? { stack: userFrames(stack) } : {}),
     builtin: nearestBuiltin(err),
     ...(classKey !== undefined ? { classKey } : {}),
     props,
     ...(unset ? { unset } : {}),
-    ...('cause' in err ? { cause: encodeThrown(err.cause, depth + 1) } : {}),
-    ...(Array.isArray(err.errors) ? { errors: err.errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
+    ...safely(
+      () => ('cause' in err ? { cause: encodeThrown(err.cause, depth + 1) } : {}),
+      () => ({}),
+    ),
+    ...(Array.isArray(errors) ? { errors: errors.map((e) => encodeThrown(e, depth + 1)) } : {}),
   };
-  return data;
+}
+
+/** What `get()` reads, or undefined if reading it throws. */
+function read<T>(get: () => T): T | undefined {
+  return safely(get, () => undefined);
 }
 
 /**
  * An error's own fields (and an inherited `code`, as Node's system errors have), each made
- * cloneable; `unset` names those that were undefined, sent as null to stay JSON.
+ * cloneable; `unset` names those that were undefined, sent as null to stay JSON. A field whose
+ * getter throws is sent as a note saying so.
  */
 function ownProps(err: Error): { props: Record<string, unknown>; unset: string[] | undefined } {
   const props: Record<string, unknown> = {};
   let unset: string[] | undefined;
-  for (const key of Object.keys(err)) {
+  for (const key of safely(
+    () => Object.keys(err),
+    () => [],
+  )) {
     if (key === 'cause' || key === 'errors') continue;
-    const v = (err as unknown as Record<string, unknown>)[key];
+    const v = safely(() => (err as unknown as Record<string, unknown>)[key], unreadable);
     if (v === undefined) {
       props[key] = null;
       (unset ??= []).push(key);
-    } else props[key] = cloneable(v) ? v : String(v);
+    } else props[key] = cloneable(v) ? v : text(v);
   }
-  if ('code' in err && !('code' in props)) {
-    const code = (err as { code?: unknown }).code;
-    if (code === undefined) {
+  const code = safely(
+    () => ('code' in err && !('code' in props) ? { v: (err as { code?: unknown }).code } : undefined),
+    () => undefined,
+  );
+  if (code) {
+    if (code.v === undefined) {
       props.code = null;
       (unset ??= []).push('code');
-    } else if (cloneable(code)) props.code = code;
+    } else if (cloneable(code.v)) props.code = code.v;
   }
   return { props, unset };
 }

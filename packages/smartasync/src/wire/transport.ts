@@ -62,6 +62,20 @@ export interface ChannelOptions {
    */
   readonly mayBlock?: () => boolean;
   /**
+   * Before blocking, poll the ring for up to this many µs (adapting, see Spin). A thread that
+   * polls needs no wake-up (a system call for the writer and a context switch for both, each
+   * several µs in a VM), so a caller sending its next call soon after a reply is not slowed
+   * by one. Only where a spare core exists: on one core the poll would take the writer's time.
+   */
+  readonly spinMaxUs?: number;
+  /**
+   * Threads that may poll at once, counted in the first word of `spinners` (shared by every
+   * thread that polls for the same caller): a thread polls only while fewer than `spinLimit`
+   * do, so that polling never takes a core the calling thread (or a working thread) needs.
+   */
+  readonly spinners?: Int32Array;
+  readonly spinLimit?: number;
+  /**
    * 'sync': no reader runs on the event loop; the owner calls `receiveSync()` (a thread that
    * blocks for its reply). Default 'async'.
    */
@@ -80,8 +94,11 @@ const MACROTASK_YIELD_MS = 4;
  */
 const owed = new Set<Ring>();
 let payQueued = false;
+/** When this thread first owed the wake-ups it owes now (performance.now()). */
+let owedSince = 0;
 
 function owe(ring: Ring): void {
+  if (owed.size === 0) owedSince = performance.now();
   owed.add(ring);
   if (!payQueued) {
     payQueued = true;
@@ -102,6 +119,15 @@ export function owesWakeups(): boolean {
   return owed.size > 0;
 }
 
+/**
+ * Pays the wake-ups owed before this thread runs something that may take long (a call that is
+ * not known to be short, a stream's generator), or once they have been owed for `maxMs`: a
+ * reply already written must not wait in the ring for the end of a long call behind it.
+ */
+export function payWakeupsBeforeLongWork(mayBeLong: boolean, maxMs: number): void {
+  if (owed.size > 0 && (mayBeLong || performance.now() - owedSince >= maxMs)) payWakeups();
+}
+
 export class Channel<Out, In> {
   private readonly out: Ring;
   private readonly in: Ring;
@@ -120,9 +146,11 @@ export class Channel<Out, In> {
 
   private readonly blockingWaitMs: number;
   private readonly mayBlock: () => boolean;
+  private readonly spin: Spin;
 
   constructor(ends: ChannelEnds, onBatch: (messages: In[]) => void, options: ChannelOptions = {}) {
     this.blockingWaitMs = options.blockingWaitMs ?? 0;
+    this.spin = new Spin(options.spinMaxUs ?? 0, options.spinners, options.spinLimit ?? 1);
     this.mayBlock = options.mayBlock ?? (() => true);
     this.out = new Ring(ends.out);
     this.in = new Ring(ends.in);
@@ -270,7 +298,11 @@ export class Channel<Out, In> {
           return;
         }
         payWakeups();
-        if (this.in.waitSync(seq, this.blockingWaitMs)) continue;
+        if (this.spin.poll(this.in, seq)) continue;
+        const blockedAt = performance.now();
+        const woke = this.in.waitSync(seq, this.blockingWaitMs);
+        this.spin.learn(woke ? performance.now() - blockedAt : Infinity);
+        if (woke) continue;
       }
       this.lastYield = performance.now();
       const wake = this.in.waitAsync(seq);
@@ -281,3 +313,53 @@ export class Channel<Out, In> {
     }
   }
 }
+
+/**
+ * How long a reader polls before it blocks, learned from how long it then blocked: a reader
+ * woken soon after it gave up (a near miss) polls longer next time, up to the maximum; one
+ * that blocked long (traffic is sparse) polls half as long, so an idle or lightly used worker
+ * spends next to nothing polling.
+ */
+class Spin {
+  private us: number;
+  private readonly maxUs: number;
+  private readonly spinners: Int32Array | undefined;
+  private readonly limit: number;
+
+  constructor(maxUs: number, spinners: Int32Array | undefined, limit: number) {
+    this.maxUs = maxUs;
+    this.us = maxUs / 4;
+    this.spinners = spinners;
+    this.limit = limit;
+  }
+
+  /** Polls `ring` for a write after `seq` for the current budget; true if one came. */
+  poll(ring: Ring, seq: number): boolean {
+    if (this.us < 1) return false;
+    const spinners = this.spinners;
+    if (spinners && Atomics.add(spinners, 0, 1) >= this.limit) {
+      Atomics.sub(spinners, 0, 1); // enough threads poll already: the cores are taken
+      return false;
+    }
+    try {
+      const until = performance.now() + this.us / 1000;
+      do {
+        if (ring.seq() !== seq) return true;
+      } while (performance.now() < until);
+      return false;
+    } finally {
+      if (spinners) Atomics.sub(spinners, 0, 1);
+    }
+  }
+
+  /** The reader blocked for `ms` after polling in vain (Infinity: it timed out). */
+  learn(ms: number): void {
+    if (this.maxUs === 0) return;
+    const us = ms * 1000;
+    if (us < NEAR_MISS_US) this.us = Math.min(this.maxUs, Math.max(this.us * 2, us * 1.5, 4));
+    else this.us /= 2;
+  }
+}
+
+/** A wake-up this soon after a reader gave up polling says that polling a little longer would have caught it. */
+const NEAR_MISS_US = 500;

@@ -59,3 +59,33 @@ export function runnableMsSince(before: Reading): number {
   const cpu = now.cpu - before.cpu;
   return cpu + Math.min(now.wait - before.wait, WAIT_PER_CPU * cpu);
 }
+
+/** How often, at most, the preemption clock reads the thread's schedstat (a read costs ~2 µs). */
+const SAMPLE_MS = 10;
+
+/**
+ * How long this thread has waited for a CPU lately, for calls that ran long: a call preempted on
+ * a busy machine is not a long call, and the pool must not learn it as one. A reading is taken at
+ * most every SAMPLE_MS as calls start (so short calls pay nothing measurable); a call that ran
+ * long reads again at its end, and the difference (an upper bound: it may include waits just
+ * before the call) is what it lost to preemption.
+ */
+export class PreemptionClock {
+  private at = -Infinity;
+  private wait = 0;
+
+  /** A call starts at `now` (performance.now()). */
+  tick(now: number): void {
+    if (now - this.at < SAMPLE_MS) return;
+    const stat = schedstat();
+    if (!stat) return;
+    this.at = now;
+    this.wait = stat[1];
+  }
+
+  /** Ms this thread waited for a CPU since the reading before the current call; undefined off Linux. */
+  waitedMs(): number | undefined {
+    const stat = this.at === -Infinity ? undefined : schedstat();
+    return stat && stat[1] - this.wait;
+  }
+}

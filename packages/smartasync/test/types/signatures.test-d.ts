@@ -8,6 +8,7 @@ import {
   release,
   getPool,
   configure,
+  isWorker,
   type SmartFunction,
   type SmartInstance,
   type PoolStats,
@@ -105,6 +106,11 @@ const ticks = smartasync(async function* ticks() {
 expectTypeOf(ticks()).toEqualTypeOf<AsyncGenerator<number, void, undefined>>();
 expectTypeOf(ticks.sync()).toEqualTypeOf<Generator<number, void, undefined>>();
 expectTypeOf(rows.json(3)).toEqualTypeOf<Promise<string>>();
+
+// ---- where the code runs ----
+expectTypeOf(isWorker).toEqualTypeOf<boolean>();
+// @ts-expect-error a constant, not something to set
+isWorker = true;
 
 // ---- pool ----
 expectTypeOf(getPool().stats()).toEqualTypeOf<PoolStats>();

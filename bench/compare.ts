@@ -1,0 +1,123 @@
+// npm run bench:compare -- <git-ref> [--rounds=N] [--only=job,job] [--peer]
+//
+// Builds smartasync at <git-ref> and from the working tree, loads both in one process per job
+// and measures them in alternating blocks: round trip (one core and two), throughput (one and
+// two workers), spaced calls, .sync(), main-thread CPU per call. Prints, per figure, the working
+// tree's value over the ref's: the median of the per-round ratios, their range, and whether
+// that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina
+// (best batching configuration) and synckit (.sync()) to every job, and the working tree's ratio to them.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildAt } from './src/compare/build.ts';
+import { PEER, type CompareJob, type Metrics } from './src/compare/child.ts';
+import { median, sortedCopy } from './src/stats.ts';
+
+interface JobSpec extends Omit<CompareJob, 'builds' | 'rounds'> {
+  readonly name: string;
+  /** Run under `taskset -c 0`: caller and workers share one core. */
+  readonly pinned?: boolean;
+}
+
+const JOBS: readonly JobSpec[] = [
+  { name: 'round trip, 1 core', kind: 'roundtrip', size: 1, calls: 4000, pinned: true },
+  { name: 'round trip, 2 cores', kind: 'roundtrip', size: 1, calls: 4000 },
+  { name: 'throughput, 1 worker', kind: 'throughput', size: 1, calls: 20000, inFlight: 256 },
+  { name: 'throughput, 2 workers', kind: 'throughput', size: 2, calls: 20000, inFlight: 256 },
+  { name: 'spaced, setImmediate', kind: 'spaced', size: 1, calls: 500, gapMs: 0 },
+  { name: 'spaced, 1 ms', kind: 'spaced', size: 1, calls: 300, gapMs: 1 },
+  { name: '.sync() of an async body', kind: 'sync', size: 1, calls: 4000 },
+];
+
+/** Figures where more is better; the rest are times. */
+const HIGHER_IS_BETTER = new Set(['calls_per_s']);
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '10' }, only: { type: 'string' }, peer: { type: 'boolean' } },
+});
+const ref = positionals[0];
+if (!ref) {
+  console.error('usage: npm run bench:compare -- <git-ref> [--rounds=N] [--only=substring,...]');
+  process.exit(2);
+}
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--rounds must be a whole number ≥ 2`);
+const only = values.only?.split(',');
+const jobs = only ? JOBS.filter((j) => only.some((o) => j.name.includes(o))) : JOBS;
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'smartasync-compare-'));
+const childEntry = fileURLToPath(new URL('./src/compare/child.ts', import.meta.url));
+const pinning = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+function runChild(job: CompareJob, pinned: boolean): Metrics[][] {
+  const jobFile = join(work, 'job.json');
+  const outFile = join(work, 'out.json');
+  writeFileSync(jobFile, JSON.stringify(job));
+  const node = [process.execPath, '--expose-gc', childEntry, jobFile, outFile];
+  const [cmd, ...args] = pinned && pinning ? ['taskset', '-c', '0', ...node] : node;
+  execFileSync(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  return JSON.parse(readFileSync(outFile, 'utf8')) as Metrics[][];
+}
+
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+try {
+  const base = await buildAt(repo, ref, join(work, 'ref'), 'ref');
+  const tree = await buildAt(repo, undefined, join(work, 'tree'), 'tree');
+  console.log(`bench:compare: ${tree.label} (${tree.commit}) over ${base.label} (${base.commit}), ${rounds} rounds`);
+  if (!pinning) console.log('taskset is not available: the "1 core" jobs run unpinned');
+  console.log(
+    'ratio = working tree / ref, median of the per-round ratios; range: the per-round ratios less the extreme tenth at each end;\n' +
+      '"beyond noise": that range leaves 1.0 out and the ratio is off 1.0 by 2% or more\n',
+  );
+  const rows: string[][] = [
+    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(values.peer ? ['tree/peer'] : [])],
+  ];
+  let worse = 0;
+  for (const spec of jobs) {
+    const { name, pinned, ...job } = spec;
+    const builds = values.peer ? [base.dir, tree.dir, PEER] : [base.dir, tree.dir];
+    const [a, b, p] = runChild({ ...job, rounds, builds }, pinned ?? false);
+    for (const metric of Object.keys(a![0]!)) {
+      const av = a!.map((m) => m[metric]!);
+      const bv = b!.map((m) => m[metric]!);
+      const peerRatio = p ? median(sortedCopy(bv.map((v, i) => v / p[i]![metric]!))) : undefined;
+      const ratios = sortedCopy(bv.map((v, i) => v / av[i]!));
+      // Leave out the most extreme tenth of the rounds at each end: one odd round is not a verdict.
+      const cut = Math.floor(ratios.length / 10);
+      const lo = ratios[cut]!;
+      const hi = ratios[ratios.length - 1 - cut]!;
+      // A shift under 2% is not called, however steady: builds of one commit differ that much by layout alone.
+      const shifted = Math.abs(median(ratios) - 1) >= 0.02;
+      const better = shifted && (HIGHER_IS_BETTER.has(metric) ? lo > 1 : hi < 1);
+      const poorer = shifted && (HIGHER_IS_BETTER.has(metric) ? hi < 1 : lo > 1);
+      if (poorer) worse++;
+      rows.push([
+        name,
+        metric,
+        fmt(median(av)),
+        fmt(median(bv)),
+        `${median(ratios).toFixed(3)}x`,
+        `${lo.toFixed(2)}-${hi.toFixed(2)}`,
+        better ? 'better, beyond noise' : poorer ? 'WORSE, beyond noise' : 'within noise',
+        ...(peerRatio === undefined ? [] : [`${peerRatio.toFixed(3)}x`]),
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows)
+    console.log(
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    );
+  console.log(`\n${worse} figure(s) worse beyond noise`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
