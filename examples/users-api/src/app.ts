@@ -2,6 +2,7 @@ import accepts from '@fastify/accepts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { trace } from '@opentelemetry/api';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, {
@@ -19,7 +20,9 @@ import { DEFAULT_DATABASE_URL } from './db/url.ts';
 import { EXPORT_TYPES, streamExport } from './export.ts';
 import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts.ts';
 import { registerMetrics } from './metrics.ts';
+import { requestContext } from './request-context.ts';
 import * as S from './schemas.ts';
+import { tracesWanted } from './telemetry-env.ts';
 import { validatorCompiler } from './validation.ts';
 
 export interface AppOptions extends ManagerOptions {
@@ -102,6 +105,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       reportCost: options.reportCost,
       databaseTimeoutMs: options.databaseTimeoutMs,
       poolSize: options.poolSize,
+      log: options.log,
     }));
   const { store } = opened;
 
@@ -125,6 +129,21 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  // The request's id travels with every database call it makes, into the workers too
+  // (carryContext): the data layer's log lines name it. Entered last, just before the handler,
+  // so that it holds for the handler's whole async chain (a body read from the socket would run
+  // outside a context entered earlier).
+  app.addHook('preHandler', (request, _reply, done) => requestContext.run({ reqId: request.id }, done));
+  // With tracing on (OTEL_*, ./tracing.ts), the HTTP instrumentation's span for the request is
+  // named after its route, as the semantic conventions ask (`GET /users/:id`).
+  if (tracesWanted())
+    app.addHook('onRequest', async (request) => {
+      const route = request.routeOptions.url;
+      const span = trace.getActiveSpan();
+      if (!span || !route) return;
+      span.updateName(`${request.method} ${route}`);
+      span.setAttribute('http.route', route);
+    });
   // Bodies are JSON only; Fastify would also read text/plain, to fail later as "body must be object".
   app.removeContentTypeParser('text/plain');
   const timeoutMs = callTimeoutMs(options);
@@ -136,7 +155,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async (request, reply) => {
+    // The id the server's log lines (the workers' included) carry for this request.
+    reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
   });
 

@@ -38,6 +38,8 @@ export const Environment = Type.Object({
   // Node's PBKDF2 takes at most 2^31 - 1 iterations. Unset: the data layer's default.
   REPORT_COST: Type.Optional(wholeNumber(1, 2_147_483_647, 'a whole number of PBKDF2 iterations')),
   DB_TIMEOUT_MS: milliseconds(DEFAULT_DATABASE_TIMEOUT_MS),
+  // The data layer logs statements that take this long (0: every statement), with the request's id.
+  DB_SLOW_QUERY_MS: wholeNumber(0, HOUR_MS, 'a whole number of milliseconds', 200, ' (0: every statement)'),
   // Unset: smartasync's pool size (one worker per core), or an async driver's default pool.
   DB_POOL_SIZE: Type.Optional(wholeNumber(1, 1_024, 'a whole number of connections')),
   SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),

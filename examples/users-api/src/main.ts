@@ -16,6 +16,7 @@ try {
     mode: config.DATA_MODE,
     reportCost: config.REPORT_COST,
     databaseTimeoutMs: config.DB_TIMEOUT_MS,
+    log: { level: config.LOG_LEVEL, slowQueryMs: config.DB_SLOW_QUERY_MS },
     poolSize: config.DB_POOL_SIZE,
     logger: { level: config.LOG_LEVEL },
     httpTimeouts: {

@@ -43,6 +43,10 @@ const RULES: Record<Name, { must: string; bad: string[] }> = {
     bad: ['0', '-5', '2147483648', '4e5', '400000.0', 'lots'],
   },
   DB_TIMEOUT_MS: { must: ms, bad: ['0', '3600001', '5s', '1e3', '-1', '99999999999999999999'] },
+  DB_SLOW_QUERY_MS: {
+    must: 'a whole number of milliseconds from 0 to 3600000 (0: every statement)',
+    bad: ['-1', '3600001', '0.5', '1s'],
+  },
   DB_POOL_SIZE: { must: 'a whole number of connections from 1 to 1024', bad: ['0', '1025', '1e4', 'ten'] },
   SHUTDOWN_TIMEOUT_MS: { must: ms, bad: ['0', '10 s', '0x10'] },
   WEB_CONCURRENCY: { must: 'a whole number of processes from 1 to 1024', bad: ['0', '1025', 'auto', '2.0'] },

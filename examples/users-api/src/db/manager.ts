@@ -1,6 +1,7 @@
 import { pbkdf2Sync } from 'node:crypto';
 import { connectSync } from './connect.ts';
 import { DEFAULT_DATABASE_TIMEOUT_MS, type Driver } from './drivers/driver.ts';
+import { observed } from './drivers/observed.ts';
 import { EmailTakenError, InvalidAccountError } from './errors.ts';
 import {
   type Account,
@@ -58,7 +59,8 @@ export class DatabaseManager {
   constructor(url: string, options: ManagerOptions = {}) {
     this.#url = url;
     this.#timeoutMs = options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
-    this.#db = open(url, this.#timeoutMs);
+    // Statements and transactions traced (where OTEL_* asks) and logged (given options.log).
+    this.#db = observed(open(url, this.#timeoutMs), options.log);
     this.#reportCost = options.reportCost ?? DEFAULT_REPORT_COST;
     try {
       // Migrating is a step of its own (./migrate.ts; the server and the CLI take it first):

@@ -2,6 +2,7 @@
 // reaches the database, and the report's text. The synchronous DatabaseManager (./manager.ts)
 // and the async one (./async-manager.ts) differ only in how they talk to their driver.
 import type { Row } from './drivers/driver.ts';
+import type { DataLogOptions } from './log.ts';
 import {
   AccountNotFoundError,
   BalanceLimitError,
@@ -68,6 +69,12 @@ export interface ManagerOptions {
    * synchronous drivers have one connection per thread instead (see the README's deployment notes).
    */
   poolSize?: number;
+  /**
+   * What the synchronous data layer logs, from the thread it runs on (./log.ts): slow statements
+   * and transactions rolled back, each line with the request's `reqId`. Unset (the CLI, tests):
+   * nothing.
+   */
+  log?: DataLogOptions;
 }
 
 export const DEFAULT_REPORT_COST = 400_000;
