@@ -34,7 +34,7 @@ const BUILDS: { build: Build; note: string }[] = [
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
   {
     build: 'smartasync-auto',
-    note: "smartasync(DatabaseManager, { offload: 'auto' }): calls that keep finishing under 0.1 ms run inline (users-api `mode: smartasync-auto`)",
+    note: "the users API as shipped (`mode: smartasync-auto`, the default): SQLite's primary-key reads through smartasync(DatabaseManager, { offload: 'auto' }), inline while they keep finishing under 0.1 ms; every other call on a worker",
   },
 ];
 export const USERS = 1000;
@@ -108,7 +108,7 @@ interface Load {
 
 // autocannon's own histogram keeps whole milliseconds; sub-millisecond latencies need the
 // per-response durations (float ms), so they are collected here.
-function load(url: string, connections: number, seconds: number, randomUser: boolean): Load {
+export function load(url: string, connections: number, seconds: number, randomUser: boolean): Load {
   const latencies: number[] = [];
   let instance: ReturnType<typeof autocannon> | undefined;
   const done = new Promise<LoadFigures>((resolve, reject) => {

@@ -47,6 +47,7 @@ const REPORT_CONNECTIONS = 3;
 // Enough that a request never waits for a free connection below saturation.
 const OPEN_CONNECTIONS = 32;
 const mainEntry = fileURLToPath(import.meta.resolve('users-api/main'));
+const tracingPreload = fileURLToPath(new URL('tracing.ts', import.meta.resolve('users-api/main')));
 
 const userPath = (r: () => number) => `/users/${1 + Math.floor(r() * USERS)}`;
 const light = () => userPath(Math.random);
@@ -151,12 +152,13 @@ function startMain(url: string, reportCost: number): Promise<Server> {
     ...process.env,
     HOST: '127.0.0.1',
     PORT: '0',
-    DATA_MODE: 'smartasync',
+    // DATA_MODE unset: the app's default, as shipped.
     DATABASE_URL: url,
     REPORT_COST: String(reportCost),
     LOG_LEVEL: 'info',
   };
-  return launch('smartasync', [mainEntry], env, /listening at http:\/\/[^:]+:(\d+)/);
+  // As `npm start` runs it: with the tracing preload (a no-op unless OTEL_* asks).
+  return launch('smartasync', ['--import', tracingPreload, mainEntry], env, /listening at http:\/\/[^:]+:(\d+)/);
 }
 
 async function firstRequest(
@@ -168,7 +170,7 @@ async function firstRequest(
 ): Promise<FirstRequest> {
   const entry =
     kind === 'smartasync (npm start)'
-      ? 'examples/users-api/src/main.ts (npm start), DATA_MODE=smartasync'
+      ? 'examples/users-api/src/main.ts (npm start, the default DATA_MODE)'
       : `bench/src/app/server.ts ${kind}`;
   const out: FirstRequest = {
     build: kind,

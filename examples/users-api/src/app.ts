@@ -28,7 +28,7 @@ import { validatorCompiler } from './validation.ts';
 export interface AppOptions extends ManagerOptions {
   /** Defaults to `sqlite:users.db`; see parseDatabaseUrl. */
   databaseUrl?: string;
-  /** How the blocking data layer is called; defaults to `smartasync`. */
+  /** How the blocking data layer is called; defaults to `smartasync-auto` (see DataMode). */
   mode?: DataMode;
   /** A ready data layer (benchmarks bring their own); the app does not close it. */
   store?: OpenStore;
@@ -101,7 +101,7 @@ class OneLinePerRequest extends LogController {
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const opened =
     options.store ??
-    (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync', {
+    (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync-auto', {
       reportCost: options.reportCost,
       databaseTimeoutMs: options.databaseTimeoutMs,
       poolSize: options.poolSize,

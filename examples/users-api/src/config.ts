@@ -33,7 +33,7 @@ export const Environment = Type.Object({
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'an address to listen on' }),
   PORT: wholeNumber(0, 65_535, 'a port number', 8000, ' (0: any free port)'),
   DATABASE_URL: Type.String({ minLength: 1, default: DEFAULT_DATABASE_URL, description: 'a database URL' }),
-  DATA_MODE: Type.Enum(DATA_MODES, { default: 'smartasync', description: `one of ${DATA_MODES.join(', ')}` }),
+  DATA_MODE: Type.Enum(DATA_MODES, { default: 'smartasync-auto', description: `one of ${DATA_MODES.join(', ')}` }),
   LOG_LEVEL: Type.Enum(LOG_LEVELS, { default: 'info', description: `one of ${LOG_LEVELS.join(', ')}` }),
   // Node's PBKDF2 takes at most 2^31 - 1 iterations. Unset: the data layer's default.
   REPORT_COST: Type.Optional(wholeNumber(1, 2_147_483_647, 'a whole number of PBKDF2 iterations')),

@@ -117,9 +117,8 @@ function perFunction(
     help,
     type: 'histogram',
     aggregator: 'sum',
-    values: poolStats().functions.flatMap((f) => {
-      const h = read(f);
-      const labels = { function: f.name };
+    values: [...byName(poolStats().functions, read)].flatMap(([fn, h]) => {
+      const labels = { function: fn };
       return [
         ...h.buckets.map((b) => ({
           metricName: `${name}_bucket`,
@@ -135,4 +134,27 @@ function perFunction(
   return { name, help, type: 'histogram', aggregator: 'sum', get, reset() {} } as unknown as Parameters<
     Registry['registerMetric']
   >[0];
+}
+
+/**
+ * The histograms of functions of the same name added up: a class wrapped twice (the app's
+ * DatabaseManager, src/db/async.ts) has two entries per method, and a series may appear once.
+ */
+function byName(functions: readonly FunctionStats[], read: (f: FunctionStats) => DurationHistogram) {
+  const merged = new Map<string, DurationHistogram>();
+  for (const f of functions) {
+    const h = read(f);
+    const seen = merged.get(f.name);
+    merged.set(
+      f.name,
+      seen
+        ? {
+            count: seen.count + h.count,
+            sumMs: seen.sumMs + h.sumMs,
+            buckets: seen.buckets.map((b, i) => ({ le: b.le, count: b.count + (h.buckets[i]?.count ?? 0) })),
+          }
+        : h,
+    );
+  }
+  return merged;
 }

@@ -10,6 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { getPool } from 'smartasync';
+import { buildApp } from '../src/app.ts';
 import { testDatabases, type TestDatabases } from './support/databases.ts';
 import { json, START_FLAGS, startServer, type Server } from './support/server.ts';
 
@@ -18,7 +20,10 @@ let databases: TestDatabases;
 before(async () => {
   databases = await testDatabases({ postgres: false, mariadb: false });
 });
-after(() => databases?.stop());
+after(async () => {
+  await getPool().close();
+  await databases?.stop();
+});
 
 /** Every call offloaded (whatever the shipped default), so that each one crosses to a worker. */
 const OFFLOADED = { DATA_MODE: 'smartasync', DB_POOL_SIZE: '2', LOG_LEVEL: 'info' };
@@ -206,4 +211,23 @@ test('tracing is off by default: the preload starts no SDK unless OTEL_TRACES_EX
   assert.equal(loaded({ OTEL_TRACES_EXPORTER: 'none' }), 'false');
   assert.equal(loaded({ OTEL_TRACES_EXPORTER: 'console', OTEL_SDK_DISABLED: 'true' }), 'false');
   assert.equal(loaded({ OTEL_TRACES_EXPORTER: 'console' }), 'true', 'the control: named, it loads');
+});
+
+test('/metrics: one series per function, though DatabaseManager is wrapped twice (two apps in one process)', async () => {
+  // The pool is the process's: each app's /metrics shows every wrapped function called in it.
+  const offloading = await buildApp({ databaseUrl: databases.freshUrl('better-sqlite3'), mode: 'smartasync' });
+  const shipped = await buildApp({ databaseUrl: databases.freshUrl('better-sqlite3') });
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await offloading.inject(`/users/${i + 1}`)).statusCode, 404);
+    // Offloaded until seen fast (8 calls), then inline.
+    for (let i = 0; i < 12; i++) assert.equal((await shipped.inject(`/users/${i + 1}`)).statusCode, 404);
+    const metrics = (await shipped.inject('/metrics')).body;
+    const series = metrics.match(/^smartasync_function_run_seconds_count\{function="[^"]+"\} \d+$/gm) ?? [];
+    const getUser = series.filter((line) => line.includes('"DatabaseManager#getUser()"'));
+    assert.equal(getUser.length, 1, series.join('\n'));
+    assert.ok(Number(getUser[0]!.split(' ')[1]) >= 5 + 8, getUser[0]);
+  } finally {
+    await offloading.close();
+    await shipped.close();
+  }
 });

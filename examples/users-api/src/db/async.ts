@@ -9,9 +9,10 @@ import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
 /** The synchronous data layer: `await` runs a method on a worker, `.sync()` runs it here. */
 export const AsyncDatabaseManager = smartasync(DatabaseManager);
 
-// The same class, but methods whose calls keep finishing under 0.1 ms (primary-key reads)
-// run inline: the hand-off to a worker would cost more than the event loop loses. The state
-// lives in the database, so an inline call on this thread's connection sees the same data.
+// The same class, but methods whose calls keep finishing under 0.1 ms run inline: the hand-off
+// to a worker would cost more than the event loop loses. The app calls only SQLite's
+// primary-key reads through it (POINT_READS in ./store.ts). The state lives in the database, so
+// an inline call on this thread's connection sees the same data.
 export const AutoDatabaseManager = smartasync(DatabaseManager, { offload: 'auto' });
 
 /**

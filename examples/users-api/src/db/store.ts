@@ -28,8 +28,11 @@ void sameMethods;
 
 /**
  * How the blocking DatabaseManager is called from the server:
- * - `smartasync`: on pool worker threads, one connection per worker (the point of the app);
- * - `smartasync-auto`: the same, but methods that keep finishing under 0.1 ms run inline;
+ * - `smartasync-auto` (the default): on pool worker threads, one connection per worker (the
+ *   point of the app), except SQLite's primary-key reads (getUser, getAccount) once they keep
+ *   finishing under 0.1 ms: those run inline, where the hand-off would cost more than the loop
+ *   loses (see POINT_READS);
+ * - `smartasync`: every call on a worker;
  * - `inline`: directly on the event loop, the naive way, kept for comparison and benchmarks.
  */
 export type DataMode = 'smartasync' | 'smartasync-auto' | 'inline';
@@ -82,14 +85,23 @@ async function openSyncStore(url: string, mode: DataMode, options: ManagerOption
     import('smartasync'),
   ]);
   smartasyncLoaded = true;
-  const db = new (mode === 'smartasync-auto' ? AutoDatabaseManager : AsyncDatabaseManager)(url, options);
+  const db = new AsyncDatabaseManager(url, options);
+  // A second instance for the reads that may run inline: smartasync's `offload` policy is the
+  // class's. Over a server (pg-native) a read waits on the network, which the loop must not do.
+  const reads =
+    mode === 'smartasync-auto' && parseDatabaseUrl(url).driver !== 'postgres'
+      ? new AutoDatabaseManager(url, options)
+      : undefined;
   // Workers start, load the data layer and open their connections now, not on the first request.
-  await getPool().warm(db);
+  await getPool().warm(db, ...(reads ? [reads] : []));
   const timeout = callTimeoutMs(options);
   // Bound once here rather than per request: `.with()` makes a new function. The export has
   // no overall timeout (a million rows take seconds): it ends when its reader goes away.
   const store = Object.fromEntries(
-    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [method, db[method].with({ timeout })]),
+    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [
+      method,
+      (reads && POINT_READS.has(method) ? reads : db)[method].with({ timeout }),
+    ]),
   ) as unknown as Store;
   store.exportUsers = (signal) => (signal ? db.exportUsers.with({ signal })() : db.exportUsers());
   const ping = db.ping.with({ timeout: Math.min(timeout, READY_TIMEOUT_MS) });
@@ -97,7 +109,10 @@ async function openSyncStore(url: string, mode: DataMode, options: ManagerOption
     store,
     ping: () => ping(),
     // Closes each worker's replica (its own connection), then this thread's instance.
-    close: () => release(db),
+    close: async () => {
+      await release(db);
+      if (reads) await release(reads);
+    },
     poolStats: () => getPool().stats(),
   };
 }
@@ -155,6 +170,14 @@ function deadline<T>(pending: Promise<T>, ms: number): Promise<T> {
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(ms)), ms))),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The methods `smartasync-auto` lets run inline on SQLite: one row by primary key, which no
+ * writer can make wait (WAL), so a call that was fast stays fast. Writes stay on workers: one
+ * waits for another connection's write lock (up to DB_TIMEOUT_MS), and inline it would hold the
+ * event loop that long. So do lists, the report and the export, whose time grows with the data.
+ */
+export const POINT_READS: ReadonlySet<DataMethod> = new Set<DataMethod>(['getUser', 'getAccount']);
 
 /** DatabaseManager's data methods, by name. */
 export const DATA_METHODS = [
