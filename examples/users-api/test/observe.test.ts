@@ -85,10 +85,9 @@ test('200 concurrent requests: each worker log line carries its own request’s 
     assert.equal(rollbacks.length, 20);
     for (const line of rollbacks) {
       assert.notEqual(line.thread, 0, 'written on a worker thread');
-      const err = line.err as { message: string; code: string };
-      assert.equal(err.code, 'INSUFFICIENT_FUNDS');
+      assert.equal(line.code, 'INSUFFICIENT_FUNDS');
       assert.match(
-        err.message,
+        String(line.reason),
         new RegExp(`transfer amount ${amountOf.get(String(line.reqId))}$`),
         JSON.stringify(line),
       );

@@ -25,7 +25,11 @@ export function dataLogger(level: LevelWithSilent): Logger {
       {
         level,
         base: { pid: process.pid, hostname: hostname(), thread: threadId },
-        mixin: () => requestContext.getStore() ?? {},
+        // A new object each line: pino merges the line's fields into what mixin returns.
+        mixin: () => {
+          const request = requestContext.getStore();
+          return request ? { reqId: request.reqId } : {};
+        },
       },
       pino.destination({ dest: 1, sync: true }),
     );

@@ -30,7 +30,7 @@ void sameMethods;
  * How the blocking DatabaseManager is called from the server:
  * - `smartasync-auto` (the default): on pool worker threads, one connection per worker (the
  *   point of the app), except SQLite's primary-key reads (getUser, getAccount) once they keep
- *   finishing under 0.1 ms: those run inline, where the hand-off would cost more than the loop
+ *   finishing under 0.25 ms: those run inline, where the hand-off would cost more than the loop
  *   loses (see POINT_READS);
  * - `smartasync`: every call on a worker;
  * - `inline`: directly on the event loop, the naive way, kept for comparison and benchmarks.

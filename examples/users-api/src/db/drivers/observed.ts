@@ -12,6 +12,7 @@ export function observed(driver: Driver, log?: DataLogOptions): Driver {
   const tracer = tracesWanted() ? trace.getTracer('users-api') : undefined;
   if (!tracer && !log) return driver;
   const logger = log && dataLogger(log.level);
+  const slowQueryMs = log?.slowQueryMs ?? Infinity;
   const system = driver.dialect === 'postgres' ? 'postgresql' : 'sqlite';
   const traced = <T>(name: string, attributes: Record<string, string>, run: () => T): T => {
     if (!tracer) return run();
@@ -27,27 +28,30 @@ export function observed(driver: Driver, log?: DataLogOptions): Driver {
       }
     });
   };
+  const timed = (sql: string, params: readonly Param[]): Row[] => {
+    if (!logger) return driver.all(sql, params);
+    const started = performance.now();
+    const rows = driver.all(sql, params);
+    const ms = performance.now() - started;
+    if (ms >= slowQueryMs) logger.warn({ sql, params, ms: Math.round(ms * 1000) / 1000 }, 'slow query');
+    return rows;
+  };
   return {
     ...driver,
     all(sql: string, params: readonly Param[] = []): Row[] {
+      if (!tracer) return timed(sql, params);
       const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
-      return traced(operation, { 'db.operation.name': operation, 'db.query.text': sql }, () => {
-        const started = performance.now();
-        const rows = driver.all(sql, params);
-        const ms = performance.now() - started;
-        if (logger && ms >= log.slowQueryMs)
-          logger.warn({ sql, params, ms: Math.round(ms * 1000) / 1000 }, 'slow query');
-        return rows;
-      });
+      return traced(operation, { 'db.operation.name': operation, 'db.query.text': sql }, () => timed(sql, params));
     },
     transaction<T>(fn: () => T): T {
       return traced('transaction', {}, () => {
         try {
           return driver.transaction(fn);
         } catch (error) {
-          // A refusal (insufficient funds, say) is the app working; anything else is a failure.
-          const refused = error instanceof DomainError;
-          logger?.[refused ? 'info' : 'warn']({ err: error }, 'transaction rolled back');
+          // A refusal (insufficient funds, say) is the app working: its reason, not a stack.
+          if (error instanceof DomainError) {
+            logger?.info({ code: error.code, reason: error.message }, 'transaction rolled back');
+          } else logger?.warn({ err: error }, 'transaction rolled back');
           throw error;
         }
       });
