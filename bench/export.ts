@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-export-'));
 try {
   const dbPath = join(dir, 'users.db');
   process.stderr.write(`writing ${rows.toLocaleString('en')} users...\n`);
-  makeDatabase(dbPath, rows);
+  await makeDatabase(dbPath, rows);
   const only = args.only(CANDIDATES.map((c) => c.id));
   const options = {
     rows,

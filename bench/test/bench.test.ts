@@ -64,7 +64,7 @@ test('sections 1–4 run end to end on tiny counts and write results, tables and
 test('the users API builds start and answer both benchmarked endpoints', { timeout: 30_000 }, async () => {
   const { seed, startServer, stopServer } = await import('../src/app/http.ts');
   const url = `sqlite:${join(tmp('bench-app-'), 'users.db')}`;
-  seed(url);
+  await seed(url);
   const servers = await Promise.all(
     (['naive', 'manual-piscina', 'smartasync'] as const).map((b) => startServer(b, url, 1000)),
   );

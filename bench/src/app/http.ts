@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type Result } from 'autocannon';
 import type { Pool } from 'undici';
 import { DatabaseManager } from 'users-api/manager';
+import { migrate } from 'users-api/migrate';
 import { pace, poisson, rng } from '../lib/arrivals.ts';
 import { quantile, sortedCopy } from '../lib/stats.ts';
 
@@ -17,7 +18,8 @@ export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto
 export const USERS = 1000;
 export const randomUser = () => `/users/${1 + Math.floor(Math.random() * USERS)}`;
 
-export function seed(url: string): void {
+export async function seed(url: string): Promise<void> {
+  await migrate(url); // the app's schema
   const db = new DatabaseManager(url);
   try {
     for (let i = 1; i <= USERS; i++) db.createUser({ name: `User ${i}`, email: `user${i}@example${i % 17}.com` });
@@ -82,7 +84,7 @@ export async function withServers<T, U>(
   const url = `sqlite:${join(dir, 'users.db')}`;
   const servers: Server[] = [];
   try {
-    seed(url);
+    await seed(url);
     const errors: { build: Build; error: string }[] = [];
     (await Promise.allSettled(builds.map((b) => startServer(b, url, reportCost)))).forEach((s, i) =>
       s.status === 'fulfilled' ? servers.push(s.value) : errors.push({ build: builds[i]!, error: String(s.reason) }),

@@ -19,7 +19,7 @@ const BUILDS: { build: Build; note: string }[] = [
   { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
   {
     build: 'smartasync-auto',
-    note: "smartasync(DatabaseManager, { offload: 'auto' }): calls that keep finishing under 0.1 ms run inline (users-api `mode: smartasync-auto`)",
+    note: "the users API as shipped (`mode: smartasync-auto`, the default): SQLite's primary-key reads through smartasync(DatabaseManager, { offload: 'auto', inlineBelowMs: 0.25 }), inline while they keep finishing under 0.25 ms; every other call on a worker",
   },
 ];
 const [LIGHT_CONNECTIONS, REPORT_CONNECTIONS] = [10, 1];

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
-import { DatabaseManager, DEFAULT_REPORT_COST } from 'users-api/manager';
+import { DEFAULT_REPORT_COST } from 'users-api/manager';
+import { migrate } from 'users-api/migrate';
 import { startServer, stopServer } from '../app/http.ts';
 import type { runMeta } from '../lib/proc.ts';
 import { median, quantile, sortedCopy } from '../lib/stats.ts';
@@ -42,8 +43,8 @@ export interface ExportOptions {
 }
 
 /** A users table of `rows` rows, written in one statement. */
-export function makeDatabase(path: string, rows: number): void {
-  new DatabaseManager(`sqlite:${path}`).close(); // the app's schema
+export async function makeDatabase(path: string, rows: number): Promise<void> {
+  await migrate(`sqlite:${path}`); // the app's schema
   const db = new Database(path);
   try {
     db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})

@@ -46,13 +46,13 @@ export type FirstRequest = Awaited<ReturnType<typeof firstRequest>> & { error?: 
 async function firstRequest(kind: FirstBuild, url: string, starts: number, warmCalls: number) {
   const main = kind === 'smartasync (npm start)';
   const entry = main
-    ? 'examples/users-api/src/main.ts (npm start), DATA_MODE=smartasync'
+    ? 'examples/users-api/src/main.ts (npm start, the default DATA_MODE)'
     : `bench/src/app/server.ts ${kind}`;
   const env = {
     ...process.env,
     HOST: '127.0.0.1',
     PORT: '0',
-    DATA_MODE: 'smartasync',
+    // DATA_MODE unset: the app's default, as shipped.
     DATABASE_URL: url,
     LOG_LEVEL: 'info',
   };
@@ -68,7 +68,12 @@ async function firstRequest(kind: FirstBuild, url: string, starts: number, warmC
     const s = main
       ? await http.launch(
           'smartasync',
-          [fileURLToPath(import.meta.resolve('users-api/main'))],
+          // As `npm start` runs it: with the tracing preload (a no-op unless OTEL_* asks).
+          [
+            '--import',
+            fileURLToPath(new URL('tracing.ts', import.meta.resolve('users-api/main'))),
+            fileURLToPath(import.meta.resolve('users-api/main')),
+          ],
           { ...env, REPORT_COST: String(DEFAULT_REPORT_COST) },
           /listening at http:\/\/[^:]+:(\d+)/,
         )

@@ -2,6 +2,7 @@ import accepts from '@fastify/accepts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { trace } from '@opentelemetry/api';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, {
@@ -17,18 +18,23 @@ import type { ManagerOptions } from './db/manager.ts';
 import { callTimeoutMs, type DataMode, type OpenStore, openStore } from './db/store.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
 import { EXPORT_TYPES, streamExport } from './export.ts';
+import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts.ts';
 import { registerMetrics } from './metrics.ts';
+import { requestContext } from './request-context.ts';
 import * as S from './schemas.ts';
+import { tracesWanted } from './telemetry-env.ts';
 import { validatorCompiler } from './validation.ts';
 
 export interface AppOptions extends ManagerOptions {
   /** Defaults to `sqlite:users.db`; see parseDatabaseUrl. */
   databaseUrl?: string;
-  /** How the blocking data layer is called; defaults to `smartasync`. */
+  /** How the blocking data layer is called; defaults to `smartasync-auto` (see DataMode). */
   mode?: DataMode;
   /** A ready data layer (benchmarks bring their own); the app does not close it. */
   store?: OpenStore;
   logger?: FastifyServerOptions['logger'];
+  /** Bounds on slow HTTP clients; each defaults to HTTP_TIMEOUTS'. */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 /** Data-layer and smartasync error codes, the HTTP status they mean, and for 5xx the detail sent. */
@@ -39,6 +45,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   ACCOUNT_NOT_FOUND: 404,
   INSUFFICIENT_FUNDS: 409,
   BALANCE_LIMIT: 409,
+  INVALID_NAME: 400,
   DATABASE_UNAVAILABLE: 503,
   // The per-call timeout passed (the database, or the wait for a worker stuck on it).
   ERR_SMARTASYNC_TIMEOUT: 503,
@@ -94,15 +101,27 @@ class OneLinePerRequest extends LogController {
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const opened =
     options.store ??
-    (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync', {
+    (await openStore(options.databaseUrl ?? DEFAULT_DATABASE_URL, options.mode ?? 'smartasync-auto', {
       reportCost: options.reportCost,
       databaseTimeoutMs: options.databaseTimeoutMs,
       poolSize: options.poolSize,
+      log: options.log,
     }));
   const { store } = opened;
 
+  const timeouts = { ...HTTP_TIMEOUTS, ...options.httpTimeouts };
   const app = Fastify({
     logger: options.logger ?? false,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // How often Node checks the two above: by default every 30 s, which would let a stalled
+      // request live up to 30 s past its bound.
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(timeouts.headersMs / 4)),
+    },
     logController: new OneLinePerRequest(),
     // A URL Fastify cannot decode (`/users/%`) is a 400 in our error format, not Fastify's.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
@@ -110,18 +129,35 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  // The request's id travels with every database call it makes, into the workers too
+  // (carryContext): the data layer's log lines name it. Entered last, just before the handler,
+  // so that it holds for the handler's whole async chain (a body read from the socket would run
+  // outside a context entered earlier).
+  app.addHook('preHandler', (request, _reply, done) => requestContext.run({ reqId: request.id }, done));
+  // With tracing on (OTEL_*, ./tracing.ts), the HTTP instrumentation's span for the request is
+  // named after its route, as the semantic conventions ask (`GET /users/:id`).
+  if (tracesWanted())
+    app.addHook('onRequest', async (request) => {
+      const route = request.routeOptions.url;
+      const span = trace.getActiveSpan();
+      if (!span || !route) return;
+      span.updateName(`${request.method} ${route}`);
+      span.setAttribute('http.route', route);
+    });
   // Bodies are JSON only; Fastify would also read text/plain, to fail later as "body must be object".
   app.removeContentTypeParser('text/plain');
   const timeoutMs = callTimeoutMs(options);
   if (!options.store) app.addHook('onClose', () => opened.close());
   // On close, Node stops accepting and drops idle keep-alive connections, but one whose
-  // request is still running would then sit idle until its keep-alive timeout (72 s):
+  // request is still running would then sit idle until its keep-alive timeout:
   // ask the client to close it with the response.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async (request, reply) => {
+    // The id the server's log lines (the workers' included) carry for this request.
+    reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
   });
 
@@ -139,6 +175,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(accepts);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const metrics = registerMetrics(app, opened.poolStats);
+  if (opened.migration) {
+    const { applied, version } = opened.migration;
+    app.log.info({ applied, version }, applied.length > 0 ? 'database schema migrated' : 'database schema current');
+  }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) return reply.code(400).send({ detail: error.message });

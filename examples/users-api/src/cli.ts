@@ -1,31 +1,132 @@
 // Admin CLI: the same data layer, called synchronously (`.sync`, no await). Over a synchronous
 // driver the methods run right here; over an async one (mysql2, pg), on smartasync's bridge
-// worker while this thread waits.
+// worker while this thread waits. Arguments are read by node:util's parseArgs.
 import { writeSync } from 'node:fs';
-import { Value } from 'typebox/value';
-import { type DataLayer, openDataLayer } from './db/async.ts';
+import { parseArgs } from 'node:util';
+import type { DataLayer } from './db/async.ts';
+import type { MigrateResult } from './db/migrate.ts';
 import type { User } from './db/model.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
-import { encode, type ExportType, ROWS_PER_CHUNK } from './export.ts';
-import { MAX_ID, UserInput } from './schemas.ts';
+import type { ExportType } from './export.ts';
+import { MAX_ID, PATTERN_MEANINGS, UserInput } from './schemas.ts';
 
-const USAGE = `Usage: npm run cli -- <command>
+// Loaded once the command line is understood: `--help` and usage errors do without them.
+async function load() {
+  const [config, data, migrations, exporter, typebox] = await Promise.all([
+    import('./config.ts'),
+    import('./db/async.ts'),
+    import('./db/migrate.ts'),
+    import('./export.ts'),
+    import('typebox/value'),
+  ]);
+  return { config, data, migrations, exporter, typebox };
+}
+let modules: Awaited<ReturnType<typeof load>> | undefined;
+const loaded = () => modules!;
+
+const EXIT_CODES = `Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable,
+DATABASE_URL unusable, or the database's schema cannot be upgraded or is newer than this version, 4 unexpected failure.`;
+
+const USAGE = `Usage: npm run cli -- <command> [--help]
 
 Commands:
   list                     list users
   add-user <name> <email>  create a user
   delete-user <id>         delete a user
   export [--csv]           every user to standard output, as NDJSON (or CSV), read as it is written
+  migrate                  bring the database's schema up to date (every command does it first)
+  help [<command>]         this text, or a command's
 
 The database is DATABASE_URL (default ${DEFAULT_DATABASE_URL}): sqlite:PATH, node-sqlite:PATH, postgres://...,
 postgres+pg://... or mysql://...
 DB_TIMEOUT_MS (default 5000) bounds each wait on the database (see the README).
-Ids are decimal integers from 1 to ${MAX_ID}.
-Exit codes: 0 done, 1 refused (duplicate email, no such user), 2 bad usage, 3 database unavailable,
-DATABASE_URL unusable or the database's schema cannot be upgraded, 4 unexpected failure.`;
+${EXIT_CODES}`;
 
 class Usage extends Error {}
 class Refused extends Error {}
+
+interface Command {
+  /** The command line, as in the usage text. */
+  usage: string;
+  /** What `<command> --help` adds to it. */
+  help: string;
+  /** Names of the positional arguments, all required. */
+  positionals: string[];
+  /** Its options, as parseArgs takes them (boolean flags only, so far). */
+  flags?: Record<string, { description: string }>;
+  /** Runs once the database is migrated (`migration`: what that did); returns what to print. */
+  run(args: string[], flags: Record<string, boolean>, migration: MigrateResult): string | undefined;
+}
+
+const COMMANDS: Record<string, Command> = {
+  list: {
+    usage: 'list',
+    help: 'Lists every user by id: "<id>  <name> <email>", one a line.',
+    positionals: [],
+    run() {
+      const users = open().getAllUsers.sync();
+      if (users.length === 0) return 'No users.';
+      const width = Math.max(...users.map((u) => String(u.id).length));
+      return users.map((u) => `${String(u.id).padStart(width)}  ${u.name} <${u.email}>`).join('\n');
+    },
+  },
+  'add-user': {
+    usage: 'add-user <name> <email>',
+    help:
+      'Creates a user. <name> needs a visible character, and no control, line-separator or bidirectional\n' +
+      'characters; <email> is printable ASCII, unique ignoring case. A name starting with "-" goes after "--":\n' +
+      'add-user -- "-Eve-" eve@example.com. Exit 1 if the email is taken.',
+    positionals: ['name', 'email'],
+    run([name, email]) {
+      const input = { name: name!, email: email! };
+      const { Value } = loaded().typebox;
+      if (!Value.Check(UserInput, input)) {
+        const errors = [...Value.Errors(UserInput, input)].map((e) => {
+          const meaning = e.keyword === 'pattern' ? PATTERN_MEANINGS[String(e.params.pattern)] : undefined;
+          return `${e.instancePath.slice(1)} ${meaning ?? e.message}`;
+        });
+        throw new Usage(`invalid user: ${errors.join('; ')}`);
+      }
+      const user = open().createUser.sync(input);
+      return `Created user ${user.id}: ${user.name} <${user.email}>`;
+    },
+  },
+  'delete-user': {
+    usage: 'delete-user <id>',
+    help: `Deletes a user. <id> is a decimal integer from 1 to ${MAX_ID}. Exit 1 if there is no such user.`,
+    positionals: ['id'],
+    run([text]) {
+      const id = parseId(text!);
+      if (!open().deleteUser.sync(id)) throw new Refused(`User ${id} not found`);
+      return `Deleted user ${id}`;
+    },
+  },
+  export: {
+    usage: 'export [--csv]',
+    help:
+      'Writes every user to standard output in id order, as NDJSON, or CSV with --csv (cells starting with\n' +
+      '=, +, -, @, tab or CR get a leading quote), at the pace of the reader: `export | head` stops the query.',
+    positionals: [],
+    flags: { csv: { description: 'CSV instead of NDJSON' } },
+    run(_args, flags) {
+      exportUsers(flags.csv ? 'text/csv' : 'application/x-ndjson');
+      return undefined;
+    },
+  },
+  migrate: {
+    usage: 'migrate',
+    help:
+      'Applies the migrations the database lacks, in order, each recorded in its schema_migrations table;\n' +
+      'the server and every other command do the same first. A database that a newer version migrated is\n' +
+      'refused (exit 3), and so is one whose rows break a rule a migration adds (the error names them).',
+    positionals: [],
+    // The migration itself runs before every command (see main); this one only reports it.
+    run: (_args, _flags, { applied, version }) =>
+      applied.length > 0
+        ? `Applied ${applied.join(', ')}: the schema is at ${version}.`
+        : `Nothing to apply: the schema is at ${version}.`,
+  },
+};
 
 /** Decimal digits only: Number() would read 1e3 as 1000 and 0x10 as 16, and '' as 0. */
 function parseId(text: string): number {
@@ -33,6 +134,56 @@ function parseId(text: string): number {
   if (!(id <= MAX_ID))
     throw new Usage(`user id must be a decimal integer from 1 to ${MAX_ID}, not ${JSON.stringify(text)}`);
   return id;
+}
+
+const commandHelp = (command: Command) =>
+  [
+    `Usage: npm run cli -- ${command.usage}`,
+    '',
+    command.help,
+    ...Object.entries(command.flags ?? {}).map(([flag, { description }]) => `  --${flag}  ${description}`),
+    '',
+    EXIT_CODES,
+  ].join('\n');
+
+/**
+ * A command's arguments through parseArgs. Its tokens let an argument that looks like a negative
+ * number (`delete-user -1`) reach the command as a positional, to be refused there with the
+ * rule it breaks, rather than as an unknown option `-1`.
+ */
+function parseCommand(name: string, command: Command, argv: string[]) {
+  const { tokens } = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      ...Object.fromEntries(Object.keys(command.flags ?? {}).map((flag) => [flag, { type: 'boolean' as const }])),
+    },
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const positionals: string[] = [];
+  const flags: Record<string, boolean> = {};
+  const asPositional = new Set<number>();
+  for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value);
+    else if (token.kind === 'option') {
+      if (/^-[0-9]/.test(argv[token.index]!)) {
+        if (!asPositional.has(token.index)) positionals.push(argv[token.index]!);
+        asPositional.add(token.index);
+      } else if (token.name !== 'help' && !(token.name in (command.flags ?? {})))
+        throw new Usage(`${name} has no option ${token.rawName}: ${command.usage}`);
+      else if (token.value !== undefined) throw new Usage(`${token.rawName} takes no value: ${command.usage}`);
+      else flags[token.name] = true;
+    }
+  }
+  if (!flags.help && positionals.length !== command.positionals.length) {
+    const n = command.positionals.length;
+    throw new Usage(
+      `${name} takes ${n === 0 ? 'no argument' : n === 1 ? 'one argument' : `${n} arguments`}: ${command.usage}`,
+    );
+  }
+  return { positionals, flags };
 }
 
 /** Gone (EPIPE: `cli export | head`): the export stops, quietly, as the reader asked. */
@@ -58,6 +209,7 @@ function writeOut(text: string): void {
 
 /** `export`: `.sync()` of the export generator, written out chunk by chunk; breaking out closes its cursor. */
 function exportUsers(type: ExportType): void {
+  const { encode, ROWS_PER_CHUNK } = loaded().exporter;
   let batch: User[] = [];
   let first = true;
   try {
@@ -75,66 +227,47 @@ function exportUsers(type: ExportType): void {
   }
 }
 
-function run(argv: string[]): string | undefined {
-  const [command, ...args] = argv;
-  const arity = (n: number, form: string) => {
-    if (args.length !== n) throw new Usage(`${command} takes ${n === 1 ? 'one argument' : `${n} arguments`}: ${form}`);
-  };
-  switch (command) {
-    case 'list': {
-      arity(0, 'list');
-      const users = open().getAllUsers.sync();
-      if (users.length === 0) return 'No users.';
-      const width = Math.max(...users.map((u) => String(u.id).length));
-      return users.map((u) => `${String(u.id).padStart(width)}  ${u.name} <${u.email}>`).join('\n');
-    }
-    case 'add-user': {
-      arity(2, 'add-user <name> <email>');
-      const input = { name: args[0]!, email: args[1]! };
-      if (!Value.Check(UserInput, input))
-        throw new Usage(
-          `invalid user: ${[...Value.Errors(UserInput, input)].map((e) => `${e.instancePath.slice(1)} ${e.message}`).join('; ')}`,
-        );
-      const user = open().createUser.sync(input);
-      return `Created user ${user.id}: ${user.name} <${user.email}>`;
-    }
-    case 'delete-user': {
-      arity(1, 'delete-user <id>');
-      const id = parseId(args[0]!);
-      if (!open().deleteUser.sync(id)) throw new Refused(`User ${id} not found`);
-      return `Deleted user ${id}`;
-    }
-    case 'export': {
-      if (args.length > 1 || (args.length === 1 && args[0] !== '--csv'))
-        throw new Usage('export takes no argument, or --csv: export [--csv]');
-      exportUsers(args[0] === '--csv' ? 'text/csv' : 'application/x-ndjson');
-      return undefined;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      return USAGE;
-    default:
-      throw new Usage(`unknown command ${JSON.stringify(command)}`);
-  }
-}
-
 let db: DataLayer | undefined;
+let settings: { DATABASE_URL: string; DB_TIMEOUT_MS: number } | undefined;
 function open(): DataLayer {
-  const timeout = process.env.DB_TIMEOUT_MS;
-  if (timeout !== undefined && timeout !== '' && !/^[1-9][0-9]{0,8}$/.test(timeout)) {
-    throw new Usage(`DB_TIMEOUT_MS must be a positive whole number of milliseconds, not ${JSON.stringify(timeout)}`);
-  }
-  return (db ??= openDataLayer(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, {
-    databaseTimeoutMs: timeout ? Number(timeout) : undefined,
+  return (db ??= loaded().data.openDataLayer(settings!.DATABASE_URL, {
+    databaseTimeoutMs: settings!.DB_TIMEOUT_MS,
     // One command at a time: the async drivers need no more than one connection.
     poolSize: 1,
   }));
 }
 
+/** Runs the command line `argv`; resolves with what to print, if anything. */
+async function main(argv: string[]): Promise<string | undefined> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') return USAGE;
+  if (name === 'help') {
+    if (rest.length === 0) return USAGE;
+    const command = rest.length === 1 ? COMMANDS[rest[0]!] : undefined;
+    if (!command) throw new Usage(`help takes a command name: one of ${Object.keys(COMMANDS).join(', ')}`);
+    return commandHelp(command);
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : undefined;
+  if (!command) throw new Usage(`unknown command ${JSON.stringify(name)}`);
+  const { positionals, flags } = parseCommand(name, command, rest);
+  if (flags.help) return commandHelp(command);
+  modules = await load();
+  const { ConfigError, readConfig } = modules.config;
+  try {
+    settings = readConfig(process.env, ['DATABASE_URL', 'DB_TIMEOUT_MS']);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new Usage(error.message);
+    throw error;
+  }
+  // Every command brings the database to this version's schema first, as the server does.
+  const migration = await modules.migrations.migrate(settings.DATABASE_URL, {
+    databaseTimeoutMs: settings.DB_TIMEOUT_MS,
+  });
+  return command.run(positionals, flags, migration);
+}
+
 try {
-  const output = run(process.argv.slice(2));
+  const output = await main(process.argv.slice(2));
   if (output !== undefined) console.log(output);
 } catch (error) {
   const e = error as Error & { code?: string };
@@ -144,7 +277,9 @@ try {
   } else if (error instanceof Refused || e.code === 'EMAIL_TAKEN') {
     console.error(`error: ${e.message}`);
     process.exitCode = 1;
-  } else if (e.code === 'DATABASE_UNAVAILABLE' || e.code === 'INVALID_DATABASE_URL' || e.code === 'SCHEMA_UPGRADE') {
+  } else if (
+    ['DATABASE_UNAVAILABLE', 'INVALID_DATABASE_URL', 'SCHEMA_UPGRADE', 'SCHEMA_VERSION'].includes(e.code ?? '')
+  ) {
     console.error(`error: ${e.message}`);
     process.exitCode = 3;
   } else {

@@ -5,40 +5,53 @@
 // what to count against the database's connection limit (README: Several processes).
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { pino } from 'pino';
+import { LISTENING, readConfigOrExit } from './config.ts';
 
 if (cluster.isPrimary) {
-  const raw = process.env.WEB_CONCURRENCY;
-  const count = raw === undefined || raw === '' ? availableParallelism() : Number(raw);
-  if (!/^\d*$/.test(raw ?? '') || !Number.isSafeInteger(count) || count < 1) {
-    console.error(`WEB_CONCURRENCY must be a positive whole number of processes, not ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  // A process that fails at start (bad DATABASE_URL, the database down) would fail again at
-  // once: replaced only after it had been up this long, otherwise the cluster stops.
-  const STARTED_MS = 5_000;
-  const startedAt = new Map<Worker, number>();
+  // All of it, not only WEB_CONCURRENCY: a bad value stops the cluster here, once, with 2.
+  const config = readConfigOrExit();
+  const count = config.WEB_CONCURRENCY ?? availableParallelism();
+  // The same JSON lines as the servers' Fastify loggers; written synchronously, since the
+  // primary ends with process.exit().
+  const log = pino({ level: config.LOG_LEVEL }, pino.destination({ sync: true }));
+
+  /**
+   * The processes, and whether each has listened. One that exits on its own before it listens
+   * failed to start (bad DATABASE_URL, the database down, a schema it refuses) and would fail
+   * again at once: the cluster stops. One that ends after it listened, or is killed by a signal
+   * however young (kill -9, the OOM killer), is replaced.
+   */
+  const listened = new Map<Worker, boolean>();
   let stopping = false;
   let exitCode = 0;
 
-  const fork = () => startedAt.set(cluster.fork(), Date.now());
-  const log = (msg: string, extra: Record<string, unknown> = {}) =>
-    console.log(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, ...extra, msg }));
+  const fork = () => {
+    const worker = cluster.fork();
+    listened.set(worker, false);
+    return worker;
+  };
+  // Told by src/main.ts once the app listens ('listening' would also count its warm-up server).
+  cluster.on('message', (worker, message) => {
+    if (message === LISTENING) listened.set(worker, true);
+  });
 
   cluster.on('exit', (worker, code, signal) => {
-    const upMs = Date.now() - (startedAt.get(worker) ?? 0);
-    startedAt.delete(worker);
+    const started = listened.get(worker);
+    listened.delete(worker);
     if (stopping) {
       if (code !== 0) exitCode = 1;
-      if (startedAt.size === 0) process.exit(exitCode);
+      if (listened.size === 0) process.exit(exitCode);
       return;
     }
-    if (upMs < STARTED_MS) {
-      log('a server process failed at start: stopping the cluster', { worker: worker.process.pid, code, signal });
+    const exit = { worker: worker.process.pid, code, signal };
+    if (!started && signal === null) {
+      log.error(exit, 'a server process failed at start: stopping the cluster');
       stop('SIGTERM', 1);
       return;
     }
-    log('a server process ended: starting another', { worker: worker.process.pid, code, signal });
-    fork();
+    const replacement = fork();
+    log.warn({ ...exit, replacement: replacement.process.pid }, 'a server process ended: starting another');
   });
 
   /** Passes the signal on; each process finishes its requests and closes (src/main.ts). */
@@ -46,17 +59,17 @@ if (cluster.isPrimary) {
     if (stopping) return;
     stopping = true;
     exitCode = code;
-    if (startedAt.size === 0) process.exit(exitCode);
-    for (const worker of startedAt.keys()) worker.process.kill(signal);
+    if (listened.size === 0) process.exit(exitCode);
+    for (const worker of listened.keys()) worker.process.kill(signal);
   }
   process.on('SIGTERM', () => stop('SIGTERM'));
   // Ctrl-C reaches every process of the terminal's group: the servers stop on their own.
   process.on('SIGINT', () => {
     stopping = true;
-    if (startedAt.size === 0) process.exit(exitCode);
+    if (listened.size === 0) process.exit(exitCode);
   });
 
-  log(`starting ${count} server processes`, { processes: count });
+  log.info({ processes: count }, `starting ${count} server processes`);
   for (let i = 0; i < count; i++) fork();
 } else {
   await import('./main.ts');

@@ -1,46 +1,35 @@
 // The server process: configuration from the environment, listen, and graceful shutdown.
 import type { FastifyInstance } from 'fastify';
 import { buildApp, warmUp } from './app.ts';
-import { closeWorkerPool, type DataMode } from './db/store.ts';
+import { LISTENING, readConfigOrExit } from './config.ts';
+import { closeWorkerPool } from './db/store.ts';
 
-function positiveInteger<T>(name: string, fallback: T, unit = 'milliseconds'): number | T {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
-    console.error(`${name} must be a positive whole number of ${unit}, not ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const SHUTDOWN_TIMEOUT_MS = positiveInteger('SHUTDOWN_TIMEOUT_MS', 10_000);
-const DB_TIMEOUT_MS = positiveInteger('DB_TIMEOUT_MS', 5_000);
+const config = readConfigOrExit();
 // Connections this process opens for requests: an async driver's pool (mysql2, pg); for a
 // synchronous driver, smartasync's worker threads, one connection each (README: Several processes).
-const DB_POOL_SIZE = positiveInteger('DB_POOL_SIZE', undefined, 'connections');
-if (DB_POOL_SIZE !== undefined) (await import('smartasync')).configure({ size: DB_POOL_SIZE });
-
-const host = process.env.HOST ?? '127.0.0.1';
-const port = Number(process.env.PORT ?? 8000);
-const mode = (process.env.DATA_MODE ?? 'smartasync') as DataMode;
-if (mode !== 'smartasync' && mode !== 'smartasync-auto' && mode !== 'inline') {
-  console.error(`DATA_MODE must be smartasync, smartasync-auto or inline, not ${JSON.stringify(mode)}`);
-  process.exit(2);
-}
+if (config.DB_POOL_SIZE !== undefined) (await import('smartasync')).configure({ size: config.DB_POOL_SIZE });
 
 let app: FastifyInstance | undefined;
 try {
   app = await buildApp({
-    databaseUrl: process.env.DATABASE_URL,
-    mode,
-    reportCost: process.env.REPORT_COST ? Number(process.env.REPORT_COST) : undefined,
-    databaseTimeoutMs: DB_TIMEOUT_MS,
-    poolSize: DB_POOL_SIZE,
-    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    databaseUrl: config.DATABASE_URL,
+    mode: config.DATA_MODE,
+    reportCost: config.REPORT_COST,
+    databaseTimeoutMs: config.DB_TIMEOUT_MS,
+    log: { level: config.LOG_LEVEL, slowQueryMs: config.DB_SLOW_QUERY_MS },
+    poolSize: config.DB_POOL_SIZE,
+    logger: { level: config.LOG_LEVEL },
+    httpTimeouts: {
+      headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      idleMs: config.HTTP_IDLE_TIMEOUT_MS,
+      keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   });
   await warmUp(app);
-  await app.listen({ host, port });
+  await app.listen({ host: config.HOST, port: config.PORT });
+  // Under src/cluster.ts: this process has started (a failure from here on is not a start failure).
+  process.send?.(LISTENING);
 } catch (error) {
   console.error(`users-api failed to start: ${(error as Error).message}`);
   await app?.close();
@@ -48,6 +37,7 @@ try {
   process.exit(1);
 }
 const server = app;
+const shutdownTimeoutMs = config.SHUTDOWN_TIMEOUT_MS;
 
 let stopping = false;
 // process.exit() ends the worker threads too, whatever they are blocked in: the vendored
@@ -60,9 +50,9 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   stopping = true;
   server.log.info(`${signal}: finishing in-flight requests, then closing`);
   setTimeout(() => {
-    server.log.error(`still busy after ${SHUTDOWN_TIMEOUT_MS} ms: exiting`);
+    server.log.error(`still busy after ${shutdownTimeoutMs} ms: exiting`);
     process.exit(1);
-  }, SHUTDOWN_TIMEOUT_MS).unref();
+  }, shutdownTimeoutMs).unref();
   // Stops accepting, waits for in-flight requests, then releases the workers' connections
   // (onClose hook); the pool goes last, once nothing can call it any more.
   await server.close();

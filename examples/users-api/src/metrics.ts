@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PoolStats } from 'smartasync';
+import type { FunctionStats, Histogram as DurationHistogram, PoolStats } from 'smartasync';
 
 /**
  * Prometheus metrics on a registry of the app's own (so several apps in one process, as in
@@ -81,6 +81,80 @@ export function registerMetrics(app: FastifyInstance, poolStats?: () => PoolStat
     total('smartasync_pool_run_seconds_total', 'Time calls spent running on workers', (s) => s.runTime.totalMs / 1000);
     gauge('smartasync_pool_wait_seconds_max', 'Longest wait for a worker so far', (s) => s.waitTime.maxMs / 1000);
     gauge('smartasync_pool_run_seconds_max', 'Longest call on a worker so far', (s) => s.runTime.maxMs / 1000);
+    registry.registerMetric(
+      perFunction(
+        'smartasync_function_wait_seconds',
+        'Time calls waited for a worker, by wrapped function or method',
+        poolStats,
+        (f) => f.waitTime,
+      ),
+    );
+    registry.registerMetric(
+      perFunction(
+        'smartasync_function_run_seconds',
+        'Time calls ran on a worker, by wrapped function or method',
+        poolStats,
+        (f) => f.runTime,
+      ),
+    );
   }
   return registry;
+}
+
+/**
+ * A Prometheus histogram labelled by `function`, read from the pool's own per-function
+ * histograms when scraped (prom-client's Histogram can only observe values one by one; the pool
+ * has already counted them, in the same cumulative shape).
+ */
+function perFunction(
+  name: string,
+  help: string,
+  poolStats: () => PoolStats,
+  read: (f: FunctionStats) => DurationHistogram,
+): Parameters<Registry['registerMetric']>[0] {
+  const get = async () => ({
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    values: [...byName(poolStats().functions, read)].flatMap(([fn, h]) => {
+      const labels = { function: fn };
+      return [
+        ...h.buckets.map((b) => ({
+          metricName: `${name}_bucket`,
+          labels: { ...labels, le: b.le === Infinity ? '+Inf' : String(b.le / 1000) },
+          value: b.count,
+        })),
+        { metricName: `${name}_sum`, labels, value: h.sumMs / 1000 },
+        { metricName: `${name}_count`, labels, value: h.count },
+      ];
+    }),
+  });
+  // The shape Registry reads (name, help, type, get); nothing to reset: the pool keeps the counts.
+  return { name, help, type: 'histogram', aggregator: 'sum', get, reset() {} } as unknown as Parameters<
+    Registry['registerMetric']
+  >[0];
+}
+
+/**
+ * The histograms of functions of the same name added up: a class wrapped twice (the app's
+ * DatabaseManager, src/db/async.ts) has two entries per method, and a series may appear once.
+ */
+function byName(functions: readonly FunctionStats[], read: (f: FunctionStats) => DurationHistogram) {
+  const merged = new Map<string, DurationHistogram>();
+  for (const f of functions) {
+    const h = read(f);
+    const seen = merged.get(f.name);
+    merged.set(
+      f.name,
+      seen
+        ? {
+            count: seen.count + h.count,
+            sumMs: seen.sumMs + h.sumMs,
+            buckets: seen.buckets.map((b, i) => ({ le: b.le, count: b.count + (h.buckets[i]?.count ?? 0) })),
+          }
+        : h,
+    );
+  }
+  return merged;
 }

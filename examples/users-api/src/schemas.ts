@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { NAME_MEANING, NAME_PATTERN } from './db/names.ts';
 
 /**
  * Ids are PostgreSQL `integer`s: 1 to 2^31 - 1. The same range holds on every driver, so an id
@@ -16,21 +17,13 @@ export const IdParams = Type.Object({ id: Id });
  */
 export const MAX_MONEY = Number.MAX_SAFE_INTEGER;
 
-/**
- * A name: at least one visible character (letter, digit, punctuation or symbol), and no control
- * characters (NUL included), line or paragraph separators, lone surrogates, or bidirectional
- * embedding, override and isolate characters (U+202A-U+202E, U+2066-U+2069), which can make a
- * name display as something else.
- */
-export const NAME_PATTERN =
-  '^(?=.*[\\p{L}\\p{N}\\p{P}\\p{S}])[^\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}\\u202A-\\u202E\\u2066-\\u2069]+$';
+export { NAME_PATTERN } from './db/names.ts';
 /** Email addresses are printable ASCII without spaces (the email format alone allows quoted control characters). */
 export const EMAIL_PATTERN = '^[\\x21-\\x7E]+$';
 
 /** What a failed pattern means, for the 400's detail. */
 export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
-  [NAME_PATTERN]:
-    'must contain a visible character and no control, line-separator or bidirectional-override characters',
+  [NAME_PATTERN]: NAME_MEANING,
   [EMAIL_PATTERN]: 'must be printable ASCII without spaces',
 };
 

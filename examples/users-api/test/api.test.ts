@@ -306,6 +306,39 @@ for (const driver of DRIVERS) {
       }
     });
 
+    // Issue 15, defect 11: these are letters or symbols by category, so they passed as "visible".
+    test('names: characters that draw nothing (Hangul fillers, Braille blank, default-ignorables) are not visible', async () => {
+      const blank = [
+        '\u3164', // HANGUL FILLER
+        '\u2800', // BRAILLE PATTERN BLANK
+        '\uffa0', // HALFWIDTH HANGUL FILLER
+        '\u115f\u1160', // HANGUL CHOSEONG and JUNGSEONG FILLER
+        '\u{1d159}', // MUSICAL SYMBOL NULL NOTEHEAD
+        '\u3164\u2800 \u3164',
+        ' \u3164\u00ad\u034f\ufe0f ',
+      ];
+      const owner = await call(app, 'POST', '/users', { name: 'Blank Test', email: 'blank@example.com' });
+      const accounts = (await call(app, 'GET', '/accounts')).body.length;
+      for (const name of blank) {
+        for (const [method, url, body] of [
+          ['POST', '/users', { name, email: 'invisible@example.com' }],
+          ['PUT', `/users/${owner.body.id}`, { name, email: 'blank@example.com' }],
+          ['POST', '/accounts', { owner: name, balance: 1 }],
+        ] as const) {
+          const response = await call(app, method, url, body);
+          assert.equal(response.status, 400, `${method} ${url} ${JSON.stringify(name)}`);
+          assert.match(response.body.detail, /must contain a visible character/);
+        }
+      }
+      assert.equal((await call(app, 'GET', `/users/${owner.body.id}`)).body.name, 'Blank Test', 'nothing replaced');
+      assert.equal((await call(app, 'GET', '/accounts')).body.length, accounts, 'no account opened');
+      // Beside a visible character they are only odd, not invisible names.
+      for (const [i, name] of ['\u3164Ada', 'B\u2800o', '\u314e'].entries()) {
+        const created = await call(app, 'POST', '/users', { name, email: `visible${i}@names.test` });
+        assert.equal(created.status, 201, JSON.stringify(name));
+      }
+    });
+
     test('ids: 2^31 and above are a 400 on every route, the largest valid id a 404', async () => {
       const account = (await call(app, 'POST', '/accounts', { owner: 'Ids', balance: 5 })).body;
       for (const id of ['2147483648', '4294967296', '9007199254740991', '99999999999999999999']) {

@@ -117,6 +117,9 @@ describe('usage and unreachable databases', () => {
       ['add-user', 'OnlyName'],
       ['delete-user', 'abc'],
       ['add-user', 'Bad', 'not-an-email'],
+      // Names that draw nothing (issue 15, defect 11).
+      ['add-user', '\u3164', 'hangul@example.com'],
+      ['add-user', '\u2800', 'braille@example.com'],
     ]) {
       const result = cli(url, ...args);
       assert.equal(result.code, 2, args.join(' '));
@@ -125,6 +128,56 @@ describe('usage and unreachable databases', () => {
     const help = cli(url, 'help');
     assert.equal(help.code, 0);
     assert.match(help.stdout, /add-user <name> <email>/);
+  });
+
+  test("--help, -h and help <command>: that command's usage, exit 0, without opening the database", () => {
+    const nowhere = 'sqlite:/nonexistent/dir/users.db';
+    for (const [command, usage] of [
+      ['list', 'list'],
+      ['add-user', 'add-user <name> <email>'],
+      ['delete-user', 'delete-user <id>'],
+      ['export', 'export [--csv]'],
+      ['migrate', 'migrate'],
+    ]) {
+      const help = cli(nowhere, command!, '--help');
+      assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+      assert.equal(help.stderr, '');
+      assert.ok(help.stdout.startsWith(`Usage: npm run cli -- ${usage}\n\n`), help.stdout);
+      assert.match(help.stdout, /\nExit codes: 0 done, 1 refused/);
+      if (command === 'export') {
+        assert.match(help.stdout, /\n {2}--csv {2}CSV instead of NDJSON\n/);
+        // The other two spellings, for one command: the same text.
+        assert.deepEqual(cli(nowhere, command, '-h'), help);
+        assert.deepEqual(cli(nowhere, 'help', command), help);
+      }
+    }
+    for (const args of [[], ['-h']]) {
+      const usage = cli(nowhere, ...args);
+      assert.equal(usage.code, 0);
+      assert.match(usage.stdout, /^Usage: npm run cli -- <command> \[--help\]\n\nCommands:\n {2}list /);
+    }
+  });
+
+  test('options a command does not have, and values for flags, are usage errors (exit 2)', () => {
+    const url = databases.freshUrl('better-sqlite3');
+    for (const [args, message] of [
+      [['list', '--all'], 'list has no option --all: list'],
+      [['delete-user', '1', '--force'], 'delete-user has no option --force: delete-user <id>'],
+      [['export', '--csv=yes'], '--csv takes no value: export [--csv]'],
+      [['export', '--tsv'], 'export has no option --tsv: export [--csv]'],
+      [['list', 'extra'], 'list takes no argument: list'],
+      [['help', 'frobnicate'], 'help takes a command name: one of list, add-user, delete-user, export, migrate'],
+    ] as const) {
+      const result = cli(url, ...args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.ok(result.stderr.startsWith(`error: ${message}\n\nUsage: npm run cli -- <command>`), result.stderr);
+    }
+    // After "--", what looks like an option is an argument.
+    assert.deepEqual(cli(url, 'add-user', '--', '-Eve-', 'eve@example.com'), {
+      code: 0,
+      stdout: 'Created user 1: -Eve- <eve@example.com>',
+      stderr: '',
+    });
   });
 
   test('ids are decimal integers: anything else is a usage error (exit 2) and deletes nothing', () => {

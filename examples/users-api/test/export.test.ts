@@ -3,6 +3,8 @@
 // a client that goes away mid-export ends it, its cursor and connection released; a database
 // that fails mid-export cuts the response short rather than ending it as if complete.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -218,6 +220,40 @@ for (const driver of DRIVERS) {
       });
       assert.equal(JSON.parse(lines.at(-1)!).email, `user${ROWS}@export.test`);
       await until('the export ends once read', async () => (await exportsOpen(driver, url)) === 0);
+    });
+
+    // Issue 15, defect 10: a reader that stalls for good must not hold the connection, nor the
+    // export's cursor, for ever. 1.5 s here; HTTP_IDLE_TIMEOUT_MS, 60 s by default.
+    test('a client that stops reading for the idle bound loses its connection; the export ends, its cursor released', async () => {
+      const idleMs = 1_500;
+      const strict = await buildApp({ databaseUrl: url, mode: TEST_MODE, httpTimeouts: { idleMs } });
+      try {
+        await strict.listen({ host: '127.0.0.1', port: 0 });
+        // Seen from the server: a paused client does not read, so it would not notice the close.
+        const serverSide = once(strict.server, 'connection').then(([socket]) => once(socket as Socket, 'close'));
+        const client = await slowGet(
+          `http://127.0.0.1:${(strict.server.address() as { port: number }).port}`,
+          '/users/export',
+        );
+        await client.read(64 * 1024);
+        const stalled = performance.now();
+        assert.equal(await exportsOpen(driver, url), 1, 'export in progress');
+        const limit = new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the connection is still open')), idleMs + 5_000).unref(),
+        );
+        await Promise.race([serverSide, limit]);
+        // Idle once the socket buffers are full, which takes a moment of writing first.
+        const afterMs = performance.now() - stalled;
+        assert.ok(
+          afterMs >= idleMs - 100 && afterMs < idleMs + 5_000,
+          `closed ${Math.round(afterMs)} ms after the client stalled`,
+        );
+        await assert.rejects(client.rest(), /aborted|socket hang up|ECONNRESET/, 'cut short, never complete-looking');
+        await until('the export ends with its connection', async () => (await exportsOpen(driver, url)) === 0);
+      } finally {
+        strict.server.closeAllConnections(); // if the bound failed, the export would hold close() up
+        await strict.close();
+      }
     });
 
     test('a client that disconnects mid-export ends it: its cursor and connection are released', async () => {

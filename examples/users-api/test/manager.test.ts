@@ -1,6 +1,11 @@
 // The data layer on its own: URL parsing, and the DatabaseManager and AsyncDriverManager
 // classes through smartasync (awaited calls and `.sync` calls) on each driver.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { getPool, release } from 'smartasync';
 import { AsyncDatabaseManager, openDataLayer, SmartAsyncDriverManager } from '../src/db/async.ts';
@@ -10,9 +15,11 @@ import {
   DatabaseUnavailableError,
   EmailTakenError,
   InsufficientFundsError,
+  InvalidNameError,
   SchemaUpgradeError,
 } from '../src/db/errors.ts';
 import { DatabaseManager } from '../src/db/manager.ts';
+import { migrate } from '../src/db/migrate.ts';
 import { openMysql } from '../src/db/drivers/mysql.ts';
 import { openPg } from '../src/db/drivers/pg.ts';
 import { openPostgres, withTimeouts } from '../src/db/drivers/postgres.ts';
@@ -36,6 +43,13 @@ before(async () => {
   databases = await testDatabases();
 });
 after(() => databases?.stop());
+
+/** A fresh database of `driver`, migrated as the server and the CLI do before they open it. */
+async function migratedUrl(driver: DriverName): Promise<string> {
+  const url = databases.freshUrl(driver);
+  await migrate(url);
+  return url;
+}
 
 describe('DATABASE_URL', () => {
   test('chooses the driver and resolves file paths against the working directory', () => {
@@ -78,8 +92,8 @@ describe('DATABASE_URL', () => {
 
 for (const driver of SYNC_DRIVERS) {
   describe(driver, needs(driver), () => {
-    test('the constructor runs here and creates the schema; .sync calls run here too; awaited calls on a pool worker', async () => {
-      const db = new AsyncDatabaseManager(databases.freshUrl(driver));
+    test('the constructor runs here and checks the schema; .sync calls run here too; awaited calls on a pool worker', async () => {
+      const db = new AsyncDatabaseManager(await migratedUrl(driver));
       try {
         assert.ok(db.sync instanceof DatabaseManager);
         const completed = getPool().stats().completed;
@@ -101,7 +115,7 @@ for (const driver of SYNC_DRIVERS) {
 for (const driver of DRIVERS.filter(isAsyncDriverName)) {
   describe(driver, needs(driver), () => {
     test('awaited calls run here, on the event loop; .sync calls on the bridge worker, blocking', async () => {
-      const db = new SmartAsyncDriverManager(databases.freshUrl(driver));
+      const db = new SmartAsyncDriverManager(await migratedUrl(driver));
       try {
         assert.ok(db.sync instanceof AsyncDriverManager);
         const completed = getPool().stats().completed;
@@ -123,7 +137,7 @@ for (const driver of DRIVERS.filter(isAsyncDriverName)) {
 for (const driver of DRIVERS) {
   describe(driver, needs(driver), () => {
     test('results are plain objects; domain errors arrive as their own classes, awaited or .sync()', async () => {
-      const db = openDataLayer(databases.freshUrl(driver));
+      const db = openDataLayer(await migratedUrl(driver));
       try {
         const alice = await db.createUser({ name: 'Alice', email: 'alice@example.com' });
         assert.deepEqual(await db.getAllUsers(), [alice]);
@@ -197,12 +211,13 @@ test('an unreachable database behind an async driver fails on the first call, aw
   assert.throws(() => new AsyncDriverManager('sqlite:x.db'), /a synchronous driver: open it with DatabaseManager/);
 });
 
-/** The bare data layer of `driver` (no smartasync), its methods awaited either way. */
+/** The bare data layer of `driver` (no smartasync) over `url` once migrated, its methods awaited either way. */
 async function bare(driver: DriverName, url: string) {
+  await migrate(url);
   if (isAsyncDriverName(driver)) {
     const db = new AsyncDriverManager(url);
     try {
-      await db.ping(); // the schema, made or upgraded on the first call
+      await db.ping(); // the schema's version, checked on the first call
     } catch (error) {
       await db.close();
       throw error;
@@ -310,6 +325,29 @@ for (const driver of DRIVERS) {
       });
     }
 
+    // Issue 15, defect 11: the data layer keeps the name rule too (the databases cannot express it).
+    test('names that draw nothing are refused by the data layer itself, not only by the HTTP schema', async () => {
+      const { db, close } = await bare(driver, databases.freshUrl(driver));
+      try {
+        const user = await db.createUser({ name: 'Visible', email: 'visible@example.com' });
+        for (const name of ['\u3164', '\u2800', ' \uffa0 ', '', 'a\u202eb']) {
+          const refused = (e: unknown) => {
+            assert.ok(e instanceof InvalidNameError, String(e));
+            assert.equal(e.code, 'INVALID_NAME');
+            assert.match(e.message, /must contain a visible character/);
+            return true;
+          };
+          await assert.rejects(async () => db.createUser({ name, email: 'blank@example.com' }), refused);
+          await assert.rejects(async () => db.updateUser(user.id, { name, email: 'visible@example.com' }), refused);
+          await assert.rejects(async () => db.createAccount({ owner: name, balance: 1 }), refused);
+        }
+        assert.deepEqual(await db.getAllUsers(), [user]);
+        assert.deepEqual(await db.getAllAccounts(), []);
+      } finally {
+        await close();
+      }
+    });
+
     test('ids past 2^31 - 1 are simply not found, without asking the database', async () => {
       const { db, close } = await bare(driver, databases.freshUrl(driver));
       try {
@@ -331,6 +369,29 @@ for (const driver of DRIVERS) {
     });
   });
 }
+
+describe('SQLite drivers', () => {
+  // Found by migrations.test.ts: several processes or threads starting on a new database file
+  // at once (the cluster, concurrent migrations) each switch it to WAL, which SQLite refuses
+  // at once, busy timeout or not, while another connection is switching it.
+  test('connections opening one new file at once all get it in WAL mode: 4 threads, 25 new files', async () => {
+    for (const driver of ['better-sqlite3', 'node-sqlite'] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'users-api-wal-'));
+      try {
+        const gate = new SharedArrayBuffer(4);
+        const workerData = { driver, dir, rounds: 25, workers: 4, gate };
+        const workers = Array.from(
+          { length: workerData.workers },
+          () => new Worker(new URL('./fixtures/open-worker.ts', import.meta.url), { workerData }),
+        );
+        const errors = (await Promise.all(workers.map((w) => once(w, 'message').then(([m]) => m as string[])))).flat();
+        assert.deepEqual(errors, [], driver);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});
 
 describe('postgres driver bounds', () => {
   test('libpq timeouts are added to the URL unless it sets them', () => {

@@ -2,14 +2,14 @@ import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { AsyncDriver, Queryable } from './drivers/async-driver.ts';
 import { DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
-import { openMysql } from './drivers/mysql.ts';
-import { openPg } from './drivers/pg.ts';
-import { DatabaseUnavailableError, EmailTakenError, InvalidAccountError } from './errors.ts';
+import { connectAsync } from './connect.ts';
+import { EmailTakenError, InvalidAccountError } from './errors.ts';
 import {
   type Account,
   type AccountInput,
   buildReport,
   checkLockedTransfer,
+  checkName,
   checkOpening,
   checkTransfer,
   DEFAULT_POOL_SIZE,
@@ -27,7 +27,7 @@ import {
   type UserInput,
   type UsersReport,
 } from './model.ts';
-import { ensureSchemaAsync } from './schema.ts';
+import { checkSchema } from './schema-version.ts';
 import { isAsyncDriver, parseDatabaseUrl, redact } from './url.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -42,15 +42,12 @@ function open(url: string, options: ManagerOptions): AsyncDriver {
       `${redact(url)} is served by ${target.driver}, a synchronous driver: open it with DatabaseManager (./manager.ts), or openDataLayer() (./async.ts) which picks the class by URL`,
     );
   }
-  const timeoutMs = options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
-  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
-  try {
-    return target.driver === 'pg'
-      ? openPg(target.url, timeoutMs, poolSize)
-      : openMysql(target.url, timeoutMs, poolSize);
-  } catch (cause) {
-    throw new DatabaseUnavailableError(redact(url), { cause });
-  }
+  return connectAsync(
+    url,
+    target,
+    options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS,
+    options.poolSize ?? DEFAULT_POOL_SIZE,
+  );
 }
 
 /**
@@ -61,24 +58,27 @@ function open(url: string, options: ManagerOptions): AsyncDriver {
  * them with `.sync()`, which runs them on smartasync's bridge worker and blocks until they
  * settle.
  *
- * The constructor only sets the pool up (no connection yet): the first call creates the schema,
- * and a call that fails to reach the database tries again on the next call.
+ * The constructor only sets the pool up (no connection yet): the first call checks that the
+ * database is at this version's schema (migrating is a step of its own, ./migrate.ts), and a
+ * call that fails to reach the database tries again on the next call.
  */
 export class AsyncDriverManager {
   readonly #db: AsyncDriver;
+  readonly #where: string;
   readonly #reportCost: number;
   #ready: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(url: string, options: ManagerOptions = {}) {
     this.#db = open(url, options);
+    this.#where = redact(url);
     this.#reportCost = options.reportCost ?? DEFAULT_REPORT_COST;
   }
 
-  /** The driver, once the schema is there (created or brought up to date on first use). */
+  /** The driver, once the database is known to be at this version's schema (checked on first use). */
   async #driver(): Promise<AsyncDriver> {
     if (this.#closed) throw new Error('This AsyncDriverManager is closed');
-    this.#ready ??= ensureSchemaAsync(this.#db).catch((error: unknown) => {
+    this.#ready ??= checkSchema(this.#db, this.#where).catch((error: unknown) => {
       this.#ready = undefined; // not reachable now, or refused: the next call tries again
       throw error;
     });
@@ -103,6 +103,7 @@ export class AsyncDriverManager {
   }
 
   async createUser({ name, email }: UserInput): Promise<User> {
+    checkName('name', name);
     const db = await this.#driver();
     return this.#uniqueEmail(email, async () => {
       const id = await db.insert('INSERT INTO users (name, email) VALUES (?, ?)', [name, email]);
@@ -113,6 +114,7 @@ export class AsyncDriverManager {
   /** Replaces name and email; null if there is no such user. */
   async updateUser(id: number, { name, email }: UserInput): Promise<User | null> {
     if (outOfRange(id)) return null;
+    checkName('name', name);
     const db = await this.#driver();
     return this.#uniqueEmail(email, async () => {
       const matched = await db.run('UPDATE users SET name = ?, email = ? WHERE id = ?', [name, email, id]);
@@ -141,6 +143,7 @@ export class AsyncDriverManager {
    * no balance and no sum the app computes can ever pass it, since transfers keep the total.
    */
   async createAccount({ owner, balance }: AccountInput): Promise<Account> {
+    checkName('owner', owner);
     if (!isMoney(balance))
       throw new InvalidAccountError(`Balance must be an integer from 0 to ${MAX_MONEY}, not ${balance}`);
     const db = await this.#driver();

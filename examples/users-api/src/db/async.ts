@@ -9,10 +9,13 @@ import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
 /** The synchronous data layer: `await` runs a method on a worker, `.sync()` runs it here. */
 export const AsyncDatabaseManager = smartasync(DatabaseManager);
 
-// The same class, but methods whose calls keep finishing under 0.1 ms (primary-key reads)
-// run inline: the hand-off to a worker would cost more than the event loop loses. The state
-// lives in the database, so an inline call on this thread's connection sees the same data.
-export const AutoDatabaseManager = smartasync(DatabaseManager, { offload: 'auto' });
+// The same class, but methods whose calls keep finishing under 0.25 ms run inline: the hand-off
+// to a worker would cost more than the event loop loses. Not the library's default 0.1 ms: a
+// worker woken from sleep measures a 20 µs primary-key read at 0.1-0.25 ms (cold caches), and
+// spaced requests would then never run inline. The app calls only SQLite's
+// primary-key reads through it (POINT_READS in ./store.ts). The state lives in the database, so
+// an inline call on this thread's connection sees the same data.
+export const AutoDatabaseManager = smartasync(DatabaseManager, { offload: 'auto', inlineBelowMs: 0.25 });
 
 /**
  * The async data layer (mysql2, pg), wrapped by the same call: `await` runs a method here, on

@@ -1,6 +1,7 @@
 // Domain errors of the data layer. Registered with smartasync so that, thrown on a worker,
 // they arrive as the same classes; callers still map on the stable `code`.
 import { registerError } from 'smartasync';
+import { NAME_MEANING } from './names.ts';
 
 export class DomainError extends Error {
   code: string;
@@ -52,10 +53,26 @@ export class BalanceLimitError extends DomainError {
   }
 }
 
-/** Existing rows break a rule the schema now enforces; the message names them. */
+/** A migration cannot be applied: existing rows break a rule it adds (the message names them), or it failed. */
 export class SchemaUpgradeError extends DomainError {
+  constructor(problem: string, options?: ErrorOptions) {
+    super('SCHEMA_UPGRADE', `The database cannot be brought up to this version's schema: ${problem}.`, options);
+  }
+}
+
+/** The database's schema is not the one this version works with: newer (refused), or not migrated yet. */
+export class SchemaVersionError extends DomainError {
   constructor(problem: string) {
-    super('SCHEMA_UPGRADE', `The database cannot be brought up to this version's schema: ${problem}.`);
+    super('SCHEMA_VERSION', `The database's schema does not match this version of users-api: ${problem}.`);
+  }
+}
+
+/** A name (a user's, an account owner's) that breaks the rule in ./names.ts. */
+export class InvalidNameError extends DomainError {
+  constructor(field: string, name: string) {
+    // Escaped: the name may draw nothing, or draw as something else.
+    const shown = JSON.stringify(name).replace(/[^\x20-\x7e]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+    super('INVALID_NAME', `${field} ${shown} ${NAME_MEANING}`);
   }
 }
 
@@ -75,3 +92,5 @@ registerError(DatabaseUnavailableError);
 registerError(InvalidAccountError);
 registerError(BalanceLimitError);
 registerError(SchemaUpgradeError);
+registerError(SchemaVersionError);
+registerError(InvalidNameError);

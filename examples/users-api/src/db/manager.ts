@@ -1,14 +1,14 @@
 import { pbkdf2Sync } from 'node:crypto';
-import { openBetterSqlite3 } from './drivers/better-sqlite3.ts';
+import { connectSync } from './connect.ts';
 import { DEFAULT_DATABASE_TIMEOUT_MS, type Driver } from './drivers/driver.ts';
-import { openNodeSqlite } from './drivers/node-sqlite.ts';
-import { openPostgres } from './drivers/postgres.ts';
-import { DatabaseUnavailableError, EmailTakenError, InvalidAccountError } from './errors.ts';
+import { observed } from './drivers/observed.ts';
+import { EmailTakenError, InvalidAccountError } from './errors.ts';
 import {
   type Account,
   type AccountInput,
   buildReport,
   checkLockedTransfer,
+  checkName,
   checkOpening,
   checkTransfer,
   DEFAULT_REPORT_COST,
@@ -25,7 +25,7 @@ import {
   type UserInput,
   type UsersReport,
 } from './model.ts';
-import { ensureSchema } from './schema.ts';
+import { checkSchemaSync } from './schema-version.ts';
 import { isAsyncDriver, parseDatabaseUrl, redact } from './url.ts';
 
 export * from './model.ts';
@@ -40,18 +40,7 @@ function open(url: string, timeoutMs: number): Driver {
       `${redact(url)} is served by ${target.driver}, an async driver: open it with AsyncDriverManager (./async-manager.ts), or openDataLayer() (./async.ts) which picks the class by URL`,
     );
   }
-  try {
-    switch (target.driver) {
-      case 'better-sqlite3':
-        return openBetterSqlite3(target.path, timeoutMs);
-      case 'node-sqlite':
-        return openNodeSqlite(target.path, timeoutMs);
-      case 'postgres':
-        return openPostgres(target.url, timeoutMs);
-    }
-  } catch (cause) {
-    throw new DatabaseUnavailableError(redact(url), { cause });
-  }
+  return connectSync(url, target, timeoutMs);
 }
 
 /**
@@ -70,10 +59,13 @@ export class DatabaseManager {
   constructor(url: string, options: ManagerOptions = {}) {
     this.#url = url;
     this.#timeoutMs = options.databaseTimeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
-    this.#db = open(url, this.#timeoutMs);
+    // Statements and transactions traced (where OTEL_* asks) and logged (given options.log).
+    this.#db = observed(open(url, this.#timeoutMs), options.log);
     this.#reportCost = options.reportCost ?? DEFAULT_REPORT_COST;
     try {
-      ensureSchema(this.#db);
+      // Migrating is a step of its own (./migrate.ts; the server and the CLI take it first):
+      // here, only a database at this version's schema is accepted.
+      checkSchemaSync(this.#db, redact(url));
     } catch (error) {
       this.#db.close();
       throw error;
@@ -97,6 +89,7 @@ export class DatabaseManager {
   }
 
   createUser({ name, email }: UserInput): User {
+    checkName('name', name);
     return this.#uniqueEmail(email, () => {
       const [row] = this.#db.all('INSERT INTO users (name, email) VALUES (?, ?) RETURNING id, name, email', [
         name,
@@ -109,6 +102,7 @@ export class DatabaseManager {
   /** Replaces name and email; null if there is no such user. */
   updateUser(id: number, { name, email }: UserInput): User | null {
     if (outOfRange(id)) return null;
+    checkName('name', name);
     return this.#uniqueEmail(email, () => {
       const [row] = this.#db.all('UPDATE users SET name = ?, email = ? WHERE id = ? RETURNING id, name, email', [
         name,
@@ -140,6 +134,7 @@ export class DatabaseManager {
    * no balance and no sum the app computes can ever pass it, since transfers keep the total.
    */
   createAccount({ owner, balance }: AccountInput): Account {
+    checkName('owner', owner);
     if (!isMoney(balance))
       throw new InvalidAccountError(`Balance must be an integer from 0 to ${MAX_MONEY}, not ${balance}`);
     return this.#db.transaction(() => {

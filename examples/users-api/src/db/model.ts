@@ -2,7 +2,15 @@
 // reaches the database, and the report's text. The synchronous DatabaseManager (./manager.ts)
 // and the async one (./async-manager.ts) differ only in how they talk to their driver.
 import type { Row } from './drivers/driver.ts';
-import { AccountNotFoundError, BalanceLimitError, InsufficientFundsError, InvalidTransferError } from './errors.ts';
+import type { DataLogOptions } from './log.ts';
+import {
+  AccountNotFoundError,
+  BalanceLimitError,
+  InsufficientFundsError,
+  InvalidNameError,
+  InvalidTransferError,
+} from './errors.ts';
+import { isName } from './names.ts';
 
 export interface User {
   id: number;
@@ -61,6 +69,12 @@ export interface ManagerOptions {
    * synchronous drivers have one connection per thread instead (see the README's deployment notes).
    */
   poolSize?: number;
+  /**
+   * What the synchronous data layer logs, from the thread it runs on (./log.ts): slow statements
+   * and transactions rolled back, each line with the request's `reqId`. Unset (the CLI, tests):
+   * nothing.
+   */
+  log?: DataLogOptions;
 }
 
 export const DEFAULT_REPORT_COST = 400_000;
@@ -85,6 +99,14 @@ export const toAccount = (row: Row): Account => ({
   owner: row.owner as string,
   balance: row.balance as number,
 });
+
+/**
+ * The name rule (./names.ts), checked here too and not only by the HTTP schema and the CLI: the
+ * databases cannot express it (SQLite and PostgreSQL have no Unicode-category patterns).
+ */
+export function checkName(field: 'name' | 'owner', name: string): void {
+  if (!isName(name)) throw new InvalidNameError(field, name);
+}
 
 /** The checks a transfer passes before it touches the database. */
 export function checkTransfer({ from, to, amount }: TransferInput): void {

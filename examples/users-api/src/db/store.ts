@@ -1,7 +1,8 @@
 import type { PoolStats } from 'smartasync';
 import type { AsyncDriverManager } from './async-manager.ts';
-import { DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
+import { CALL_TIMEOUT_MARGIN_MS, DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
 import { DatabaseManager, type ManagerOptions, type User } from './manager.ts';
+import { migrate, type MigrateResult } from './migrate.ts';
 import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
 
 /** The data methods the HTTP layer calls (`ping` is the readiness check's, see OpenStore). */
@@ -27,8 +28,11 @@ void sameMethods;
 
 /**
  * How the blocking DatabaseManager is called from the server:
- * - `smartasync`: on pool worker threads, one connection per worker (the point of the app);
- * - `smartasync-auto`: the same, but methods that keep finishing under 0.1 ms run inline;
+ * - `smartasync-auto` (the default): on pool worker threads, one connection per worker (the
+ *   point of the app), except SQLite's primary-key reads (getUser, getAccount) once they keep
+ *   finishing under 0.25 ms: those run inline, where the hand-off would cost more than the loop
+ *   loses (see POINT_READS);
+ * - `smartasync`: every call on a worker;
  * - `inline`: directly on the event loop, the naive way, kept for comparison and benchmarks.
  */
 export type DataMode = 'smartasync' | 'smartasync-auto' | 'inline';
@@ -40,14 +44,11 @@ export interface OpenStore {
   poolStats?: () => PoolStats;
   /** One round trip to the database the way requests make it, for `/ready`; rejects if it fails or is slow. */
   ping?: () => Promise<unknown>;
+  /** What openStore's migration did, for the start-up log. */
+  migration?: MigrateResult;
 }
 
-/**
- * Through smartasync, each call also has a per-call timeout (the library's `.with({ timeout })`):
- * the database's own bounds plus this margin. It covers the time a call waits for a free worker,
- * so a request answers 503 in bounded time even when every worker is stuck on the database.
- */
-export const CALL_TIMEOUT_MARGIN_MS = 2_000;
+export { CALL_TIMEOUT_MARGIN_MS };
 /** `/ready` answers within this, whatever the database does. */
 export const READY_TIMEOUT_MS = 2_000;
 
@@ -63,8 +64,17 @@ export async function closeWorkerPool(): Promise<void> {
   if (smartasyncLoaded) await (await import('smartasync')).getPool().close();
 }
 
+/**
+ * Migrates the database behind `url` (./migrate.ts: once, here, before any worker opens it; the
+ * workers' replicas then only check the version), and opens the data layer over it.
+ */
 export async function openStore(url: string, mode: DataMode, options: ManagerOptions = {}): Promise<OpenStore> {
-  if (isAsyncDriver(parseDatabaseUrl(url))) return openAsyncStore(url, mode, options);
+  const migration = await migrate(url, options);
+  const opened = await (isAsyncDriver(parseDatabaseUrl(url)) ? openAsyncStore : openSyncStore)(url, mode, options);
+  return { ...opened, migration };
+}
+
+async function openSyncStore(url: string, mode: DataMode, options: ManagerOptions): Promise<OpenStore> {
   if (mode === 'inline') {
     const db = new DatabaseManager(url, options);
     return { store: inlineStore(db), close: async () => db.close(), ping: async () => db.ping() };
@@ -75,14 +85,23 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
     import('smartasync'),
   ]);
   smartasyncLoaded = true;
-  const db = new (mode === 'smartasync-auto' ? AutoDatabaseManager : AsyncDatabaseManager)(url, options);
+  const db = new AsyncDatabaseManager(url, options);
+  // A second instance for the reads that may run inline: smartasync's `offload` policy is the
+  // class's. Over a server (pg-native) a read waits on the network, which the loop must not do.
+  const reads =
+    mode === 'smartasync-auto' && parseDatabaseUrl(url).driver !== 'postgres'
+      ? new AutoDatabaseManager(url, options)
+      : undefined;
   // Workers start, load the data layer and open their connections now, not on the first request.
-  await getPool().warm(db);
+  await getPool().warm(db, ...(reads ? [reads] : []));
   const timeout = callTimeoutMs(options);
   // Bound once here rather than per request: `.with()` makes a new function. The export has
   // no overall timeout (a million rows take seconds): it ends when its reader goes away.
   const store = Object.fromEntries(
-    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [method, db[method].with({ timeout })]),
+    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [
+      method,
+      (reads && POINT_READS.has(method) ? reads : db)[method].with({ timeout }),
+    ]),
   ) as unknown as Store;
   store.exportUsers = (signal) => (signal ? db.exportUsers.with({ signal })() : db.exportUsers());
   const ping = db.ping.with({ timeout: Math.min(timeout, READY_TIMEOUT_MS) });
@@ -90,7 +109,10 @@ export async function openStore(url: string, mode: DataMode, options: ManagerOpt
     store,
     ping: () => ping(),
     // Closes each worker's replica (its own connection), then this thread's instance.
-    close: () => release(db),
+    close: async () => {
+      await release(db);
+      if (reads) await release(reads);
+    },
     poolStats: () => getPool().stats(),
   };
 }
@@ -111,7 +133,7 @@ async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptio
       : new SmartAsyncDriverManager(url, options);
   const close = () => (mode === 'inline' ? db.close() : release(db));
   try {
-    // Creates the schema, and fails start-up now if the database cannot be reached.
+    // Checks the schema's version, and fails start-up now if the database cannot be reached.
     await db.ping();
   } catch (error) {
     await close();
@@ -148,6 +170,14 @@ function deadline<T>(pending: Promise<T>, ms: number): Promise<T> {
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(ms)), ms))),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The methods `smartasync-auto` lets run inline on SQLite: one row by primary key, which no
+ * writer can make wait (WAL), so a call that was fast stays fast. Writes stay on workers: one
+ * waits for another connection's write lock (up to DB_TIMEOUT_MS), and inline it would hold the
+ * event loop that long. So do lists, the report and the export, whose time grows with the data.
+ */
+export const POINT_READS: ReadonlySet<DataMethod> = new Set<DataMethod>(['getUser', 'getAccount']);
 
 /** DatabaseManager's data methods, by name. */
 export const DATA_METHODS = [

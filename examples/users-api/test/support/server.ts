@@ -16,15 +16,18 @@ export interface Server {
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
+/** The Node options `npm start` gives the server: the OpenTelemetry preload (a no-op unless OTEL_* asks). */
+export const START_FLAGS = ['--import', './src/tracing.ts'];
+
 /**
- * Starts `src/main.ts` (or `entry`, such as `src/cluster.ts`); resolves once `listeners` servers
- * log that they listen (so LOG_LEVEL must include info).
+ * Starts `src/main.ts` (or `entry`, such as `src/cluster.ts`) as `npm start` does; resolves once
+ * `listeners` servers log that they listen (so LOG_LEVEL must include info).
  */
 export async function startServer(
   env: Record<string, string>,
   { entry = 'src/main.ts', listeners = 1 } = {},
 ): Promise<Server> {
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...START_FLAGS, entry], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

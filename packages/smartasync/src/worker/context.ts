@@ -14,13 +14,22 @@ import { findTarget } from './load.ts';
 export type Within = <T>(body: () => T) => T;
 
 export class CarriedStores {
-  private readonly defs = new Map<number, TargetDef>();
+  /**
+   * Definitions by id, shared with the executor's targets (ids are shared too): a store's
+   * definition may come with a call, or with a warm-up's prepare request, which names every
+   * registration, stores included.
+   */
+  private readonly defs: Map<number, TargetDef>;
   private readonly stores = new Map<number, AsyncLocalStorage<unknown>>();
   /**
    * The value last sent for each store, as received: a call that sends none gets a copy of it
    * (each call starts from the caller's value, whatever an earlier call did to its own copy).
    */
   private readonly values = new Map<number, Received>();
+
+  constructor(defs: Map<number, TargetDef>) {
+    this.defs = defs;
+  }
 
   /** Keeps what `parts` define (even for a call revoked before it runs: each is sent once). */
   note(parts: readonly ContextPart[] | undefined): void {

@@ -61,7 +61,7 @@ export class Executor {
   private readonly send: (reply: Reply, encoding: Encoding) => void;
   private readonly control: ControlWords | undefined;
   private readonly preemption = new PreemptionClock();
-  private readonly carried = new CarriedStores();
+  private readonly carried = new CarriedStores(this.defs);
 
   constructor(send: (reply: Reply, encoding: Encoding) => void, control?: ControlWords) {
     this.send = send;

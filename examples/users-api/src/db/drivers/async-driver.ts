@@ -26,6 +26,11 @@ export interface AsyncDriver extends Queryable {
    * and gives the connection back.
    */
   iterate(sql: string): AsyncGenerator<Row, void, undefined>;
+  /**
+   * Runs `fn` on one connection of the pool, outside any transaction, for what must share a
+   * session (a session lock); the connection goes back to the pool after.
+   */
+  withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   isUniqueViolation(error: unknown): boolean;
   /** Waits for calls in flight, then closes every connection. */
   close(): Promise<void>;

@@ -43,11 +43,37 @@ export function sqliteTransaction<T>(exec: (sql: string) => void, fn: () => T): 
 }
 
 /**
+ * Sets a SQLite connection to WAL mode (`setWal`). While another connection switches the same
+ * new file, SQLite refuses the switch at once, busy timeout or not (SQLITE_BUSY, `isBusy`): it is
+ * tried again every 5 ms for up to `timeoutMs`, after which the other has switched the file and
+ * this one finds it in WAL already.
+ */
+export function enableWal(setWal: () => void, isBusy: (error: unknown) => boolean, timeoutMs: number): void {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      return setWal();
+    } catch (error) {
+      if (!isBusy(error) || performance.now() >= deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+/**
  * How long one statement may wait on the database by default: SQLite's busy timeout,
  * PostgreSQL's statement_timeout; connecting and a server that stops answering are bounded from
  * it too (see openPostgres). Callers through smartasync add a per-call timeout on top.
  */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 5_000;
+
+/**
+ * Through smartasync, each call also has a per-call timeout (the library's `.with({ timeout })`):
+ * the database's own bounds plus this margin (see callTimeoutMs in ../store.ts). It covers the
+ * time a call waits for a free worker, so a request answers 503 in bounded time even when every
+ * worker is stuck on the database.
+ */
+export const CALL_TIMEOUT_MARGIN_MS = 2_000;
 
 /**
  * A database integer or decimal, given as text, as a number: only when exact. Money stays within

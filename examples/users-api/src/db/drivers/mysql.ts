@@ -221,6 +221,7 @@ export function openMysql(url: string, timeoutMs: number, poolSize: number): Asy
         } else conn.destroy();
       }
     },
+    withConnection: (fn) => using(fn),
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === 'ER_DUP_ENTRY',
     close: () => pool.end(),
   };

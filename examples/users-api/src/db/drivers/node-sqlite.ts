@@ -1,6 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { DatabaseUnavailableError } from '../errors.ts';
-import { type Driver, type Param, type Row, sqliteTransaction } from './driver.ts';
+import { type Driver, enableWal, type Param, type Row, sqliteTransaction } from './driver.ts';
 
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_BUSY = 5;
@@ -9,7 +9,13 @@ const SQLITE_LOCKED = 6;
 /** `timeoutMs`: how long a statement waits for another connection's write lock before failing. */
 export function openNodeSqlite(path: string, timeoutMs: number): Driver {
   const db = new DatabaseSync(path, { timeout: timeoutMs, enableForeignKeyConstraints: true });
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  // WAL lets readers run beside the writer; NORMAL sync is the safe pairing with WAL.
+  enableWal(
+    () => db.exec('PRAGMA journal_mode = WAL'),
+    (error) => (Number((error as { errcode?: unknown })?.errcode) & 0xff) === SQLITE_BUSY,
+    timeoutMs,
+  );
+  db.exec('PRAGMA synchronous = NORMAL');
   const statements = new Map<string, StatementSync>();
   const unavailable = <T>(run: () => T): T => {
     try {

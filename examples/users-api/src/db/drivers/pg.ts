@@ -151,6 +151,7 @@ export function openPg(url: string, timeoutMs: number, poolSize: number): AsyncD
         giveBack(client, broken);
       }
     },
+    withConnection: (fn) => using((client) => fn(on(client))),
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === '23505',
     close: () => pool.end(),
   };
