@@ -14,6 +14,7 @@ let seeds = 0;
 try {
   do {
     const seed = values.seed ? Number(values.seed) : (Math.random() * 2 ** 31) | 0;
+    console.log(`seed ${seed}: playing`);
     const played = await fuzz({
       seed,
       path: values.path,

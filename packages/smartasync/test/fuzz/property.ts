@@ -5,6 +5,9 @@ import { scenario, type Scenario } from './commands.ts';
 import { play } from './run.ts';
 import { violations } from './invariants.ts';
 
+/** Longer than any scenario's own deadlines add up to (two of 30 s, one of 5 s, its commands). */
+const SCENARIO_MS = 120_000;
+
 export interface FuzzOptions {
   readonly seed: number;
   /** With `seed`, replays the one scenario a failure reported (its `path`) and its shrinking. */
@@ -21,7 +24,15 @@ export async function fuzz(options: FuzzOptions): Promise<number> {
   let played = 0;
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
-      const found = violations(await play(s));
+      // Every step of a scenario has its own deadline; one that still hangs is a finding too.
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the scenario did not finish within ${SCENARIO_MS / 1000} s`)),
+          SCENARIO_MS,
+        );
+      });
+      const found = violations(await Promise.race([play(s), hung]).finally(() => clearTimeout(timer)));
       played++;
       options.onPlayed?.(s, found);
       if (found.length > 0) throw new Error(`${found.length} violation(s):\n  ${found.slice(0, 20).join('\n  ')}`);
