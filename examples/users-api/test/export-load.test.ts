@@ -28,8 +28,8 @@ const NAME = 'n'.repeat(180);
 /** Exports at once: within the connections of one worker's replica (DB_POOL_SIZE, 10). */
 const EXPORTS = 8;
 /** Windows of each kind, alternating: alone, exports, alone, exports, ... */
-const ROUNDS = 3;
-const ALONE_MS = 1_200;
+const ROUNDS = 2;
+const ALONE_MS = 1_000;
 /** A light request is sent every this many ms, whether or not the previous one has answered. */
 const PACE_MS = 5;
 /**
