@@ -3,6 +3,7 @@
 // status with a detail that says what happened. Real HTTP, real databases, real worker threads.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { configure } from 'smartasync';
@@ -177,3 +178,43 @@ for (const driver of ['better-sqlite3', 'postgres'] as const) {
     });
   });
 }
+
+// A client that goes away while its export waits for a worker: the call is cancelled at once (it
+// never runs), and logged as a client that went away (info), not as a failure of the server.
+// (Fastify writes no access line for a request whose client is gone.)
+describe('better-sqlite3, a client gone before its export started', needs('better-sqlite3'), () => {
+  test('its call is cancelled before it runs, logged at info, not as an error', async () => {
+    const lines: { level: number; msg: string; err?: { code?: string; started?: boolean } }[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as never);
+        done();
+      },
+    });
+    const app = await buildApp({
+      databaseUrl: databases.freshUrl('better-sqlite3'),
+      mode: TEST_MODE,
+      logger: { level: 'info', stream },
+    });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      const held = Array.from({ length: WORKERS }, () => occupyWorker(1_500));
+      await new Promise((r) => setTimeout(r, 200)); // both workers taken
+      await assert.rejects(
+        fetch(`${base}/users/export`, { signal: AbortSignal.timeout(300) }),
+        /TimeoutError|aborted/i,
+      );
+      await Promise.all(held);
+      await new Promise((r) => setTimeout(r, 200));
+      const gone = lines.filter((line) => line.msg === 'client went away before the answer');
+      assert.equal(gone.length, 1, JSON.stringify(lines));
+      assert.equal(gone[0]!.level, 30, 'logged at info');
+      // Cancelled while it waited: it never ran (smartasync says so), and no export was opened.
+      assert.deepEqual([gone[0]!.err?.code, gone[0]!.err?.started], ['ERR_SMARTASYNC_ABORTED', false]);
+      assert.equal(lines.filter((line) => line.level >= 50).length, 0, `no error logged: ${JSON.stringify(lines)}`);
+    } finally {
+      await app.close();
+    }
+  });
+});
