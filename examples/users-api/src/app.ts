@@ -47,8 +47,14 @@ const STATUS_BY_CODE: Record<string, number> = {
   BALANCE_LIMIT: 409,
   INVALID_NAME: 400,
   DATABASE_UNAVAILABLE: 503,
-  // The per-call timeout passed (the database, or the wait for a worker stuck on it).
+  // The per-call timeout passed: the database did not answer, or (not started) no worker was free.
   ERR_SMARTASYNC_TIMEOUT: 503,
+  // A call cancelled before it settled: the export, when its client went away before it started.
+  ERR_SMARTASYNC_ABORTED: 503,
+  // The pool cannot start a worker thread just now (it tries again after a back-off).
+  ERR_SMARTASYNC_WORKER_START: 503,
+  // The export waited past its deadline for a free worker (./db/store.ts).
+  SERVER_BUSY: 503,
   ERR_SMARTASYNC_QUEUE_FULL: 503,
   ERR_SMARTASYNC_CLOSED: 503,
   // A call that shared a worker with one that timed out and was terminated.
@@ -59,7 +65,24 @@ const STATUS_BY_CODE: Record<string, number> = {
 const DETAIL_5XX: Record<string, string> = {
   ERR_SMARTASYNC_QUEUE_FULL: 'Server busy: too many requests are waiting for the database',
   ERR_SMARTASYNC_CLOSED: 'Server shutting down',
+  ERR_SMARTASYNC_ABORTED: 'Request cancelled before it finished',
+  ERR_SMARTASYNC_WORKER_START: 'Server cannot start its worker threads just now',
 };
+
+/**
+ * The detail of a 503 or 500: what went wrong, without the database's address or a stack. A
+ * call that timed out before it started waited for a worker: the server was busy, not the
+ * database, and the detail says so.
+ */
+function detail5xx(error: FastifyError & { started?: unknown }, status: number, timeoutMs: number): string {
+  const fixed = DETAIL_5XX[error.code];
+  if (fixed) return fixed;
+  if (error.code === 'SERVER_BUSY' || (error.code === 'ERR_SMARTASYNC_TIMEOUT' && error.started === false))
+    return `Server busy: no worker was free to run the request within ${timeoutMs} ms`;
+  if (error.code === 'ERR_SMARTASYNC_TIMEOUT' || error.code === 'DEADLINE')
+    return `Database did not answer within ${timeoutMs} ms`;
+  return status === 503 ? 'Database unavailable' : 'Internal server error';
+}
 
 /** The error body, with what each status means on this API: every status a route can answer is documented. */
 const problem = (description: string) => Type.Object({ detail: Type.String() }, { description });
@@ -184,16 +207,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     if (error.validation) return reply.code(400).send({ detail: error.message });
     const status = STATUS_BY_CODE[error.code] ?? (error.statusCode && error.statusCode < 500 ? error.statusCode : 500);
     if (status < 500) return reply.code(status).send({ detail: error.message });
-    // The log gets the details; the client does not need the database's address or a stack.
-    request.log.error({ err: error }, 'request failed');
-    const detail =
-      DETAIL_5XX[error.code] ??
-      (error.code === 'ERR_SMARTASYNC_TIMEOUT' || error.code === 'DEADLINE'
-        ? `Database did not answer within ${timeoutMs} ms`
-        : status === 503
-          ? 'Database unavailable'
-          : 'Internal server error');
-    return reply.code(status).send({ detail });
+    // The log gets the details; the client does not need the database's address or a stack. A
+    // client that went away (and so cancelled its call) is no failure of the server.
+    if (request.socket.destroyed) request.log.info({ err: error }, 'client went away before the answer');
+    else request.log.error({ err: error }, 'request failed');
+    return reply.code(status).send({ detail: detail5xx(error, status, timeoutMs) });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found' }));
 
@@ -214,7 +232,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
           'never the whole table in memory), from one snapshot of the table. application/x-ndjson: one ' +
           'JSON object a line. text/csv: a header line, then one line per user (RFC 4180 quoting; a cell ' +
           'starting with =, +, -, @, tab or carriage return is prefixed with a single quote). The status ' +
-          'comes once the first row is read: a failure after it cuts the response short (no final chunk).',
+          'comes once the first chunk (up to 256 rows) is read: a failure after it cuts the response short ' +
+          '(no final chunk). An export that cannot start in time is a 503 whose detail says why: the ' +
+          'database did not answer, or every worker was busy (Server busy).',
         response: {
           200: {
             description: 'The users, streamed (for application/x-ndjson, the schema is that of each line)',
@@ -233,7 +253,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       if (!type)
         return reply.code(406).send({ detail: `The export is ${EXPORT_TYPES.join(' or ')}: ask for one in Accept` });
       const stop = new AbortController();
-      return streamExport(reply, type, store.exportUsers(stop.signal), () => stop.abort(), timeoutMs);
+      return streamExport(reply, type, store.exportText(type, stop.signal), () => stop.abort(), timeoutMs);
     },
   );
   app.get(

@@ -1,4 +1,5 @@
 import type { PoolStats } from 'smartasync';
+import { type ExportType, exportText } from '../export-text.ts';
 import type { AsyncDriverManager } from './async-manager.ts';
 import { CALL_TIMEOUT_MARGIN_MS, DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
 import { DatabaseManager, type ManagerOptions, type User } from './manager.ts';
@@ -11,16 +12,17 @@ type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promis
 
 /**
  * What the HTTP layer needs from the data layer: DatabaseManager's methods, awaited; and the
- * export as an async generator of users, which ends early (its database cursor closed) when
- * `signal` aborts or the loop reading it ends.
+ * export as an async generator of users, or of chunks of its text (../export-text.ts), which
+ * ends early (its database cursor closed) when `signal` aborts or the loop reading it ends.
  */
 export type Store = { [K in Exclude<DataMethod, 'exportUsers'>]: Async<DatabaseManager[K]> } & {
   exportUsers(signal?: AbortSignal): AsyncGenerator<User, void, undefined>;
+  exportText(type: ExportType, signal?: AbortSignal): AsyncGenerator<string, void, undefined>;
 };
 
 // AsyncDriverManager has the same methods, already async: it fails to compile if they drift apart.
 type SameMethods =
-  { [K in Exclude<DataMethod, 'exportUsers'>]: AsyncDriverManager[K] } extends Omit<Store, 'exportUsers'>
+  { [K in Exclude<DataMethod, 'exportUsers'>]: AsyncDriverManager[K] } extends Omit<Store, 'exportUsers' | 'exportText'>
     ? true
     : never;
 const sameMethods: SameMethods = true;
@@ -104,6 +106,8 @@ async function openSyncStore(url: string, mode: DataMode, options: ManagerOption
     ]),
   ) as unknown as Store;
   store.exportUsers = (signal) => (signal ? db.exportUsers.with({ signal })() : db.exportUsers());
+  // The rows come from a worker; their text is made here, as they arrive.
+  store.exportText = (type, signal) => exportText(type, store.exportUsers(signal));
   const ping = db.ping.with({ timeout: Math.min(timeout, READY_TIMEOUT_MS) });
   return {
     store,
@@ -123,18 +127,33 @@ async function openSyncStore(url: string, mode: DataMode, options: ManagerOption
  * wrapping is what gives the CLI `.sync()`). No worker, no per-call timeout from smartasync
  * (it bounds calls it sends elsewhere); the driver's own bounds apply, and a deadline of the
  * same length as smartasync's is kept here so that a request is answered 503 in the same time.
+ *
+ * The export is the exception (but in the `inline` mode, kept naive for comparison): it runs on
+ * pool workers (./async-export.ts, `offloadAsync`), each with its own replica and connections,
+ * and sends back chunks of text. The driver parses every row it receives where it
+ * is awaited: twenty 100k-row exports on this event loop held light requests up for a second.
  */
 async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptions): Promise<OpenStore> {
-  const [{ SmartAsyncDriverManager }, { release }] = await Promise.all([import('./async.ts'), import('smartasync')]);
+  const [{ SmartAsyncDriverManager }, { OffloadedAsyncExport }, { getPool, release }] = await Promise.all([
+    import('./async.ts'),
+    import('./async-export.ts'),
+    import('smartasync'),
+  ]);
   smartasyncLoaded = true;
-  const db =
-    mode === 'inline'
-      ? new (await import('./async-manager.ts')).AsyncDriverManager(url, options)
-      : new SmartAsyncDriverManager(url, options);
-  const close = () => (mode === 'inline' ? db.close() : release(db));
+  const inline = mode === 'inline';
+  const db = inline
+    ? new (await import('./async-manager.ts')).AsyncDriverManager(url, options)
+    : new SmartAsyncDriverManager(url, options);
+  const exporter = inline ? undefined : new OffloadedAsyncExport(url, options);
+  const close = async () => {
+    if (exporter) await release(exporter); // each worker's replica closes its connections
+    await (inline ? db.close() : release(db));
+  };
   try {
     // Checks the schema's version, and fails start-up now if the database cannot be reached.
     await db.ping();
+    // Workers start and build their replicas now (no connection yet), not on the first export.
+    if (exporter) await getPool().warm(exporter);
   } catch (error) {
     await close();
     throw error;
@@ -146,11 +165,18 @@ async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptio
       (...args: unknown[]) => deadline((db[method] as (...a: unknown[]) => Promise<unknown>).apply(db, args), timeout),
     ]),
   ) as unknown as Store;
-  store.exportUsers = () => db.exportUsers();
+  if (exporter) {
+    store.exportUsers = (signal) => (signal ? exporter.users.with({ signal })() : exporter.users());
+    store.exportText = (type, signal) => (signal ? exporter.text.with({ signal })(type) : exporter.text(type));
+  } else {
+    store.exportUsers = () => db.exportUsers();
+    store.exportText = (type) => exportText(type, db.exportUsers());
+  }
   return {
     store,
     ping: () => deadline(db.ping(), Math.min(timeout, READY_TIMEOUT_MS)),
     close,
+    poolStats: exporter ? () => getPool().stats() : undefined,
   };
 }
 
@@ -160,6 +186,18 @@ export class DeadlineError extends Error {
   constructor(ms: number) {
     super(`The database did not answer within ${ms} ms`);
     this.name = 'DeadlineError';
+  }
+}
+
+/**
+ * A call that waited `ms` for a free worker without starting (every worker busy with other
+ * calls): the server is busy, the database is not to blame. Answered 503, as a timeout is.
+ */
+export class ServerBusyError extends Error {
+  readonly code = 'SERVER_BUSY';
+  constructor(what: string, ms: number) {
+    super(`${what} waited ${ms} ms for a free worker thread without starting: every worker was busy`);
+    this.name = 'ServerBusyError';
   }
 }
 
@@ -208,5 +246,6 @@ function inlineStore(db: DatabaseManager): Store {
   store.exportUsers = async function* () {
     yield* db.exportUsers();
   };
+  store.exportText = (type) => exportText(type, db.exportUsers());
   return store;
 }
