@@ -16,7 +16,7 @@ import { openPostgres } from '../src/db/drivers/postgres.ts';
 import { DatabaseUnavailableError, SchemaVersionError } from '../src/db/errors.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { MIGRATIONS } from '../src/db/schema-version.ts';
-import { dialectOf, DRIVERS, type DriverName, type TestDatabases, testDatabases } from './support/databases.ts';
+import { dialectOf, DRIVERS, type DriverName, needs, type TestDatabases, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 import { rawQuery } from './support/raw.ts';
 import { OLD_TABLES, UNVERSIONED_SCHEMA } from './fixtures/unversioned-schema.ts';
@@ -77,7 +77,7 @@ for (const driver of DRIVERS) {
   const dialect = dialectOf(driver);
   const known = MIGRATIONS[dialect].map((m) => m.name);
 
-  describe(`${driver}: migrations`, () => {
+  describe(`${driver}: migrations`, needs(driver), () => {
     test("a database made before the version table (today's schema) is upgraded: recorded, data kept, rules kept", async () => {
       const url = databases.freshUrl(driver);
       await rawQuery(driver, url, UNVERSIONED_SCHEMA[dialect]);
@@ -277,35 +277,38 @@ describe('the server and the CLI at start', () => {
     }
   });
 
-  test('4 CLI processes migrating one fresh database at once: all succeed, each migration applied once', async () => {
-    for (const driver of ['better-sqlite3', 'mysql'] as const) {
-      const url = databases.freshUrl(driver);
-      const runs = await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          const child = spawn(process.execPath, ['src/cli.ts', 'migrate'], {
-            cwd: root,
-            env: { ...process.env, DATABASE_URL: url },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let output = '';
-          child.stdout.on('data', (chunk) => (output += chunk));
-          child.stderr.on('data', (chunk) => (output += chunk));
-          const [code] = (await once(child, 'exit')) as [number];
-          return { code, output: output.trim() };
-        }),
-      );
-      assert.deepEqual(
-        runs.map((r) => r.code),
-        [0, 0, 0, 0],
-        JSON.stringify(runs),
-      );
-      const known = MIGRATIONS[dialectOf(driver)].map((m) => m.name);
-      const applied = runs.flatMap((r) => /^Applied (.*): the schema/.exec(r.output)?.[1]?.split(', ') ?? []);
-      assert.deepEqual(applied.sort(), known, JSON.stringify(runs));
-      assert.deepEqual(
-        (await versions(driver, url)).map((v) => v.name),
-        known,
-      );
-    }
-  });
+  for (const driver of ['better-sqlite3', 'mysql'] as const)
+    test(
+      `4 CLI processes migrating one fresh ${driver} database at once: all succeed, each migration applied once`,
+      needs(driver),
+      async () => {
+        const url = databases.freshUrl(driver);
+        const runs = await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            const child = spawn(process.execPath, ['src/cli.ts', 'migrate'], {
+              cwd: root,
+              env: { ...process.env, DATABASE_URL: url },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
+            let output = '';
+            child.stdout.on('data', (chunk) => (output += chunk));
+            child.stderr.on('data', (chunk) => (output += chunk));
+            const [code] = (await once(child, 'exit')) as [number];
+            return { code, output: output.trim() };
+          }),
+        );
+        assert.deepEqual(
+          runs.map((r) => r.code),
+          [0, 0, 0, 0],
+          JSON.stringify(runs),
+        );
+        const known = MIGRATIONS[dialectOf(driver)].map((m) => m.name);
+        const applied = runs.flatMap((r) => /^Applied (.*): the schema/.exec(r.output)?.[1]?.split(', ') ?? []);
+        assert.deepEqual(applied.sort(), known, JSON.stringify(runs));
+        assert.deepEqual(
+          (await versions(driver, url)).map((v) => v.name),
+          known,
+        );
+      },
+    );
 });
