@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { HTTP_TIMEOUTS, type HttpTimeouts } from '../src/http-timeouts.ts';
-import { DRIVERS, type TestDatabases, testDatabases } from './support/databases.ts';
+import { DRIVERS, needs, type TestDatabases, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 import { startServer } from './support/server.ts';
 
@@ -65,7 +65,7 @@ async function stallAndWait(port: number, writes: string[], limitMs: number, gap
 const firstLine = (response: string) => response.split('\r\n')[0] ?? '';
 
 for (const driver of DRIVERS) {
-  describe(driver, () => {
+  describe(driver, needs(driver), () => {
     let app: FastifyInstance;
     let port: number;
     before(async () => {
