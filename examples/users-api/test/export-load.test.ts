@@ -19,9 +19,9 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { BULK_NICE } from '../src/db/thread-priority.ts';
-import { dialectOf, type DriverName, needs, type TestDatabases, testDatabases } from './support/databases.ts';
+import { type DriverName, needs, type TestDatabases, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
-import { rawQuery } from './support/raw.ts';
+import { seedUsers } from './support/raw.ts';
 
 const ROWS = 20_000;
 const NAME = 'n'.repeat(180);
@@ -46,13 +46,7 @@ before(async () => {
 });
 after(() => databases?.stop());
 
-async function seed(driver: DriverName, url: string): Promise<void> {
-  const sql =
-    dialectOf(driver) === 'mysql'
-      ? `INSERT INTO users (name, email) SELECT CONCAT('${NAME}', seq), CONCAT('user', seq, '@load.test') FROM seq_1_to_${ROWS}`
-      : `INSERT INTO users (name, email) SELECT '${NAME}' || i, 'user' || i || '@load.test' FROM generate_series(1, ${ROWS}) AS i`;
-  await rawQuery(driver, url, sql);
-}
+const seed = (driver: DriverName, url: string) => seedUsers(driver, url, ROWS, NAME, 'load.test');
 
 /** EXPORTS downloads at once, by a process of their own at the lowest priority: clients, not the server. */
 async function runExports(base: string): Promise<{ exports: { status: number; lines: number; bytes: number }[] }> {

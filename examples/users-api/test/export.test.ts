@@ -12,7 +12,7 @@ import { getPool } from 'smartasync';
 import { buildApp } from '../src/app.ts';
 import { dialectOf, DRIVERS, type DriverName, type TestDatabases, needs, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
-import { rawQuery, withSqlite } from './support/raw.ts';
+import { rawQuery, seedUsers, withSqlite } from './support/raw.ts';
 
 // Enough rows, with long enough names, that the export (about 24 MB) cannot fit in the loopback
 // socket buffers: a client that stops reading must hold the database back.
@@ -26,16 +26,7 @@ before(async () => {
 });
 after(() => databases?.stop());
 
-/** Fills `users` with ROWS users, the way a bulk load would (one statement). */
-async function seed(driver: DriverName, url: string): Promise<void> {
-  const sql = {
-    sqlite: `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS})
-      INSERT INTO users (name, email) SELECT '${NAME}' || i, 'user' || i || '@export.test' FROM n`,
-    postgres: `INSERT INTO users (name, email) SELECT '${NAME}' || i, 'user' || i || '@export.test' FROM generate_series(1, ${ROWS}) AS i`,
-    mysql: `INSERT INTO users (name, email) SELECT CONCAT('${NAME}', seq), CONCAT('user', seq, '@export.test') FROM seq_1_to_${ROWS}`,
-  }[dialectOf(driver)];
-  await rawQuery(driver, url, sql);
-}
+const seed = (driver: DriverName, url: string) => seedUsers(driver, url, ROWS, NAME, 'export.test');
 
 /**
  * Exports in progress, as the database sees them: for SQLite, whether a read snapshot is held

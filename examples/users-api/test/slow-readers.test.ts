@@ -8,10 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { configure } from 'smartasync';
 import { buildApp } from '../src/app.ts';
-import { dialectOf, type DriverName, needs, type TestDatabases, testDatabases } from './support/databases.ts';
+import { type DriverName, needs, type TestDatabases, testDatabases } from './support/databases.ts';
 import { occupyWorker } from './fixtures/occupy.ts';
 import { TEST_MODE } from './support/pool.ts';
-import { rawQuery } from './support/raw.ts';
+import { seedUsers } from './support/raw.ts';
 
 // The issue's set-up: the default pool of a 2-core machine.
 const WORKERS = 2;
@@ -31,15 +31,7 @@ before(async () => {
 });
 after(() => databases?.stop());
 
-async function seed(driver: DriverName, url: string): Promise<void> {
-  const sql = {
-    sqlite: `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS})
-      INSERT INTO users (name, email) SELECT '${NAME}' || i, 'user' || i || '@slow.test' FROM n`,
-    postgres: `INSERT INTO users (name, email) SELECT '${NAME}' || i, 'user' || i || '@slow.test' FROM generate_series(1, ${ROWS}) AS i`,
-    mysql: `INSERT INTO users (name, email) SELECT CONCAT('${NAME}', seq), CONCAT('user', seq, '@slow.test') FROM seq_1_to_${ROWS}`,
-  }[dialectOf(driver)];
-  await rawQuery(driver, url, sql);
-}
+const seed = (driver: DriverName, url: string) => seedUsers(driver, url, ROWS, NAME, 'slow.test');
 
 /**
  * A client reading `path` at about `bytesPerSecond` over its own connection: the response stream

@@ -106,3 +106,23 @@ export function withSqlite<T>(driver: DriverName, url: string, use: (db: SqliteH
     db.close();
   }
 }
+
+/**
+ * Fills `users` with `rows` users in one statement, the way a bulk load would: names are `name`
+ * followed by the row's number, emails `user<number>@<domain>`.
+ */
+export async function seedUsers(
+  driver: DriverName,
+  url: string,
+  rows: number,
+  name: string,
+  domain: string,
+): Promise<void> {
+  const sql = {
+    sqlite: `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})
+      INSERT INTO users (name, email) SELECT '${name}' || i, 'user' || i || '@${domain}' FROM n`,
+    postgres: `INSERT INTO users (name, email) SELECT '${name}' || i, 'user' || i || '@${domain}' FROM generate_series(1, ${rows}) AS i`,
+    mysql: `INSERT INTO users (name, email) SELECT CONCAT('${name}', seq), CONCAT('user', seq, '@${domain}') FROM seq_1_to_${rows}`,
+  }[dialectOf(driver)];
+  await rawQuery(driver, url, sql);
+}
