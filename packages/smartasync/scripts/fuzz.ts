@@ -11,6 +11,7 @@ const { values } = parseArgs({
 const until = Date.now() + Number(values.minutes) * 60_000;
 let scenarios = 0;
 let seeds = 0;
+let failed = false;
 try {
   do {
     const seed = values.seed ? Number(values.seed) : (Math.random() * 2 ** 31) | 0;
@@ -26,6 +27,16 @@ try {
     console.log(`seed ${seed}: ${played} scenarios, no violation`);
   } while (Date.now() < until && !values.seed);
   console.log(`fuzz: ${scenarios} scenarios over ${seeds} seed(s), no violation`);
-} finally {
-  await getPool().close();
+} catch (err) {
+  failed = true;
+  console.error(err);
 }
+// A pool that does not close is a finding too (a worker owes a reply): say so rather than hang.
+const closed = await Promise.race([
+  getPool()
+    .close()
+    .then(() => true),
+  new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref()),
+]);
+if (!closed) console.error('fuzz: the pool did not close within 10 s: a worker still owes a reply.');
+process.exit(failed || !closed ? 1 : 0);

@@ -28,6 +28,7 @@ import {
   varies,
   type PoisonKind,
 } from './fixtures/fuzz-target.ts';
+import { countTo, SlowTable } from './fixtures/basic.ts';
 
 const generated: string[] = [];
 after(async () => {
@@ -337,6 +338,61 @@ for (const bad of ['a function', 'a proxy of a date'] as const) {
     log.remove();
   });
 }
+
+/** Resolves 'closed' when the pool closes, 'late' if it has not after `ms`: a worker still owing a stream's last reply holds it open. */
+async function closesWithin(ms: number): Promise<'closed' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
+  const closed = getPool()
+    .close()
+    .then(() => 'closed' as const);
+  try {
+    return await Promise.race([closed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('an item that cannot cross as the last of its stream fails the stream, and the worker is free again', async () => {
+  await freshPool({ size: 1 });
+  const log = sideEffects();
+  const items: number[] = [];
+  // The last chunk goes with the end of the stream: a Proxy of a Date that passes the check but
+  // not the encoder, in that chunk, once left the stream without its last reply (found by the fuzzer).
+  const read = (async () => {
+    for await (const item of rows(log.file, 1, 5, 0, -1, 4)) items.push(item.i);
+  })();
+  const outcome = await Promise.race([
+    read.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    ),
+    sleep(5_000).then(() => 'still pending after 5 s'),
+  ]);
+  assert.match(String(outcome), /item 4 of the items of rows\(\) cannot be sent to another thread/);
+  assert.deepEqual(items, [0, 1, 2, 3]);
+  assert.equal(await closesWithin(5_000), 'closed');
+  log.remove();
+});
+
+test("a stream cancelled while it waits in its worker's line never runs past the cancel", async () => {
+  await freshPool({ size: 1 });
+  // B: a stream waiting for its reader, on the same worker.
+  const b = countTo(100_000, new SharedArrayBuffer(8));
+  await b.next();
+  // A: its replica's factory holds the worker's line for 300 ms, so its cancel arrives before
+  // the generator exists; B's cancel then overwrites the shared stop word A's would have read.
+  const table = new SlowTable('slow');
+  const controller = new AbortController();
+  const a = table.rows.with({ signal: controller.signal })(1_000_000);
+  const first = a.next();
+  await sleep(100);
+  controller.abort(new Error('the client left'));
+  await assert.rejects(first, CallAbortedError);
+  await b.return('reader stopped');
+  await sleep(400); // A's replica is built and its call reaches the generator
+  assert.equal(await closesWithin(5_000), 'closed', "A's last reply came, so the pool could close");
+});
 
 test('a stream waiting for its reader holds no worker: short and long calls run meanwhile', async () => {
   await freshPool({ size: 1 });

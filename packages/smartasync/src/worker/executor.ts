@@ -57,6 +57,12 @@ export class Executor {
   private waiting: Promise<void> | undefined;
   /** Streams in progress, by call seq; and per instance, the streams that use its replica. */
   private readonly producers = new Map<number, Producer>();
+  /**
+   * Streams received but whose generator does not exist yet (their call waits in the line), by
+   * seq: true once their cancel came. The shared stop word cannot be trusted for them: it holds
+   * one seq per worker, and another stream's cancel may overwrite it meanwhile.
+   */
+  private readonly unstarted = new Map<number, boolean>();
   private readonly streaming = new Map<number, { count: number; ended?: () => void; idle?: Promise<void> }>();
   private readonly send: (reply: Reply, encoding: Encoding) => void;
   private readonly control: ControlWords | undefined;
@@ -74,7 +80,13 @@ export class Executor {
       payWakeupsBeforeLongWork(true, 0); // the generator runs on now, maybe for long
       return this.producers.get(req.seq)?.pull(req.credit);
     }
-    if (req.op === 'cancel') return this.producers.get(req.seq)?.cancel();
+    if (req.op === 'cancel') {
+      const producer = this.producers.get(req.seq);
+      if (producer) return producer.cancel();
+      if (this.unstarted.has(req.seq)) this.unstarted.set(req.seq, true);
+      return;
+    }
+    if (req.op === 'call' && req.stream !== undefined) this.unstarted.set(req.seq, false);
     if (this.waiting) return this.holdLine(this.waiting.then(() => this.handle(req)));
     const pending = this.handle(req);
     if (pending) this.holdLine(pending);
@@ -107,7 +119,10 @@ export class Executor {
         this.unbuilt.set(part.id, restoreBuffers(part.ctorArgs, part.ctorBuffers));
     }
     // Claimed before anything can fail: a revoked call never runs here.
-    if (!this.claim(req)) return this.control!.onRevoked();
+    if (!this.claim(req)) {
+      this.unstarted.delete(req.seq);
+      return this.control!.onRevoked();
+    }
     if (req.op === 'release') return this.release(req.seq, req.instance);
     const def = this.defs.get(req.target);
     const reg = this.targets.get(req.target) ?? (def && lookupKey(def.key));
@@ -239,11 +254,14 @@ export class Executor {
       // the items before it one by one, then fail at it, as if the check had caught it.
       if (sent !== true && value.items.length > 0) sent = this.sendOneByOne(seq, value, first, perItem, label);
       if (sent === true) return;
-      if (more) producer.cancel();
+      if (!more) return this.fail(seq, sent, started); // the last reply: endStream is under way
+      producer.cancel();
       this.endStream(req, () => this.fail(seq, sent, started));
     };
     const producer: Producer = new Producer(it, req.stream!, this.producerOutput(req, chunk, started, reply, within));
     this.producers.set(seq, producer);
+    if (this.unstarted.get(seq)) producer.cancel(); // ends before its first item
+    this.unstarted.delete(seq);
     const part = req.instance;
     if (part) {
       const uses = this.streaming.get(part.id) ?? { count: 0 };
@@ -434,6 +452,7 @@ export class Executor {
   // serializer object, which V8 does not hurry (it does not see that memory): a stream of
   // errors held hundreds of MB per worker that way (issue 8).
   private fail(seq: number, err: unknown, started = performance.now(), cpuMs?: number): void {
+    this.unstarted.delete(seq); // a stream that failed before its generator existed
     const value = encodeThrown(err);
     const runMs = performance.now() - started;
     this.send(

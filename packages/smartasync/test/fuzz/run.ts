@@ -221,11 +221,18 @@ const noise = new Noise();
 
 /** Runs `scenario` on a fresh default pool and returns everything the invariants look at. */
 export async function play(scenario: Scenario): Promise<Played> {
+  // A pool whose close() hung in an earlier scenario (reported there) must not hang this one.
+  const previous = await Promise.race([
+    getPool()
+      .close()
+      .then(() => 'closed'),
+    new Promise((r) => setTimeout(() => r('late'), 5_000).unref()),
+  ]);
+  if (previous === 'late')
+    throw new Error('the pool of an earlier scenario did not close (a worker owes a reply): see its violations');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartasync-fuzz-'));
   const log = path.join(dir, 'log');
   fs.writeFileSync(log, '');
-  // A pool whose close() hung in an earlier scenario (reported there) must not hang this one.
-  await Promise.race([getPool().close(), new Promise((r) => setTimeout(r, 5_000).unref())]);
   configure(scenario.pool);
   const player = new Player(log);
   const loop = monitorEventLoopDelay({ resolution: 5 });
