@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { checkCloneable, encodingOf, restoreBuffers, toJsonText, LARGE_VALUE, MAX_DEPTH } from '../src/wire/values.ts';
 import { appendCallerFrames, decodeThrown, encodeThrown } from '../src/wire/thrown.ts';
 import { CallTimeoutError, WorkerCrashedError } from '../src/errors.ts';
+import { Producer } from '../src/worker/producer.ts';
 
 const check = (v: unknown) => checkCloneable(v, 'the arguments of f()', 'args');
 
@@ -138,4 +139,49 @@ test("the caller's frames join the worker's after a boundary line, once", () => 
   const before = local.stack;
   appendCallerFrames(local, 'Error\n    at caller (app.ts:1:1)');
   assert.equal(local.stack, before, 'errors that did not come from a worker are left alone');
+});
+
+test('a size tally adds up the string units and bytes of every value checked with it', () => {
+  const tally = { units: 0 };
+  checkCloneable('abc', 'v', 'v', undefined, tally);
+  checkCloneable({ s: 'de', b: Buffer.alloc(10), n: [1, 'f'] }, 'v', 'v', undefined, tally);
+  assert.equal(tally.units, 3 + 2 + 10 + 1);
+});
+
+test("an item's description is made only when it fails the check", () => {
+  let made = 0;
+  const describe = () => (made++, 'item 7 of the items of rows()');
+  checkCloneable({ a: 'fine' }, describe, 'item');
+  assert.equal(made, 0);
+  assert.throws(
+    () => checkCloneable({ f: () => 1 }, describe, 'item'),
+    /^TypeError: smartasync: item 7 of the items of rows\(\) cannot be sent/,
+  );
+  assert.equal(made, 1);
+});
+
+test("a stream's chunk goes out at 64 K string units, whatever its item count", () => {
+  // 20 items of 20 K units each: the first goes out alone (a reader waits for it), then every
+  // fourth (80 K units) closes a chunk, rather than the other 19 going in one 380 K message.
+  function* text() {
+    for (let i = 0; i < 20; i++) yield String(i % 10).repeat(20_000);
+  }
+  const chunks: number[] = [];
+  let ended = false;
+  const producer = new Producer(text(), 256, {
+    chunk: (items) => chunks.push(items.length),
+    end: (items) => (chunks.push(items.length), (ended = true)),
+    fail: (err) => assert.fail(String(err)),
+    check: (item) => (item as string).length,
+    running: () => {},
+    stopAsked: () => false,
+    step: (next) => next(),
+  });
+  producer.start();
+  assert.ok(ended);
+  // Exactly [1, 4, 4, 4, 4, 3] on an idle machine; a chunk may also close early (2 ms after its
+  // first item, or after a step of 1 ms), never later.
+  assert.equal(chunks[0], 1);
+  assert.equal(chunks.reduce((a, b) => a + b), 20);
+  assert.ok(Math.max(...chunks) <= 4, `chunks of ${chunks.join(', ')} items`);
 });

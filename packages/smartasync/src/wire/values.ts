@@ -96,12 +96,14 @@ function isJsonNumber(n: number): boolean {
  */
 export function checkCloneable(
   value: unknown,
-  what: string,
+  what: Described,
   root: string,
   transfer?: readonly unknown[],
+  size?: SizeTally,
 ): CloneReport | undefined {
   switch (typeof value) {
     case 'string':
+      if (size) size.units += value.length;
       return value.length > LARGE_VALUE ? LARGE : undefined; // the common scalar: no walk at all
     case 'boolean':
     case 'undefined':
@@ -115,9 +117,21 @@ export function checkCloneable(
   }
   const walk = new CloneWalk(what, root, transfer);
   walk.value(value);
+  if (size) size.units += walk.size;
   if (walk.size > LARGE_VALUE) return { buffers: walk.buffers, large: true };
   if (walk.plain) return undefined;
   return walk.buffers ? { buffers: walk.buffers } : NEEDS_CLONE;
+}
+
+/**
+ * What a value is, for an error message (e.g. "the arguments of hash()"); a function where
+ * making the text per value would cost (a stream's items), as it is needed only on failure.
+ */
+export type Described = string | (() => string);
+
+/** Adds up the string units and bytes of binary data of the values checked with it. */
+export interface SizeTally {
+  units: number;
 }
 
 /** One walk over a value: what it found so far, and where it is. */
@@ -132,14 +146,18 @@ class CloneWalk {
   // Inside a Map or Set a Buffer has no path to restore it by: it arrives as a Uint8Array.
   private inCollection = 0;
 
-  private readonly what: string;
+  private readonly described: Described;
   private readonly root: string;
   private readonly transfer: readonly unknown[] | undefined;
 
-  constructor(what: string, root: string, transfer: readonly unknown[] | undefined) {
-    this.what = what;
+  constructor(what: Described, root: string, transfer: readonly unknown[] | undefined) {
+    this.described = what;
     this.root = root;
     this.transfer = transfer;
+  }
+
+  private get what(): string {
+    return typeof this.described === 'string' ? this.described : this.described();
   }
 
   value(v: unknown): void {

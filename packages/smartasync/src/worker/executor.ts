@@ -5,7 +5,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
-import { checkCloneable, encodingOf, isPlainJson, restoreBuffers, toJsonText, type ValuePath } from '../wire/values.ts';
+import {
+  checkCloneable,
+  encodingOf,
+  isPlainJson,
+  restoreBuffers,
+  toJsonText,
+  type SizeTally,
+  type ValuePath,
+} from '../wire/values.ts';
 import { encodeThrown } from '../wire/thrown.ts';
 import { payWakeupsBeforeLongWork, type Encoding } from '../wire/transport.ts';
 import { withinCallerSpan } from '../wire/otel.ts';
@@ -503,14 +511,20 @@ class ChunkCheck {
   private buffers: ValuePath[] | undefined;
   private count = 0;
   private readonly label: string;
+  private readonly size: SizeTally = { units: 0 };
+  /** The item being checked, named only if it fails (one text per item would cost a 1 M-row stream ~50 ms). */
+  private index = 0;
+  private readonly describeItem = () => `item ${this.index} of the items of ${this.label}`;
 
   constructor(label: string) {
     this.label = label;
   }
 
-  /** Checks item `index` of the stream, the next of this chunk; throws if it cannot cross. */
-  item(item: unknown, index: number): void {
-    const report = checkCloneable(item, `item ${index} of the items of ${this.label}`, 'item');
+  /** Checks item `index` of the stream, the next of this chunk; throws if it cannot cross. Returns its size. */
+  item(item: unknown, index: number): number {
+    this.index = index;
+    const before = this.size.units;
+    const report = checkCloneable(item, this.describeItem, 'item', undefined, this.size);
     if (this.count === 0) this.first = index;
     let paths: ValuePath[] | undefined;
     if (report) {
@@ -520,6 +534,7 @@ class ChunkCheck {
     }
     this.perItem[this.count] = paths;
     this.count++;
+    return this.size.units - before;
   }
 
   /** Checks the generator's return value, which crosses with the last chunk. */
