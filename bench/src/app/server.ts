@@ -1,14 +1,16 @@
 // One build of the users API in its own process: `server.ts <build> <databaseUrl> [reportCost]`.
 // Prints `PORT <n>` once listening on 127.0.0.1; closes gracefully on SIGTERM. The manual build is
 // one piscina pool over a hand-written worker module (./queries.ts), the query picked per call. The
-// export builds (issue 11) are the smartasync build with GET /users/export reading its rows another
-// way: `export-all`, `await store.getAllUsers()`, every row in one array; `export-piscina`, a
-// hand-written piscina task streaming batches through a MessagePort (../workers/export-task.ts).
+// export builds (issue 11) are the smartasync build with GET /users/export made another way:
+// `export-all`, `await store.getAllUsers()`, every row in one array, encoded here; `export-piscina`,
+// a hand-written piscina task that encodes on its worker, as the app does, and streams the text
+// through a MessagePort (../workers/export-task.ts).
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { buildApp } from 'users-api/app';
+import { exportText } from 'users-api/export-text';
 import { closeWorkerPool, DATA_METHODS, openStore, type Store } from 'users-api/store';
 import type { Build } from './http.ts';
 
@@ -36,27 +38,31 @@ const manual = build === 'manual-piscina' && {
 };
 const exporting = build.startsWith('export-') && (await openStore(databaseUrl, 'smartasync'));
 if (exporting && build === 'export-all')
-  exporting.store.exportUsers = async function* () {
-    yield* await exporting.store.getAllUsers();
-  };
+  exporting.store.exportText = (type) =>
+    exportText(
+      type,
+      (async function* () {
+        yield* await exporting.store.getAllUsers();
+      })(),
+    );
 if (exporting && build === 'export-piscina')
-  exporting.store.exportUsers = async function* (signal?: AbortSignal) {
+  exporting.store.exportText = async function* (type, signal) {
     const { port1, port2 } = new MessageChannel();
-    const queue: (unknown[] | null)[] = [];
+    const queue: (string | null)[] = [];
     let failed: unknown;
     let wake: (() => void) | undefined;
-    port1.on('message', (batch: unknown[] | null) => (queue.push(batch), wake?.()));
-    // 256-row batches, 2 ahead: the worker runs at most 512 rows ahead, as smartasync's 256.
-    const task = pool!.run({ port: port2, batch: 256, credit: 2 }, { transferList: [port2], signal });
+    port1.on('message', (text: string | null) => (queue.push(text), wake?.()));
+    // Two chunks ahead (512 rows): about what smartasync's stream runs ahead.
+    const task = pool!.run({ port: port2, type, credit: 2 }, { transferList: [port2], signal });
     task.catch((error: unknown) => ((failed = error), wake?.()));
     try {
       for (;;) {
         while (queue.length === 0 && failed === undefined) await new Promise<void>((resolve) => (wake = resolve));
         if (queue.length === 0) throw failed;
-        const batch = queue.shift()!;
-        if (batch === null) break;
+        const text = queue.shift()!;
+        if (text === null) break;
         port1.postMessage('more');
-        yield* batch as Awaited<ReturnType<Store['getAllUsers']>>;
+        yield text;
       }
     } finally {
       port1.postMessage('stop');

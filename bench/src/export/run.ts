@@ -18,15 +18,15 @@ export type Candidate = 'stream' | 'all' | 'piscina';
 export const CANDIDATES: { id: Candidate; note: string }[] = [
   {
     id: 'stream',
-    note: 'users-api as it is: DatabaseManager.exportUsers, a generator over better-sqlite3 .iterate(), run by smartasync on a worker',
+    note: 'users-api as it is: DatabaseManager.exportText, a generator over better-sqlite3 .iterate() that encodes 256 rows a chunk, run by smartasync on a worker',
   },
   {
     id: 'all',
-    note: '`await store.getAllUsers()` (smartasync, .all() on a worker): every row in one array, then written out',
+    note: '`await store.getAllUsers()` (smartasync, .all() on a worker): every row in one array, then encoded and written out',
   },
   {
     id: 'piscina',
-    note: 'manual piscina build: a task streaming 256-row batches through a MessagePort, credit-based backpressure (bench/src/workers/export-task.ts)',
+    note: 'manual piscina build: a task encoding 256 rows a chunk, as the app does, and streaming the text through a MessagePort with credit-based backpressure (bench/src/workers/export-task.ts)',
   },
 ];
 const LIGHT_CLIENTS = 4;

@@ -5,21 +5,19 @@ import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { DataLayer } from './db/async.ts';
 import type { MigrateResult } from './db/migrate.ts';
-import type { User } from './db/model.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
 import type { ExportType } from './export.ts';
 import { MAX_ID, PATTERN_MEANINGS, UserInput } from './schemas.ts';
 
-// Loaded once the command line is understood: `--help` and usage errors do without them.
+// Loaded once the command line is understood and its arguments checked: `--help` and usage
+// errors do without them, and never touch the database.
 async function load() {
-  const [config, data, migrations, exporter, typebox] = await Promise.all([
+  const [config, data, migrations] = await Promise.all([
     import('./config.ts'),
     import('./db/async.ts'),
     import('./db/migrate.ts'),
-    import('./export.ts'),
-    import('typebox/value'),
   ]);
-  return { config, data, migrations, exporter, typebox };
+  return { config, data, migrations };
 }
 let modules: Awaited<ReturnType<typeof load>> | undefined;
 const loaded = () => modules!;
@@ -54,6 +52,8 @@ interface Command {
   positionals: string[];
   /** Its options, as parseArgs takes them (boolean flags only, so far). */
   flags?: Record<string, { description: string }>;
+  /** Refuses bad arguments (a Usage error) before anything is loaded or the database is touched. */
+  check?(args: string[]): void | Promise<void>;
   /** Runs once the database is migrated (`migration`: what that did); returns what to print. */
   run(args: string[], flags: Record<string, boolean>, migration: MigrateResult): string | undefined;
 }
@@ -77,9 +77,9 @@ const COMMANDS: Record<string, Command> = {
       'characters; <email> is printable ASCII, unique ignoring case. A name starting with "-" goes after "--":\n' +
       'add-user -- "-Eve-" eve@example.com. Exit 1 if the email is taken.',
     positionals: ['name', 'email'],
-    run([name, email]) {
+    async check([name, email]) {
       const input = { name: name!, email: email! };
-      const { Value } = loaded().typebox;
+      const { Value } = await import('typebox/value');
       if (!Value.Check(UserInput, input)) {
         const errors = [...Value.Errors(UserInput, input)].map((e) => {
           const meaning = e.keyword === 'pattern' ? PATTERN_MEANINGS[String(e.params.pattern)] : undefined;
@@ -87,7 +87,9 @@ const COMMANDS: Record<string, Command> = {
         });
         throw new Usage(`invalid user: ${errors.join('; ')}`);
       }
-      const user = open().createUser.sync(input);
+    },
+    run([name, email]) {
+      const user = open().createUser.sync({ name: name!, email: email! });
       return `Created user ${user.id}: ${user.name} <${user.email}>`;
     },
   },
@@ -95,6 +97,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'delete-user <id>',
     help: `Deletes a user. <id> is a decimal integer from 1 to ${MAX_ID}. Exit 1 if there is no such user.`,
     positionals: ['id'],
+    check([text]) {
+      parseId(text!);
+    },
     run([text]) {
       const id = parseId(text!);
       if (!open().deleteUser.sync(id)) throw new Refused(`User ${id} not found`);
@@ -207,21 +212,10 @@ function writeOut(text: string): void {
   }
 }
 
-/** `export`: `.sync()` of the export generator, written out chunk by chunk; breaking out closes its cursor. */
+/** `export`: `.sync()` of the export's text generator, written out chunk by chunk; breaking out closes its cursor. */
 function exportUsers(type: ExportType): void {
-  const { encode, ROWS_PER_CHUNK } = loaded().exporter;
-  let batch: User[] = [];
-  let first = true;
   try {
-    for (const user of open().exportUsers.sync()) {
-      batch.push(user);
-      if (batch.length === ROWS_PER_CHUNK) {
-        writeOut(encode(type, batch, first));
-        first = false;
-        batch = [];
-      }
-    }
-    if (batch.length > 0 || first) writeOut(encode(type, batch, first));
+    for (const text of open().exportText.sync(type)) writeOut(text);
   } catch (error) {
     if (!(error instanceof ReaderGone)) throw error;
   }
@@ -251,6 +245,7 @@ async function main(argv: string[]): Promise<string | undefined> {
   if (!command) throw new Usage(`unknown command ${JSON.stringify(name)}`);
   const { positionals, flags } = parseCommand(name, command, rest);
   if (flags.help) return commandHelp(command);
+  await command.check?.(positionals);
   modules = await load();
   const { ConfigError, readConfig } = modules.config;
   try {

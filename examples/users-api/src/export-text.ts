@@ -1,7 +1,8 @@
 // The export's text: users encoded as NDJSON or CSV, ROWS_PER_CHUNK rows at a time. No HTTP
-// here, so that whoever reads the rows encodes them: the event loop for the synchronous drivers
-// (rows come from a worker), a pool worker for the async drivers (AsyncDriverManager.exportText,
-// run there with offloadAsync), the CLI.
+// here, so that whoever reads the rows encodes them: a pool worker (DatabaseManager.exportText for
+// the synchronous drivers; AsyncExport.text for the async ones, run there with offloadAsync), so
+// that only chunks of text reach the server's event loop; or the server itself in the naive
+// `inline` mode.
 import { stringify } from 'csv-stringify/sync';
 import type { User } from './db/model.ts';
 
@@ -26,6 +27,35 @@ export function encode(type: ExportType, users: User[], first: boolean): string 
   return stringify(users, { columns: CSV_COLUMNS, header: first, escape_formulas: true, record_delimiter: 'unix' });
 }
 
+/** Gathers users into chunks of text, ROWS_PER_CHUNK rows each. */
+class Chunker {
+  #batch: User[] = [];
+  #opening = true;
+  readonly #type: ExportType;
+
+  constructor(type: ExportType) {
+    this.#type = type;
+  }
+
+  /** Takes one user; the chunk it completes, if it does. */
+  add(user: User): string | undefined {
+    this.#batch.push(user);
+    return this.#batch.length === ROWS_PER_CHUNK ? this.#take() : undefined;
+  }
+
+  /** The last chunk: the rows left over, or the whole (empty) export if none was made. */
+  last(): string | undefined {
+    return this.#batch.length > 0 || this.#opening ? this.#take() : undefined;
+  }
+
+  #take(): string {
+    const text = encode(this.#type, this.#batch, this.#opening);
+    this.#opening = false;
+    this.#batch = [];
+    return text;
+  }
+}
+
 /**
  * The text of `rows` as `type`, ROWS_PER_CHUNK rows a chunk; always at least one chunk (CSV's
  * header alone, or '' for NDJSON, when there are no rows). Ending the loop early ends `rows`
@@ -33,21 +63,24 @@ export function encode(type: ExportType, users: User[], first: boolean): string 
  */
 export async function* exportText(
   type: ExportType,
-  rows: AsyncIterator<User, void, undefined> | Iterator<User, void, undefined>,
+  rows: AsyncIterable<User> | Iterable<User>,
 ): AsyncGenerator<string, void, undefined> {
-  try {
-    let batch: User[] = [];
-    let opening = true;
-    for (let step = await rows.next(); !step.done; step = await rows.next()) {
-      batch.push(step.value);
-      if (batch.length === ROWS_PER_CHUNK) {
-        yield encode(type, batch, opening);
-        opening = false;
-        batch = [];
-      }
-    }
-    if (batch.length > 0 || opening) yield encode(type, batch, opening);
-  } finally {
-    await rows.return?.();
+  const chunks = new Chunker(type);
+  for await (const user of rows) {
+    const text = chunks.add(user);
+    if (text !== undefined) yield text;
   }
+  const text = chunks.last();
+  if (text !== undefined) yield text;
+}
+
+/** exportText for synchronous rows, in a synchronous generator (what DatabaseManager.exportText runs on a worker). */
+export function* exportTextSync(type: ExportType, rows: Iterable<User>): Generator<string, void, undefined> {
+  const chunks = new Chunker(type);
+  for (const user of rows) {
+    const text = chunks.add(user);
+    if (text !== undefined) yield text;
+  }
+  const text = chunks.last();
+  if (text !== undefined) yield text;
 }

@@ -64,52 +64,55 @@ async function stallAndWait(port: number, writes: string[], limitMs: number, gap
 
 const firstLine = (response: string) => response.split('\r\n')[0] ?? '';
 
-for (const driver of DRIVERS) {
-  describe(driver, needs(driver), () => {
-    let app: FastifyInstance;
-    let port: number;
-    before(async () => {
-      app = await buildApp({ databaseUrl: databases.freshUrl(driver), mode: TEST_MODE, httpTimeouts: SHORT });
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      port = (app.server.address() as { port: number }).port;
-    });
-    after(() => app?.close());
+// The drivers' suites overlap: each mostly waits for the server to close a connection.
+describe('each driver', { concurrency: true }, () => {
+  for (const driver of DRIVERS) {
+    describe(driver, needs(driver), () => {
+      let app: FastifyInstance;
+      let port: number;
+      before(async () => {
+        app = await buildApp({ databaseUrl: databases.freshUrl(driver), mode: TEST_MODE, httpTimeouts: SHORT });
+        await app.listen({ host: '127.0.0.1', port: 0 });
+        port = (app.server.address() as { port: number }).port;
+      });
+      after(() => app?.close());
 
-    test('unfinished headers: 408 and closed within the headers bound', async () => {
-      const closed = await stallAndWait(port, ['GET /users HTTP/1.1\r\nHost: x\r\n'], SHORT.headersMs + SLACK_MS);
-      assert.equal(firstLine(closed.response), 'HTTP/1.1 408 Request Timeout');
-      // And a connection that sends nothing at all.
-      const silent = await stallAndWait(port, [], SHORT.headersMs + SLACK_MS);
-      assert.ok(silent.afterMs >= SHORT.headersMs - 50, `closed after ${silent.afterMs} ms, before its bound`);
-    });
+      test('unfinished headers: 408 and closed within the headers bound', async () => {
+        const closed = await stallAndWait(port, ['GET /users HTTP/1.1\r\nHost: x\r\n'], SHORT.headersMs + SLACK_MS);
+        assert.equal(firstLine(closed.response), 'HTTP/1.1 408 Request Timeout');
+        // And a connection that sends nothing at all.
+        const silent = await stallAndWait(port, [], SHORT.headersMs + SLACK_MS);
+        assert.ok(silent.afterMs >= SHORT.headersMs - 50, `closed after ${silent.afterMs} ms, before its bound`);
+      });
 
-    test('an unfinished chunked body: 408 and closed within the request bound; nothing written', async () => {
-      const head =
-        'POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
-      const closed = await stallAndWait(port, [head, '9\r\n{"name": \r\n'], SHORT.requestMs + SLACK_MS);
-      assert.equal(firstLine(closed.response), 'HTTP/1.1 408 Request Timeout');
-      // A body trickled a byte at a time keeps the connection busy, so only the request bound ends it.
-      const body = '{"name":"Slow","email":"slow@example.com"}';
-      const trickle = [head, ...[...body].map((c) => `1\r\n${c}\r\n`)];
-      const started = performance.now();
-      const trickled = await stallAndWait(port, trickle, SHORT.requestMs + SLACK_MS, 100);
-      assert.ok(performance.now() - started < SHORT.requestMs + SLACK_MS + 500);
-      assert.equal(firstLine(trickled.response), 'HTTP/1.1 408 Request Timeout');
-      assert.deepEqual((await app.inject({ method: 'GET', url: '/users' })).json(), [], 'no user created');
-    });
+      test('an unfinished chunked body: 408 and closed within the request bound; nothing written', async () => {
+        const head =
+          'POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+        const closed = await stallAndWait(port, [head, '9\r\n{"name": \r\n'], SHORT.requestMs + SLACK_MS);
+        assert.equal(firstLine(closed.response), 'HTTP/1.1 408 Request Timeout');
+        // A body trickled a byte at a time keeps the connection busy, so only the request bound ends it.
+        const body = '{"name":"Slow","email":"slow@example.com"}';
+        const trickle = [head, ...[...body].map((c) => `1\r\n${c}\r\n`)];
+        const started = performance.now();
+        const trickled = await stallAndWait(port, trickle, SHORT.requestMs + SLACK_MS, 100);
+        assert.ok(performance.now() - started < SHORT.requestMs + SLACK_MS + 500);
+        assert.equal(firstLine(trickled.response), 'HTTP/1.1 408 Request Timeout');
+        assert.deepEqual((await app.inject({ method: 'GET', url: '/users' })).json(), [], 'no user created');
+      });
 
-    test('a kept-alive connection left idle after its response is closed within the keep-alive bound', async () => {
-      const closed = await stallAndWait(
-        port,
-        ['GET /health HTTP/1.1\r\nHost: x\r\n\r\n'],
-        SHORT.keepAliveMs + KEEP_ALIVE_BUFFER_MS + SLACK_MS,
-      );
-      assert.ok(closed.afterMs >= SHORT.keepAliveMs - 50, `closed after ${closed.afterMs} ms, before its bound`);
-      assert.equal(firstLine(closed.response), 'HTTP/1.1 200 OK');
-      assert.match(closed.response, /\r\nconnection: keep-alive\r\n/i, 'kept alive, then closed for idling');
+      test('a kept-alive connection left idle after its response is closed within the keep-alive bound', async () => {
+        const closed = await stallAndWait(
+          port,
+          ['GET /health HTTP/1.1\r\nHost: x\r\n\r\n'],
+          SHORT.keepAliveMs + KEEP_ALIVE_BUFFER_MS + SLACK_MS,
+        );
+        assert.ok(closed.afterMs >= SHORT.keepAliveMs - 50, `closed after ${closed.afterMs} ms, before its bound`);
+        assert.equal(firstLine(closed.response), 'HTTP/1.1 200 OK');
+        assert.match(closed.response, /\r\nconnection: keep-alive\r\n/i, 'kept alive, then closed for idling');
+      });
     });
-  });
-}
+  }
+});
 
 describe('the bounds in use', () => {
   test('buildApp() sets the documented defaults on the server', async () => {

@@ -5,7 +5,7 @@
 // driver's parsing and the encoding are that worker's work, and only chunks of text reach the
 // event loop. Its own module, as ./async.ts: workers import it to find the class.
 import { isWorker, smartasync } from 'smartasync';
-import { type ExportType, exportText } from '../export-text.ts';
+import type { ExportType } from '../export-text.ts';
 import { AsyncDriverManager } from './async-manager.ts';
 import type { ManagerOptions, User } from './model.ts';
 import { runAsBulkWork } from './thread-priority.ts';
@@ -37,7 +37,7 @@ export class AsyncExport {
    * minor ones of 3-7 ms.
    */
   async *text(type: ExportType): AsyncGenerator<string, void, undefined> {
-    yield* exportText(type, this.#db.exportUsers());
+    yield* this.#db.exportText(type);
   }
 
   /** Closes this instance's connections. */

@@ -1,4 +1,5 @@
 import { pbkdf2 } from 'node:crypto';
+import { type ExportType, exportText } from '../export-text.ts';
 import { promisify } from 'node:util';
 import type { AsyncDriver, Queryable } from './drivers/async-driver.ts';
 import { DEFAULT_DATABASE_TIMEOUT_MS } from './drivers/driver.ts';
@@ -214,6 +215,11 @@ export class AsyncDriverManager {
   async *exportUsers(): AsyncGenerator<User, void, undefined> {
     const db = await this.#driver();
     for await (const row of db.iterate('SELECT id, name, email FROM users ORDER BY id')) yield toUser(row);
+  }
+
+  /** The export's text (../export-text.ts), ROWS_PER_CHUNK rows a chunk. */
+  async *exportText(type: ExportType): AsyncGenerator<string, void, undefined> {
+    yield* exportText(type, this.exportUsers());
   }
 
   /** Waits for calls in flight, then closes the pool's connections. */

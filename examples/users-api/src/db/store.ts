@@ -8,6 +8,8 @@ import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
 
 /** The data methods the HTTP layer calls (`ping` is the readiness check's, see OpenStore). */
 export type DataMethod = Exclude<keyof DatabaseManager, 'close' | 'ping' | typeof Symbol.dispose>;
+/** The export's methods: generators, read as async ones through the Store. */
+type StreamMethod = 'exportUsers' | 'exportText';
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 
 /**
@@ -15,16 +17,14 @@ type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promis
  * export as an async generator of users, or of chunks of its text (../export-text.ts), which
  * ends early (its database cursor closed) when `signal` aborts or the loop reading it ends.
  */
-export type Store = { [K in Exclude<DataMethod, 'exportUsers'>]: Async<DatabaseManager[K]> } & {
+export type Store = { [K in Exclude<DataMethod, StreamMethod>]: Async<DatabaseManager[K]> } & {
   exportUsers(signal?: AbortSignal): AsyncGenerator<User, void, undefined>;
   exportText(type: ExportType, signal?: AbortSignal): AsyncGenerator<string, void, undefined>;
 };
 
 // AsyncDriverManager has the same methods, already async: it fails to compile if they drift apart.
 type SameMethods =
-  { [K in Exclude<DataMethod, 'exportUsers'>]: AsyncDriverManager[K] } extends Omit<Store, 'exportUsers' | 'exportText'>
-    ? true
-    : never;
+  { [K in Exclude<DataMethod, StreamMethod>]: AsyncDriverManager[K] } extends Omit<Store, StreamMethod> ? true : never;
 const sameMethods: SameMethods = true;
 void sameMethods;
 
@@ -100,14 +100,14 @@ async function openSyncStore(url: string, mode: DataMode, options: ManagerOption
   // Bound once here rather than per request: `.with()` makes a new function. The export has
   // no overall timeout (a million rows take seconds): it ends when its reader goes away.
   const store = Object.fromEntries(
-    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [
+    DATA_METHODS.filter((method) => !isStreamMethod(method)).map((method) => [
       method,
       (reads && POINT_READS.has(method) ? reads : db)[method].with({ timeout }),
     ]),
   ) as unknown as Store;
   store.exportUsers = (signal) => (signal ? db.exportUsers.with({ signal })() : db.exportUsers());
-  // The rows come from a worker; their text is made here, as they arrive.
-  store.exportText = (type, signal) => exportText(type, store.exportUsers(signal));
+  // The text is made on the worker too: only its chunks reach this thread.
+  store.exportText = (type, signal) => (signal ? db.exportText.with({ signal })(type) : db.exportText(type));
   const ping = db.ping.with({ timeout: Math.min(timeout, READY_TIMEOUT_MS) });
   return {
     store,
@@ -160,7 +160,7 @@ async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptio
   }
   const timeout = callTimeoutMs(options);
   const store = Object.fromEntries(
-    DATA_METHODS.filter((method) => method !== 'exportUsers').map((method) => [
+    DATA_METHODS.filter((method) => !isStreamMethod(method)).map((method) => [
       method,
       (...args: unknown[]) => deadline((db[method] as (...a: unknown[]) => Promise<unknown>).apply(db, args), timeout),
     ]),
@@ -170,7 +170,7 @@ async function openAsyncStore(url: string, mode: DataMode, options: ManagerOptio
     store.exportText = (type, signal) => (signal ? exporter.text.with({ signal })(type) : exporter.text(type));
   } else {
     store.exportUsers = () => db.exportUsers();
-    store.exportText = (type) => exportText(type, db.exportUsers());
+    store.exportText = (type) => db.exportText(type);
   }
   return {
     store,
@@ -230,7 +230,10 @@ export const DATA_METHODS = [
   'transfer',
   'usersReport',
   'exportUsers',
+  'exportText',
 ] as const satisfies readonly DataMethod[];
+const isStreamMethod = (method: DataMethod): method is StreamMethod =>
+  method === 'exportUsers' || method === 'exportText';
 // Fails to compile when DatabaseManager gains a method that is not listed above.
 const listsEveryMethod: [Exclude<DataMethod, (typeof DATA_METHODS)[number]>] extends [never] ? true : never = true;
 void listsEveryMethod;
