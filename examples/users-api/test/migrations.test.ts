@@ -73,147 +73,150 @@ async function migrateTogether(url: string, count: number): Promise<string[][]> 
   return settled.map((r) => r.applied!);
 }
 
-for (const driver of DRIVERS) {
-  const dialect = dialectOf(driver);
-  const known = MIGRATIONS[dialect].map((m) => m.name);
+// The drivers' suites overlap, two at a time: each checks what a migration did, not how fast.
+describe('each driver', { concurrency: 2 }, () => {
+  for (const driver of DRIVERS) {
+    const dialect = dialectOf(driver);
+    const known = MIGRATIONS[dialect].map((m) => m.name);
 
-  describe(`${driver}: migrations`, needs(driver), () => {
-    test("a database made before the version table (today's schema) is upgraded: recorded, data kept, rules kept", async () => {
-      const url = databases.freshUrl(driver);
-      await rawQuery(driver, url, UNVERSIONED_SCHEMA[dialect]);
-      await rawQuery(
-        driver,
-        url,
-        "INSERT INTO users (name, email) VALUES ('Old', 'Old@Example.com'); INSERT INTO accounts (owner, balance) VALUES ('Old', 100), ('Other', 0); " +
-          "INSERT INTO transfers (from_account, to_account, amount, created_at) VALUES (1, 2, 40, '2026-01-01T00:00:00.000Z'); UPDATE accounts SET balance = 60 WHERE id = 1; UPDATE accounts SET balance = 40 WHERE id = 2",
-      );
-      const result = await migrate(url);
-      assert.deepEqual(result, { applied: known, version: known.at(-1) });
-      assert.deepEqual(
-        (await versions(driver, url)).map((v) => v.name),
-        known,
-      );
-
-      // The app runs on it, its data intact and its rules in force.
-      const app = await buildApp({ databaseUrl: url, mode: TEST_MODE, reportCost: 1000 });
-      try {
-        const users = await app.inject({ method: 'GET', url: '/users' });
-        assert.deepEqual(users.json(), [{ id: 1, name: 'Old', email: 'Old@Example.com' }]);
-        const twin = await app.inject({
-          method: 'POST',
-          url: '/users',
-          payload: { name: 'Twin', email: 'old@example.COM' },
-        });
-        assert.equal(twin.statusCode, 400, 'emails stay unique ignoring case');
-        const report = await app.inject({ method: 'GET', url: '/reports/users' });
-        assert.deepEqual(report.json().accounts, { count: 2, total: 100, min: 40, max: 60 });
-        assert.deepEqual(report.json().transfers, { count: 1, volume: '40' });
-      } finally {
-        await app.close();
-      }
-      await assert.rejects(
-        rawQuery(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('bad', 9007199254740992)"),
-        /balance/,
-      );
-    });
-
-    test('a second run applies nothing and changes nothing; so does the CLI', async () => {
-      const url = databases.freshUrl(driver);
-      assert.deepEqual((await migrate(url)).applied, known);
-      const recorded = await versions(driver, url);
-      assert.deepEqual(await migrate(url), { applied: [], version: known.at(-1) });
-      const cli = spawnSync(process.execPath, ['src/cli.ts', 'migrate'], {
-        cwd: root,
-        env: { ...process.env, DATABASE_URL: url },
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      assert.deepEqual(
-        [cli.status, cli.stdout.trim(), cli.stderr],
-        [0, `Nothing to apply: the schema is at ${known.at(-1)}.`, ''],
-      );
-      assert.deepEqual(await versions(driver, url), recorded, 'same rows, same times');
-    });
-
-    test('a database a newer version migrated is refused, by migrate() and the data layer alike, and left as it is', async () => {
-      const url = databases.freshUrl(driver);
-      await migrate(url);
-      await rawQuery(
-        driver,
-        url,
-        "INSERT INTO schema_migrations (name, applied_at) VALUES ('9999-from-a-newer-version', '2030-01-01T00:00:00.000Z')",
-      );
-      const recorded = await versions(driver, url);
-      const newer = (e: unknown) => {
-        assert.ok(e instanceof SchemaVersionError, String(e));
-        assert.equal(e.code, 'SCHEMA_VERSION');
-        assert.match(
-          e.message,
-          new RegExp(
-            `^The database's schema does not match this version of users-api: .+ has migration 9999-from-a-newer-version, unknown to this version \\(it knows up to ${known.at(-1)}\\): a newer version of the app upgraded it\\. Run that version, or restore a backup taken before the upgrade\\.$`,
-          ),
-        );
-        return true;
-      };
-      await assert.rejects(migrate(url), newer);
-      await assert.rejects(buildApp({ databaseUrl: url, mode: TEST_MODE }), newer);
-      // Opened without migrating, as a worker's replica is: refused on the first call.
-      const db = (() => {
-        try {
-          return openDataLayer(url);
-        } catch (error) {
-          newer(error);
-          return undefined;
-        }
-      })();
-      if (db) {
-        try {
-          await assert.rejects(
-            Promise.resolve().then(() => db.getAllUsers()),
-            newer,
-          );
-        } finally {
-          await release(db);
-        }
-      }
-      assert.deepEqual(await versions(driver, url), recorded);
-    });
-
-    if (dialect !== 'mysql') {
-      test('a refused upgrade changes nothing: no version table, no new object', async () => {
+    describe(`${driver}: migrations`, needs(driver), () => {
+      test("a database made before the version table (today's schema) is upgraded: recorded, data kept, rules kept", async () => {
         const url = databases.freshUrl(driver);
-        await rawQuery(driver, url, OLD_TABLES[dialect]);
+        await rawQuery(driver, url, UNVERSIONED_SCHEMA[dialect]);
         await rawQuery(
           driver,
           url,
-          "INSERT INTO users (name, email) VALUES ('a', 'Twin@x.test'), ('b', 'twin@x.test')",
+          "INSERT INTO users (name, email) VALUES ('Old', 'Old@Example.com'); INSERT INTO accounts (owner, balance) VALUES ('Old', 100), ('Other', 0); " +
+            "INSERT INTO transfers (from_account, to_account, amount, created_at) VALUES (1, 2, 40, '2026-01-01T00:00:00.000Z'); UPDATE accounts SET balance = 60 WHERE id = 1; UPDATE accounts SET balance = 40 WHERE id = 2",
         );
-        await assert.rejects(migrate(url), /emails must be unique ignoring case, but twin@x\.test \(2 users\)/);
-        const present = {
-          sqlite:
-            "SELECT name FROM sqlite_master WHERE name IN ('schema_migrations', 'accounts_balance_on_insert', 'users_email_ci')",
-          postgres:
-            "SELECT relname AS name FROM pg_class WHERE relname IN ('schema_migrations', 'users_email_ci') UNION SELECT conname FROM pg_constraint WHERE conname = 'accounts_balance_exact'",
-        }[dialect];
-        assert.deepEqual(await rawQuery(driver, url, present), [], 'rolled back whole');
-      });
-    }
-
-    test('instances starting together apply each migration once: 4 worker threads released at one instant', async () => {
-      for (const start of ['empty', 'unversioned'] as const) {
-        const url = databases.freshUrl(driver);
-        if (start === 'unversioned') await rawQuery(driver, url, UNVERSIONED_SCHEMA[dialect]);
-        const applied = await migrateTogether(url, 4);
-        assert.deepEqual(applied.flat().sort(), known, `${start}: each applied by exactly one instance`);
+        const result = await migrate(url);
+        assert.deepEqual(result, { applied: known, version: known.at(-1) });
         assert.deepEqual(
           (await versions(driver, url)).map((v) => v.name),
           known,
         );
+
+        // The app runs on it, its data intact and its rules in force.
+        const app = await buildApp({ databaseUrl: url, mode: TEST_MODE, reportCost: 1000 });
+        try {
+          const users = await app.inject({ method: 'GET', url: '/users' });
+          assert.deepEqual(users.json(), [{ id: 1, name: 'Old', email: 'Old@Example.com' }]);
+          const twin = await app.inject({
+            method: 'POST',
+            url: '/users',
+            payload: { name: 'Twin', email: 'old@example.COM' },
+          });
+          assert.equal(twin.statusCode, 400, 'emails stay unique ignoring case');
+          const report = await app.inject({ method: 'GET', url: '/reports/users' });
+          assert.deepEqual(report.json().accounts, { count: 2, total: 100, min: 40, max: 60 });
+          assert.deepEqual(report.json().transfers, { count: 1, volume: '40' });
+        } finally {
+          await app.close();
+        }
+        await assert.rejects(
+          rawQuery(driver, url, "INSERT INTO accounts (owner, balance) VALUES ('bad', 9007199254740992)"),
+          /balance/,
+        );
+      });
+
+      test('a second run applies nothing and changes nothing; so does the CLI', async () => {
+        const url = databases.freshUrl(driver);
+        assert.deepEqual((await migrate(url)).applied, known);
+        const recorded = await versions(driver, url);
         assert.deepEqual(await migrate(url), { applied: [], version: known.at(-1) });
+        const cli = spawnSync(process.execPath, ['src/cli.ts', 'migrate'], {
+          cwd: root,
+          env: { ...process.env, DATABASE_URL: url },
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        assert.deepEqual(
+          [cli.status, cli.stdout.trim(), cli.stderr],
+          [0, `Nothing to apply: the schema is at ${known.at(-1)}.`, ''],
+        );
+        assert.deepEqual(await versions(driver, url), recorded, 'same rows, same times');
+      });
+
+      test('a database a newer version migrated is refused, by migrate() and the data layer alike, and left as it is', async () => {
+        const url = databases.freshUrl(driver);
+        await migrate(url);
+        await rawQuery(
+          driver,
+          url,
+          "INSERT INTO schema_migrations (name, applied_at) VALUES ('9999-from-a-newer-version', '2030-01-01T00:00:00.000Z')",
+        );
+        const recorded = await versions(driver, url);
+        const newer = (e: unknown) => {
+          assert.ok(e instanceof SchemaVersionError, String(e));
+          assert.equal(e.code, 'SCHEMA_VERSION');
+          assert.match(
+            e.message,
+            new RegExp(
+              `^The database's schema does not match this version of users-api: .+ has migration 9999-from-a-newer-version, unknown to this version \\(it knows up to ${known.at(-1)}\\): a newer version of the app upgraded it\\. Run that version, or restore a backup taken before the upgrade\\.$`,
+            ),
+          );
+          return true;
+        };
+        await assert.rejects(migrate(url), newer);
+        await assert.rejects(buildApp({ databaseUrl: url, mode: TEST_MODE }), newer);
+        // Opened without migrating, as a worker's replica is: refused on the first call.
+        const db = (() => {
+          try {
+            return openDataLayer(url);
+          } catch (error) {
+            newer(error);
+            return undefined;
+          }
+        })();
+        if (db) {
+          try {
+            await assert.rejects(
+              Promise.resolve().then(() => db.getAllUsers()),
+              newer,
+            );
+          } finally {
+            await release(db);
+          }
+        }
+        assert.deepEqual(await versions(driver, url), recorded);
+      });
+
+      if (dialect !== 'mysql') {
+        test('a refused upgrade changes nothing: no version table, no new object', async () => {
+          const url = databases.freshUrl(driver);
+          await rawQuery(driver, url, OLD_TABLES[dialect]);
+          await rawQuery(
+            driver,
+            url,
+            "INSERT INTO users (name, email) VALUES ('a', 'Twin@x.test'), ('b', 'twin@x.test')",
+          );
+          await assert.rejects(migrate(url), /emails must be unique ignoring case, but twin@x\.test \(2 users\)/);
+          const present = {
+            sqlite:
+              "SELECT name FROM sqlite_master WHERE name IN ('schema_migrations', 'accounts_balance_on_insert', 'users_email_ci')",
+            postgres:
+              "SELECT relname AS name FROM pg_class WHERE relname IN ('schema_migrations', 'users_email_ci') UNION SELECT conname FROM pg_constraint WHERE conname = 'accounts_balance_exact'",
+          }[dialect];
+          assert.deepEqual(await rawQuery(driver, url, present), [], 'rolled back whole');
+        });
       }
+
+      test('instances starting together apply each migration once: 4 worker threads released at one instant', async () => {
+        for (const start of ['empty', 'unversioned'] as const) {
+          const url = databases.freshUrl(driver);
+          if (start === 'unversioned') await rawQuery(driver, url, UNVERSIONED_SCHEMA[dialect]);
+          const applied = await migrateTogether(url, 4);
+          assert.deepEqual(applied.flat().sort(), known, `${start}: each applied by exactly one instance`);
+          assert.deepEqual(
+            (await versions(driver, url)).map((v) => v.name),
+            known,
+          );
+          assert.deepEqual(await migrate(url), { applied: [], version: known.at(-1) });
+        }
+      });
     });
-  });
-}
+  }
+});
 
 describe('the lock', () => {
   test('a current database is only looked at: a start does not wait for a writer; a migration does', async () => {

@@ -182,6 +182,9 @@ test("a stream's chunk goes out at 64 K string units, whatever its item count", 
   // Exactly [1, 4, 4, 4, 4, 3] on an idle machine; a chunk may also close early (2 ms after its
   // first item, or after a step of 1 ms), never later.
   assert.equal(chunks[0], 1);
-  assert.equal(chunks.reduce((a, b) => a + b), 20);
+  assert.equal(
+    chunks.reduce((a, b) => a + b),
+    20,
+  );
   assert.ok(Math.max(...chunks) <= 4, `chunks of ${chunks.join(', ')} items`);
 });

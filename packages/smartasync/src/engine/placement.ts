@@ -142,9 +142,13 @@ export class PoolWorker extends WorkerLink {
     this.express = express;
   }
 
-  /** Whether it is stuck in one synchronous call (see STALL_MS). */
+  /**
+   * Whether it is stuck in one synchronous call (see STALL_MS). Never while it holds no call:
+   * the running word may still name the one whose last reply was just read, and a worker
+   * thought stuck takes no call from the lines until the next event looks again.
+   */
   isStalled(now: number): boolean {
-    return this.stalled(now, STALL_MS);
+    return this.calls > 0 && this.stalled(now, STALL_MS);
   }
 
   /** The stuck call this worker was first seen in, and its thread's wait for a CPU then. */

@@ -313,6 +313,9 @@ export class Executor {
   /** A stream's last reply; a replica whose last stream ended may now be released. */
   private endStream(req: CallRequest, lastReply: () => void): void {
     if (!this.producers.delete(req.seq)) return;
+    // Not running any more once the last reply is read: the pool takes this worker for stuck
+    // while the running word names a call that began over STALL_MS ago.
+    this.markRunning(0);
     lastReply();
     const uses = req.instance && this.streaming.get(req.instance.id);
     if (uses && --uses.count === 0) {

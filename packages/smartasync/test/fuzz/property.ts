@@ -22,6 +22,9 @@ export interface FuzzOptions {
 /** Plays scenarios until `runs` or the time limit; throws with the shrunk counterexample on a violation. */
 export async function fuzz(options: FuzzOptions): Promise<number> {
   let played = 0;
+  // fast-check passes a run whose time limit ends while it shrinks a counterexample: the
+  // first violation found is kept here, and fails the run whatever fast-check says.
+  let first: { scenario: Scenario; found: string[] } | undefined;
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
       // Every step of a scenario has its own deadline; one that still hangs is a finding too.
@@ -35,6 +38,7 @@ export async function fuzz(options: FuzzOptions): Promise<number> {
       const found = violations(await Promise.race([play(s), hung]).finally(() => clearTimeout(timer)));
       played++;
       options.onPlayed?.(s, found);
+      if (found.length > 0) first ??= { scenario: s, found };
       if (found.length > 0) throw new Error(`${found.length} violation(s):\n  ${found.slice(0, 20).join('\n  ')}`);
     }),
     {
@@ -46,5 +50,11 @@ export async function fuzz(options: FuzzOptions): Promise<number> {
       endOnFailure: false,
     },
   );
+  if (first) {
+    throw new Error(
+      `seed ${options.seed}: ${first.found.length} violation(s), found before the time limit cut the shrinking short:\n  ` +
+        `${first.found.slice(0, 20).join('\n  ')}\nscenario: ${JSON.stringify(first.scenario)}`,
+    );
+  }
   return played;
 }

@@ -1,12 +1,13 @@
 // The traffic section's measuring parts on their own, against pools whose behaviour is known.
+// They time things, so they run before the smoke tests (in test/), which run two at a time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pace } from '../src/lib/arrivals.ts';
-import { Recorder } from '../src/lib/stats.ts';
-import { wallMs, type Stamp } from '../src/tasks.ts';
-import { openLoopRun } from '../src/traffic/openloop.ts';
-import { POOLS, type TrafficInstance } from '../src/traffic/pools.ts';
+import { pace } from '../../src/lib/arrivals.ts';
+import { Recorder } from '../../src/lib/stats.ts';
+import { wallMs, type Stamp } from '../../src/tasks.ts';
+import { openLoopRun } from '../../src/traffic/openloop.ts';
+import { POOLS, type TrafficInstance } from '../../src/traffic/pools.ts';
 
 /** A "pool" of one thread that serves one call at a time, each taking `ms`: a server that falls behind. */
 function serialPool(ms: number): TrafficInstance {
