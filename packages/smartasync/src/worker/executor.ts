@@ -263,8 +263,7 @@ export class Executor {
       if (sent !== true && value.items.length > 0) sent = this.sendOneByOne(seq, value, first, perItem, label);
       if (sent === true) return;
       if (!more) return this.fail(seq, sent, started); // the last reply: endStream is under way
-      producer.cancel();
-      this.endStream(req, () => this.fail(seq, sent, started));
+      producer.fail(sent); // the generator ends first: its `finally` runs before the caller hears
     };
     const producer: Producer = new Producer(it, req.stream!, this.producerOutput(req, chunk, started, reply, within));
     this.producers.set(seq, producer);

@@ -108,21 +108,21 @@ export class Producer {
           this.flushLater();
           step.then(
             (result) => this.accept(result, began) && this.fill(),
-            (err: unknown) => this.failed(err),
+            (err: unknown) => this.fail(err),
           );
           return;
         }
         if (!this.accept(step, began)) return;
       }
     } catch (err) {
-      this.failed(err);
+      this.fail(err);
       return;
     } finally {
       this.out.running(false);
     }
     if (this.stopping || this.out.stopAsked()) return this.stop();
     this.flush();
-    if (this.stopping) return this.stop(); // the chunk could not be sent: the stream failed
+    if (this.finished) return; // the chunk could not be sent: the stream failed
     this.busy = false; // out of credit: wait for a pull
   }
 
@@ -140,7 +140,7 @@ export class Producer {
     try {
       this.chunkUnits += this.out.check(step.value, this.produced);
     } catch (err) {
-      this.failed(err); // the items before it still go out first; the generator ends
+      this.fail(err); // the items before it still go out first; the generator ends
       return false;
     }
     this.items.push(step.value);
@@ -156,6 +156,7 @@ export class Producer {
     ) {
       this.flush();
     }
+    if (this.finished) return false; // the chunk could not be sent: the stream failed
     if (this.stopping || this.out.stopAsked()) {
       this.stop();
       return false;
@@ -203,11 +204,11 @@ export class Producer {
   }
 
   /**
-   * The generator threw, or yielded an item that cannot cross: the items it yielded before
-   * still reach the caller, then the error; a generator still suspended is ended first, so its
-   * `finally` runs.
+   * The generator threw, yielded an item that cannot cross, or a chunk of its items could not be
+   * sent: the items it yielded before still reach the caller, then the error; a generator still
+   * suspended is ended first, so its `finally` has run when the caller sees the error.
    */
-  private failed(err: unknown): void {
+  fail(err: unknown): void {
     if (this.finished) return;
     this.finished = true;
     this.flush();
