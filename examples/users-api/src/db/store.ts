@@ -9,7 +9,8 @@ import { isAsyncDriver, parseDatabaseUrl } from './url.ts';
 /** The data methods the HTTP layer calls (`ping` is the readiness check's, see OpenStore). */
 export type DataMethod = Exclude<keyof DatabaseManager, 'close' | 'ping' | typeof Symbol.dispose>;
 /** The export's methods: generators, read as async ones through the Store. */
-type StreamMethod = 'exportUsers' | 'exportText';
+const STREAM_METHODS = ['exportUsers', 'exportText'] as const;
+type StreamMethod = (typeof STREAM_METHODS)[number];
 type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 
 /**
@@ -233,7 +234,7 @@ export const DATA_METHODS = [
   'exportText',
 ] as const satisfies readonly DataMethod[];
 const isStreamMethod = (method: DataMethod): method is StreamMethod =>
-  method === 'exportUsers' || method === 'exportText';
+  (STREAM_METHODS as readonly DataMethod[]).includes(method);
 // Fails to compile when DatabaseManager gains a method that is not listed above.
 const listsEveryMethod: [Exclude<DataMethod, (typeof DATA_METHODS)[number]>] extends [never] ? true : never = true;
 void listsEveryMethod;

@@ -7,7 +7,8 @@
  * When a chunk goes out: at CHUNK_ITEMS items or CHUNK_UNITS of text and binary data; at once
  * for the stream's first item; when its first item has waited CHUNK_MS; and at once while the
  * generator is slow (its latest step took SLOW_STEP_MS or more), since a synchronous step holds
- * the thread and nothing can be sent until it ends. Only the first slow step after fast ones can hold items back (for that step).
+ * the thread and nothing can be sent until it ends. Only the first slow step after fast ones
+ * can hold items back (for that step).
  */
 
 /**
