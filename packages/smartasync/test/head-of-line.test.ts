@@ -7,7 +7,7 @@ import os from 'node:os';
 import { configure, getPool, type PoolOptions } from 'smartasync';
 import { HeadOfLine } from '../src/engine/head-of-line.ts';
 import { CallProfile } from '../src/engine/profile.ts';
-import { timedSpin, timedSleep, whereSync } from './fixtures/basic.ts';
+import { firstSeen, timedSpin, timedSleep, whereSync } from './fixtures/basic.ts';
 
 async function freshPool(options: PoolOptions): Promise<void> {
   await getPool().close();
@@ -115,6 +115,22 @@ test('a short call does not wait behind long ones, even when every worker holds 
   const stats = getPool().stats();
   assert.ok(stats.expressCalls >= 20, `${stats.expressCalls} calls on the express worker`);
   assert.equal(stats.workers, 3, 'two workers and the express one');
+});
+
+test('a call made before its function proved short moves to the short calls once it does', async () => {
+  // One worker, which a long call takes next: the call must go to the express worker.
+  await freshPool({ size: 1 });
+  await getPool().warm();
+  await timedSpin(5); // learned: long
+  const first = firstSeen('first'); // never seen: doubtful, it holds the worker alone
+  const long = timedSpin(600); // waits for the worker, in the long line
+  const second = firstSeen('second'); // still doubtful when made: it waits in the long line too
+  await first; // now known short
+  const { threadId } = await second;
+  const secondDone = Date.now();
+  const l = await long;
+  assert.notEqual(threadId, l.threadId, 'the second call did not run behind the long one');
+  assert.ok(secondDone < l.end, `the second call settled ${secondDone - l.end} ms after the long call ended`);
 });
 
 /** Short calls every 5 ms until stopped; resolves with when each was made (performance.now()). */

@@ -43,6 +43,22 @@ export class CallQueue<T> {
     return true;
   }
 
+  /** Takes out the waiting items `which` picks, in their order. */
+  extract(which: (item: T) => boolean): T[] {
+    const taken: T[] = [];
+    const kept = this.items.slice(0, this.head);
+    for (let i = this.head; i < this.items.length; i++) (which(this.items[i]!) ? taken : kept).push(this.items[i]!);
+    if (taken.length > 0) this.items = kept;
+    return taken;
+  }
+
+  /** Puts `item` in ahead of the first waiting item that `after` says came later. */
+  insert(item: T, after: (waiting: T) => boolean): void {
+    let at = this.head;
+    while (at < this.items.length && !after(this.items[at]!)) at++;
+    this.items.splice(at, 0, item);
+  }
+
   /** Every waiting item, in order (left in the line). */
   waiting(): T[] {
     return this.items.slice(this.head);

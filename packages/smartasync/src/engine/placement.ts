@@ -14,6 +14,7 @@ import { Lines } from './lines.ts';
 import { WorkerLink, type Outgoing } from './worker-link.ts';
 import { runQueueMs } from './thread-wait.ts';
 import type { InstanceRef, Task } from './task.ts';
+import type { CallProfile } from './profile.ts';
 import type { CallContext } from './channels.ts';
 import type { CallSpan } from './trace.ts';
 import { heldChannel, workerStartChannel } from './channels.ts';
@@ -330,6 +331,31 @@ export class Placement {
     call.holding = true;
     call.worker.exclusive++;
     if (this.isHeld(call)) call.worker.held++;
+  }
+
+  /**
+   * Adds a finished call to its function's profile. If the function has just proved short, its
+   * calls that wait in the long line (placed as doubtful or long when made) move to the short
+   * line, in arrival order, where a worker running short calls (the express one too) takes them
+   * rather than the next long call to free up. Returns whether any moved.
+   */
+  record(profile: CallProfile, runMs: number, cpuMs: number | undefined): boolean {
+    const wasShort = this.lines.long.size === 0 || this.policy.classify(profile) === 'short';
+    profile.record(runMs, cpuMs);
+    return !wasShort && this.policy.classify(profile) === 'short' && this.provedShort(profile);
+  }
+
+  /** Streams stay in the long line: they hold their worker whatever the function. */
+  private provedShort(profile: CallProfile): boolean {
+    const moved = this.lines.long.extract((c) => c.task?.profile === profile && c.onChunk === undefined);
+    for (const call of moved) {
+      call.cls = 'short';
+      call.cpuBound = false;
+      this.lines.short.insert(call, (waiting) => waiting.enqueuedAt > call.enqueuedAt);
+    }
+    if (moved.length === 0) return false;
+    this.policy.shortArrived(performance.now()); // short calls wait: the hold on long calls applies
+    return true;
   }
 
   /** Takes `call` out of whichever line it waits in (shared or pinned); false if none. */

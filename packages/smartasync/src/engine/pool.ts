@@ -337,6 +337,7 @@ export class Pool {
       if (!worker.retired) this.placement.answered(worker);
     }
     const now = performance.now();
+    let movedShort = false;
     for (const reply of replies) {
       const call = worker.inflight.get(reply.seq);
       if (!call) continue;
@@ -348,26 +349,33 @@ export class Pool {
       if (call.settled) continue; // cancelled after it started: the result is dropped
       const task = call.task;
       if (task) {
-        const waitMs = Math.max(0, now - call.enqueuedAt - reply.runMs);
-        this.runTime.add(reply.runMs);
-        this.waitTime.add(waitMs);
-        const m = this.metricsOf(task);
-        m.runTime.add(reply.runMs);
-        m.waitTime.add(waitMs);
-        if (worker.express) m.expressCalls++;
-        if (call.trace || call.span) {
-          call.ran = { worker: worker.name, waitMs, runMs: reply.runMs };
-          if (call.trace) Object.assign(call.trace, call.ran);
-        }
+        this.account(worker, call, task, reply, now);
         // What the call would run on a free core: time its thread was preempted is the machine's.
-        task.profile.record(reply.runMs - (reply.waitMs ?? 0), reply.cpuMs);
+        movedShort = this.placement.record(task.profile, reply.runMs - (reply.waitMs ?? 0), reply.cpuMs) || movedShort;
         if (reply.changedFields) task.onChanged?.(reply.changedFields);
       }
       if (reply.ok) this.settle(call, true, restoreBuffers(reply.value, reply.buffers));
       else this.settle(call, false, decodeThrown(reply.value as ThrownData, task?.caller?.stack));
     }
-    if (!worker.retired) this.placement.pump(worker);
+    // Calls that proved short may go to any worker taking short calls, the express one too.
+    if (movedShort) this.placement.pumpAll();
+    else if (!worker.retired) this.placement.pump(worker);
     this.checkDrained();
+  }
+
+  /** Adds a finished call's wait and run time to the pool's figures and its function's. */
+  private account(worker: PoolWorker, call: Pending, task: Task, reply: Reply, now: number): void {
+    const waitMs = Math.max(0, now - call.enqueuedAt - reply.runMs);
+    this.runTime.add(reply.runMs);
+    this.waitTime.add(waitMs);
+    const m = this.metricsOf(task);
+    m.runTime.add(reply.runMs);
+    m.waitTime.add(waitMs);
+    if (worker.express) m.expressCalls++;
+    if (call.trace || call.span) {
+      call.ran = { worker: worker.name, waitMs, runMs: reply.runMs };
+      if (call.trace) Object.assign(call.trace, call.ran);
+    }
   }
 
   /** A chunk of a stream's items; a stream that has used up its reader's room parks. */
