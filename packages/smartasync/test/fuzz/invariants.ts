@@ -11,7 +11,7 @@ export const SHORT_SLACK_MS = 150;
 export const PER_CALL_MS = 1;
 /** How late a streamed item may reach a reader that is waiting for it, beyond 2 ms, in ms. */
 export const ITEM_SLACK_MS = 50;
-/** How long the longest call of a short function may run for it to count as short, in ms. */
+/** How long the longest call of a short function may run for it to count as short (or the pool's longCallMs if less), in ms. */
 const SHORT_MS = 2;
 
 interface Ran {
@@ -166,9 +166,11 @@ export function checkStreams(p: Played): string[] {
 
 /**
  * Whether a call's function was known to be short when it was made: it had run, and its latest
- * runs (up to 8) finished before the call were all short.
+ * runs (up to 8) finished before the call were all short, counting runs of earlier scenarios.
  */
 function shortness(p: Played, ran: Map<number, Ran>): (c: CallRecord) => boolean {
+  const hol = p.scenario.pool.headOfLine;
+  const shortMs = Math.min(SHORT_MS, (typeof hol === 'object' && hol.longCallMs) || SHORT_MS);
   const runs = new Map<string, { end: number; ms: number }[]>();
   for (const x of p.calls) {
     const r = ran.get(x.id);
@@ -177,8 +179,7 @@ function shortness(p: Played, ran: Map<number, Ran>): (c: CallRecord) => boolean
   }
   for (const list of runs.values()) list.sort((a, b) => a.end - b.end);
   return (c) => {
-    const list = runs.get(c.fn);
-    if (!list) return false;
+    const list = runs.get(c.fn) ?? [];
     let lo = 0;
     let hi = list.length; // the first run that ended at or after the call
     while (lo < hi) {
@@ -186,8 +187,9 @@ function shortness(p: Played, ran: Map<number, Ran>): (c: CallRecord) => boolean
       if (list[mid]!.end < c.issuedAt) lo = mid + 1;
       else hi = mid;
     }
-    const latest = list.slice(Math.max(0, lo - 8), lo);
-    return latest.length > 0 && latest.every((run) => run.ms < SHORT_MS);
+    const before = (p.earlier.get(c.fn) ?? []).map((ms) => ({ ms }));
+    const latest = [...before, ...list.slice(Math.max(0, lo - 8), lo)].slice(-8);
+    return latest.length > 0 && latest.every((run) => run.ms < shortMs);
   };
 }
 

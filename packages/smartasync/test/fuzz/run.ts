@@ -55,6 +55,12 @@ export interface Played {
    * machine). No call can be placed or run meanwhile, so waits allow it.
    */
   readonly noiseMs: number;
+  /**
+   * Each function's latest run times (ms, oldest first, at most 8) from the scenarios played
+   * before this one in this process: the pool learns a function across pools, so what a call
+   * is known to be depends on them too.
+   */
+  readonly earlier: ReadonlyMap<string, readonly number[]>;
   readonly closeError?: unknown;
 }
 
@@ -218,6 +224,23 @@ function readLog(file: string): LogEntry[] {
 }
 
 const noise = new Noise();
+/** See Played.earlier. */
+const history = new Map<string, number[]>();
+
+/** Adds the calls that ran in `played` to `history`, in the order they ended. */
+function remember(calls: readonly CallRecord[], log: readonly LogEntry[]): void {
+  const start = new Map<number, number>();
+  for (const e of log) if (e.what === 'S') start.set(e.id, e.t);
+  const fn = new Map(calls.filter((c) => c.command.op === 'call').map((c) => [c.id, c.fn]));
+  for (const e of log) {
+    const name = fn.get(e.id);
+    const from = start.get(e.id);
+    if (e.what !== 'E' || name === undefined || from === undefined) continue;
+    const runs = history.get(name) ?? history.set(name, []).get(name)!;
+    runs.push(e.t - from);
+    if (runs.length > 8) runs.shift();
+  }
+}
 
 /** Runs `scenario` on a fresh default pool and returns everything the invariants look at. */
 export async function play(scenario: Scenario): Promise<Played> {
@@ -258,10 +281,14 @@ export async function play(scenario: Scenario): Promise<Played> {
     loop.disable();
     const unsettled = player.calls.filter((c) => !c.outcome).map((c) => c.id);
     const noiseMs = Math.max(loop.max / 1e6, noise.worstMs);
+    const entries = readLog(log);
+    const earlier = new Map([...history].map(([fn, runs]) => [fn, [...runs]]));
+    remember(player.calls, entries);
     return {
       scenario,
       calls: player.calls,
-      log: readLog(log),
+      log: entries,
+      earlier,
       stats: getPool().stats(),
       unsettled,
       closeError,
