@@ -33,16 +33,21 @@ export interface SyncInstance {
   ping(x: { a: number }): Small;
   close(): Promise<void>;
 }
+type Section = 'roundtrip' | 'throughput' | 'payload';
 export interface AsyncCandidate extends CandidateInfo {
-  /** in the throughput, payload and round-trip comparisons (round trip unless false) */
-  batching: boolean;
-  payload: boolean;
-  roundtrip?: boolean;
+  sections: Section[];
   create(opts: { workers: number }): Promise<AsyncInstance>;
 }
 export interface SyncCandidate extends CandidateInfo {
   create(): Promise<SyncInstance>;
 }
+const ALL: Section[] = ['roundtrip', 'throughput', 'payload'];
+const NO_PAYLOAD: Section[] = ['roundtrip', 'throughput'];
+/** `id|kind|config|note`; the library is the id up to its first `:` or `.`. */
+const info = (row: string) => {
+  const [id, kind, config, note] = row.split('|') as [string, CandidateInfo['kind'], CandidateInfo['config'], string];
+  return { id, lib: id.split(/[:.]/)[0]!, kind, config, note };
+};
 
 const worker = (f: string) => new URL(`./workers/${f}`, import.meta.url);
 const poolTask = worker('pool-task.ts').href;
@@ -61,14 +66,8 @@ async function smartasync(workers: number) {
 }
 
 const subject = (id: string, note: string, json: boolean): AsyncCandidate => ({
-  id,
-  lib: 'smartasync',
-  kind: 'subject',
-  config: 'default',
-  note,
-  batching: !json,
-  payload: true,
-  roundtrip: !json,
+  ...info(`${id}|subject|default|${note}`),
+  sections: json ? ['payload'] : ALL,
   async create({ workers }) {
     const { lib, tasks } = await smartasync(workers);
     const rows = json ? (n: number) => tasks.rows.json(n) : (n: number) => tasks.rows(n) as Promise<Row[]>;
@@ -86,17 +85,11 @@ function tinyOrPiscina(lib: 'piscina' | 'tinypool', config: 'default' | 'best' |
       : lib === 'tinypool'
         ? { concurrentTasksPerWorker: IN_FLIGHT }
         : { concurrentTasksPerWorker: IN_FLIGHT, atomics, recordTiming: false };
+  const piscinaNote = lib === 'piscina' ? `, atomics '${atomics}', recordTiming false` : '';
   return {
-    id: `${lib}:${config}`,
-    lib,
-    kind: 'peer',
-    config: config === 'default' ? 'default' : 'best',
-    note:
-      config === 'default'
-        ? 'defaults'
-        : `concurrentTasksPerWorker ${IN_FLIGHT}${lib === 'piscina' ? `, atomics '${atomics}', recordTiming false` : ''}`,
-    batching: true,
-    payload: config === 'default',
+    ...info(`${lib}:${config}|peer|${config === 'default' ? 'default' : 'best'}|`),
+    note: config === 'default' ? 'defaults' : `concurrentTasksPerWorker ${IN_FLIGHT}${piscinaNote}`,
+    sections: config === 'default' ? ALL : NO_PAYLOAD,
     async create({ workers }) {
       const options = { filename: poolTask, minThreads: workers, maxThreads: workers, idleTimeout: IDLE, ...tuned };
       const pool = lib === 'piscina' ? new Piscina(options as object) : new Tinypool(options);
@@ -109,29 +102,19 @@ function tinyOrPiscina(lib: 'piscina' | 'tinypool', config: 'default' | 'best' |
   };
 }
 
+// The tuned poolifier: a tasks queue deep enough for every call in flight, round robin, no events or stealing.
+const queue = { concurrency: IN_FLIGHT, size: IN_FLIGHT * 4, taskStealing: false, tasksStealingOnBackPressure: false };
+const poolifierBest = { enableEvents: false, enableTasksQueue: true, tasksQueueOptions: queue };
+
 function poolifier(config: 'default' | 'best'): AsyncCandidate {
-  const queue = {
-    concurrency: IN_FLIGHT,
-    size: IN_FLIGHT * 4,
-    taskStealing: false,
-    tasksStealingOnBackPressure: false,
-  };
-  const opts = config === 'best' ? { enableEvents: false, enableTasksQueue: true, tasksQueueOptions: queue } : {};
+  const note = `tasks queue concurrency ${IN_FLIGHT}, ROUND_ROBIN, events off, no stealing`;
   return {
-    id: `poolifier:${config}`,
-    lib: 'poolifier',
-    kind: 'peer',
-    config,
-    batching: true,
-    payload: config === 'default',
-    note:
-      config === 'best'
-        ? `tasks queue concurrency ${IN_FLIGHT}, ROUND_ROBIN, events off, no stealing`
-        : 'defaults (FixedThreadPool)',
+    ...info(`poolifier:${config}|peer|${config}|${config === 'best' ? note : 'defaults (FixedThreadPool)'}`),
+    sections: config === 'default' ? ALL : NO_PAYLOAD,
     async create({ workers }) {
-      const strategy = config === 'best' ? { workerChoiceStrategy: 'ROUND_ROBIN' as const } : {};
       const file = fileURLToPath(worker('poolifier-worker.ts'));
-      const pool = new FixedThreadPool<{ a: number } | number, Small | Row[]>(workers, file, { ...opts, ...strategy });
+      const opts = config === 'best' ? { ...poolifierBest, workerChoiceStrategy: 'ROUND_ROBIN' as const } : {};
+      const pool = new FixedThreadPool<{ a: number } | number, Small | Row[]>(workers, file, opts);
       return {
         noop: (x) => pool.execute(x, 'noop') as Promise<Small>,
         rows: (n) => pool.execute(n, 'rows') as Promise<Row[]>,
@@ -143,13 +126,10 @@ function poolifier(config: 'default' | 'best'): AsyncCandidate {
 
 // workerpool runs one task per worker at a time and has no knob for more: its default is its best.
 const workerpoolCandidate: AsyncCandidate = {
-  id: 'workerpool:default',
-  lib: 'workerpool',
-  kind: 'peer',
-  config: 'default',
-  batching: true,
-  payload: true,
-  note: "defaults, workerType 'thread' (one task per worker at a time; no batching option)",
+  ...info(
+    "workerpool:default|peer|default|defaults, workerType 'thread' (one task per worker at a time; no batching option)",
+  ),
+  sections: ALL,
   async create({ workers }) {
     const file = fileURLToPath(worker('workerpool-worker.ts'));
     const pool = workerpool.pool(file, { minWorkers: workers, maxWorkers: workers, workerType: 'thread' });
@@ -197,16 +177,12 @@ export async function rawPool(workers: number, pick: (outstanding: number[], id:
 }
 
 const raw = (json: boolean): AsyncCandidate => ({
-  id: json ? 'raw:postMessage+JSON' : 'raw:postMessage',
-  lib: 'raw',
-  kind: 'baseline',
-  config: '-',
-  note: json
-    ? 'as raw:postMessage, but the worker sends the rows as JSON.stringify text (payload only)'
-    : 'worker.postMessage([id, op, arg]) each way, replies matched by id, round-robin over workers',
-  batching: !json,
-  payload: true,
-  roundtrip: !json,
+  ...info(
+    json
+      ? 'raw:postMessage+JSON|baseline|-|as raw:postMessage, but the worker sends the rows as JSON.stringify text (payload only)'
+      : 'raw:postMessage|baseline|-|worker.postMessage([id, op, arg]) each way, replies matched by id, round-robin over workers',
+  ),
+  sections: json ? ['payload'] : ALL,
   async create({ workers }) {
     const pool = await rawPool(workers, (_, id) => id % workers);
     return { noop: (x) => pool.call(0, x), rows: (n) => pool.call(json ? 2 : 1, n), close: pool.close };
@@ -228,13 +204,10 @@ async function atomicsWorker(file: string) {
 
 // One call at a time by construction, so reported only in the round trip: the lower bound of any thread hop here.
 const floor: AsyncCandidate = {
-  id: 'floor:atomics',
-  lib: 'floor',
-  kind: 'floor',
-  config: '-',
-  batching: false,
-  payload: false,
-  note: 'SharedArrayBuffer ping-pong: Atomics.notify to wake the worker, Atomics.waitAsync for the reply; an int, no object',
+  ...info(
+    'floor:atomics|floor|-|SharedArrayBuffer ping-pong: Atomics.notify to wake the worker, Atomics.waitAsync for the reply; an int, no object',
+  ),
+  sections: ['roundtrip'],
   async create() {
     const { i32, send, close } = await atomicsWorker('floor-worker.ts');
     let seq = 0;
@@ -253,11 +226,9 @@ const floor: AsyncCandidate = {
 };
 
 const syncFloor: SyncCandidate = {
-  id: 'floor:atomics-sync',
-  lib: 'floor',
-  kind: 'floor',
-  config: '-',
-  note: 'caller blocks in Atomics.wait; worker wakes via Atomics.waitAsync, awaits the async function, notifies; an int, no object',
+  ...info(
+    'floor:atomics-sync|floor|-|caller blocks in Atomics.wait; worker wakes via Atomics.waitAsync, awaits the async function, notifies; an int, no object',
+  ),
   async create() {
     const { i32, send, close } = await atomicsWorker('sync-floor-worker.ts');
     let seq = 0;
@@ -275,11 +246,9 @@ const syncFloor: SyncCandidate = {
 };
 
 const smartasyncSync: SyncCandidate = {
-  id: 'smartasync.sync',
-  lib: 'smartasync',
-  kind: 'subject',
-  config: 'default',
-  note: 'f.sync(x) of an async function: the caller blocks until a pool worker settles it',
+  ...info(
+    'smartasync.sync|subject|default|f.sync(x) of an async function: the caller blocks until a pool worker settles it',
+  ),
   async create() {
     const { lib, tasks } = await smartasync(1);
     tasks.ping.sync({ a: 0 });
@@ -288,11 +257,9 @@ const smartasyncSync: SyncCandidate = {
 };
 
 const synckit: SyncCandidate = {
-  id: 'synckit:default',
-  lib: 'synckit',
-  kind: 'peer',
-  config: 'default',
-  note: "createSyncFn(worker) with defaults; Node's own type stripping as the TS runner",
+  ...info(
+    "synckit:default|peer|default|createSyncFn(worker) with defaults; Node's own type stripping as the TS runner",
+  ),
   async create() {
     const fn = createSyncFn<(x: { a: number }) => Promise<Small>>(fileURLToPath(worker('synckit-worker.ts')), {
       tsRunner: 'node',
@@ -303,11 +270,9 @@ const synckit: SyncCandidate = {
 };
 
 const makeSync: SyncCandidate = {
-  id: 'make-synchronous:default',
-  lib: 'make-synchronous',
-  kind: 'peer',
-  config: 'default',
-  note: 'makeSynchronous(async fn); the function travels as source text, so its body is inlined',
+  ...info(
+    'make-synchronous:default|peer|default|makeSynchronous(async fn); the function travels as source text, so its body is inlined',
+  ),
   async create() {
     // Re-evaluated from its source in the worker, where no import is in scope: the body of `noop`, inline.
     const fn = makeSynchronous(async (x: { a: number }) => ({ ok: true as const, a: x.a }));

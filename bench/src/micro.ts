@@ -187,9 +187,7 @@ export async function runJob(job: Job, log = (m: string) => void process.stderr.
       : await interleave<AsyncInstance>(
           job.rounds,
           pick(asyncCandidates)
-            .filter((c) =>
-              section === 'throughput' ? c.batching : section === 'payload' ? c.payload : c.roundtrip !== false,
-            )
+            .filter((c) => c.sections.includes(section))
             .map((c) => ({ info: info(c), create: () => c.create({ workers: job.workers }) })),
           (inst) =>
             section === 'throughput'
