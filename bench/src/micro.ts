@@ -164,14 +164,16 @@ export async function interleave<I extends { close(): Promise<void> }>(
   });
 }
 
+/** The candidates `--only` names, by id or library (all when it names none). */
+export const pick = <T extends { id: string; lib: string }>(xs: T[], only?: string[]) =>
+  xs.filter((c) => !only?.length || only.some((o) => c.id === o || c.lib === o));
+
 export type JobResult = Awaited<ReturnType<typeof runJob>>;
 
 /** One job of sections 1–4, in a child process of its own (run by src/lib/child.ts). */
 export async function runJob(job: Job, log = (m: string) => void process.stderr.write(m + '\n')) {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const pick = <T extends CandidateInfo>(xs: T[]) =>
-    xs.filter((c) => !job.only?.length || job.only.some((o) => c.id === o || c.lib === o));
   const info = ({ id, lib, kind, config, note }: CandidateInfo): CandidateInfo => ({ id, lib, kind, config, note });
   const measured: { start?: bigint; end?: bigint } = {};
   const { section, block: n } = job;
@@ -179,14 +181,14 @@ export async function runJob(job: Job, log = (m: string) => void process.stderr.
     section === 'sync'
       ? await interleave<SyncInstance>(
           job.rounds,
-          pick(syncCandidates).map((c) => ({ info: info(c), create: () => c.create() })),
+          pick(syncCandidates, job.only).map((c) => ({ info: info(c), create: () => c.create() })),
           (inst) => latencyBlock(n, (i) => inst.ping({ a: i }), echoes),
           log,
           measured,
         )
       : await interleave<AsyncInstance>(
           job.rounds,
-          pick(asyncCandidates)
+          pick(asyncCandidates, job.only)
             .filter((c) => c.sections.includes(section))
             .map((c) => ({ info: info(c), create: () => c.create({ workers: job.workers }) })),
           (inst) =>

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runChild, threads } from '../lib/proc.ts';
 import { median } from '../lib/stats.ts';
+import { pick } from '../micro.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
 import { POOLS, type StartInfo, type TrafficInstance } from './pools.ts';
@@ -75,10 +76,7 @@ export type IdleResult = Awaited<ReturnType<typeof runIdle>>;
 
 export async function runIdle(size: Size, only: string[] | undefined, log: (m: string) => void) {
   const { workers, idle: p } = TRAFFIC[size];
-  const ids = [
-    ...POOLS.filter((c) => !only?.length || only.some((o) => c.id === o || c.lib === o)).map((c) => c.id),
-    'node',
-  ];
+  const ids = [...pick(POOLS, only).map((c) => c.id), 'node'];
   const candidates: IdleCandidate[] = [];
   for (const id of ids) {
     const job = { id, workers, seconds: p.seconds };

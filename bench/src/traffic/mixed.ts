@@ -3,10 +3,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pace } from '../lib/arrivals.ts';
 import { quantile, Recorder, sortedCopy } from '../lib/stats.ts';
-import { interleave } from '../micro.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
-import { candidates, check, type TrafficInstance } from './pools.ts';
+import { check, interleavePools, type TrafficInstance } from './pools.ts';
 
 /** `callers` closed-loop callers of the long call until stop(); completed calls and their worker run times. */
 function longLoad(inst: TrafficInstance, callers: number, iters: number) {
@@ -81,31 +80,26 @@ export async function mixed({ size, only }: { size: Size; only?: string[] }) {
   const p = TRAFFIC[size];
   const m = p.mixed;
   const longIters = calibrate(m.longMs);
-  const { cs, meta } = candidates(only, p.workers);
   const pooled = new Map<string, Pooled>();
   const fresh = (): Pooled => ({ alone: new Recorder(), loaded: new Recorder(), longRunAlone: [], longRunLoaded: [] });
   const opts = { seconds: m.seconds, longIters, longCallers: m.longCallers, lightEveryMs: m.lightEveryMs };
-  const results = await interleave<TrafficInstance>(
-    m.rounds,
-    cs,
+  const candidates = await interleavePools(
+    { only, workers: p.workers, rounds: m.rounds },
     (inst, round, id) =>
       round < 0
         ? block(inst, { ...opts, seconds: Math.min(0.5, m.seconds) })
         : block(inst, opts, pooled.get(id) ?? pooled.set(id, fresh()).get(id)),
-    (msg) => void process.stderr.write(msg + '\n'),
+    (r) => {
+      const [pl, x] = [pooled.get(r.id), r.metrics];
+      return {
+        ...(pl && { alone: pl.alone.result(), loaded: pl.loaded.result() }),
+        ...(pl && { longRunMs: { alone: lowerMedian(pl.longRunAlone), loaded: lowerMedian(pl.longRunLoaded) } }),
+        ...(x.light_p99_alone_ms && { p99AloneRounds: x.light_p99_alone_ms }),
+        ...(x.light_p99_loaded_ms && { p99LoadedRounds: x.light_p99_loaded_ms }),
+        ...(x.long_per_s_alone && { longAlone: x.long_per_s_alone }),
+        ...(x.long_per_s_loaded && { longLoaded: x.long_per_s_loaded }),
+      };
+    },
   );
-  const candidatesOut = results.map((r) => {
-    const pl = pooled.get(r.id);
-    const x = r.metrics;
-    return {
-      ...meta(r),
-      ...(pl && { alone: pl.alone.result(), loaded: pl.loaded.result() }),
-      ...(pl && { longRunMs: { alone: lowerMedian(pl.longRunAlone), loaded: lowerMedian(pl.longRunLoaded) } }),
-      ...(x.light_p99_alone_ms && { p99AloneRounds: x.light_p99_alone_ms }),
-      ...(x.light_p99_loaded_ms && { p99LoadedRounds: x.light_p99_loaded_ms }),
-      ...(x.long_per_s_alone && { longAlone: x.long_per_s_alone }),
-      ...(x.long_per_s_loaded && { longLoaded: x.long_per_s_loaded }),
-    };
-  });
-  return { rounds: m.rounds, workers: p.workers, longMs: m.longMs, ...opts, candidates: candidatesOut };
+  return { rounds: m.rounds, workers: p.workers, longMs: m.longMs, ...opts, candidates };
 }

@@ -3,10 +3,9 @@
 // Latency counts from each call's intended send time (src/lib/arrivals.ts).
 import { pace, poisson, rng } from '../lib/arrivals.ts';
 import { Recorder } from '../lib/stats.ts';
-import { interleave } from '../micro.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
-import { candidates, check, type TrafficInstance } from './pools.ts';
+import { check, interleavePools, type TrafficInstance } from './pools.ts';
 
 const IN_FLIGHT = 64;
 
@@ -48,14 +47,12 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
   const p = TRAFFIC[size];
   const o = p.openloop;
   const workIters = calibrate(o.workMs);
-  const { cs, meta } = candidates(only, p.workers);
   const saturation = new Map<string, number>();
   const pooled = new Map<string, { recs: Recorder[]; achieved: number[][] }>();
   let rates: number[] = [];
   const log = (m: string) => void process.stderr.write(m + '\n');
-  const results = await interleave<TrafficInstance>(
-    o.rounds,
-    cs,
+  const candidates = await interleavePools(
+    { only, workers: p.workers, rounds: o.rounds },
     async (inst, round, id) => {
       if (round < 0) {
         // The warm-up block measures each pool's closed-loop throughput, after a short unmeasured run.
@@ -85,20 +82,19 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
       }
       return { values };
     },
-    log,
+    (r) => {
+      const mine = pooled.get(r.id);
+      const points = rates.flatMap((rate, k) => {
+        const p99Rounds = r.metrics[`p99_ms_r${k}`];
+        if (!mine || !p99Rounds) return [];
+        const ach = mine.achieved[k]!;
+        return [
+          { rate, achieved: ach.reduce((a, b) => a + b, 0) / ach.length, rec: mine.recs[k]!.result(), p99Rounds },
+        ];
+      });
+      return { ...(saturation.has(r.id) && { saturation: saturation.get(r.id)! }), points };
+    },
   );
-  const candidatesOut = results.map((r) => {
-    const mine = pooled.get(r.id);
-    const points = rates.flatMap((rate, k) => {
-      const spread = r.metrics[`p99_ms_r${k}`];
-      if (!mine || !spread) return [];
-      const ach = mine.achieved[k]!;
-      return [
-        { rate, achieved: ach.reduce((a, b) => a + b, 0) / ach.length, rec: mine.recs[k]!.result(), p99Rounds: spread },
-      ];
-    });
-    return { ...meta(r), ...(saturation.has(r.id) ? { saturation: saturation.get(r.id)! } : {}), points };
-  });
   const floor = saturation.size ? Math.min(...saturation.values()) : Number.NaN;
   return {
     rounds: o.rounds,
@@ -109,6 +105,6 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
     inFlight: IN_FLIGHT,
     saturation: floor,
     rates,
-    candidates: candidatesOut,
+    candidates,
   };
 }

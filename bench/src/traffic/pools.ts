@@ -3,7 +3,7 @@
 // the soak runs the first two.
 import { Piscina } from 'piscina';
 import { rawPool, type CandidateInfo } from '../candidates.ts';
-import type { CandidateResult } from '../micro.ts';
+import { interleave, pick, type BlockOut, type CandidateResult } from '../micro.ts';
 import type { Stamp } from '../tasks.ts';
 
 /** How a pool's workers were started before its first call, how long that took, and the threads then up. */
@@ -19,9 +19,15 @@ export interface TrafficInstance {
   close(): Promise<void>;
   start: StartInfo;
 }
-export type TrafficCandidate = Omit<CandidateInfo, 'config'> & {
-  create(o: { workers: number }): Promise<TrafficInstance>;
-};
+type Task = 'light' | 'spin' | 'lookup';
+type TrafficCandidate = Omit<CandidateInfo, 'config'> & { create(o: { workers: number }): Promise<TrafficInstance> };
+
+/** The calls of a pool that runs task `name` on `arg`. */
+const tasks = (run: (name: Task, arg: unknown) => Promise<unknown>) => ({
+  light: (a: number) => run('light', { a }) as Promise<Stamp>,
+  spin: (a: number, iters: number) => run('spin', { a, iters }) as Promise<Stamp>,
+  lookup: (i: number) => run('lookup', i),
+});
 
 export const POOLS: TrafficCandidate[] = [
   {
@@ -33,13 +39,11 @@ export const POOLS: TrafficCandidate[] = [
       const t0 = performance.now();
       const lib = await import('smartasync');
       lib.configure({ size: workers });
-      const tasks = await import('../workers/smartasync.ts');
+      const fns = await import('../workers/smartasync.ts');
       await lib.getPool().warm();
       const count = () => lib.getPool().stats().workers;
       return {
-        light: (a) => tasks.light({ a }),
-        spin: (a, iters) => tasks.spin({ a, iters }),
-        lookup: (i) => tasks.lookup(i),
+        ...tasks((name, arg) => (fns[name] as (x: unknown) => Promise<unknown>)(arg)),
         workers: count,
         close: () => lib.getPool().close(),
         start: { method: 'warm()', ms: performance.now() - t0, workers: count() },
@@ -56,9 +60,7 @@ export const POOLS: TrafficCandidate[] = [
       const filename = new URL('../workers/pool-task.ts', import.meta.url).href;
       const pool = new Piscina({ filename, minThreads: workers, maxThreads: workers, idleTimeout: 1 << 30 });
       return {
-        light: (a) => pool.run({ a }, { name: 'light' }) as Promise<Stamp>,
-        spin: (a, iters) => pool.run({ a, iters }, { name: 'spin' }) as Promise<Stamp>,
-        lookup: (i) => pool.run(i, { name: 'lookup' }),
+        ...tasks((name, arg) => pool.run(arg, { name })),
         workers: () => pool.threads.length,
         close: () => pool.destroy(),
         start: { method: 'constructor', ms: performance.now() - t0, workers: pool.threads.length },
@@ -74,10 +76,9 @@ export const POOLS: TrafficCandidate[] = [
     async create({ workers }) {
       const t0 = performance.now();
       const pool = await rawPool(workers, (outstanding) => outstanding.indexOf(Math.min(...outstanding)));
+      const ops = { light: 3, spin: 4, lookup: 5 }; // src/workers/raw-worker.ts
       return {
-        light: (a) => pool.call<Stamp>(3, { a }),
-        spin: (a, iters) => pool.call<Stamp>(4, { a, iters }),
-        lookup: (i) => pool.call(5, i),
+        ...tasks((name, arg) => pool.call(ops[name], arg)),
         workers: () => workers,
         close: pool.close,
         start: { method: 'online', ms: performance.now() - t0, workers },
@@ -86,33 +87,31 @@ export const POOLS: TrafficCandidate[] = [
   },
 ];
 
-/** The pools for `interleave` (src/micro.ts), and each one's result as results.json keeps it. */
-export function candidates(only: string[] | undefined, workers: number) {
+/**
+ * The chosen pools through `interleave` (src/micro.ts), `block` per round; each one's result as
+ * results.json keeps it, with what `extra` adds.
+ */
+export async function interleavePools<X extends object>(
+  o: { only?: string[]; workers: number; rounds: number },
+  block: (inst: TrafficInstance, round: number, id: string) => Promise<BlockOut>,
+  extra: (r: CandidateResult) => X,
+) {
   const starts = new Map<string, StartInfo>();
-  const chosen = POOLS.filter((c) => !only?.length || only.some((o) => c.id === o || c.lib === o));
-  const cs = chosen.map((c) => ({
-    info: {
-      id: c.id,
-      lib: c.lib,
-      kind: c.kind,
-      config: c.kind === 'baseline' ? ('-' as const) : ('default' as const),
-      note: c.note,
-    },
+  const cs = pick(POOLS, o.only).map(({ create, ...c }) => ({
+    info: { ...c, config: c.kind === 'baseline' ? ('-' as const) : ('default' as const) },
     create: async () => {
-      const inst = await c.create({ workers });
+      const inst = await create({ workers: o.workers });
       starts.set(c.id, inst.start);
       return inst;
     },
   }));
-  const meta = ({ id, lib, kind, note, error }: CandidateResult) => ({
-    id,
-    lib,
-    kind,
-    note,
-    ...(starts.has(id) ? { start: starts.get(id)! } : {}),
-    ...(error ? { error } : {}),
-  });
-  return { cs, meta };
+  const results = await interleave<TrafficInstance>(o.rounds, cs, block, (m) => void process.stderr.write(m + '\n'));
+  return results.map((r) => ({
+    ...{ id: r.id, lib: r.lib, kind: r.kind, note: r.note },
+    ...(starts.has(r.id) && { start: starts.get(r.id)! }),
+    ...(r.error && { error: r.error }),
+    ...extra(r),
+  }));
 }
 
 export function check(r: Stamp, a: number): void {

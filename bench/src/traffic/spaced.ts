@@ -2,10 +2,9 @@
 // 10 ms timer), after driving the state in which calls used to stall (issue 7). Every call recorded.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Recorder, type Recorded, type Spread } from '../lib/stats.ts';
-import { interleave } from '../micro.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
-import { candidates, check, type TrafficInstance } from './pools.ts';
+import { check, interleavePools, type TrafficInstance } from './pools.ts';
 
 export const GAPS = ['setImmediate', '1ms', '10ms'] as const;
 export type Gap = (typeof GAPS)[number];
@@ -47,26 +46,22 @@ export type SpacedResult = Awaited<ReturnType<typeof spaced>>;
 export async function spaced({ size, only }: { size: Size; only?: string[] }) {
   const p = TRAFFIC[size];
   const slowIters = calibrate(3);
-  const { cs, meta } = candidates(only, p.workers);
   const pooled = new Map<string, Record<Gap, Recorder>>();
   const recorders = () => Object.fromEntries(GAPS.map((g) => [g, new Recorder()])) as Record<Gap, Recorder>;
-  const log = (m: string) => void process.stderr.write(m + '\n');
-  const results = await interleave<TrafficInstance>(
-    p.spaced.rounds,
-    cs,
+  const candidates = await interleavePools(
+    { only, workers: p.workers, rounds: p.spaced.rounds },
     (inst, round, id) =>
       round < 0
         ? block(inst, Math.max(5, Math.ceil(p.spaced.calls / 4)), slowIters)
         : block(inst, p.spaced.calls, slowIters, pooled.get(id) ?? pooled.set(id, recorders()).get(id)),
-    log,
+    (r) => {
+      const gaps: Partial<Record<Gap, Recorded & { p99Rounds: Spread }>> = {};
+      for (const g of GAPS) {
+        const recs = pooled.get(r.id);
+        if (recs && r.metrics[`p99_ms_${g}`]) gaps[g] = { ...recs[g].result(), p99Rounds: r.metrics[`p99_ms_${g}`]! };
+      }
+      return { gaps };
+    },
   );
-  const candidatesOut = results.map((r) => {
-    const gaps: Partial<Record<Gap, Recorded & { p99Rounds: Spread }>> = {};
-    for (const g of GAPS) {
-      const recs = pooled.get(r.id);
-      if (recs && r.metrics[`p99_ms_${g}`]) gaps[g] = { ...recs[g].result(), p99Rounds: r.metrics[`p99_ms_${g}`]! };
-    }
-    return { ...meta(r), gaps };
-  });
-  return { rounds: p.spaced.rounds, calls: p.spaced.calls, workers: p.workers, slowIters, candidates: candidatesOut };
+  return { rounds: p.spaced.rounds, calls: p.spaced.calls, workers: p.workers, slowIters, candidates };
 }
