@@ -5,75 +5,61 @@
 // report. Short slices, many rounds: on a shared machine the load drifts, and a ratio is taken
 // between slices seconds apart. Prints each round and the medians of the per-round ratios:
 // req/s to the inline build's alone, p99 with the report to the same build's alone.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
-import { load, randomUser, seed, startServer, stopServer, type Build, type Server } from './src/app/http.ts';
+import { load, randomUser, withServers, type Build } from './src/app/http.ts';
 import { scriptOptions } from './src/lib/cli.ts';
-import { quantile, sortedCopy } from './src/lib/stats.ts';
+import { rank } from './src/lib/stats.ts';
 
 const options = scriptOptions(['rounds', 'seconds'], 'node app-modes.ts [--rounds=9] [--seconds=2]\n');
 const rounds = options.number('rounds', 9);
 const seconds = options.number('seconds', 2);
-const builds: Build[] = ['naive', 'smartasync', 'smartasync-auto'];
 
-const dir = mkdtempSync(join(tmpdir(), 'smartasync-app-modes-'));
-const url = `sqlite:${join(dir, 'users.db')}`;
-const figures = new Map<string, { rps: number[]; ratio: number[]; p99: number[]; p99Ratio: number[] }>();
-const record = (key: string, rps: number, ratio: number, p99: number, p99Ratio: number) => {
-  const f = figures.get(key) ?? { rps: [], ratio: [], p99: [], p99Ratio: [] };
-  f.rps.push(rps);
-  f.ratio.push(ratio);
-  f.p99.push(p99);
-  f.p99Ratio.push(p99Ratio);
-  figures.set(key, f);
+type Figures = { rps: number[]; ratio: number[]; p99: number[]; p99Ratio: number[] };
+const figures = new Map<string, Figures>();
+const record = (key: string, ...xs: number[]) => {
+  const f = figures.get(key) ?? figures.set(key, { rps: [], ratio: [], p99: [], p99Ratio: [] }).get(key)!;
+  Object.values(f).forEach((list, k) => list.push(xs[k]!));
 };
-const servers: Server[] = [];
-try {
-  await seed(url);
-  for (const build of builds) servers.push(await startServer(build, url, DEFAULT_REPORT_COST));
-  for (const s of servers) {
-    await load(s.base, randomUser, 10, 2).done;
-    await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
-  }
-  for (let round = 0; round < rounds; round++) {
-    const k = round % servers.length;
-    const alone = new Map<Build, { requestsPerSec: number; p99Ms: number }>();
-    const rotated = [...servers.slice(k), ...servers.slice(0, k)];
-    for (const s of rotated) alone.set(s.build, await load(s.base, randomUser, 10, seconds).done);
-    for (const s of rotated) {
-      const report = load(s.base, '/reports/users', 1, seconds + 30);
-      await sleep(300);
-      const light = await load(s.base, randomUser, 10, seconds).done;
-      report.stop();
-      await report.done;
-      const naive = alone.get('naive')!.requestsPerSec;
-      const own = alone.get(s.build)!;
-      record(`${s.build} alone`, own.requestsPerSec, own.requestsPerSec / naive, own.p99Ms, 1);
-      record(
-        `${s.build} with report`,
-        light.requestsPerSec,
-        light.requestsPerSec / naive,
-        light.p99Ms,
-        light.p99Ms / own.p99Ms,
-      );
-      console.log(
-        `round ${round + 1} ${s.build}: alone ${own.requestsPerSec.toFixed(0)} req/s (${(own.requestsPerSec / naive).toFixed(2)}x inline), p99 ${own.p99Ms.toFixed(2)} ms; ` +
-          `with report ${light.requestsPerSec.toFixed(0)} req/s, p99 ${light.p99Ms.toFixed(2)} ms (${(light.p99Ms / own.p99Ms).toFixed(2)}x alone)`,
-      );
+await withServers(
+  ['naive', 'smartasync', 'smartasync-auto'],
+  DEFAULT_REPORT_COST,
+  async (servers, errors) => {
+    if (errors.length) throw new Error(errors.map((e) => `${e.build}: ${e.error}`).join('; '));
+    for (const s of servers) {
+      await load(s.base, randomUser, 10, 2).done;
+      await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
     }
-  }
-} finally {
-  await Promise.all(servers.map(stopServer));
-  rmSync(dir, { recursive: true, force: true });
-}
-const med = (xs: number[]) => quantile(sortedCopy(xs), 0.5);
+    for (let round = 0; round < rounds; round++) {
+      const k = round % servers.length;
+      const alone = new Map<Build, { requestsPerSec: number; p99Ms: number }>();
+      const rotated = [...servers.slice(k), ...servers.slice(0, k)];
+      for (const s of rotated) alone.set(s.build, await load(s.base, randomUser, 10, seconds).done);
+      for (const s of rotated) {
+        const report = load(s.base, '/reports/users', 1, seconds + 30);
+        await sleep(300);
+        const light = await load(s.base, randomUser, 10, seconds).done;
+        report.stop();
+        await report.done;
+        const naive = alone.get('naive')!.requestsPerSec;
+        const own = alone.get(s.build)!;
+        record(`${s.build} alone`, own.requestsPerSec, own.requestsPerSec / naive, own.p99Ms, 1);
+        const [rps, p99] = [light.requestsPerSec, light.p99Ms];
+        record(`${s.build} with report`, rps, rps / naive, p99, p99 / own.p99Ms);
+        console.log(
+          `round ${round + 1} ${s.build}: alone ${own.requestsPerSec.toFixed(0)} req/s (${(own.requestsPerSec / naive).toFixed(2)}x inline), p99 ${own.p99Ms.toFixed(2)} ms; ` +
+            `with report ${rps.toFixed(0)} req/s, p99 ${p99.toFixed(2)} ms (${(p99 / own.p99Ms).toFixed(2)}x alone)`,
+        );
+      }
+    }
+  },
+  async () => undefined,
+);
 console.log(
   `\nmedians over ${rounds} rounds: req/s, its ratio to inline alone in the same round; p99 ms, its ratio to the build alone`,
 );
+const median = (xs: number[]) => rank(xs, 0.5); // over rounds: the lower middle one when even
 for (const [key, f] of figures)
   console.log(
-    `${key.padEnd(28)} ${med(f.rps).toFixed(0).padStart(7)} req/s ${med(f.ratio).toFixed(2)}x   p99 ${med(f.p99).toFixed(2)} ms ${med(f.p99Ratio).toFixed(2)}x`,
+    `${key.padEnd(28)} ${median(f.rps).toFixed(0).padStart(7)} req/s ${median(f.ratio).toFixed(2)}x   p99 ${median(f.p99).toFixed(2)} ms ${median(f.p99Ratio).toFixed(2)}x`,
   );

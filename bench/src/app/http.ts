@@ -12,7 +12,7 @@ import type { Pool } from 'undici';
 import { DatabaseManager } from 'users-api/manager';
 import { migrate } from 'users-api/migrate';
 import { pace, poisson, rng } from '../lib/arrivals.ts';
-import { quantile, sortedCopy } from '../lib/stats.ts';
+import { quantile, rank, sortedCopy } from '../lib/stats.ts';
 
 export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto' | 'export-all' | 'export-piscina';
 export const USERS = 1000;
@@ -223,5 +223,13 @@ export async function observed<T>(s: Server, run: () => Promise<T>) {
 /** The median of each numeric field over `xs` (undefined when there is none). */
 export function medians<T extends Record<string, number>>(xs: T[]): T | undefined {
   if (!xs.length) return undefined;
-  return Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, quantile(sortedCopy(xs.map((x) => x[k]!)), 0.5)])) as T;
+  return Object.fromEntries(
+    Object.keys(xs[0]!).map((k) => [
+      k,
+      rank(
+        xs.map((x) => x[k]!),
+        0.5,
+      ),
+    ]),
+  ) as T;
 }

@@ -56,20 +56,27 @@ export async function runChild<T>(
   }
 }
 
+/** `f()`, or `fallback` where it throws (not Linux, no git, a process already gone). */
+const attempt = <T, F>(f: () => T, fallback: F): T | F => {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+};
+
 // Node's own helper threads have fixed names (V8 platform workers, libuv's pool, the task scheduler,
 // the signal watcher); every other thread but the main one is a worker_threads thread.
 const HELPER_THREAD = /^(V8Worker|libuv-worker|DelayedTaskSche|SignalInspector)/;
-export type Threads = Record<'main' | 'workers' | 'other', { ticks: number; cpuNs: number; switches: number }>;
+type Usage = { ticks: number; cpuNs: number; switches: number; count: number };
+export type Threads = Record<'main' | 'workers' | 'other', Usage>;
 
-/** CPU (stat ticks, schedstat ns) and context switches of process `pid`'s threads by kind; undefined off Linux. */
-export function threads(pid: number | 'self'): Threads | undefined {
-  const main = String(pid === 'self' ? process.pid : pid);
-  const out: Threads = {
-    main: { ticks: 0, cpuNs: 0, switches: 0 },
-    workers: { ticks: 0, cpuNs: 0, switches: 0 },
-    other: { ticks: 0, cpuNs: 0, switches: 0 },
-  };
-  try {
+/** CPU (stat ticks, schedstat ns), context switches and count of process `pid`'s threads by kind; undefined off Linux. */
+export const threads = (pid: number | 'self'): Threads | undefined =>
+  attempt(() => {
+    const main = String(pid === 'self' ? process.pid : pid);
+    const zero = (): Usage => ({ ticks: 0, cpuNs: 0, switches: 0, count: 0 });
+    const out: Threads = { main: zero(), workers: zero(), other: zero() };
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const read = (f: string) => readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8');
       const stat = read('stat');
@@ -82,27 +89,17 @@ export function threads(pid: number | 'self'): Threads | undefined {
       t.ticks += Number(f[11]) + Number(f[12]);
       t.cpuNs += Number(read('schedstat').split(' ')[0]);
       t.switches += num('voluntary_ctxt_switches') + num('nonvoluntary_ctxt_switches');
+      t.count++;
     }
-  } catch {
-    return undefined; // not Linux, or the process is gone
-  }
-  return out;
-}
+    return out;
+  }, undefined);
 
 /** worker_threads threads alive in process `pid` now. */
-export function workerThreads(pid: number | 'self'): number | undefined {
-  try {
-    const main = String(pid === 'self' ? process.pid : pid);
-    const name = (tid: string) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-    return readdirSync(`/proc/${pid}/task`).filter((tid) => tid !== main && !HELPER_THREAD.test(name(tid))).length;
-  } catch {
-    return undefined;
-  }
-}
+export const workerThreads = (pid: number | 'self') => threads(pid)?.workers.count;
 
 /** CPU ticks the machine spent busy, and this process with its waited-for children. */
-function cpuTicks(): { machine: number; own: number } | undefined {
-  try {
+const cpuTicks = () =>
+  attempt(() => {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const f = stat
@@ -110,14 +107,9 @@ function cpuTicks(): { machine: number; own: number } | undefined {
       .split(' ')
       .map(Number);
     // busy = all but idle and iowait; utime, stime, cutime, cstime are fields 14-17.
-    return {
-      machine: cpu.slice(0, 8).reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!,
-      own: f[11]! + f[12]! + f[13]! + f[14]!,
-    };
-  } catch {
-    return undefined;
-  }
-}
+    const machine = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!;
+    return { machine, own: f[11]! + f[12]! + f[13]! + f[14]! };
+  }, undefined);
 
 /** Starts counting: `otherCores()` is how many cores other processes kept busy on average since. */
 export function machineLoad(): { otherCores(): number | undefined } {
@@ -133,38 +125,26 @@ export function machineLoad(): { otherCores(): number | undefined } {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-function smartasyncVersion(): string | null {
-  try {
-    const p = createRequire(import.meta.url).resolve('smartasync/package.json');
-    return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
-  } catch {
-    return null;
-  }
-}
+const git = (args: string[]) =>
+  attempt(() => execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim(), 'unknown');
+const resolveSubject = (f: string) => createRequire(import.meta.url).resolve(f);
+const smartasyncVersion = () =>
+  attempt(
+    () => (JSON.parse(readFileSync(resolveSubject('smartasync/package.json'), 'utf8')) as { version: string }).version,
+    null,
+  );
 
 /** A fingerprint of smartasync's built files, taken before and after a run: a rebuild in the middle would mix two versions. */
-export function subjectBuild(): string | null {
-  try {
-    const dir = dirname(createRequire(import.meta.url).resolve('smartasync'));
+export const subjectBuild = () =>
+  attempt(() => {
+    const dir = dirname(resolveSubject('smartasync'));
     const h = createHash('sha1');
     for (const f of readdirSync(dir)
       .filter((f) => f.endsWith('.js'))
       .sort())
       h.update(readFileSync(join(dir, f)));
     return h.digest('hex').slice(0, 12);
-  } catch {
-    return null;
-  }
-}
-
+  }, null);
 /** What every results file records about its run: when, what ran, on what, and how loaded the machine was. */
 export function runMeta(command: string) {
   return {

@@ -13,6 +13,9 @@ export function sortedCopy(xs: ArrayLike<number>): Float64Array {
   return Float64Array.from(xs).sort();
 }
 
+/** Nearest rank `q` of unsorted values: p50 of an even count is the lower middle value. */
+export const rank = (xs: ArrayLike<number>, q: number) => quantile(sortedCopy(xs), q);
+
 /** The middle value, or the mean of the two middle values of an even count. */
 export function median(xs: ArrayLike<number>): number {
   const s = sortedCopy(xs);

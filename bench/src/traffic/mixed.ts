@@ -2,7 +2,7 @@
 // callers of a ≈40 ms synchronous call alone; then both. Light latency from each call.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pace } from '../lib/arrivals.ts';
-import { quantile, Recorder, sortedCopy } from '../lib/stats.ts';
+import { rank, Recorder } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
 import { check, interleavePools, type TrafficInstance } from './pools.ts';
@@ -72,7 +72,7 @@ async function block(inst: TrafficInstance, o: Opts, pooled?: Pooled) {
   return { values };
 }
 
-const lowerMedian = (xs: number[]) => quantile(sortedCopy(xs), 0.5);
+const lowerMedian = (xs: number[]) => rank(xs, 0.5);
 
 export type MixedResult = Awaited<ReturnType<typeof mixed>>;
 
