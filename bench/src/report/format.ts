@@ -43,13 +43,7 @@ export const both = <T>(a: N, b: N, f: (a: number, b: number) => T): T | undefin
 /** Sections 1–5: µs and ms with one decimal below 100. */
 export const us = (x: N) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 export const rate = (x: N) =>
-  x === undefined
-    ? '–'
-    : x >= 10000
-      ? `${(x / 1000).toFixed(0)}k`
-      : x >= 1000
-        ? `${(x / 1000).toFixed(1)}k`
-        : x.toFixed(0);
+  x === undefined ? '–' : x >= 1000 ? `${(x / 1000).toFixed(x >= 10000 ? 0 : 1)}k` : x.toFixed(0);
 /** Section 6: ms with the digits that matter at its size. */
 export const ms = (x: N) =>
   !ok(x) ? '–' : x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
@@ -72,15 +66,10 @@ export const metric = (c: CandidateResult | undefined, key: string): N => {
   const v = c?.error ? undefined : c?.metrics[key]?.median;
   return v === undefined || Number.isNaN(v) ? undefined : v;
 };
+const candidate = (j: JobResult | undefined, id: string) => j?.candidates.find((c) => c.id === id);
 export const values = (j: JobResult | undefined, key: string, ...ids: string[]) =>
-  ids.map((id) =>
-    metric(
-      j?.candidates.find((c) => c.id === id),
-      key,
-    ),
-  );
+  ids.map((id) => metric(candidate(j, id), key));
 
-export type Spec = TopLevelSpec;
 export type Datum = Record<string, string | number>;
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFontSize: 11, titleFontSize: 12 };
 
@@ -120,10 +109,7 @@ export function panel(
       color: { field: offset, type: 'nominal', title: null, sort: offsets, legend: { orient: 'bottom' } },
     },
     layer: [
-      {
-        mark: log ? { type: 'point', filled: true, size: 60, opacity: 1 } : { type: 'bar' },
-        encoding: { x: xEnc },
-      },
+      { mark: log ? { type: 'point', filled: true, size: 60, opacity: 1 } : { type: 'bar' }, encoding: { x: xEnc } },
       {
         mark: { type: 'text', align: 'left', baseline: 'middle', dx: 5, fontSize: 8 },
         encoding: {

@@ -24,62 +24,53 @@ export function profileLine(r: Results, section: string): string | undefined {
   return `profile (${p.label}, ${p.calls} calls): main thread busy ${perCall(main.busyMs)} per call: ${origins.join(', ')}. Hottest: ${fns.join(', ')}.`;
 }
 
-function issue4(r: Results): TargetCheck[] {
+/** The verdicts of one issue, and a function that adds one (the arguments of `target`). */
+const collect = () => {
   const out: TargetCheck[] = [];
+  return [out, (...a: Parameters<typeof target>) => void out.push(target(...a))] as const;
+};
+
+function issue4(r: Results): TargetCheck[] {
+  const [out, add] = collect();
   for (const mode of modes(r, 'roundtrip')) {
     const j = find(r, 'roundtrip', mode);
     const [s, raw, floor] = values(j, 'median_us', 'smartasync', 'raw:postMessage', 'floor:atomics');
     const [peer, p] = bestPeer(j, 'median_us', false);
     const row = `roundtrip|Round trip ≤ ½ best peer|${mode}|${us(s)} µs|≤ ${us(both(p, 2, (p, k) => p / k))} µs (½ × ${peer} ${us(p)} µs)`;
-    out.push(
-      target(
-        both(s, p, (s, p) => s <= p / 2),
-        row,
-        () => `raw postMessage ${us(raw)} µs and a bare Atomics ping-pong ${us(floor)} µs in the same run.`,
-      ),
+    add(
+      both(s, p, (s, p) => s <= p / 2),
+      row,
+      () => `raw postMessage ${us(raw)} µs and a bare Atomics ping-pong ${us(floor)} µs in the same run.`,
     );
   }
   for (const workers of poolSizes(r, 'throughput'))
     for (const mode of modes(r, 'throughput')) {
       const j = find(r, 'throughput', mode, workers);
-      const [s, sCpu, rawRate, rawCpu] = [
-        ...values(j, 'calls_per_s', 'smartasync'),
-        ...values(j, 'cpu_us_per_call', 'smartasync'),
-        ...values(j, 'calls_per_s', 'raw:postMessage'),
-        ...values(j, 'cpu_us_per_call', 'raw:postMessage'),
-      ];
+      const [s, rawRate] = values(j, 'calls_per_s', 'smartasync', 'raw:postMessage');
+      const [sCpu, rawCpu] = values(j, 'cpu_us_per_call', 'smartasync', 'raw:postMessage');
       const [[peer, p], [cpuPeer, pCpu]] = [bestPeer(j, 'calls_per_s', true), bestPeer(j, 'cpu_us_per_call', false)];
       const where = `${workers} worker${workers > 1 ? 's' : ''}, ${mode}`;
       const why = () =>
         `main-thread CPU ${us(sCpu)} µs per call; raw postMessage ${rate(rawRate)} calls/s at ${us(rawCpu)} µs.`;
-      out.push(
-        target(
-          both(s, p, (s, p) => s >= 2 * p),
-          `throughput|Throughput ≥ 2× best peer config|${where}|${rate(s)} calls/s|≥ ${rate(both(p, 2, (p, k) => k * p))} (2 × ${peer} ${rate(p)})`,
-          why,
-        ),
-        target(
-          both(sCpu, pCpu, (s, p) => s <= p / 2),
-          `throughput-cpu|Main-thread CPU/call ≤ ½ best peer|${where}|${us(sCpu)} µs|≤ ${us(both(pCpu, 2, (p, k) => p / k))} µs (½ × ${cpuPeer} ${us(pCpu)} µs)`,
-          why,
-        ),
+      add(
+        both(s, p, (s, p) => s >= 2 * p),
+        `throughput|Throughput ≥ 2× best peer config|${where}|${rate(s)} calls/s|≥ ${rate(both(p, 2, (p, k) => k * p))} (2 × ${peer} ${rate(p)})`,
+        why,
+      );
+      add(
+        both(sCpu, pCpu, (s, p) => s <= p / 2),
+        `throughput-cpu|Main-thread CPU/call ≤ ½ best peer|${where}|${us(sCpu)} µs|≤ ${us(both(pCpu, 2, (p, k) => p / k))} µs (½ × ${cpuPeer} ${us(pCpu)} µs)`,
+        why,
       );
     }
   for (const mode of modes(r, 'sync')) {
-    const [s, k, floor] = values(
-      find(r, 'sync', mode),
-      'median_us',
-      'smartasync.sync',
-      'synckit:default',
-      'floor:atomics-sync',
-    );
+    const ids = ['smartasync.sync', 'synckit:default', 'floor:atomics-sync'];
+    const [s, k, floor] = values(find(r, 'sync', mode), 'median_us', ...ids);
     const twoThirds = both(k, 3, (k, d) => (2 * k) / d);
-    out.push(
-      target(
-        both(s, twoThirds, (s, t) => s <= t),
-        `sync|f.sync() ≤ ⅔ synckit|${mode}|${us(s)} µs|≤ ${us(twoThirds)} µs (⅔ × synckit ${us(k)} µs)`,
-        () => `the Atomics floor (a futex hand-off each way, no message) is ${us(floor)} µs in the same run.`,
-      ),
+    add(
+      both(s, twoThirds, (s, t) => s <= t),
+      `sync|f.sync() ≤ ⅔ synckit|${mode}|${us(s)} µs|≤ ${us(twoThirds)} µs (⅔ × synckit ${us(k)} µs)`,
+      () => `the Atomics floor (a futex hand-off each way, no message) is ${us(floor)} µs in the same run.`,
     );
   }
   // Payload: main-thread CPU ≤ ½ raw postMessage's; f.json() (JSON text made on the worker) in a row of its own.
@@ -93,45 +84,36 @@ function issue4(r: Results): TargetCheck[] {
     ] as const) {
       if (!j?.candidates.some((x) => x.id === id)) continue;
       const [s] = values(j, 'cpu_us_per_call', id);
-      out.push(
-        target(
-          both(s, raw, (s, x) => s <= x / 2),
-          `${id === 'smartasync' ? 'payload' : 'payload-json'}|${name}|${mode}|${us(s)} µs|≤ ${us(both(raw, 2, (x, k) => x / k))} µs (½ × raw ${us(raw)} µs)`,
-          () =>
-            `receiving the rows costs raw postMessage ${us(both(raw, rawSmall, (a, b) => a - b))} µs of main-thread CPU (its payload call less its no-op call); JSON text by hand costs ${us(rawJson)} µs.`,
-        ),
+      add(
+        both(s, raw, (s, x) => s <= x / 2),
+        `${id === 'smartasync' ? 'payload' : 'payload-json'}|${name}|${mode}|${us(s)} µs|≤ ${us(both(raw, 2, (x, k) => x / k))} µs (½ × raw ${us(raw)} µs)`,
+        () =>
+          `receiving the rows costs raw postMessage ${us(both(raw, rawSmall, (a, b) => a - b))} µs of main-thread CPU (its payload call less its no-op call); JSON text by hand costs ${us(rawJson)} µs.`,
       );
     }
   }
   const app = ok(r.app);
   if (!app) return out;
   const get = (b: string, s: string) => app.summary.find((x) => x.build === b && x.scenario === s);
-  const [sA, sL, sH, nA, mA] = [
-    get('smartasync', 'alone'),
-    get('smartasync', 'with-report'),
-    get('smartasync', 'with-cpu-hog'),
-    get('naive', 'alone'),
-    get('manual-piscina', 'alone'),
-  ];
+  const [sA, sL, sH] = ['alone', 'with-report', 'with-cpu-hog'].map((s) => get('smartasync', s));
+  const [nA, mA] = ['naive', 'manual-piscina'].map((b) => get(b, 'alone'));
   const [sRps, nRps, mRps] = [sA?.light.requestsPerSec, nA?.light.requestsPerSec, mA?.light.requestsPerSec];
   const total = (c?: { mainUs: number; workersUs: number; otherUs: number }) => c && c.mainUs + c.workersUs + c.otherUs;
-  out.push(
-    target(
-      both(sA?.light.p99Ms, sL?.light.p99Ms, (a, l) => l <= 2 * a),
-      `app-p99|Light p99 with report ≤ 2× alone|smartasync build|${us(sL?.light.p99Ms)} ms|≤ ${us(both(sA?.light.p99Ms, 2, (a, k) => k * a))} ms (2 × ${us(sA?.light.p99Ms)} ms alone)`,
-      () =>
-        `pool wait ${sL?.pool?.meanWaitMs.toFixed(3)} ms/call (alone ${sA?.pool?.meanWaitMs.toFixed(3)}), server loop delay p99 ${us(sL?.loop?.p99Ms)} ms; control with a busy core instead of the report: p99 ${us(sH?.light.p99Ms)} ms.`,
-    ),
-    target(
-      both(sRps, nRps, (s, n) => s >= 0.9 * n),
-      `app-vs-naive|Light req/s alone ≥ 0.9× naive|no report running|${rate(sRps)} req/s|≥ ${rate(both(nRps, 0.9, (n, k) => k * n))} (0.9 × naive ${rate(nRps)})`,
-      () =>
-        `server CPU per request: smartasync ${us(total(sA?.cpu))} µs (main thread ${us(sA?.cpu?.mainUs)}, workers ${us(sA?.cpu?.workersUs)}), naive ${us(total(nA?.cpu))} µs; every core is busy, so req/s follows CPU per request.`,
-    ),
-    target(
-      both(sRps, mRps, (s, m) => s > m),
-      `app-vs-manual|Light req/s ahead of manual piscina|no report running|${rate(sRps)} req/s|> ${rate(mRps)} (manual piscina)`,
-    ),
+  add(
+    both(sA?.light.p99Ms, sL?.light.p99Ms, (a, l) => l <= 2 * a),
+    `app-p99|Light p99 with report ≤ 2× alone|smartasync build|${us(sL?.light.p99Ms)} ms|≤ ${us(both(sA?.light.p99Ms, 2, (a, k) => k * a))} ms (2 × ${us(sA?.light.p99Ms)} ms alone)`,
+    () =>
+      `pool wait ${sL?.pool?.meanWaitMs.toFixed(3)} ms/call (alone ${sA?.pool?.meanWaitMs.toFixed(3)}), server loop delay p99 ${us(sL?.loop?.p99Ms)} ms; control with a busy core instead of the report: p99 ${us(sH?.light.p99Ms)} ms.`,
+  );
+  add(
+    both(sRps, nRps, (s, n) => s >= 0.9 * n),
+    `app-vs-naive|Light req/s alone ≥ 0.9× naive|no report running|${rate(sRps)} req/s|≥ ${rate(both(nRps, 0.9, (n, k) => k * n))} (0.9 × naive ${rate(nRps)})`,
+    () =>
+      `server CPU per request: smartasync ${us(total(sA?.cpu))} µs (main thread ${us(sA?.cpu?.mainUs)}, workers ${us(sA?.cpu?.workersUs)}), naive ${us(total(nA?.cpu))} µs; every core is busy, so req/s follows CPU per request.`,
+  );
+  add(
+    both(sRps, mRps, (s, m) => s > m),
+    `app-vs-manual|Light req/s ahead of manual piscina|no report running|${rate(sRps)} req/s|> ${rate(mRps)} (manual piscina)`,
   );
   return out;
 }
@@ -151,102 +133,86 @@ function issue7(r: Results): TargetCheck[] {
   const t = ok(r.traffic);
   if (!t) return [];
   const [sp, ol, mx, app, idle] = [ok(t.spaced), ok(t.openloop), ok(t.mixed), ok(t.app), ok(t.idle)];
-  const out: TargetCheck[] = [];
+  const [out, add] = collect();
   if (sp) {
     const [s, p, raw] = [SUBJECT, PEER, RAW].map((id) => get(sp.candidates, id));
     for (const gap of GAPS) {
       const [a, b] = [s?.gaps[gap], p?.gaps[gap]];
       const [sa, pb] = [a?.latency.p99, b?.latency.p99];
       const goal = both(sa, pb, (x, y) => (x <= y / 2 ? ', goal met' : ', goal not met')) ?? '';
-      out.push(
-        target(
-          both(sa, pb, (x, y) => x <= y),
-          `traffic-spaced|Spaced calls: p99 ≤ piscina p99 (goal ≤ ½)|${GAP_LABEL[gap]}|${ms(sa)} ms (${ratio(sa, pb)})|≤ ${ms(pb)} ms (piscina p99; goal ≤ ${ms(both(pb, 2, (y, k) => y / k))} ms${goal})`,
-          () => a && b && `smartasync: ${where(a)}. piscina: ${where(b)}.`,
-        ),
+      add(
+        both(sa, pb, (x, y) => x <= y),
+        `traffic-spaced|Spaced calls: p99 ≤ piscina p99 (goal ≤ ½)|${GAP_LABEL[gap]}|${ms(sa)} ms (${ratio(sa, pb)})|≤ ${ms(pb)} ms (piscina p99; goal ≤ ${ms(both(pb, 2, (y, k) => y / k))} ms${goal})`,
+        () => a && b && `smartasync: ${where(a)}. piscina: ${where(b)}.`,
       );
     }
     // A light call takes well under a millisecond: one over 5 ms waited for something else, a timer.
     const count = (c: typeof s, k: 'slow' | 'all') =>
       GAPS.reduce((n, g) => n + (c?.gaps[g] ? (k === 'slow' ? c.gaps[g].slow.count : c.gaps[g].latency.count) : 0), 0);
     const share = (c: typeof s) => (count(c, 'all') ? count(c, 'slow') / count(c, 'all') : undefined);
-    out.push(
-      target(
-        share(s) === undefined ? undefined : share(s)! <= 0.01,
-        `traffic-timer|Spaced calls: none waits for a timer (≤ 1% over 5 ms)|all gaps|${pct(share(s))} (${count(s, 'slow')} of ${count(s, 'all')})|≤ 1% (piscina ${pct(share(p))}, raw ${pct(share(raw))})`,
-        () =>
-          s &&
-          GAPS.map((g) => {
-            const x = s.gaps[g]?.slow;
-            return `${GAP_LABEL[g]}: slow calls median ${ms(x?.medianMs)} ms, ${ms(x?.queueMedianMs)} before the body started, ${ms(x?.replyMedianMs)} after it ended`;
-          }).join('; '),
-      ),
+    add(
+      share(s) === undefined ? undefined : share(s)! <= 0.01,
+      `traffic-timer|Spaced calls: none waits for a timer (≤ 1% over 5 ms)|all gaps|${pct(share(s))} (${count(s, 'slow')} of ${count(s, 'all')})|≤ 1% (piscina ${pct(share(p))}, raw ${pct(share(raw))})`,
+      () =>
+        s &&
+        GAPS.map((g) => {
+          const x = s.gaps[g]?.slow;
+          return `${GAP_LABEL[g]}: slow calls median ${ms(x?.medianMs)} ms, ${ms(x?.queueMedianMs)} before the body started, ${ms(x?.replyMedianMs)} after it ended`;
+        }).join('; '),
     );
   }
   for (const [k, rt] of (ol?.rates ?? []).entries()) {
     const [s, p] = [get(ol!.candidates, SUBJECT), get(ol!.candidates, PEER)];
     const [a, b] = [s?.points[k]?.rec, p?.points[k]?.rec];
-    out.push(
-      target(
-        both(a?.latency.p99, b?.latency.p99, (x, y) => x <= y),
-        `traffic-openloop|Open-loop p99 ≤ piscina p99|${rate6(rt)} calls/s (${pct(rt / ol!.saturation, 0)} of saturation)|${ms(a?.latency.p99)} ms (${ratio(a?.latency.p99, b?.latency.p99)})|≤ ${ms(b?.latency.p99)} ms (piscina p99)`,
-        () => a && b && `smartasync: sender late p99 ${ms(a.split.lag.p99)} ms, ${where(a)}. piscina: ${where(b)}.`,
-      ),
+    add(
+      both(a?.latency.p99, b?.latency.p99, (x, y) => x <= y),
+      `traffic-openloop|Open-loop p99 ≤ piscina p99|${rate6(rt)} calls/s (${pct(rt / ol!.saturation, 0)} of saturation)|${ms(a?.latency.p99)} ms (${ratio(a?.latency.p99, b?.latency.p99)})|≤ ${ms(b?.latency.p99)} ms (piscina p99)`,
+      () => a && b && `smartasync: sender late p99 ${ms(a.split.lag.p99)} ms, ${where(a)}. piscina: ${where(b)}.`,
     );
   }
   if (mx) {
     const s = get(mx.candidates, SUBJECT);
     const [a, l] = [s?.alone?.latency.p99, s?.loaded?.latency.p99];
-    out.push(
-      target(
-        both(a, l, (a, l) => l <= 2 * a),
-        `traffic-mixed|Light p99 under long calls ≤ 2× light alone|${mx.workers} workers, ${mx.longCallers} callers of ${mx.longMs} ms calls|${ms(l)} ms|≤ ${ms(both(a, 2, (a, k) => k * a))} ms (2 × ${ms(a)} ms alone)`,
-        () => s?.loaded && `under long calls: ${where(s.loaded)}.`,
-      ),
+    add(
+      both(a, l, (a, l) => l <= 2 * a),
+      `traffic-mixed|Light p99 under long calls ≤ 2× light alone|${mx.workers} workers, ${mx.longCallers} callers of ${mx.longMs} ms calls|${ms(l)} ms|≤ ${ms(both(a, 2, (a, k) => k * a))} ms (2 × ${ms(a)} ms alone)`,
+      () => s?.loaded && `under long calls: ${where(s.loaded)}.`,
     );
   }
   if (app) {
     const sc = (b: string, s: string) => app.scenarios.find((x) => x.build === b && x.scenario === s);
     const [sA, sR] = [sc(SUBJECT, 'alone'), sc(SUBJECT, 'with-report')];
-    out.push(
-      target(
-        both(sA?.latency.p99, sR?.latency.p99, (a, l) => l <= 2 * a),
-        `traffic-app-report|App: GET /users/:id p99 under the report ≤ 2× alone|smartasync build, defaults; ${app.reportConnections} clients loop the report|${ms(sR?.latency.p99)} ms|≤ ${ms(both(sA?.latency.p99, 2, (a, k) => k * a))} ms (2 × ${ms(sA?.latency.p99)} ms alone)`,
-        () =>
-          `pool wait ${ms(sR?.pool?.meanWaitMs)} ms/call (alone ${ms(sA?.pool?.meanWaitMs)}), server loop delay p99 ${ms(sR?.loop?.p99Ms)} ms.`,
-      ),
+    add(
+      both(sA?.latency.p99, sR?.latency.p99, (a, l) => l <= 2 * a),
+      `traffic-app-report|App: GET /users/:id p99 under the report ≤ 2× alone|smartasync build, defaults; ${app.reportConnections} clients loop the report|${ms(sR?.latency.p99)} ms|≤ ${ms(both(sA?.latency.p99, 2, (a, k) => k * a))} ms (2 × ${ms(sA?.latency.p99)} ms alone)`,
+      () =>
+        `pool wait ${ms(sR?.pool?.meanWaitMs)} ms/call (alone ${ms(sA?.pool?.meanWaitMs)}), server loop delay p99 ${ms(sR?.loop?.p99Ms)} ms.`,
     );
     for (const rt of app.rates) {
       const [s, m] = [sc(SUBJECT, `open-${rt}`), sc('manual-piscina', `open-${rt}`)];
-      out.push(
-        target(
-          both(s?.latency.p99, m?.latency.p99, (x, y) => x <= y),
-          `traffic-app-open|App open-loop: GET /users/:id p99 ≤ manual piscina|${rate6(rt)} req/s, Poisson|${ms(s?.latency.p99)} ms (${ratio(s?.latency.p99, m?.latency.p99)})|≤ ${ms(m?.latency.p99)} ms (manual piscina p99)`,
-          () =>
-            `pool wait ${ms(s?.pool?.meanWaitMs)} ms/call, server loop delay p99 ${ms(s?.loop?.p99Ms)} ms (manual piscina ${ms(m?.loop?.p99Ms)}).`,
-        ),
+      add(
+        both(s?.latency.p99, m?.latency.p99, (x, y) => x <= y),
+        `traffic-app-open|App open-loop: GET /users/:id p99 ≤ manual piscina|${rate6(rt)} req/s, Poisson|${ms(s?.latency.p99)} ms (${ratio(s?.latency.p99, m?.latency.p99)})|≤ ${ms(m?.latency.p99)} ms (manual piscina p99)`,
+        () =>
+          `pool wait ${ms(s?.pool?.meanWaitMs)} ms/call, server loop delay p99 ${ms(s?.loop?.p99Ms)} ms (manual piscina ${ms(m?.loop?.p99Ms)}).`,
       );
     }
     const fr = (b: string) => app.firstRequest.find((x) => x.build === b && !x.error);
     const [main, naive] = [fr('smartasync (npm start)'), fr('naive')];
-    out.push(
-      target(
-        both(main?.firstMs, main?.warmMs, (f, w) => f <= 2 * w),
-        `traffic-first|First request after start ≤ 2× a warm request|users API started as \`npm start\`|${ms(main?.firstMs)} ms|≤ ${ms(both(main?.warmMs, 2, (w, k) => k * w))} ms (2 × ${ms(main?.warmMs)} ms warm)`,
-        () =>
-          `the naive build, no worker at all, takes ${ms(naive?.firstMs)} vs ${ms(naive?.warmMs)} ms: the server's own cold path.`,
-      ),
+    add(
+      both(main?.firstMs, main?.warmMs, (f, w) => f <= 2 * w),
+      `traffic-first|First request after start ≤ 2× a warm request|users API started as \`npm start\`|${ms(main?.firstMs)} ms|≤ ${ms(both(main?.warmMs, 2, (w, k) => k * w))} ms (2 × ${ms(main?.warmMs)} ms warm)`,
+      () =>
+        `the naive build, no worker at all, takes ${ms(naive?.firstMs)} vs ${ms(naive?.warmMs)} ms: the server's own cold path.`,
     );
   }
   if (idle) {
     const [s, p, n] = [SUBJECT, PEER, 'node'].map((id) => get(idle.candidates, id));
-    out.push(
-      target(
-        s?.coreShare === undefined ? undefined : s.coreShare <= 0.01,
-        `traffic-idle|Idle pool CPU ≤ 1% of one core|${idle.workers} warm workers, ${idle.seconds} s|${pct(s?.coreShare, 2)}|≤ 1% (piscina ${pct(p?.coreShare, 2)}, Node with no pool ${pct(n?.coreShare, 2)})`,
-        () =>
-          `workers switched in ${s?.wakeupsPerS?.workers.toFixed(0)} times a second, the main thread ${s?.wakeupsPerS?.main.toFixed(0)}.`,
-      ),
+    add(
+      s?.coreShare === undefined ? undefined : s.coreShare <= 0.01,
+      `traffic-idle|Idle pool CPU ≤ 1% of one core|${idle.workers} warm workers, ${idle.seconds} s|${pct(s?.coreShare, 2)}|≤ 1% (piscina ${pct(p?.coreShare, 2)}, Node with no pool ${pct(n?.coreShare, 2)})`,
+      () =>
+        `workers switched in ${s?.wakeupsPerS?.workers.toFixed(0)} times a second, the main thread ${s?.wakeupsPerS?.main.toFixed(0)}.`,
     );
   }
   return out;
