@@ -211,13 +211,16 @@ export async function observed<T>(s: Server, run: () => Promise<T>) {
   const after = await poolCounters(s);
   const n = before && after ? after.calls - before.calls : 0;
   const ms = (x: number) => (x * 1000) / n;
-  const pool = n > 0 && {
-    calls: n,
-    meanWaitMs: ms(after!.waitS - before!.waitS),
-    meanRunMs: ms(after!.runS - before!.runS),
-    maxWaitMs: after!.maxWaitS * 1000,
-  };
-  return { out, ...(pool && { pool }), ...(loop && { loop }) };
+  const pool =
+    n > 0
+      ? {
+          calls: n,
+          meanWaitMs: ms(after!.waitS - before!.waitS),
+          meanRunMs: ms(after!.runS - before!.runS),
+          maxWaitMs: after!.maxWaitS * 1000,
+        }
+      : undefined;
+  return { out, pool, loop }; // undefined ones are left out of results.json
 }
 
 /** The median of each numeric field over `xs` (undefined when there is none). */

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
 import { threads, type Threads } from '../lib/proc.ts';
+import { sum } from '../lib/stats.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import * as http from './http.ts';
 import type { Build, Server } from './http.ts';
@@ -57,14 +58,8 @@ async function measure(s: Server, scenario: Scenario, seconds: number, round: nu
   const reported = await report?.done;
   // Light-scenario CPU only: with the report running, its CPU would be charged to the light requests.
   const cpu = scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), ownCpuUs() - cpu0, light.requests) : undefined;
-  return {
-    build: s.build,
-    scenario,
-    round,
-    light,
-    ...(reported && { report: reported }),
-    ...{ ...(pool && { pool }), ...(cpu && { cpu }), ...(loop && { loop }) },
-  };
+  // Undefined fields are left out of results.json.
+  return { build: s.build, scenario, round, light, report: reported, pool, cpu, loop };
 }
 
 export type AppResult = Awaited<ReturnType<typeof runApp>>;
@@ -106,21 +101,8 @@ export async function runApp(o: { size: Size; log: (m: string) => void }) {
       const med = <K extends 'light' | 'report' | 'pool' | 'cpu' | 'loop'>(k: K) =>
         http.medians(ms.flatMap((m) => (m[k] ? [m[k]!] : [])));
       const [light, report, pool, cpu, loop] = [med('light'), med('report'), med('pool'), med('cpu'), med('loop')];
-      for (const k of ['requests', 'errors', 'non2xx'] as const)
-        if (light) light[k] = ms.reduce((n, x) => n + x.light[k], 0);
-      return light
-        ? [
-            {
-              build,
-              scenario,
-              light,
-              ...(report && { report }),
-              ...(pool && { pool }),
-              ...(cpu && { cpu }),
-              ...(loop && { loop }),
-            },
-          ]
-        : [];
+      for (const k of ['requests', 'errors', 'non2xx'] as const) if (light) light[k] = sum(ms, (x) => x.light[k]);
+      return light ? [{ build, scenario, light, report, pool, cpu, loop }] : [];
     }),
   );
   const params = {

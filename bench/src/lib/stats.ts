@@ -23,6 +23,8 @@ export function median(xs: ArrayLike<number>): number {
   return n === 0 ? Number.NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
+export const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+
 /** Per-round values of one metric: the median over rounds, the min–max and the quartiles. */
 export type Spread = ReturnType<typeof spread>;
 export function spread(values: number[]) {

@@ -9,7 +9,7 @@ import { DEFAULT_REPORT_COST } from 'users-api/manager';
 import * as http from '../app/http.ts';
 import type { Build } from '../app/http.ts';
 import { workerThreads } from '../lib/proc.ts';
-import { Latencies, median, spread } from '../lib/stats.ts';
+import { Latencies, median, spread, sum } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 
 const BUILDS: { build: Build; note: string }[] = [
@@ -48,21 +48,16 @@ async function firstRequest(kind: FirstBuild, url: string, starts: number, warmC
   const entry = main
     ? 'examples/users-api/src/main.ts (npm start, the default DATA_MODE)'
     : `bench/src/app/server.ts ${kind}`;
-  const env = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    // DATA_MODE unset: the app's default, as shipped.
-    DATABASE_URL: url,
-    LOG_LEVEL: 'info',
-  };
-  const runs: {
+  // DATA_MODE unset: the app's default, as shipped.
+  const env = { ...process.env, HOST: '127.0.0.1', PORT: '0', DATABASE_URL: url, LOG_LEVEL: 'info' };
+  type Start = {
     listenMs: number;
     firstMs: number;
     warmMs: number;
     workersAtFirst?: number;
     workersAfterFirst?: number;
-  }[] = [];
+  };
+  const runs: Start[] = [];
   for (let k = 0; k < starts; k++) {
     const t0 = performance.now();
     const s = main
@@ -109,10 +104,8 @@ export type TrafficAppResult = Awaited<ReturnType<typeof runTrafficApp>>;
 export async function runTrafficApp(o: { size: Size; log: (m: string) => void }) {
   const p = TRAFFIC[o.size].app;
   // Per build and scenario: every request of every round in one histogram, and each round's figures.
-  const cells = new Map<
-    string,
-    { build: Build; scenario: string; rate?: number; rec: Latencies; rounds: Observed[] }
-  >();
+  type Cell = { build: Build; scenario: string; rate?: number; rec: Latencies; rounds: Observed[] };
+  const cells = new Map<string, Cell>();
   const [[scenarios, errors], firstRequests] = await http.withServers(
     BUILDS.map((b) => b.build),
     DEFAULT_REPORT_COST,
@@ -184,17 +177,20 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
         const report = rounds.some((r) => r.out.report)
           ? { requestsPerSec: med((r) => r.out.report?.requestsPerSec), p50Ms: med((r) => r.out.report?.p50Ms) }
           : undefined;
-        const latency = rec.dist();
+        const [latency, achieved, errors] = [rec.dist(), med((r) => r.out.achieved), sum(rounds, (r) => r.out.errors)];
         rec.destroy();
+        // Undefined fields (rate, report, pool, loop where there are none) are left out of results.json.
         return {
           build,
           scenario,
-          ...(rate !== undefined && { rate }),
-          achieved: med((r) => r.out.achieved),
+          rate,
+          achieved,
           latency,
-          errors: rounds.reduce((n, r) => n + r.out.errors, 0),
+          errors,
           p99Rounds: spread(rounds.map((r) => r.out.p99)),
-          ...{ ...(report && { report }), ...(pool && { pool }), ...(loop && { loop }) },
+          report,
+          pool,
+          loop,
         };
       });
       return [scenarios, errors] as const;
