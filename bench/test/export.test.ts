@@ -8,19 +8,10 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type ExportFigures, verdicts } from '../src/export/run.ts';
 
-const figure = (
-  candidate: ExportFigures['candidate'],
-  ms: number,
-  rssGrowthMb: number,
-  alone: number,
-  during: number,
-) => ({
-  candidate,
-  ms,
-  rssGrowthMb,
-  lightAloneP99Ms: alone,
-  lightDuringP99Ms: during,
-});
+type Figure = [ExportFigures['candidate'], number, number, number, number];
+const figure = (...[candidate, ms, rssGrowthMb, lightAloneP99Ms, lightDuringP99Ms]: Figure): ExportFigures => {
+  return { candidate, ms, rssGrowthMb, lightAloneP99Ms, lightDuringP99Ms };
+};
 
 test('verdicts: RSS budget scales with the rows, p99 against alone, time against .all()', () => {
   const met = verdicts([figure('stream', 1100, 30, 1, 1.9), figure('all', 1000, 400, 1, 9)], 1_000_000);

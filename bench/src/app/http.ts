@@ -187,13 +187,9 @@ async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
   const text = await (await fetch(`${s.base}/metrics`)).text();
   const read = (name: string) =>
     Number(new RegExp(`^smartasync_pool_${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const [calls, waitS, runS, maxWaitS] = [
-    'completed_calls_total',
-    'wait_seconds_total',
-    'run_seconds_total',
-    'wait_seconds_max',
-  ].map(read);
-  return { calls: calls!, waitS: waitS!, runS: runS!, maxWaitS: maxWaitS! };
+  const names = 'completed_calls_total wait_seconds_total run_seconds_total wait_seconds_max';
+  const [calls, waitS, runS, maxWaitS] = names.split(' ').map(read) as [number, number, number, number];
+  return { calls, waitS, runS, maxWaitS };
 }
 
 /** The server's event-loop delay since the last read (a bench-only route of ./server.ts); reading resets it. */
@@ -225,14 +221,10 @@ export async function observed<T>(s: Server, run: () => Promise<T>) {
 
 /** The median of each numeric field over `xs` (undefined when there is none). */
 export function medians<T extends Record<string, number>>(xs: T[]): T | undefined {
-  if (!xs.length) return undefined;
-  return Object.fromEntries(
-    Object.keys(xs[0]!).map((k) => [
-      k,
-      rank(
-        xs.map((x) => x[k]!),
-        0.5,
-      ),
-    ]),
-  ) as T;
+  const median = (k: string) =>
+    rank(
+      xs.map((x) => x[k]!),
+      0.5,
+    );
+  return xs.length ? (Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, median(k)])) as T) : undefined;
 }

@@ -12,7 +12,7 @@ import { migrate } from 'users-api/migrate';
 import { startServer, stopServer } from '../app/http.ts';
 import type { runMeta } from '../lib/proc.ts';
 import { median, rank } from '../lib/stats.ts';
-import { table } from '../report/format.ts';
+import { table, verdict } from '../report/format.ts';
 
 export type Candidate = 'stream' | 'all' | 'piscina';
 export const CANDIDATES: { id: Candidate; note: string }[] = [
@@ -190,7 +190,7 @@ export function writeResults(out: string, o: ExportOptions, runs: ExportRun[], m
     '',
     table(
       'target (streamed export)|measured|required|verdict',
-      checks.map((v) => `${v.target} | ${v.measured} | ${v.required} | ${v.met ? '✅ met' : '❌ missed'}`),
+      checks.map((v) => `${v.target} | ${v.measured} | ${v.required} | ${verdict(v.met)}`),
     ),
     '',
   ];

@@ -25,6 +25,8 @@ export function target(ok: boolean | undefined, row: string, why?: () => string 
   return { id, target: name, where, value, required, verdict, why: ok === false ? why?.() : undefined };
 }
 
+export const verdict = (met: boolean) => (met ? '✅ met' : '❌ missed');
+
 /** A Markdown table: header cells separated by `|`, each row's cells by ` | `; every column but the first right-aligned. */
 export function table(head: string, rows: string[]): string {
   const cols = head.split('|');

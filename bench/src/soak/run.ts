@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { machineLoad, runMeta } from '../lib/proc.ts';
 import { median } from '../lib/stats.ts';
-import { renderSvg, table } from '../report/format.ts';
+import { renderSvg, table, verdict } from '../report/format.ts';
 import type { SoakJob, SoakLine, SoakSample } from './child.ts';
 
 export const CANDIDATES = ['smartasync', 'piscina'] as const;
@@ -149,9 +149,7 @@ export function soakVerdicts(r: SoakResults) {
 
 function soakMarkdown(r: SoakResults): string {
   const m = r.meta;
-  const verdicts = soakVerdicts(r).map(
-    (v) => `${v.target} | ${v.value} | ${v.required} | ${v.met ? '✅ met' : '❌ missed'}`,
-  );
+  const verdicts = soakVerdicts(r).map((v) => `${v.target} | ${v.value} | ${v.required} | ${verdict(v.met)}`);
   const rows = r.runs.map(({ candidate: c, summary: s, error }) =>
     s
       ? `${c === 'smartasync' ? '**smartasync**' : c} | ${f0(s.callsPerSecond / 1000)}k | ${f0(s.rssBefore)} | ${f0(s.rssMid)} | ${f0(s.rssEnd)} | ${f0(s.rssPeak)} | **${f0(s.growth)}** | ` +
