@@ -92,15 +92,10 @@ const timeoutMs = (job: Job) => job.rounds * 60_000 + 60_000;
 // Sections 1–4. Latency sections use one worker: with more, successive calls alternate between threads
 // and each finds its worker asleep, which measures the scheduler, not the library.
 const base = { inFlight: IN_FLIGHT, only };
+const microModes = modes.length ? modes : (['unpinned'] as Mode[]);
 const jobs = MICRO.filter((s) => sections.includes(s)).flatMap((section) =>
   (section === 'throughput' ? (o.workers?.split(',').map(Number) ?? [1, 2]) : [1]).flatMap((workers) =>
-    (modes.length ? modes : (['unpinned'] as Mode[])).map((mode): Job => ({
-      section,
-      mode,
-      workers,
-      ...PARAMS[size][section],
-      ...base,
-    })),
+    microModes.map((mode): Job => ({ section, mode, workers, ...PARAMS[size][section], ...base })),
   ),
 );
 for (const [i, job] of jobs.entries()) {
@@ -127,23 +122,10 @@ if (profile && (!only || only.some((x) => x.startsWith('smartasync'))))
   for (const section of (['throughput', 'roundtrip', 'payload', 'sync'] as const).filter((s) => sections.includes(s))) {
     const candidate = section === 'sync' ? 'smartasync.sync' : 'smartasync';
     const p = PARAMS[size][section];
-    const job: Job = {
-      ...base,
-      section,
-      mode: 'unpinned',
-      workers: 1,
-      only: [candidate],
-      rounds: Math.max(2, Math.ceil(p.rounds / 2)),
-      block: p.block,
-    };
-    const res: ProfileResult = {
-      label: `${section}, 1 worker, ${candidate}, unpinned`,
-      section,
-      candidate,
-      workers: 1,
-      calls: 0,
-      threads: [],
-    };
+    const rounds = Math.max(2, Math.ceil(p.rounds / 2));
+    const job: Job = { ...base, section, mode: 'unpinned', workers: 1, only: [candidate], rounds, block: p.block };
+    const label = `${section}, 1 worker, ${candidate}, unpinned`;
+    const res: ProfileResult = { label, section, candidate, workers: 1, calls: 0, threads: [] };
     log(`[profile] ${section} ${candidate}`);
     const dir = mkdtempSync(join(tmpdir(), 'smartasync-prof-'));
     try {

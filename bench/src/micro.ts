@@ -147,20 +147,10 @@ export async function interleave<I extends { close(): Promise<void> }>(
   return slots.map((s) => {
     const metrics = Object.fromEntries(Object.entries(s.perRound).map(([k, v]) => [k, spread(v)]));
     const all = s.samples.length ? sortedCopy(s.samples.flatMap((a) => [...a])) : undefined;
-    const pooled = all && {
-      p50: quantile(all, 0.5),
-      p90: quantile(all, 0.9),
-      p99: quantile(all, 0.99),
-      max: all[all.length - 1]!,
-      calls: all.length,
-    };
-    return {
-      ...s.info,
-      metrics,
-      perRound: s.perRound,
-      ...(s.error ? { error: s.error } : {}),
-      ...(pooled ? { pooled } : {}),
-    };
+    const q = (p: number) => quantile(all!, p);
+    const pooled = all && { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: all[all.length - 1]!, calls: all.length };
+    // `pooled` is undefined where there are no samples: JSON leaves it out.
+    return { ...s.info, metrics, perRound: s.perRound, ...(s.error ? { error: s.error } : {}), pooled };
   });
 }
 

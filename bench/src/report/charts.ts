@@ -70,14 +70,15 @@ export function charts(r: Results): Record<string, object | undefined> {
       p99: s.light.p99Ms,
     }));
     const builds = ['smartasync', 'smartasync-auto', 'manual-piscina', 'naive'];
+    const panels = [
+      ['rps', 'light requests / s'],
+      ['p50', 'light p50 ms'],
+      ['p99', 'light p99 ms'],
+    ];
     specs.app = {
       ...frame(r, 'Users API: GET /users/:id under autocannon', 'alone, with the report, next to a busy core'),
       data: { values },
-      hconcat: [
-        panel('rps', 'light requests / s', 'build', builds, 'scenario', scenarios),
-        panel('p50', 'light p50 ms', 'build', builds, 'scenario', scenarios),
-        panel('p99', 'light p99 ms', 'build', builds, 'scenario', scenarios),
-      ],
+      hconcat: panels.map(([k, title]) => panel(k!, title!, 'build', builds, 'scenario', scenarios)),
     };
   }
   const t = ok(r.traffic);
@@ -95,6 +96,7 @@ export function charts(r: Results): Record<string, object | undefined> {
       hconcat: ['p50', 'p99', 'max'].map((k) => panel(k, `${k} ms`, 'gap', [...GAPS], 'candidate', pools, true)),
     };
   const ol = t && ok(t.openloop);
+  const rates = ol?.rates.map((x) => String(Math.round(x))) ?? [];
   if (ol)
     specs['traffic-openloop'] = {
       ...frame(r, 'Open-loop arrivals: latency from the intended send time', `${log} · by offered calls/s`),
@@ -103,17 +105,7 @@ export function charts(r: Results): Record<string, object | undefined> {
           c.points.map((p) => ({ candidate: star(c.id), rate: String(Math.round(p.rate)), ...p.rec.latency })),
         ),
       },
-      hconcat: ['p50', 'p99', 'p999'].map((k) =>
-        panel(
-          k,
-          `${k} ms`,
-          'rate',
-          ol.rates.map((x) => String(Math.round(x))),
-          'candidate',
-          pools,
-          true,
-        ),
-      ),
+      hconcat: ['p50', 'p99', 'p999'].map((k) => panel(k, `${k} ms`, 'rate', rates, 'candidate', pools, true)),
     };
   const mx = t && ok(t.mixed);
   if (mx) {
@@ -123,20 +115,10 @@ export function charts(r: Results): Record<string, object | undefined> {
       data: {
         values: mx.candidates.flatMap((c) =>
           c.alone && c.loaded
-            ? [
-                {
-                  candidate: star(c.id),
-                  phase: phases[0]!,
-                  p99: c.alone.latency.p99,
-                  long: c.longAlone?.median ?? NaN,
-                },
-                {
-                  candidate: star(c.id),
-                  phase: phases[1]!,
-                  p99: c.loaded.latency.p99,
-                  long: c.longLoaded?.median ?? NaN,
-                },
-              ]
+            ? [c.alone.latency.p99, c.loaded.latency.p99].map((p99, k) => {
+                const long = (k ? c.longLoaded : c.longAlone)?.median ?? NaN;
+                return { candidate: star(c.id), phase: phases[k]!, p99, long };
+              })
             : [],
         ),
       },
@@ -147,20 +129,13 @@ export function charts(r: Results): Record<string, object | undefined> {
     };
   }
   const ta = t && ok(t.app);
+  const scenarios = ['alone', 'with-report', ...(ta?.rates.map((x) => `open-${x}`) ?? [])];
   if (ta)
     specs['traffic-app'] = {
       ...frame(r, 'Users API: GET /users/:id p99', `${log} · one client looping, alone and with the report; open loop`),
       data: { values: ta.scenarios.map((s) => ({ build: star(s.build), scenario: s.scenario, p99: s.latency.p99 })) },
       hconcat: [
-        panel(
-          'p99',
-          'p99 ms',
-          'scenario',
-          ['alone', 'with-report', ...ta.rates.map((x) => `open-${x}`)],
-          'build',
-          ['★ smartasync', 'manual-piscina', 'naive'],
-          true,
-        ),
+        panel('p99', 'p99 ms', 'scenario', scenarios, 'build', ['★ smartasync', 'manual-piscina', 'naive'], true),
       ],
     };
   return specs;
