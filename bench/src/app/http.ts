@@ -221,10 +221,6 @@ export async function observed<T>(s: Server, run: () => Promise<T>) {
 
 /** The median of each numeric field over `xs` (undefined when there is none). */
 export function medians<T extends Record<string, number>>(xs: T[]): T | undefined {
-  const median = (k: string) =>
-    rank(
-      xs.map((x) => x[k]!),
-      0.5,
-    );
-  return xs.length ? (Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, median(k)])) as T) : undefined;
+  const column = (k: string) => xs.map((x) => x[k]!);
+  return xs.length ? (Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, rank(column(k), 0.5)])) as T) : undefined;
 }

@@ -42,9 +42,6 @@ const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
 const at = (h: hdr.Histogram, q: number) => Math.min(h.getValueAtPercentile(q), h.maxValue) / 1000;
 const pq = (h: hdr.Histogram) => ({ p50: at(h, 50), p99: at(h, 99) });
 
-/** Percentiles of one latency distribution, ms, with the histogram itself (compressed base64, µs). */
-export type Dist = ReturnType<Latencies['dist']>;
-
 /** Plain latencies (HTTP responses). */
 export class Latencies {
   protected readonly h = histogram();
@@ -59,22 +56,13 @@ export class Latencies {
   p99(): number {
     return this.count ? at(this.h, 99) : Number.NaN;
   }
+  /** Percentiles of the distribution, ms, with the histogram itself (compressed base64, µs). */
   dist() {
-    const h = this.h;
-    const ms = (q: number) => (h.totalCount ? at(h, q) : Number.NaN);
-    const [max, mean] = h.totalCount ? [h.maxValue / 1000, h.mean / 1000] : [Number.NaN, Number.NaN];
-    const over5ms = h.totalCount ? this.over5 / h.totalCount : 0;
-    return {
-      count: h.totalCount,
-      p50: ms(50),
-      p90: ms(90),
-      p99: ms(99),
-      p999: ms(99.9),
-      max,
-      mean,
-      over5ms,
-      hdr: hdr.encodeIntoCompressedBase64(h),
-    };
+    const [h, count] = [this.h, this.h.totalCount];
+    const ms = (q: number) => (count ? at(h, q) : Number.NaN);
+    const [max, mean] = count ? [h.maxValue / 1000, h.mean / 1000] : [Number.NaN, Number.NaN];
+    const [over5ms, encoded] = [count ? this.over5 / count : 0, hdr.encodeIntoCompressedBase64(h)];
+    return { count, p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9), max, mean, over5ms, hdr: encoded };
   }
   destroy(): void {
     this.h.destroy();
@@ -108,17 +96,15 @@ export class Recorder extends Latencies {
 
   result() {
     const p = this.parts;
-    const slow = (k: 'total' | 'queue' | 'reply') => quantile(sortedCopy(this.slow.map((s) => s[k])), 0.5);
-    return {
-      latency: this.dist(),
-      split: { lag: pq(p.lag), queue: pq(p.queue), run: pq(p.run), reply: pq(p.reply) },
-      slow: {
-        count: this.slow.length,
-        medianMs: slow('total'),
-        queueMedianMs: slow('queue'),
-        replyMedianMs: slow('reply'),
-      },
+    const m = (k: 'total' | 'queue' | 'reply') => quantile(sortedCopy(this.slow.map((s) => s[k])), 0.5);
+    const slow = {
+      count: this.slow.length,
+      medianMs: m('total'),
+      queueMedianMs: m('queue'),
+      replyMedianMs: m('reply'),
     };
+    const split = { lag: pq(p.lag), queue: pq(p.queue), run: pq(p.run), reply: pq(p.reply) };
+    return { latency: this.dist(), split, slow };
   }
 
   override destroy(): void {

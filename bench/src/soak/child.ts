@@ -33,26 +33,15 @@ const pool = await POOLS.find((p) => p.lib === job.candidate)!.create({ workers:
 await Promise.all(Array.from({ length: job.workers * 8 }, (_, k) => pool.lookup(k * 2)));
 
 const emit = (line: SoakLine): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
-let calls = 0;
-let failed = 0;
-let wrong = 0;
+let [calls, failed, wrong] = [0, 0, 0];
 let firstWrong: string | undefined;
 let t0 = performance.now();
 
+const heapOf = ({ used, total, external }: WorkerHeap) => ({ used, total, external });
 function sample() {
-  const m = process.memoryUsage();
-  return {
-    t: (performance.now() - t0) / 1000,
-    calls,
-    failed,
-    rss: m.rss,
-    heapUsed: m.heapUsed,
-    heapTotal: m.heapTotal,
-    external: m.external,
-    workers: [...heaps.values()]
-      .sort((a, b) => a.threadId - b.threadId)
-      .map(({ used, total, external }) => ({ used, total, external })),
-  };
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  const workers = [...heaps.values()].sort((a, b) => a.threadId - b.threadId).map(heapOf);
+  return { t: (performance.now() - t0) / 1000, calls, failed, rss, heapUsed, heapTotal, external, workers };
 }
 
 // Let start-up settle (and every worker report its heap) before the first sample.

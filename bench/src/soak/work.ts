@@ -46,16 +46,7 @@ function reportHeap(): void {
   const now = performance.now();
   if (now - lastReport < 1000) return;
   lastReport = now;
-  if (!channel) {
-    channel = new BroadcastChannel(HEAP_CHANNEL);
-    channel.unref();
-  }
+  channel ??= new BroadcastChannel(HEAP_CHANNEL).unref();
   const h = v8.getHeapStatistics();
-  const report: WorkerHeap = {
-    threadId,
-    used: h.used_heap_size,
-    total: h.total_heap_size,
-    external: h.external_memory,
-  };
-  channel.postMessage(report);
+  channel.postMessage({ threadId, used: h.used_heap_size, total: h.total_heap_size, external: h.external_memory });
 }
