@@ -1,15 +1,8 @@
 // The work every candidate runs on its worker, in one module so that each peer's worker file and
 // smartasync's task module execute byte-for-byte the same function bodies.
 
-export interface Small {
-  ok: true;
-  a: number;
-}
-export interface Row {
-  id: number;
-  name: string;
-  email: string;
-}
+export type Small = { ok: true; a: number };
+export type Row = { id: number; name: string; email: string };
 export const ROWS = 1000;
 
 export function noop(x: { a: number }): Small {

@@ -34,16 +34,12 @@ test('sections 1–4 run end to end on tiny counts and write results, tables and
   run(['--smoke', '--no-pin', '--workers=1', '--sections=roundtrip,throughput,payload,sync', `--out=${out}`], 55_000);
   const jobs = read<Results>(out, 'results.json').jobs.filter((j): j is JobResult => 'candidates' in j);
   assert.deepEqual(jobs.map((j) => j.job.section).sort(), ['payload', 'roundtrip', 'sync', 'throughput']);
-  const ids = (section: string) =>
-    jobs
-      .find((j) => j.job.section === section)!
-      .candidates.map((c) => c.id)
-      .join(' ');
+  const ids = (section: string) => jobs.find((j) => j.job.section === section)!.candidates.map((c) => c.id);
   assert.equal(
-    ids('roundtrip'),
+    ids('roundtrip').join(' '),
     'smartasync piscina:default piscina:best piscina:best-async tinypool:default tinypool:best workerpool:default poolifier:default poolifier:best raw:postMessage floor:atomics',
   );
-  assert.equal(ids('sync'), 'smartasync.sync floor:atomics-sync synckit:default make-synchronous:default');
+  assert.equal(ids('sync').join(' '), 'smartasync.sync floor:atomics-sync synckit:default make-synchronous:default');
   // Peers and baselines must produce figures; the subject may be unbuilt (then reported, not fatal).
   for (const j of jobs)
     for (const c of j.candidates.filter((c) => c.kind !== 'subject')) {

@@ -62,15 +62,17 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
       ...(line ? [`  - ${line}`] : []),
     ].join('\n');
   });
-  const problems = [
-    ...r.jobs.flatMap((j) =>
-      'error' in j ? [`- job ${j.job.section} ${j.job.mode} workers=${j.job.workers} failed: ${j.error}`] : [],
-    ),
+  const problems = r.jobs.flatMap((j) =>
+    'error' in j ? [`- job ${j.job.section} ${j.job.mode} workers=${j.job.workers} failed: ${j.error}`] : [],
+  );
+  const [issue7, issue4] = [
+    checks.filter((c) => c.id.startsWith('traffic')),
+    checks.filter((c) => !c.id.startsWith('traffic')),
   ];
   const chart = (n: string) => (charts.includes(n) ? `![${n}](${n}.svg)\n\n` : '');
   const loads = (xs?: number[]) => xs?.map((x) => x.toFixed(2)).join(' ') ?? '?';
   const warn = (on: boolean, text: string) => (on ? `\n**${text}**\n` : '');
-  const issue = (n: string, cs: TargetCheck[], none: string) =>
+  const issue = (cs: TargetCheck[], none: string) =>
     cs.length
       ? `${cs.filter((c) => c.verdict === 'met').length} met, ${cs.filter((c) => c.verdict === 'missed').length} missed.\n\n${targetsTable(cs)}`
       : none;
@@ -87,19 +89,11 @@ Figures are the **median over rounds**, min–max over rounds in small print; "p
 
 ## Targets (issue 4)
 
-${issue(
-  '4',
-  checks.filter((c) => !c.id.startsWith('traffic')),
-  '_No comparison of issue 4 in this run._',
-)}
+${issue(issue4, '_No comparison of issue 4 in this run._')}
 
 ## Targets (issue 7, server traffic)
 
-${issue(
-  '7',
-  checks.filter((c) => c.id.startsWith('traffic')),
-  '_The traffic section was not run (`--sections=traffic`)._',
-)}
+${issue(issue7, '_The traffic section was not run (`--sections=traffic`)._')}
 ${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
 ## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
 
