@@ -108,13 +108,8 @@ try {
     }
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const r of rows)
-    console.log(
-      r
-        .map((cell, c) => cell.padEnd(widths[c]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ');
+  for (const r of rows) console.log(line(r).trimEnd());
   console.log(`\n${worse} figure(s) worse beyond noise`);
 } finally {
   rmSync(work, { recursive: true, force: true });

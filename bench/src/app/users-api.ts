@@ -105,12 +105,8 @@ export async function runApp(o: { size: Size; log: (m: string) => void }) {
       return light ? [{ build, scenario, light, report, pool, cpu, loop }] : [];
     }),
   );
-  const params = {
-    seconds: p.seconds,
-    rounds: p.rounds,
-    lightConnections: LIGHT_CONNECTIONS,
-    reportConnections: REPORT_CONNECTIONS,
-  };
+  const { seconds, rounds } = p;
+  const params = { seconds, rounds, lightConnections: LIGHT_CONNECTIONS, reportConnections: REPORT_CONNECTIONS };
   return {
     params: { ...params, users: http.USERS, reportCost: DEFAULT_REPORT_COST, builds: BUILDS },
     measurements,

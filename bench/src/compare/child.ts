@@ -36,17 +36,11 @@ async function load(dir: string, size: number): Promise<Instance> {
   if (dir === PEER) {
     const pool = await asyncCandidates.find((c) => c.id === 'piscina:best-async')!.create({ workers: size });
     const synckit = await syncCandidates.find((c) => c.id === 'synckit:default')!.create();
-    const echoPool = new Piscina({
-      filename: new URL('../workers/pool-task.ts', import.meta.url).href,
-      maxThreads: size,
-    });
+    const filename = new URL('../workers/pool-task.ts', import.meta.url).href;
+    const echoPool = new Piscina({ filename, maxThreads: size });
     const echo = <T>(x: T) => echoPool.run(x, { name: 'echo' }) as Promise<T>;
-    return {
-      noop: pool.noop,
-      sync: synckit.ping,
-      echo,
-      close: () => Promise.all([pool.close(), echoPool.destroy()]).then(() => {}),
-    };
+    const close = () => Promise.all([pool.close(), echoPool.destroy()]).then(() => {});
+    return { noop: pool.noop, sync: synckit.ping, echo, close };
   }
   type Tasks = { noop: Instance['noop'] & { sync: never }; ping: { sync: Instance['sync'] }; echo: Instance['echo'] };
   const t = (await import(pathToFileURL(`${dir}/tasks.mjs`).href)) as Tasks & {

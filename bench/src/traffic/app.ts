@@ -205,15 +205,8 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
             `${kind}: first request ${out.at(-1)!.firstMs.toFixed(2)} ms, warm ${out.at(-1)!.warmMs.toFixed(2)} ms`,
           );
         } catch (err) {
-          out.push({
-            build: kind,
-            entry: '',
-            starts: [],
-            firstMs: NaN,
-            warmMs: NaN,
-            listenMs: NaN,
-            error: String(err),
-          });
+          const none = { entry: '', starts: [], firstMs: NaN, warmMs: NaN, listenMs: NaN };
+          out.push({ build: kind, ...none, error: String(err) });
         }
       }
       return out;

@@ -2,7 +2,7 @@
 // first, then Poisson arrivals at fractions of the lowest, the same seeded schedule for every pool.
 // Latency counts from each call's intended send time (src/lib/arrivals.ts).
 import { pace, poisson, rng } from '../lib/arrivals.ts';
-import { Recorder } from '../lib/stats.ts';
+import { Recorder, sum } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
 import { check, interleavePools, type TrafficInstance } from './pools.ts';
@@ -87,24 +87,14 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
       const points = rates.flatMap((rate, k) => {
         const p99Rounds = r.metrics[`p99_ms_r${k}`];
         if (!mine || !p99Rounds) return [];
-        const ach = mine.achieved[k]!;
-        return [
-          { rate, achieved: ach.reduce((a, b) => a + b, 0) / ach.length, rec: mine.recs[k]!.result(), p99Rounds },
-        ];
+        const achieved = sum(mine.achieved[k]!, (x) => x) / mine.achieved[k]!.length;
+        return [{ rate, achieved, rec: mine.recs[k]!.result(), p99Rounds }];
       });
-      return { ...(saturation.has(r.id) && { saturation: saturation.get(r.id)! }), points };
+      // No saturation (undefined, left out of the JSON) for a pool that failed before measuring it.
+      return { saturation: saturation.get(r.id), points };
     },
   );
   const floor = saturation.size ? Math.min(...saturation.values()) : Number.NaN;
-  return {
-    rounds: o.rounds,
-    seconds: o.seconds,
-    workers: p.workers,
-    workMs: o.workMs,
-    workIters,
-    inFlight: IN_FLIGHT,
-    saturation: floor,
-    rates,
-    candidates,
-  };
+  const [{ rounds, seconds, workMs }, { workers }] = [o, p];
+  return { rounds, seconds, workers, workMs, workIters, inFlight: IN_FLIGHT, saturation: floor, rates, candidates };
 }
