@@ -81,15 +81,9 @@ export async function runIdle(size: Size, only: string[] | undefined, log: (m: s
   for (const id of ids) {
     const job = { id, workers, seconds: p.seconds };
     const opts = { timeoutMs: (p.seconds + 60) * 1000, log: (m: string) => log(`    ${id}: ${m}`) };
-    candidates.push(
-      await runChild<IdleCandidate>(new URL(import.meta.url), 'idle', job, opts).catch((err: unknown) => ({
-        id,
-        lib: '?',
-        kind: 'peer',
-        seconds: p.seconds,
-        error: err instanceof Error ? err.message : String(err),
-      })),
-    );
+    const error = (err: unknown) => (err instanceof Error ? err.message : String(err));
+    const failed = (err: unknown) => ({ id, lib: '?', kind: 'peer', seconds: p.seconds, error: error(err) });
+    candidates.push(await runChild<IdleCandidate>(new URL(import.meta.url), 'idle', job, opts).catch(failed));
   }
   return { seconds: p.seconds, workers, candidates };
 }
