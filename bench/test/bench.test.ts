@@ -140,16 +140,8 @@ test(
     isSvg(dir, 'traffic-spaced traffic-openloop traffic-mixed traffic-app');
     const targets = read<TargetCheck[]>(dir, 'targets.json').filter((x) => x.id.startsWith('traffic'));
     const count = (id: string) => targets.filter((x) => x.id === `traffic-${id}`).length;
-    const expected = {
-      spaced: GAPS.length,
-      openloop: openloop.rates.length,
-      'app-open': p.app.rates.length,
-      timer: 1,
-      mixed: 1,
-      'app-report': 1,
-      first: 1,
-      idle: 1,
-    };
+    const one = { timer: 1, mixed: 1, 'app-report': 1, first: 1, idle: 1 };
+    const expected = { spaced: GAPS.length, openloop: openloop.rates.length, 'app-open': p.app.rates.length, ...one };
     assert.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, count(k)])), expected);
     if (subjectOk)
       for (const x of targets) {
@@ -183,25 +175,13 @@ test('only a full run holding every section rewrites the README headline', () =>
 });
 
 test('results.md warns when other processes took more than 0.1 core during the run', () => {
-  const meta = {
-    date: '2026-01-01T00:00:00Z',
-    size: 'smoke',
-    command: 'x',
-    node: 'v24',
-    cpus: 2,
-    cpuModel: 'cpu',
-    platform: 'linux',
-  };
-  const at = (otherCores: number) =>
-    markdown(
-      {
-        meta: { ...meta, commit: 'c', pinningAvailable: true, loadavgBefore: [0, 0, 0], otherCores },
-        jobs: [],
-        profiles: [],
-      } as unknown as Results,
-      [],
-      [],
-    );
+  const meta = { date: '2026-01-01T00:00:00Z', size: 'smoke', command: 'x', node: 'v24', cpus: 2, cpuModel: 'cpu' };
+  const run = (otherCores: number) => ({
+    meta: { ...meta, platform: 'linux', commit: 'c', pinningAvailable: true, loadavgBefore: [0, 0, 0], otherCores },
+    jobs: [],
+    profiles: [],
+  });
+  const at = (otherCores: number) => markdown(run(otherCores) as unknown as Results, [], []);
   assert.match(
     at(0.52),
     /Other processes kept 0\.52 of the 2 cores busy[\s\S]*\*\*Other processes took 0\.52 cores on average/,
