@@ -28,7 +28,7 @@ import {
   varies,
   type PoisonKind,
 } from './fixtures/fuzz-target.ts';
-import { countTo, SlowTable } from './fixtures/basic.ts';
+import { countTo, exitsMidStream, SlowTable } from './fixtures/basic.ts';
 
 const generated: string[] = [];
 after(async () => {
@@ -445,4 +445,44 @@ test('a worker that dies is reported once per cause, with the cause', async () =
   assert.match(ours[0]!.message, /died with an uncaught error \(thrown from a timer after the call returned\)/);
   assert.match(ours[1]!.message, /exited with code 3/);
   assert.equal(getPool().stats().crashedWorkers, 3);
+});
+
+test("a reader that stops a stream whose worker died hears of it: the generator's finally never ran", async () => {
+  // No express worker: the call that kills the worker goes to the stream's worker, free while
+  // the stream waits for its reader (found by the fuzzer: `break` resolved as if all was well).
+  await freshPool({ size: 1, headOfLine: false });
+  const log = sideEffects();
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const read = (async () => {
+    for await (const item of countTo(100_000, counts.buffer as SharedArrayBuffer)) {
+      assert.equal(item.i, 0);
+      await assert.rejects(die(log.file, 1, 'exit'), WorkerCrashedError);
+      break; // the generator was suspended on the worker that just died
+    }
+  })();
+  await assert.rejects(read, (err: unknown) => {
+    assert.ok(err instanceof WorkerCrashedError, String(err));
+    assert.match(err.message, /countTo\(\)/);
+    return true;
+  });
+  assert.equal(Atomics.load(counts, 1), 0, "the generator's finally did not run: its worker was gone");
+  assert.ok(Atomics.load(counts, 0) > 1, 'the generator had run ahead of its reader');
+  assert.equal(await closesWithin(5_000), 'closed');
+  log.remove();
+});
+
+test('the same from a sync caller: breaking off a blocking stream whose worker died throws its WorkerCrashedError', () => {
+  const counts = new Int32Array(new SharedArrayBuffer(8));
+  const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  assert.throws(
+    () => {
+      for (const item of exitsMidStream.sync(counts.buffer as SharedArrayBuffer)) {
+        assert.equal(item, 0);
+        pause(200); // the bridge ends its own thread 20 ms after the generator started
+        break;
+      }
+    },
+    (err: unknown) => err instanceof WorkerCrashedError && /exitsMidStream\(\)/.test(err.message),
+  );
+  assert.equal(Atomics.load(counts, 1), 0, "the generator's finally did not run");
 });

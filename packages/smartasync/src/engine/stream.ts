@@ -4,6 +4,7 @@
  * more than `window` items ahead. `ItemStream` is read with `for await` (a pool worker's
  * generator); the sync bridge reads the same buffer blocking (sync-bridge.ts).
  */
+import { WorkerCrashedError } from '../errors.ts';
 
 /** How many items a worker may produce ahead of the reader. */
 export const STREAM_WINDOW = 256;
@@ -73,6 +74,15 @@ export class StreamBuffer {
   get ended(): boolean {
     return this.end !== undefined;
   }
+
+  /**
+   * For a reader that stops early: the WorkerCrashedError the stream ended with, if its worker
+   * died before the generator ended there. Its `finally` never ran, and the reader must hear so.
+   */
+  protected crashed(): unknown {
+    const end = this.end;
+    return end && !end.ok && end.error instanceof WorkerCrashedError ? end.error : undefined;
+  }
 }
 
 /** A generator's items, read with `for await`: an async generator whose body runs on a worker. */
@@ -93,21 +103,24 @@ export class ItemStream<T, R> extends StreamBuffer implements AsyncGenerator<T, 
 
   /**
    * `break`, `return` or a throw in a `for await` loop: the generator ends on its worker (its
-   * `finally` runs there) before this resolves.
+   * `finally` runs there) before this resolves. If its worker died first, the `finally` never
+   * ran: this rejects with the stream's WorkerCrashedError (once).
    */
   async return(value?: R | PromiseLike<R>): Promise<IteratorResult<T, R>> {
-    if (!this.closed && !this.ended) {
-      this.closed = true;
+    const first = !this.closed;
+    this.closed = true;
+    if (first && !this.ended) {
       const ended = new Promise<void>((resolve) => (this.onEnd = resolve));
       this.signal('cancel');
       await ended;
     }
-    this.closed = true;
+    const crashed = first ? this.crashed() : undefined;
+    if (crashed) throw crashed;
     return { done: true, value: (await value) as R };
   }
 
   async throw(err: unknown): Promise<IteratorResult<T, R>> {
-    await this.return();
+    await this.return().catch(() => {}); // the error thrown in the loop is the one to report
     throw err;
   }
 

@@ -131,6 +131,7 @@ export function streamBlocking(task: Task): Generator<unknown, unknown, undefine
 class BlockingStream extends StreamBuffer implements Generator<unknown, unknown, undefined> {
   private readonly nextReply: () => Reply;
   private readonly task: Task;
+  private returned = false;
 
   constructor(signal: StreamSignal, nextReply: () => Reply, task: Task) {
     super(signal);
@@ -148,15 +149,23 @@ class BlockingStream extends StreamBuffer implements Generator<unknown, unknown,
 
   /** `break` or `return` in a `for...of` loop: the generator ends on the bridge (its `finally` runs). */
   return(value?: unknown): IteratorResult<unknown, unknown> {
+    const first = !this.returned;
+    this.returned = true;
     if (!this.ended) {
       this.signal('cancel');
       while (!this.ended) this.receive();
     }
+    const crashed = first ? this.crashed() : undefined;
+    if (crashed) throw crashed;
     return { done: true, value };
   }
 
   throw(err: unknown): IteratorResult<unknown, unknown> {
-    this.return();
+    try {
+      this.return();
+    } catch {
+      // the error thrown in the loop is the one to report
+    }
     throw err;
   }
 

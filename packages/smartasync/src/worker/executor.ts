@@ -82,6 +82,13 @@ export class Executor {
     this.control = control;
   }
 
+  /** What the caller calls call `req` (`hash()`, `Db#query()`), for a report on it; 'the call' if unknown here. */
+  labelOf(req: CallRequest): string {
+    const def = this.defs.get(req.target) ?? req.def;
+    const reg = this.targets.get(req.target) ?? (def && lookupKey(def.key));
+    return reg ? labelOf(reg, req.instance?.method) : (def?.label ?? 'the call');
+  }
+
   /** Takes the next message: requests in arrival order; signals to a running stream at once. */
   execute(req: Message): void {
     if (req.op === 'pull') {

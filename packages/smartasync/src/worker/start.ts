@@ -9,7 +9,15 @@ import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { Channel, type Encoding } from '../wire/transport.ts';
 import { encodeThrown } from '../wire/thrown.ts';
-import { CTRL_READY, CTRL_TID, workerBoot, type Message, type Reply, type WorkerBoot } from '../wire/protocol.ts';
+import {
+  CTRL_READY,
+  CTRL_TID,
+  workerBoot,
+  type CallRequest,
+  type Message,
+  type Reply,
+  type WorkerBoot,
+} from '../wire/protocol.ts';
 import { WorkerCrashedError } from '../errors.ts';
 import { Executor } from './executor.ts';
 
@@ -40,7 +48,7 @@ function start(boot: WorkerBoot): void {
   // and the event loop must run freely (its timers and I/O settle the call).
   let inFlight = 0;
   // The bridge's call in progress: the blocked caller's answer if the bridge goes down.
-  let current: number | undefined;
+  let current: CallRequest | undefined;
   const channel = new Channel<Reply, Message>(
     boot.channel!,
     (batch) => {
@@ -50,7 +58,7 @@ function start(boot: WorkerBoot): void {
           continue;
         }
         inFlight++;
-        if (bridge && req.op === 'call') current = req.seq;
+        if (bridge && req.op === 'call') current = req;
         executor.execute(req);
       }
     },
@@ -68,14 +76,14 @@ function start(boot: WorkerBoot): void {
     // encoded throws here, having sent nothing: the executor answers with the error instead.
     channel.send(reply, { encoding, now: bridge || reply.more === true });
     if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
-    if (reply.seq === current && !reply.more) current = undefined;
+    if (reply.seq === current?.seq && !reply.more) current = undefined;
   };
   const ctrl = new Int32Array(boot.ctrl);
   const executor = new Executor(
     send,
     bridge ? undefined : { ctrl, epoch: boot.epoch ?? 0, onRevoked: () => void inFlight-- },
   );
-  if (bridge) answerIfItEnds(() => current, send);
+  if (bridge) answerIfItEnds(() => current && { seq: current.seq, label: executor.labelOf(current) }, send);
   // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
   serving(ctrl, bridge ? undefined : channel);
@@ -96,12 +104,15 @@ function serving(ctrl: Int32Array, channel: Channel<Reply, Message> | undefined)
  * The bridge's caller is blocked on the call in progress: whatever ends this thread (an
  * uncaught error, a rejection no one handled, process.exit), the caller gets an answer.
  */
-function answerIfItEnds(current: () => number | undefined, send: (reply: Reply, encoding: Encoding) => void): void {
+function answerIfItEnds(
+  current: () => { seq: number; label: string } | undefined,
+  send: (reply: Reply, encoding: Encoding) => void,
+): void {
   const crash = (detail: string, err?: unknown): void => {
-    const seq = current();
-    if (seq === undefined) return;
-    const error = new WorkerCrashedError('the call', detail, err === undefined ? undefined : { cause: err });
-    send({ seq, ok: false, value: encodeThrown(error), runMs: 0 }, 'v8');
+    const call = current();
+    if (call === undefined) return;
+    const error = new WorkerCrashedError(call.label, detail, err === undefined ? undefined : { cause: err });
+    send({ seq: call.seq, ok: false, value: encodeThrown(error), runMs: 0 }, 'v8');
   };
   const why = (err: unknown) => (err as Error)?.message ?? String(err);
   process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${why(err)}`, err));
