@@ -6,14 +6,15 @@
 // against structuredClone in the same block). Prints, per figure, the working
 // tree's value over the ref's: the median of the per-round ratios, their range, and whether
 // that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina
-// (best batching configuration) and synckit (.sync()) to every job, and the working tree's ratio to them.
+// (its two best batching configurations, the better of them per round) and synckit (.sync()) to
+// every job, and the working tree's ratio to them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildAt } from './src/compare/build.ts';
-import { PEER, type CompareJob, type Metrics } from './src/compare/child.ts';
+import { PEERS, type CompareJob, type Metrics } from './src/compare/child.ts';
 import { hasTaskset, runChild } from './src/lib/proc.ts';
 import { median, sortedCopy } from './src/lib/stats.ts';
 
@@ -79,12 +80,14 @@ try {
   let worse = 0;
   for (const spec of jobs) {
     const { name, pinned, ...job } = spec;
-    const builds = values.peer ? [base.dir, tree.dir, PEER] : [base.dir, tree.dir];
-    const [a, b, p] = await runJob({ ...job, rounds, builds }, pinned ?? false);
+    const builds = values.peer ? [base.dir, tree.dir, ...Object.keys(PEERS)] : [base.dir, tree.dir];
+    const [a, b, ...peers] = await runJob({ ...job, rounds, builds }, pinned ?? false);
     for (const metric of Object.keys(a![0]!)) {
       const av = a!.map((m) => m[metric]!);
       const bv = b!.map((m) => m[metric]!);
-      const peerRatio = p ? median(sortedCopy(bv.map((v, i) => v / p[i]![metric]!))) : undefined;
+      const best = HIGHER_IS_BETTER.has(metric) ? Math.max : Math.min;
+      const peer = (i: number) => best(...peers.map((p) => p[i]![metric]!));
+      const peerRatio = peers.length > 0 ? median(sortedCopy(bv.map((v, i) => v / peer(i)))) : undefined;
       const ratios = sortedCopy(bv.map((v, i) => v / av[i]!));
       // Leave out the most extreme tenth of the rounds at each end: one odd round is not a verdict.
       const cut = Math.floor(ratios.length / 10);

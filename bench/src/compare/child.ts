@@ -17,7 +17,7 @@ export interface CompareJob {
   readonly inFlight?: number;
   /** Gap between spaced calls: 0 is setImmediate, else milliseconds. */
   readonly gapMs?: number;
-  /** Build directories, each with tasks.mjs; or PEER. */
+  /** Build directories, each with tasks.mjs; or a key of PEERS. */
   readonly builds: readonly string[];
 }
 export type Metrics = Record<string, number>;
@@ -29,12 +29,17 @@ type Instance = {
   close(): Promise<void>;
 };
 
-/** In `CompareJob.builds`: the peer the issue's targets name, piscina in its best batching configuration and synckit for .sync(). */
-export const PEER = 'peer';
+/**
+ * In `CompareJob.builds`: the peer the issue's targets name, piscina in its two best batching
+ * configurations (atomics 'async' and 'sync', which trade places from run to run; the caller
+ * takes the better of the two per round, as the targets do), with synckit for .sync().
+ */
+export const PEERS = { 'peer:async': 'piscina:best-async', 'peer:sync': 'piscina:best' } as const;
 
 async function load(dir: string, size: number): Promise<Instance> {
-  if (dir === PEER) {
-    const pool = await asyncCandidates.find((c) => c.id === 'piscina:best-async')!.create({ workers: size });
+  if (dir in PEERS) {
+    const id = PEERS[dir as keyof typeof PEERS];
+    const pool = await asyncCandidates.find((c) => c.id === id)!.create({ workers: size });
     const synckit = await syncCandidates.find((c) => c.id === 'synckit:default')!.create();
     const filename = new URL('../workers/pool-task.ts', import.meta.url).href;
     const echoPool = new Piscina({ filename, maxThreads: size });
