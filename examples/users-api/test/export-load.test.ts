@@ -11,12 +11,8 @@
 // during, are printed as diagnostics, not asserted: its p99 during exports is 3-12x alone here
 // (7-24 ms against 1-5 ms; 100-600x before), short of issue 15's 2x (see the README).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
-import { setPriority } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
@@ -24,6 +20,7 @@ import { BULK_NICE } from '../src/db/thread-priority.ts';
 import { type DriverName, isAsyncDriverName, needs, type TestDatabases, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 import { seedUsers } from './support/raw.ts';
+import { pace, runExports, shown, summary } from './support/light-load.ts';
 
 const ROWS = 20_000;
 const NAME = 'n'.repeat(180);
@@ -55,56 +52,6 @@ after(() => databases?.stop());
 
 const seed = (driver: DriverName, url: string) => seedUsers(driver, url, ROWS, NAME, 'load.test');
 
-/** EXPORTS downloads at once, by a process of their own at the lowest priority: clients, not the server. */
-async function runExports(base: string): Promise<{ exports: { status: number; lines: number; bytes: number }[] }> {
-  const child = spawn(
-    process.execPath,
-    [join(import.meta.dirname, 'support', 'export-readers.ts'), base, `${EXPORTS}`],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  setPriority(child.pid!, 19);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  assert.equal(code, 0, 'the export readers exited');
-  return JSON.parse(out) as { exports: { status: number; lines: number; bytes: number }[] };
-}
-
-/** GET `path` every PACE_MS until `until` settles (open loop); the answer times, in ms. */
-async function pace(base: string, path: string, agent: http.Agent, until: Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  const pending: Promise<void>[] = [];
-  let done = false;
-  void until.finally(() => (done = true));
-  while (!done) {
-    const started = performance.now();
-    pending.push(
-      new Promise<void>((resolve, reject) => {
-        http
-          .get(`${base}${path}`, { agent }, (response) => {
-            assert.equal(response.statusCode, 200);
-            response.resume();
-            response.on('end', () => resolve(void times.push(performance.now() - started)));
-          })
-          .on('error', reject);
-      }),
-    );
-    await new Promise((r) => setTimeout(r, PACE_MS));
-  }
-  await Promise.all(pending);
-  return times;
-}
-
-function summary(times: number[]) {
-  const sorted = [...times].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
-}
-const shown = (s: ReturnType<typeof summary>) =>
-  `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms (${s.n} requests)`;
-
 for (const driver of ['better-sqlite3', 'pg', 'mysql'] as const) {
   describe(driver, needs(driver), () => {
     let app: FastifyInstance;
@@ -122,17 +69,17 @@ for (const driver of ['better-sqlite3', 'pg', 'mysql'] as const) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
       try {
         // Warm: the route compiled, the workers' connections open.
-        await pace(base, '/health', agent, new Promise((r) => setTimeout(r, 300)));
-        assert.ok((await runExports(base)).exports.every((e) => e.status === 200 && e.lines === ROWS));
+        await pace(base, '/health', agent, new Promise((r) => setTimeout(r, 300)), PACE_MS);
+        assert.ok((await runExports(base, EXPORTS)).exports.every((e) => e.status === 200 && e.lines === ROWS));
         const alone: number[] = [];
         const during: number[] = [];
         let cpuMs = 0; // this thread's CPU time while the exports ran
         let bytes = 0;
         for (let round = 0; round < ROUNDS; round++) {
-          alone.push(...(await pace(base, '/health', agent, new Promise((r) => setTimeout(r, ALONE_MS)))));
+          alone.push(...(await pace(base, '/health', agent, new Promise((r) => setTimeout(r, ALONE_MS)), PACE_MS)));
           const cpu = process.threadCpuUsage();
-          const exports = runExports(base);
-          during.push(...(await pace(base, '/health', agent, exports)));
+          const exports = runExports(base, EXPORTS);
+          during.push(...(await pace(base, '/health', agent, exports, PACE_MS)));
           const used = process.threadCpuUsage(cpu);
           cpuMs += (used.user + used.system) / 1000;
           const { exports: done } = await exports;

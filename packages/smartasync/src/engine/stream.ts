@@ -75,13 +75,18 @@ export class StreamBuffer {
     return this.end !== undefined;
   }
 
+  private crashReported = false;
+
   /**
    * For a reader that stops early: the WorkerCrashedError the stream ended with, if its worker
-   * died before the generator ended there. Its `finally` never ran, and the reader must hear so.
+   * died before the generator ended there (its `finally` never ran, and the reader must hear
+   * so); given once, to the first stop.
    */
   protected crashed(): unknown {
     const end = this.end;
-    return end && !end.ok && end.error instanceof WorkerCrashedError ? end.error : undefined;
+    if (this.crashReported || !end || end.ok || !(end.error instanceof WorkerCrashedError)) return undefined;
+    this.crashReported = true;
+    return end.error;
   }
 }
 
@@ -107,14 +112,14 @@ export class ItemStream<T, R> extends StreamBuffer implements AsyncGenerator<T, 
    * ran: this rejects with the stream's WorkerCrashedError (once).
    */
   async return(value?: R | PromiseLike<R>): Promise<IteratorResult<T, R>> {
-    const first = !this.closed;
-    this.closed = true;
-    if (first && !this.ended) {
+    if (!this.closed && !this.ended) {
+      this.closed = true;
       const ended = new Promise<void>((resolve) => (this.onEnd = resolve));
       this.signal('cancel');
       await ended;
     }
-    const crashed = first ? this.crashed() : undefined;
+    this.closed = true;
+    const crashed = this.crashed();
     if (crashed) throw crashed;
     return { done: true, value: (await value) as R };
   }

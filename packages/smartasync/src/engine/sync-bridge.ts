@@ -131,7 +131,6 @@ export function streamBlocking(task: Task): Generator<unknown, unknown, undefine
 class BlockingStream extends StreamBuffer implements Generator<unknown, unknown, undefined> {
   private readonly nextReply: () => Reply;
   private readonly task: Task;
-  private returned = false;
 
   constructor(signal: StreamSignal, nextReply: () => Reply, task: Task) {
     super(signal);
@@ -149,13 +148,11 @@ class BlockingStream extends StreamBuffer implements Generator<unknown, unknown,
 
   /** `break` or `return` in a `for...of` loop: the generator ends on the bridge (its `finally` runs). */
   return(value?: unknown): IteratorResult<unknown, unknown> {
-    const first = !this.returned;
-    this.returned = true;
     if (!this.ended) {
       this.signal('cancel');
       while (!this.ended) this.receive();
     }
-    const crashed = first ? this.crashed() : undefined;
+    const crashed = this.crashed();
     if (crashed) throw crashed;
     return { done: true, value };
   }

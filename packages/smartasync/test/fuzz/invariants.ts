@@ -22,7 +22,7 @@ interface Ran {
   starts: number;
 }
 
-function byId(log: readonly LogEntry[]): Map<number, Ran> {
+export function byId(log: readonly LogEntry[]): Map<number, Ran> {
   const ran = new Map<number, Ran>();
   for (const e of log) {
     const r = ran.get(e.id) ?? { starts: 0 };
@@ -164,6 +164,21 @@ export function checkStreams(p: Played): string[] {
   return out;
 }
 
+/** The plain calls that ran, per function, in the order they ended: when, and for how long (ms). */
+export function runsByFunction(
+  calls: readonly CallRecord[],
+  ran: Map<number, Ran>,
+): Map<string, { end: number; ms: number }[]> {
+  const runs = new Map<string, { end: number; ms: number }[]>();
+  for (const x of calls) {
+    const r = ran.get(x.id);
+    if (x.command.op !== 'call' || r?.end === undefined || r.start === undefined) continue;
+    (runs.get(x.fn) ?? runs.set(x.fn, []).get(x.fn)!).push({ end: r.end, ms: r.end - r.start });
+  }
+  for (const list of runs.values()) list.sort((a, b) => a.end - b.end);
+  return runs;
+}
+
 /**
  * Whether a call's function was known to be short when it was made: it had run, and its latest
  * runs (up to 8) finished before the call were all short, counting runs of earlier scenarios.
@@ -171,13 +186,7 @@ export function checkStreams(p: Played): string[] {
 function shortness(p: Played, ran: Map<number, Ran>): (c: CallRecord) => boolean {
   const hol = p.scenario.pool.headOfLine;
   const shortMs = Math.min(SHORT_MS, (typeof hol === 'object' && hol.longCallMs) || SHORT_MS);
-  const runs = new Map<string, { end: number; ms: number }[]>();
-  for (const x of p.calls) {
-    const r = ran.get(x.id);
-    if (x.command.op !== 'call' || r?.end === undefined || r.start === undefined) continue;
-    (runs.get(x.fn) ?? runs.set(x.fn, []).get(x.fn)!).push({ end: r.end, ms: r.end - r.start });
-  }
-  for (const list of runs.values()) list.sort((a, b) => a.end - b.end);
+  const runs = runsByFunction(p.calls, ran);
   return (c) => {
     const list = runs.get(c.fn) ?? [];
     let lo = 0;

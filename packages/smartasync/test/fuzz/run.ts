@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { configure, getPool, type CallOptions, type PoolStats } from 'smartasync';
 import * as target from '../fixtures/fuzz-target.ts';
 import { Noise } from './noise.ts';
+import { byId, runsByFunction } from './invariants.ts';
 import type { Cancel, Command, FnName, Scenario } from './commands.ts';
 
 export const now = () => performance.timeOrigin + performance.now();
@@ -227,19 +228,10 @@ const noise = new Noise();
 /** See Played.earlier. */
 const history = new Map<string, number[]>();
 
-/** Adds the calls that ran in `played` to `history`, in the order they ended. */
+/** Adds the calls that ran in a played scenario to `history`, in the order they ended. */
 function remember(calls: readonly CallRecord[], log: readonly LogEntry[]): void {
-  const start = new Map<number, number>();
-  for (const e of log) if (e.what === 'S') start.set(e.id, e.t);
-  const fn = new Map(calls.filter((c) => c.command.op === 'call').map((c) => [c.id, c.fn]));
-  for (const e of log) {
-    const name = fn.get(e.id);
-    const from = start.get(e.id);
-    if (e.what !== 'E' || name === undefined || from === undefined) continue;
-    const runs = history.get(name) ?? history.set(name, []).get(name)!;
-    runs.push(e.t - from);
-    if (runs.length > 8) runs.shift();
-  }
+  for (const [fn, ran] of runsByFunction(calls, byId(log)))
+    history.set(fn, [...(history.get(fn) ?? []), ...ran.map((r) => r.ms)].slice(-8));
 }
 
 /** Runs `scenario` on a fresh default pool and returns everything the invariants look at. */
