@@ -4,13 +4,16 @@
 // copy of the app in a process of its own (so this process's event loop does none of their
 // work: what the light request suffers then is the machine's, the floor any design meets).
 // Usage (from examples/users-api): node scripts/export-floor.ts [--rounds=3] [--drivers=pg,mysql]
+// [--nice=10] (the workers' nice steps below the event loop, in both apps; 0 runs them alongside).
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { buildApp } from '../src/app.ts';
 import { testDatabases, type DriverName } from '../test/support/databases.ts';
-import { setUpPool, TEST_MODE } from '../test/support/pool.ts';
+import { configure } from 'smartasync';
+import { WORKER_NICE } from '../src/config.ts';
+import { POOL_SIZE, TEST_MODE } from '../test/support/pool.ts';
 import { seedUsers } from '../test/support/raw.ts';
 import { startServer } from '../test/support/server.ts';
 import { pace, runExports, shown, summary } from '../test/support/light-load.ts';
@@ -19,6 +22,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     drivers: { type: 'string', default: 'better-sqlite3,pg,mysql' },
+    nice: { type: 'string', default: String(WORKER_NICE) },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -36,7 +40,7 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) pauses.push(e.duration);
 }).observe({ entryTypes: ['gc'] });
 
-setUpPool();
+configure({ size: POOL_SIZE, workerNice: Number(values.nice) });
 const databases = await testDatabases();
 try {
   for (const driver of values.drivers.split(',') as DriverName[]) {
@@ -45,7 +49,13 @@ try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     await seedUsers(driver, url, ROWS, 'n'.repeat(180), 'load.test');
-    const other = await startServer({ DATABASE_URL: url, LOG_LEVEL: 'info', DATA_MODE: TEST_MODE, DB_POOL_SIZE: '4' });
+    const other = await startServer({
+      DATABASE_URL: url,
+      LOG_LEVEL: 'info',
+      DATA_MODE: TEST_MODE,
+      DB_POOL_SIZE: String(POOL_SIZE),
+      DB_WORKER_NICE: values.nice,
+    });
     const otherBase = other.base;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     await runExports(base, EXPORTS);

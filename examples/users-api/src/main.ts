@@ -7,7 +7,11 @@ import { closeWorkerPool } from './db/store.ts';
 const config = readConfigOrExit();
 // Connections this process opens for requests: an async driver's pool (mysql2, pg); for a
 // synchronous driver, smartasync's worker threads, one connection each (README: Several processes).
-if (config.DB_POOL_SIZE !== undefined) (await import('smartasync')).configure({ size: config.DB_POOL_SIZE });
+// The workers run below the event loop (config.ts: WORKER_NICE).
+(await import('smartasync')).configure({
+  ...(config.DB_POOL_SIZE === undefined ? {} : { size: config.DB_POOL_SIZE }),
+  workerNice: config.DB_WORKER_NICE,
+});
 
 let app: FastifyInstance | undefined;
 try {

@@ -48,6 +48,7 @@ const RULES: Record<Name, { must: string; bad: string[] }> = {
     bad: ['-1', '3600001', '0.5', '1s'],
   },
   DB_POOL_SIZE: { must: 'a whole number of connections from 1 to 1024', bad: ['0', '1025', '1e4', 'ten'] },
+  DB_WORKER_NICE: { must: 'a whole number of nice steps from 0 to 19', bad: ['-1', '20', '10.5', 'low'] },
   SHUTDOWN_TIMEOUT_MS: { must: ms, bad: ['0', '10 s', '0x10'] },
   WEB_CONCURRENCY: { must: 'a whole number of processes from 1 to 1024', bad: ['0', '1025', 'auto', '2.0'] },
   HTTP_HEADERS_TIMEOUT_MS: { must: ms, bad: ['0', '10e3', '3600001'] },

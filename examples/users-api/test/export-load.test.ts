@@ -16,7 +16,7 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
-import { BULK_NICE } from '../src/db/thread-priority.ts';
+import { WORKER_NICE } from '../src/config.ts';
 import { type DriverName, isAsyncDriverName, needs, type TestDatabases, testDatabases } from './support/databases.ts';
 import { setUpPool, TEST_MODE } from './support/pool.ts';
 import { seedUsers } from './support/raw.ts';
@@ -97,15 +97,15 @@ for (const driver of ['better-sqlite3', 'pg', 'mysql'] as const) {
         test.diagnostic(`${driver}: ${figures}`);
         const bound = isAsyncDriverName(driver) ? MAX_LOOP_MS_PER_MB : MAX_LOOP_MS_PER_MB_SYNC;
         assert.ok(perMb <= bound, `the event loop did the export's work: ${figures}`);
-        if (process.platform === 'linux' && isAsyncDriverName(driver)) {
-          // The workers that ran exports gave way to the event loop (src/db/thread-priority.ts).
+        if (process.platform === 'linux') {
+          // The workers that ran exports gave way to the event loop (smartasync's workerNice).
           const nice = (task: string) =>
             Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
           const others = readdirSync('/proc/self/task').filter((task) => task !== String(process.pid));
           assert.equal(nice(String(process.pid)), 0, 'the event loop keeps its priority');
           assert.ok(
-            others.some((task) => nice(task) >= BULK_NICE),
-            'the export workers run at nice 10',
+            others.some((task) => nice(task) >= WORKER_NICE),
+            `the export workers run at nice ${WORKER_NICE}`,
           );
         }
       } finally {

@@ -108,6 +108,17 @@ export interface PoolOptions {
    * it off (one first-in, first-out line, as in most pools). See {@link HeadOfLineOptions}.
    */
   readonly headOfLine?: boolean | HeadOfLineOptions;
+  /**
+   * Linux: pool workers run this many nice steps below the thread that starts the pool (0 to
+   * 19). When every core is busy (CPU-bound calls, a database server, other processes), the
+   * kernel then runs the event loop first and the workers with what is left, so requests that
+   * never reach the pool keep their latency; on an idle core a worker runs as fast as ever. The
+   * express worker (short calls only, see `headOfLine`) keeps the caller's priority. A thread
+   * cannot raise its priority again without privileges, so this is fixed per worker at its
+   * start. Elsewhere a priority belongs to the whole process, and this does nothing.
+   * Default: 0 (workers run at the caller's priority).
+   */
+  readonly workerNice?: number;
 }
 
 /**

@@ -252,6 +252,10 @@ test('configure() refuses values that would take the process down or start a thr
     [{ execArgv: '--import tsx' }, /execArgv must be an array of strings/],
     [{ sise: 2 }, /sise is not a pool option/],
     [{ headOfLine: { longCallMS: 3 } }, /longCallMS is not a setting/],
+    [{ workerNice: -1 }, /workerNice must be a whole number from 0 to 19/],
+    [{ workerNice: 20 }, /workerNice must be a whole number from 0 to 19/],
+    [{ workerNice: 2.5 }, /workerNice must be a whole number from 0 to 19/],
+    [{ workerNice: '10' }, /workerNice must be a whole number from 0 to 19 .*got "10"/],
   ];
   for (const [options, message] of refused) {
     assert.throws(() => configure(options as PoolOptions), message, JSON.stringify(options));

@@ -13,7 +13,7 @@ import {
   PoolClosedError,
   type PoolOptions,
 } from 'smartasync';
-import { busyWait, whereSync, crash, hang, PinnedCounter, logCall } from './fixtures/basic.ts';
+import { busyWait, whereSync, crash, hang, PinnedCounter, logCall, threadNice } from './fixtures/basic.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -228,6 +228,27 @@ test('configure() refuses to reshape a running pool, and validates options', asy
   assert.throws(() => configure({ size: 0 }), RangeError);
   assert.throws(() => configure({ maxQueue: 1.5 }), RangeError);
 });
+
+test(
+  'workerNice: pool workers run below the event loop; the express worker and the event loop keep their priority',
+  { skip: process.platform !== 'linux' && 'a thread has a priority of its own on Linux only' },
+  async () => {
+    await freshPool({ size: 1, workerNice: 7 });
+    const loop = os.getPriority(); // on Linux: the calling thread's own
+    const regular = await threadNice();
+    assert.equal(regular.nice, Math.min(19, loop + 7), 'the worker runs 7 nice steps below');
+    // The one regular worker holds a call it has never seen run (doubtful: held alone), so a
+    // short call goes to the express worker.
+    const long = busyWait(400);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const express = await threadNice();
+    assert.notEqual(express.threadId, regular.threadId, 'the short call ran on the express worker');
+    assert.equal(express.nice, loop, 'the express worker keeps the priority of the thread that started it');
+    assert.equal(getPool().stats().expressCalls, 1);
+    await long;
+    assert.equal(os.getPriority(), loop, 'the event loop keeps its priority');
+  },
+);
 
 test('a pinned instance whose worker dies moves to a new worker', async () => {
   await freshPool({ size: 1 });

@@ -4,24 +4,22 @@
 // `offloadAsync` runs the export's body on a pool worker: the worker's own connections, the
 // driver's parsing and the encoding are that worker's work, and only chunks of text reach the
 // event loop. Its own module, as ./async.ts: workers import it to find the class.
-import { isWorker, smartasync } from 'smartasync';
+import { smartasync } from 'smartasync';
 import type { ExportType } from '../export-text.ts';
 import { AsyncDriverManager } from './async-manager.ts';
 import type { ManagerOptions, User } from './model.ts';
-import { runAsBulkWork } from './thread-priority.ts';
 
 /**
  * The users export over an async driver, for a worker: each worker builds its own instance
  * (a replica, with its own pool of up to `poolSize` connections, opened as exports need them)
- * and runs its exports' bodies on its event loop, many at once. A worker that builds one lowers
- * its thread's priority (./thread-priority.ts): exports are bulk work, and on a machine whose
- * cores are all busy the server's event loop must come first.
+ * and runs its exports' bodies on its event loop, many at once. The workers run below the
+ * server's event loop (smartasync's `workerNice`, src/main.ts): on a machine whose cores are all
+ * busy, the loop that answers requests comes first.
  */
 export class AsyncExport {
   readonly #db: AsyncDriverManager;
 
   constructor(url: string, options: ManagerOptions = {}) {
-    if (isWorker) runAsBulkWork();
     this.#db = new AsyncDriverManager(url, options);
   }
 

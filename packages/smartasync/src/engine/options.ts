@@ -29,6 +29,7 @@ const KNOWN = new Set<string>([
   'resourceLimits',
   'execArgv',
   'headOfLine',
+  'workerNice',
 ] satisfies (keyof PoolOptions)[]);
 
 function show(value: unknown): string {
@@ -103,4 +104,11 @@ export function validatePoolOptions(options: unknown): asserts options is PoolOp
   if (o.execArgv !== undefined && (!Array.isArray(o.execArgv) || o.execArgv.some((a) => typeof a !== 'string')))
     throw new TypeError(`smartasync: pool option execArgv must be an array of strings, got ${show(o.execArgv)}.`);
   checkHeadOfLine(o.headOfLine);
+  const nice = o.workerNice;
+  if (nice !== undefined && (typeof nice !== 'number' || !Number.isInteger(nice) || nice < 0 || nice > 19)) {
+    throw new RangeError(
+      `smartasync: pool option workerNice must be a whole number from 0 to 19 (nice steps below the ` +
+        `thread that starts the pool; 0 keeps its priority), got ${show(nice)}.`,
+    );
+  }
 }

@@ -138,6 +138,9 @@ export class PoolWorker extends WorkerLink {
       slots: options.concurrencyPerWorker,
       resourceLimits: options.resourceLimits,
       execArgv: options.execArgv,
+      // The express worker keeps the caller's priority: it runs only short calls, which a
+      // request is waiting for, while the others may hold long ones.
+      nice: express ? 0 : options.workerNice,
       onReplies,
     });
     this.express = express;

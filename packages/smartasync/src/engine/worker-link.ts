@@ -112,6 +112,8 @@ export interface LinkOptions extends Pick<PoolOptions, 'resourceLimits' | 'execA
   readonly slots?: number;
   /** Pool workers: the word, shared by the pool's workers, that counts those polling now. */
   readonly spinners?: SharedArrayBuffer;
+  /** Nice steps below this thread the worker runs at (Linux; see `PoolOptions.workerNice`). */
+  readonly nice?: number;
   /** Where replies go; without it the caller reads them itself (`channel.receiveSync`). */
   readonly onReplies?: (replies: Reply[]) => void;
 }
@@ -155,6 +157,7 @@ export class WorkerLink {
       epoch: options.epoch,
       channel: ends.there,
       spinners: options.spinners,
+      nice: options.nice,
     };
     this.worker = new Worker(script, {
       workerData: { [MARK]: boot },

@@ -173,6 +173,8 @@ export interface WorkerBoot {
   readonly channel?: ChannelEnds;
   /** Pool workers: one word shared by the pool's workers, counting those polling for a request now. */
   readonly spinners?: SharedArrayBuffer;
+  /** Pool workers: nice steps below the thread that started the pool (`PoolOptions.workerNice`). */
+  readonly nice?: number;
 }
 
 /** `workerData` key that marks a smartasync worker. */

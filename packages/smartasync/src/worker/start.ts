@@ -4,7 +4,6 @@
  * for the fastest wake-up. The bridge wakes its caller at once (the caller is blocked), and
  * whatever happens to the bridge, the blocked thread gets an answer.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { Channel, type Encoding } from '../wire/transport.ts';
@@ -20,6 +19,7 @@ import {
 } from '../wire/protocol.ts';
 import { WorkerCrashedError } from '../errors.ts';
 import { Executor } from './executor.ts';
+import { lowerPriority, osThreadId } from './os-thread.ts';
 
 /**
  * How long an idle worker blocks in Atomics.wait for the next request before it waits on its
@@ -44,6 +44,7 @@ const SPIN_LIMIT = Math.max(0, os.availableParallelism() - 1);
 
 function start(boot: WorkerBoot): void {
   const bridge = boot.role === 'bridge';
+  if (boot.nice) lowerPriority(boot.nice); // before any call: user code never runs above it
   // Requests taken and not yet answered: while there are any, an async call may be in flight
   // and the event loop must run freely (its timers and I/O settle the call).
   let inFlight = 0;
@@ -118,18 +119,6 @@ function answerIfItEnds(
   process.on('uncaughtException', (err) => crash(`threw an uncaught exception: ${why(err)}`, err));
   process.on('unhandledRejection', (err) => crash(`had an unhandled promise rejection: ${why(err)}`, err));
   process.on('exit', (code) => crash(`exited with code ${code}`));
-}
-
-/**
- * This thread's id in the operating system, where /proc tells it (Linux), else 0: the pool reads
- * how long a stuck call's thread waited for a CPU (preempted on a busy machine, not stuck).
- */
-function osThreadId(): number {
-  try {
-    return Number(fs.readlinkSync('/proc/thread-self').split('/').pop()) || 0;
-  } catch {
-    return 0;
-  }
 }
 
 let started = false;

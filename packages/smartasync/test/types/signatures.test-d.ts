@@ -120,6 +120,9 @@ expectTypeOf(getPool().warm(new SmartRepo('x'))).toEqualTypeOf<Promise<void>>();
 expectTypeOf(getPool().stats().heldBack).toEqualTypeOf<number>();
 configure({ headOfLine: false });
 configure({ headOfLine: { longCallMs: 5, holdMs: 500, reservedCores: 1 } });
+configure({ workerNice: 10 });
+// @ts-expect-error a nice step count is a number
+configure({ workerNice: 'low' });
 // @ts-expect-error unknown head-of-line setting
 configure({ headOfLine: { longCallsMs: 5 } });
 
