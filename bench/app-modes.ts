@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
 import { load, randomUser, withServers, type Build } from './src/app/http.ts';
 import { scriptOptions } from './src/lib/cli.ts';
-import { rank } from './src/lib/stats.ts';
+import { median } from './src/lib/stats.ts';
 
 const options = scriptOptions(['rounds', 'seconds'], 'node app-modes.ts [--rounds=9] [--seconds=2]\n');
 const rounds = options.number('rounds', 9);
@@ -58,7 +58,6 @@ await withServers(
 console.log(
   `\nmedians over ${rounds} rounds: req/s, its ratio to inline alone in the same round; p99 ms, its ratio to the build alone`,
 );
-const median = (xs: number[]) => rank(xs, 0.5); // over rounds: the lower middle one when even
 for (const [key, f] of figures)
   console.log(
     `${key.padEnd(28)} ${median(f.rps).toFixed(0).padStart(7)} req/s ${median(f.ratio).toFixed(2)}x   p99 ${median(f.p99).toFixed(2)} ms ${median(f.p99Ratio).toFixed(2)}x`,

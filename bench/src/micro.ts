@@ -8,7 +8,7 @@ import {
   type CandidateInfo,
   type SyncInstance,
 } from './candidates.ts';
-import { quantile, sortedCopy, spread } from './lib/stats.ts';
+import { median, quantile, sortedCopy, spread } from './lib/stats.ts';
 import { ROWS, type Row } from './tasks.ts';
 
 export type Section = 'roundtrip' | 'throughput' | 'payload' | 'sync';
@@ -58,7 +58,7 @@ export async function latencyBlock(
   }
   const cpu = (cpuUs() - cpu0) / n;
   const s = sortedCopy(samples);
-  return { values: { median_us: quantile(s, 0.5), p99_us: quantile(s, 0.99), cpu_us_per_call: cpu }, samples };
+  return { values: { median_us: median(s), p99_us: quantile(s, 0.99), cpu_us_per_call: cpu }, samples };
 }
 
 /** Closed loop: `inFlight` lanes each issue their next call as soon as their previous one settles. */

@@ -12,7 +12,7 @@ import type { Pool } from 'undici';
 import { DatabaseManager } from 'users-api/manager';
 import { migrate } from 'users-api/migrate';
 import { pace, poisson, rng } from '../lib/arrivals.ts';
-import { quantile, rank, sortedCopy } from '../lib/stats.ts';
+import { median, quantile, sortedCopy } from '../lib/stats.ts';
 
 export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto' | 'export-all' | 'export-piscina';
 export const USERS = 1000;
@@ -222,5 +222,5 @@ export async function observed<T>(s: Server, run: () => Promise<T>) {
 /** The median of each numeric field over `xs` (undefined when there is none). */
 export function medians<T extends Record<string, number>>(xs: T[]): T | undefined {
   const column = (k: string) => xs.map((x) => x[k]!);
-  return xs.length ? (Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, rank(column(k), 0.5)])) as T) : undefined;
+  return xs.length ? (Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, median(column(k))])) as T) : undefined;
 }

@@ -3,6 +3,10 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Stamp } from '../tasks.ts';
 
+// Two definitions, each for its own kind of figure: a percentile (p50, p99) is the nearest rank, one value
+// that was seen; a median (of rounds, of a block, of several runs) is the middle value, or the mean of
+// the two middle values of an even count. Nothing calls a nearest-rank p50 a median.
+
 /** Nearest rank on a sorted sample: p99 of 1,000 samples is the 990th value, never an interpolation. */
 export function quantile(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
@@ -13,7 +17,7 @@ export function sortedCopy(xs: ArrayLike<number>): Float64Array {
   return Float64Array.from(xs).sort();
 }
 
-/** Nearest rank `q` of unsorted values: p50 of an even count is the lower middle value. */
+/** Nearest rank `q` of unsorted values. */
 export const rank = (xs: ArrayLike<number>, q: number) => quantile(sortedCopy(xs), q);
 
 /** The middle value, or the mean of the two middle values of an even count. */
@@ -96,7 +100,7 @@ export class Recorder extends Latencies {
 
   result() {
     const p = this.parts;
-    const m = (k: 'total' | 'queue' | 'reply') => quantile(sortedCopy(this.slow.map((s) => s[k])), 0.5);
+    const m = (k: 'total' | 'queue' | 'reply') => median(this.slow.map((s) => s[k]));
     const slow = {
       count: this.slow.length,
       medianMs: m('total'),

@@ -2,7 +2,7 @@
 // callers of a ≈40 ms synchronous call alone; then both. Light latency from each call.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pace } from '../lib/arrivals.ts';
-import { rank, Recorder } from '../lib/stats.ts';
+import { median, Recorder } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
 import { check, interleavePools, type TrafficInstance } from './pools.ts';
@@ -72,8 +72,6 @@ async function block(inst: TrafficInstance, o: Opts, pooled?: Pooled) {
   return { values };
 }
 
-const lowerMedian = (xs: number[]) => rank(xs, 0.5);
-
 export type MixedResult = Awaited<ReturnType<typeof mixed>>;
 
 export async function mixed({ size, only }: { size: Size; only?: string[] }) {
@@ -93,7 +91,7 @@ export async function mixed({ size, only }: { size: Size; only?: string[] }) {
       const [pl, x] = [pooled.get(r.id), r.metrics];
       return {
         ...(pl && { alone: pl.alone.result(), loaded: pl.loaded.result() }),
-        ...(pl && { longRunMs: { alone: lowerMedian(pl.longRunAlone), loaded: lowerMedian(pl.longRunLoaded) } }),
+        ...(pl && { longRunMs: { alone: median(pl.longRunAlone), loaded: median(pl.longRunLoaded) } }),
         ...(x.light_p99_alone_ms && { p99AloneRounds: x.light_p99_alone_ms }),
         ...(x.light_p99_loaded_ms && { p99LoadedRounds: x.light_p99_loaded_ms }),
         ...(x.long_per_s_alone && { longAlone: x.long_per_s_alone }),
