@@ -1,5 +1,6 @@
 // 6.3 Light calls among long ones: a trivial call every 1 ms, sent on schedule, alone; then closed-loop
-// callers of a ≈40 ms synchronous call alone; then both. Light latency from each call.
+// callers of a ≈40 ms synchronous call alone; then both. Light latency counts from each call's intended
+// send time (src/lib/arrivals.ts): a sender held up by a busy loop must not hide the wait it caused.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pace } from '../lib/arrivals.ts';
 import { median, Recorder } from '../lib/stats.ts';
@@ -29,12 +30,12 @@ const lightCalls = (inst: TrafficInstance, seconds: number, everyMs: number, rec
   pace(
     () => everyMs,
     seconds * 1000,
-    async (i) => {
+    async (i, intended) => {
       const sent = performance.now();
       const r = await inst.light(i);
       const settled = performance.now();
       check(r, i);
-      for (const rec of recs) rec.call(sent, sent, settled, r);
+      for (const rec of recs) rec.call(intended, sent, settled, r);
     },
   );
 
