@@ -24,7 +24,10 @@ function micro(r: Results, s: Section, title: string, subtitle: string, keys: [s
     if (prev === undefined || (up ? v > prev : v < prev)) best.set(d.candidate as string, v);
   }
   const sort = [...best].sort((a, b) => (up ? b[1] - a[1] : a[1] - b[1])).map(([c]) => c);
-  const offsets = [...new Set(data.map((d) => d.mode as string))].sort();
+  // By mode, then pool size as a number ("2 workers" before "10 workers").
+  const offsets = [...new Set(data.map((d) => d.mode as string))].sort((a, b) =>
+    a.localeCompare(b, 'en', { numeric: true }),
+  );
   return {
     ...frame(r, title, `${subtitle} · median over rounds`),
     data: { values: data },
