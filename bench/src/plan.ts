@@ -61,6 +61,6 @@ export const TRAFFIC = {
     openloop: { rounds: 3, saturationSeconds: 1, fractions: [0.01, 0.1, 0.4, 0.7, 0.9], seconds: 1.2, workMs: 0.05 },
     mixed: { rounds: 3, seconds: 2, longMs: 40, longCallers: 2, lightEveryMs: 1 },
     idle: { seconds: 10 },
-    app: { rounds: 2, seconds: 3, rates: [500, 2000, 8000], openSeconds: 2, starts: 3 },
+    app: { rounds: 3, seconds: 3, rates: [500, 2000, 8000], openSeconds: 2, starts: 3 },
   },
 };
