@@ -2,11 +2,10 @@
 // callers of a ≈40 ms synchronous call alone; then both. Light latency counts from each call's intended
 // send time (src/lib/arrivals.ts): a sender held up by a busy loop must not hide the wait it caused.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pace } from '../lib/arrivals.ts';
 import { median, Recorder } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
-import { check, interleavePools, type TrafficInstance } from './pools.ts';
+import { check, interleavePools, paced, type TrafficInstance } from './pools.ts';
 
 /** `callers` closed-loop callers of the long call until stop(); completed calls and their worker run times. */
 function longLoad(inst: TrafficInstance, callers: number, iters: number) {
@@ -27,16 +26,11 @@ function longLoad(inst: TrafficInstance, callers: number, iters: number) {
 }
 
 const lightCalls = (inst: TrafficInstance, seconds: number, everyMs: number, recs: Recorder[]) =>
-  pace(
+  paced(
     () => everyMs,
-    seconds * 1000,
-    async (i, intended) => {
-      const sent = performance.now();
-      const r = await inst.light(i);
-      const settled = performance.now();
-      check(r, i);
-      for (const rec of recs) rec.call(intended, sent, settled, r);
-    },
+    seconds,
+    (i) => inst.light(i),
+    recs,
   );
 
 type Pooled = { alone: Recorder; loaded: Recorder; longRunAlone: number[]; longRunLoaded: number[] };
@@ -76,20 +70,15 @@ async function block(inst: TrafficInstance, o: Opts, pooled?: Pooled) {
 export type MixedResult = Awaited<ReturnType<typeof mixed>>;
 
 export async function mixed({ size, only }: { size: Size; only?: string[] }) {
-  const p = TRAFFIC[size];
-  const m = p.mixed;
+  const { workers, mixed: m } = TRAFFIC[size];
   const longIters = calibrate(m.longMs);
-  const pooled = new Map<string, Pooled>();
-  const fresh = (): Pooled => ({ alone: new Recorder(), loaded: new Recorder(), longRunAlone: [], longRunLoaded: [] });
   const opts = { seconds: m.seconds, longIters, longCallers: m.longCallers, lightEveryMs: m.lightEveryMs };
   const candidates = await interleavePools(
-    { only, workers: p.workers, rounds: m.rounds },
-    (inst, round, id) =>
-      round < 0
-        ? block(inst, { ...opts, seconds: Math.min(0.5, m.seconds) })
-        : block(inst, opts, pooled.get(id) ?? pooled.set(id, fresh()).get(id)),
-    (r) => {
-      const [pl, x] = [pooled.get(r.id), r.metrics];
+    { only, workers, rounds: m.rounds },
+    (): Pooled => ({ alone: new Recorder(), loaded: new Recorder(), longRunAlone: [], longRunLoaded: [] }),
+    (inst, _round, pooled) => block(inst, pooled ? opts : { ...opts, seconds: Math.min(0.5, m.seconds) }, pooled),
+    (r, pl) => {
+      const x = r.metrics;
       return {
         ...(pl && { alone: pl.alone.result(), loaded: pl.loaded.result() }),
         ...(pl && { longRunMs: { alone: median(pl.longRunAlone), loaded: median(pl.longRunLoaded) } }),
@@ -100,5 +89,5 @@ export async function mixed({ size, only }: { size: Size; only?: string[] }) {
       };
     },
   );
-  return { rounds: m.rounds, workers: p.workers, longMs: m.longMs, ...opts, candidates };
+  return { rounds: m.rounds, workers, longMs: m.longMs, ...opts, candidates };
 }

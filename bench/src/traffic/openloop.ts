@@ -1,33 +1,23 @@
 // 6.2 Open-loop arrivals: each pool's closed-loop throughput (64 in flight, calls of ≈50 µs of CPU)
 // first, then Poisson arrivals at fractions of the lowest, the same seeded schedule for every pool.
 // Latency counts from each call's intended send time (src/lib/arrivals.ts).
-import { pace, poisson, rng } from '../lib/arrivals.ts';
+import { poisson, rng } from '../lib/arrivals.ts';
 import { Recorder, sum } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
-import { check, interleavePools, type TrafficInstance } from './pools.ts';
+import { check, interleavePools, paced, type TrafficInstance } from './pools.ts';
 
 const IN_FLIGHT = 64;
 
 /** Poisson arrivals at `rate` calls/s for `seconds`, each call `workIters` of CPU; every call goes to every recorder. */
-export async function openLoopRun(
+export const openLoopRun = (
   inst: TrafficInstance,
   rate: number,
   seconds: number,
   workIters: number,
   seed: number,
   recs: Recorder[],
-) {
-  const t0 = performance.now();
-  await pace(poisson(rate, rng(seed)), seconds * 1000, async (i, intended) => {
-    const sent = performance.now();
-    const r = await inst.spin(i, workIters);
-    const settled = performance.now();
-    check(r, i);
-    for (const rec of recs) rec.call(intended, sent, settled, r);
-  });
-  return { achieved: (recs[0]?.count ?? 0) / ((performance.now() - t0) / 1000) };
-}
+) => paced(poisson(rate, rng(seed)), seconds, (i) => inst.spin(i, workIters), recs);
 
 /** Closed loop: `inFlight` lanes each issue their next call as soon as the previous one settles; calls/s. */
 async function closedLoop(inst: TrafficInstance, seconds: number, workIters: number): Promise<number> {
@@ -44,17 +34,16 @@ async function closedLoop(inst: TrafficInstance, seconds: number, workIters: num
 export type OpenLoopResult = Awaited<ReturnType<typeof openloop>>;
 
 export async function openloop({ size, only }: { size: Size; only?: string[] }) {
-  const p = TRAFFIC[size];
-  const o = p.openloop;
+  const { workers, openloop: o } = TRAFFIC[size];
   const workIters = calibrate(o.workMs);
   const saturation = new Map<string, number>();
-  const pooled = new Map<string, { recs: Recorder[]; achieved: number[][] }>();
   let rates: number[] = [];
   const log = (m: string) => void process.stderr.write(m + '\n');
   const candidates = await interleavePools(
-    { only, workers: p.workers, rounds: o.rounds },
-    async (inst, round, id) => {
-      if (round < 0) {
+    { only, workers, rounds: o.rounds },
+    () => ({ recs: o.fractions.map(() => new Recorder()), achieved: o.fractions.map((): number[] => []) }),
+    async (inst, round, mine, id) => {
+      if (!mine) {
         // The warm-up block measures each pool's closed-loop throughput, after a short unmeasured run.
         await closedLoop(inst, Math.min(0.3, o.saturationSeconds), workIters);
         saturation.set(id, await closedLoop(inst, o.saturationSeconds, workIters));
@@ -65,8 +54,6 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
         rates = o.fractions.map((f) => Math.max(10, Math.round(f * Math.min(...saturation.values()))));
         log(`  rates: ${rates.join(', ')} calls/s`);
       }
-      if (!pooled.has(id)) pooled.set(id, { recs: rates.map(() => new Recorder()), achieved: rates.map(() => []) });
-      const mine = pooled.get(id)!;
       // Every rate once, unmeasured, before the first round: the first run at a new, higher rate pays
       // for the heap and JIT adjusting to it.
       if (round === 0)
@@ -82,8 +69,7 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
       }
       return { values };
     },
-    (r) => {
-      const mine = pooled.get(r.id);
+    (r, mine) => {
       const points = rates.flatMap((rate, k) => {
         const p99Rounds = r.metrics[`p99_ms_r${k}`];
         if (!mine || !p99Rounds) return [];
@@ -95,6 +81,6 @@ export async function openloop({ size, only }: { size: Size; only?: string[] }) 
     },
   );
   const floor = saturation.size ? Math.min(...saturation.values()) : Number.NaN;
-  const [{ rounds, seconds, workMs }, { workers }] = [o, p];
+  const { rounds, seconds, workMs } = o;
   return { rounds, seconds, workers, workMs, workIters, inFlight: IN_FLIGHT, saturation: floor, rates, candidates };
 }

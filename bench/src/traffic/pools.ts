@@ -3,6 +3,8 @@
 // the soak runs the first two.
 import { Piscina } from 'piscina';
 import { rawPool, type CandidateInfo } from '../candidates.ts';
+import { pace } from '../lib/arrivals.ts';
+import type { Recorder } from '../lib/stats.ts';
 import { interleave, pick, type BlockOut, type CandidateResult } from '../micro.ts';
 import type { Stamp } from '../tasks.ts';
 
@@ -88,15 +90,16 @@ export const POOLS: TrafficCandidate[] = [
 ];
 
 /**
- * The chosen pools through `interleave` (src/micro.ts), `block` per round; each one's result as
- * results.json keeps it, with what `extra` adds.
+ * The chosen pools through `interleave` (src/micro.ts): `block` per round, given the pool's `fresh()`
+ * recorders for the whole run (none in the warm-up); each result as results.json keeps it, with `extra`.
  */
-export async function interleavePools<X extends object>(
+export async function interleavePools<P, X extends object>(
   o: { only?: string[]; workers: number; rounds: number },
-  block: (inst: TrafficInstance, round: number, id: string) => Promise<BlockOut>,
-  extra: (r: CandidateResult) => X,
+  fresh: () => P,
+  block: (inst: TrafficInstance, round: number, pooled: P | undefined, id: string) => Promise<BlockOut>,
+  extra: (r: CandidateResult, pooled: P | undefined) => X,
 ) {
-  const starts = new Map<string, StartInfo>();
+  const [starts, pooled] = [new Map<string, StartInfo>(), new Map<string, P>()];
   const cs = pick(POOLS, o.only).map(({ create, ...c }) => ({
     info: { ...c, config: c.kind === 'baseline' ? ('-' as const) : ('default' as const) },
     create: async () => {
@@ -105,15 +108,39 @@ export async function interleavePools<X extends object>(
       return inst;
     },
   }));
-  const results = await interleave<TrafficInstance>(o.rounds, cs, block, (m) => void process.stderr.write(m + '\n'));
+  const mine = (id: string) => pooled.get(id) ?? pooled.set(id, fresh()).get(id)!;
+  const results = await interleave<TrafficInstance>(
+    o.rounds,
+    cs,
+    (inst, round, id) => block(inst, round, round < 0 ? undefined : mine(id), id),
+    (m) => void process.stderr.write(m + '\n'),
+  );
   return results.map((r) => ({
     ...{ id: r.id, lib: r.lib, kind: r.kind, note: r.note },
     ...(starts.has(r.id) && { start: starts.get(r.id)! }),
     ...(r.error && { error: r.error }),
-    ...extra(r),
+    ...extra(r, pooled.get(r.id)),
   }));
 }
 
 export function check(r: Stamp, a: number): void {
   if (r.a !== a) throw new Error(`wrong result: ${JSON.stringify(r)} for a=${a}`);
+}
+
+/** `call`s on the schedule `gaps()` for `seconds` (src/lib/arrivals.ts), latency from the intended send time; calls/s done. */
+export async function paced(
+  gaps: () => number,
+  seconds: number,
+  call: (i: number) => Promise<Stamp>,
+  recs: Recorder[],
+) {
+  const t0 = performance.now();
+  const n = await pace(gaps, seconds * 1000, async (i, intended) => {
+    const sent = performance.now();
+    const r = await call(i);
+    const settled = performance.now();
+    check(r, i);
+    for (const rec of recs) rec.call(intended, sent, settled, r);
+  });
+  return { achieved: n / ((performance.now() - t0) / 1000) };
 }

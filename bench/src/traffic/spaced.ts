@@ -32,8 +32,7 @@ async function block(inst: TrafficInstance, calls: number, slowIters: number, po
       const r = await inst.light(i);
       const t1 = performance.now();
       check(r, i);
-      round.call(t0, t0, t1, r);
-      pooled?.[gap].call(t0, t0, t1, r);
+      for (const rec of pooled ? [round, pooled[gap]] : [round]) rec.call(t0, t0, t1, r);
     }
     values[`p99_ms_${gap}`] = round.p99();
     round.destroy();
@@ -44,24 +43,18 @@ async function block(inst: TrafficInstance, calls: number, slowIters: number, po
 export type SpacedResult = Awaited<ReturnType<typeof spaced>>;
 
 export async function spaced({ size, only }: { size: Size; only?: string[] }) {
-  const p = TRAFFIC[size];
+  const { workers, spaced: p } = TRAFFIC[size];
   const slowIters = calibrate(3);
-  const pooled = new Map<string, Record<Gap, Recorder>>();
-  const recorders = () => Object.fromEntries(GAPS.map((g) => [g, new Recorder()])) as Record<Gap, Recorder>;
   const candidates = await interleavePools(
-    { only, workers: p.workers, rounds: p.spaced.rounds },
-    (inst, round, id) =>
-      round < 0
-        ? block(inst, Math.max(5, Math.ceil(p.spaced.calls / 4)), slowIters)
-        : block(inst, p.spaced.calls, slowIters, pooled.get(id) ?? pooled.set(id, recorders()).get(id)),
-    (r) => {
+    { only, workers, rounds: p.rounds },
+    () => Object.fromEntries(GAPS.map((g) => [g, new Recorder()])) as Record<Gap, Recorder>,
+    (inst, round, pooled) => block(inst, round < 0 ? Math.max(5, Math.ceil(p.calls / 4)) : p.calls, slowIters, pooled),
+    (r, recs) => {
       const gaps: Partial<Record<Gap, Recorded & { p99Rounds: Spread }>> = {};
-      for (const g of GAPS) {
-        const recs = pooled.get(r.id);
+      for (const g of GAPS)
         if (recs && r.metrics[`p99_ms_${g}`]) gaps[g] = { ...recs[g].result(), p99Rounds: r.metrics[`p99_ms_${g}`]! };
-      }
       return { gaps };
     },
   );
-  return { rounds: p.spaced.rounds, calls: p.spaced.calls, workers: p.workers, slowIters, candidates };
+  return { rounds: p.rounds, calls: p.calls, workers, slowIters, candidates };
 }
