@@ -23,24 +23,16 @@ export interface CandidateInfo {
   config: 'default' | 'best' | '-';
   note: string;
 }
-export interface AsyncInstance {
+type Close = { close(): Promise<void> };
+/** `rows`: the 1,000 rows as objects or, for candidates that hand over JSON text, as that text. */
+export type AsyncInstance = Close & {
   noop(x: { a: number }): Promise<Small>;
-  /** the 1,000 rows as objects or, for candidates that hand over JSON text, as that text */
   rows?(n: number): Promise<Row[] | string>;
-  close(): Promise<void>;
-}
-export interface SyncInstance {
-  ping(x: { a: number }): Small;
-  close(): Promise<void>;
-}
+};
+export type SyncInstance = Close & { ping(x: { a: number }): Small };
 type Section = 'roundtrip' | 'throughput' | 'payload';
-export interface AsyncCandidate extends CandidateInfo {
-  sections: Section[];
-  create(opts: { workers: number }): Promise<AsyncInstance>;
-}
-export interface SyncCandidate extends CandidateInfo {
-  create(): Promise<SyncInstance>;
-}
+type AsyncCandidate = CandidateInfo & { sections: Section[]; create(o: { workers: number }): Promise<AsyncInstance> };
+type SyncCandidate = CandidateInfo & { create(): Promise<SyncInstance> };
 const ALL: Section[] = ['roundtrip', 'throughput', 'payload'];
 const NO_PAYLOAD: Section[] = ['roundtrip', 'throughput'];
 /** `id|kind|config|note`; the library is the id up to its first `:` or `.`. */

@@ -24,10 +24,7 @@ export interface Job {
   inFlight: number;
   only?: string[];
 }
-export interface BlockOut {
-  values: Record<string, number>;
-  samples?: Float64Array;
-}
+export type BlockOut = { values: Record<string, number>; samples?: Float64Array };
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const cpuUs = () => {
