@@ -17,6 +17,7 @@ import { buildAt } from './src/compare/build.ts';
 import { PEERS, type CompareJob, type Metrics } from './src/compare/child.ts';
 import { hasTaskset, runChild } from './src/lib/proc.ts';
 import { median, sortedCopy } from './src/lib/stats.ts';
+import { IN_FLIGHT } from './src/plan.ts';
 
 interface JobSpec extends Omit<CompareJob, 'builds' | 'rounds'> {
   readonly name: string;
@@ -27,8 +28,8 @@ interface JobSpec extends Omit<CompareJob, 'builds' | 'rounds'> {
 const JOBS: readonly JobSpec[] = [
   { name: 'round trip, 1 core', kind: 'roundtrip', size: 1, calls: 4000, pinned: true },
   { name: 'round trip, 2 cores', kind: 'roundtrip', size: 1, calls: 4000 },
-  { name: 'throughput, 1 worker', kind: 'throughput', size: 1, calls: 20000, inFlight: 256 },
-  { name: 'throughput, 2 workers', kind: 'throughput', size: 2, calls: 20000, inFlight: 256 },
+  { name: 'throughput, 1 worker', kind: 'throughput', size: 1, calls: 20000, inFlight: IN_FLIGHT },
+  { name: 'throughput, 2 workers', kind: 'throughput', size: 2, calls: 20000, inFlight: IN_FLIGHT },
   { name: 'spaced, setImmediate', kind: 'spaced', size: 1, calls: 500, gapMs: 0 },
   { name: 'spaced, 1 ms', kind: 'spaced', size: 1, calls: 300, gapMs: 1 },
   { name: '.sync() of an async body', kind: 'sync', size: 1, calls: 4000 },

@@ -10,6 +10,7 @@ import { FixedThreadPool } from 'poolifier';
 import { createSyncFn } from 'synckit';
 import Tinypool from 'tinypool';
 import workerpool from 'workerpool';
+import { IN_FLIGHT } from './plan.ts';
 import type { Row, Small } from './tasks.ts';
 
 export interface CandidateInfo {
@@ -43,9 +44,8 @@ const info = (row: string) => {
 
 const worker = (f: string) => new URL(`./workers/${f}`, import.meta.url);
 const poolTask = worker('pool-task.ts').href;
-// Calls per worker the tuned configurations allow in flight: 256 calls over one or two workers never
-// exceed it, so no pool holds a call back. IDLE keeps workers alive across the pauses between blocks.
-const IN_FLIGHT = 256;
+// Calls per worker the tuned configurations allow in flight: the throughput section's 256 calls over one
+// or two workers never exceed it, so no pool holds a call back. IDLE keeps workers alive between blocks.
 const IDLE = 1 << 30;
 
 // smartasync's pool size is set once per process before first use; every job has its own process.

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
-import { threads, type Threads } from '../lib/proc.ts';
+import { processCpuUs, threads, type Threads } from '../lib/proc.ts';
 import { sum } from '../lib/stats.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import * as http from './http.ts';
@@ -33,10 +33,9 @@ function cpuSplit(a: Threads | undefined, b: Threads | undefined, loadgenUs: num
   const per = (k: keyof Threads) => ((b[k].ticks - a[k].ticks) * 1e4) / requests;
   return { mainUs: per('main'), workersUs: per('workers'), otherUs: per('other'), loadgenUs: loadgenUs / requests };
 }
-const ownCpuUs = () => process.cpuUsage().user + process.cpuUsage().system;
 
 async function measure(s: Server, scenario: Scenario, seconds: number, round: number) {
-  const [t0, cpu0] = [threads(s.proc.pid!), ownCpuUs()];
+  const [t0, cpu0] = [threads(s.proc.pid!), processCpuUs()];
   let report: ReturnType<typeof http.load> | undefined;
   const {
     out: light,
@@ -57,7 +56,8 @@ async function measure(s: Server, scenario: Scenario, seconds: number, round: nu
   });
   const reported = await report?.done;
   // Light-scenario CPU only: with the report running, its CPU would be charged to the light requests.
-  const cpu = scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), ownCpuUs() - cpu0, light.requests) : undefined;
+  const cpu =
+    scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), processCpuUs() - cpu0, light.requests) : undefined;
   // Undefined fields are left out of results.json.
   return { build: s.build, scenario, round, light, report: reported, pool, cpu, loop };
 }

@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
 import { asyncCandidates, syncCandidates } from '../candidates.ts';
 import { echoes, interleave, latencyBlock, throughputBlock } from '../micro.ts';
+import { IN_FLIGHT } from '../plan.ts';
 
 export interface CompareJob {
   readonly kind: 'roundtrip' | 'throughput' | 'spaced' | 'sync' | 'large';
@@ -95,7 +96,7 @@ export async function runJob(job: CompareJob): Promise<Metrics[][]> {
     candidates,
     (t) =>
       job.kind === 'throughput'
-        ? throughputBlock(job.calls, job.inFlight ?? 256, (a) => t.noop({ a }))
+        ? throughputBlock(job.calls, job.inFlight ?? IN_FLIGHT, (a) => t.noop({ a }))
         : job.kind === 'large'
           ? largeBlock(t, job.calls)
           : latencyBlock(

@@ -11,7 +11,7 @@ import { DEFAULT_REPORT_COST } from 'users-api/manager';
 import { migrate } from 'users-api/migrate';
 import { startServer, stopServer } from '../app/http.ts';
 import type { runMeta } from '../lib/proc.ts';
-import { median, rank } from '../lib/stats.ts';
+import { median, quantile, sortedCopy } from '../lib/stats.ts';
 import { table, verdict } from '../report/format.ts';
 
 export type Candidate = 'stream' | 'all' | 'piscina';
@@ -55,7 +55,7 @@ export async function makeDatabase(path: string, rows: number): Promise<void> {
 }
 
 const rssMb = (pid: number) => (Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096) / 2 ** 20;
-const p99 = (ms: number[]) => rank(ms, 0.99);
+const p99 = (ms: number[]) => quantile(sortedCopy(ms), 0.99);
 
 async function measure(candidate: Candidate, round: number, o: ExportOptions) {
   // `stream` is the app as it is: the smartasync build.

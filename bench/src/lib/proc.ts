@@ -56,6 +56,9 @@ export async function runChild<T>(
   }
 }
 
+/** This process's CPU time (all threads), µs. */
+export const processCpuUs = () => process.cpuUsage().user + process.cpuUsage().system;
+
 /** `f()`, or `fallback` where it throws (not Linux, no git, a process already gone). */
 const attempt = <T, F>(f: () => T, fallback: F): T | F => {
   try {

@@ -17,9 +17,6 @@ export function sortedCopy(xs: ArrayLike<number>): Float64Array {
   return Float64Array.from(xs).sort();
 }
 
-/** Nearest rank `q` of unsorted values. */
-export const rank = (xs: ArrayLike<number>, q: number) => quantile(sortedCopy(xs), q);
-
 /** The middle value, or the mean of the two middle values of an even count. */
 export function median(xs: ArrayLike<number>): number {
   const s = sortedCopy(xs);

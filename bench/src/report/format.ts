@@ -62,7 +62,8 @@ export const find = (r: Results, s: Section, mode: Mode, workers = 1) =>
   jobsOf(r, s).find((j) => j.job.mode === mode && j.job.workers === workers);
 export const modes = (r: Results, s: Section) =>
   (['pinned', 'unpinned'] as const).filter((m) => jobsOf(r, s).some((j) => j.job.mode === m));
-export const poolSizes = (r: Results, s: Section) => [...new Set(jobsOf(r, s).map((j) => j.job.workers))].sort((a, b) => a - b);
+export const poolSizes = (r: Results, s: Section) =>
+  [...new Set(jobsOf(r, s).map((j) => j.job.workers))].sort((a, b) => a - b);
 /** The median over rounds of `key` for a candidate that did not fail. */
 export const metric = (c: CandidateResult | undefined, key: string): N => {
   const v = c?.error ? undefined : c?.metrics[key]?.median;

@@ -2,7 +2,7 @@
 // another. Each starts its pool (warm where it can), times the first call and 20 warm ones, makes
 // sure every worker is up, then idles: process CPU over the window, split by thread.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runChild, threads } from '../lib/proc.ts';
+import { processCpuUs, runChild, threads } from '../lib/proc.ts';
 import { median } from '../lib/stats.ts';
 import { pick } from '../micro.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
@@ -33,7 +33,7 @@ const timed = async (f: () => Promise<unknown>) => {
   await f();
   return performance.now() - t0;
 };
-const cpuMs = () => (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+const cpuMs = () => processCpuUs() / 1000;
 
 /** In a child process of its own (src/lib/child.ts). */
 export async function idle({ id, workers, seconds }: { id: string; workers: number; seconds: number }) {
