@@ -68,6 +68,13 @@ const attempt = <T, F>(f: () => T, fallback: F): T | F => {
   }
 };
 
+/** The numeric fields of a /proc stat line from field 3 on (after the command name, which may hold spaces). */
+const statFields = (stat: string) =>
+  stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+
 // Node's own helper threads have fixed names (V8 platform workers, libuv's pool, the task scheduler,
 // the signal watcher); every other thread but the main one is a worker_threads thread.
 const HELPER_THREAD = /^(V8Worker|libuv-worker|DelayedTaskSche|SignalInspector)/;
@@ -84,12 +91,11 @@ export const threads = (pid: number | 'self'): Threads | undefined =>
       const read = (f: string) => readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8');
       const stat = read('stat');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      // utime and stime are fields 14 and 15 of stat; the slice starts at field 3.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(stat); // f[11], f[12]: utime and stime, fields 14 and 15
       const status = read('status');
       const num = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
       const t = out[tid === main ? 'main' : HELPER_THREAD.test(comm) ? 'other' : 'workers'];
-      t.ticks += Number(f[11]) + Number(f[12]);
+      t.ticks += f[11]! + f[12]!;
       t.cpuNs += Number(read('schedstat').split(' ')[0]);
       t.switches += num('voluntary_ctxt_switches') + num('nonvoluntary_ctxt_switches');
       t.count++;
@@ -104,11 +110,7 @@ export const workerThreads = (pid: number | 'self') => threads(pid)?.workers.cou
 const cpuTicks = () =>
   attempt(() => {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const f = stat
-      .slice(stat.lastIndexOf(')') + 2)
-      .split(' ')
-      .map(Number);
+    const f = statFields(readFileSync('/proc/self/stat', 'utf8'));
     // busy = all but idle and iowait; utime, stime, cutime, cstime are fields 14-17.
     const machine = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!;
     return { machine, own: f[11]! + f[12]! + f[13]! + f[14]! };
