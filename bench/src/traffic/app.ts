@@ -50,13 +50,8 @@ async function firstRequest(kind: FirstBuild, url: string, starts: number, warmC
     : `bench/src/app/server.ts ${kind}`;
   // DATA_MODE unset: the app's default, as shipped.
   const env = { ...process.env, HOST: '127.0.0.1', PORT: '0', DATABASE_URL: url, LOG_LEVEL: 'info' };
-  type Start = {
-    listenMs: number;
-    firstMs: number;
-    warmMs: number;
-    workersAtFirst?: number;
-    workersAfterFirst?: number;
-  };
+  type Start = Record<'listenMs' | 'firstMs' | 'warmMs', number> &
+    Record<'workersAtFirst' | 'workersAfterFirst', number | undefined>;
   const runs: Start[] = [];
   for (let k = 0; k < starts; k++) {
     const t0 = performance.now();
@@ -86,7 +81,7 @@ async function firstRequest(kind: FirstBuild, url: string, starts: number, warmC
       await http.stopServer(s);
     }
   }
-  const med = (k: 'listenMs' | 'firstMs' | 'warmMs') => spread(runs.map((x) => x[k])).median;
+  const med = (k: 'listenMs' | 'firstMs' | 'warmMs') => median(runs.map((x) => x[k]));
   return {
     build: kind,
     entry,
