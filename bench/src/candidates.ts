@@ -43,14 +43,19 @@ const info = (row: string) => {
 };
 
 const worker = (f: string) => new URL(`./workers/${f}`, import.meta.url);
-const poolTask = worker('pool-task.ts').href;
 // Calls per worker the tuned configurations allow in flight: the throughput section's 256 calls over one
-// or two workers never exceed it, so no pool holds a call back. IDLE keeps workers alive between blocks.
-const IDLE = 1 << 30;
+// or two workers never exceed it, so no pool holds a call back.
+/** piscina's and tinypool's options, as section 6's `piscina:default` uses them too: min = max threads, kept alive between blocks. */
+export const poolOptions = (workers: number) => ({
+  filename: worker('pool-task.ts').href,
+  minThreads: workers,
+  maxThreads: workers,
+  idleTimeout: 1 << 30,
+});
 
 // smartasync's pool size is set once per process before first use; every job has its own process.
 let configured: number | undefined;
-async function smartasync(workers: number) {
+export async function smartasync(workers: number) {
   const lib = await import('smartasync');
   if (configured === undefined) lib.configure({ size: (configured = workers) });
   else if (configured !== workers) throw new Error(`smartasync pool already configured with ${configured} workers`);
@@ -83,7 +88,7 @@ function tinyOrPiscina(lib: 'piscina' | 'tinypool', config: 'default' | 'best' |
     note: config === 'default' ? 'defaults' : `concurrentTasksPerWorker ${IN_FLIGHT}${piscinaNote}`,
     sections: config === 'default' ? ALL : NO_PAYLOAD,
     async create({ workers }) {
-      const options = { filename: poolTask, minThreads: workers, maxThreads: workers, idleTimeout: IDLE, ...tuned };
+      const options = { ...poolOptions(workers), ...tuned };
       const pool = lib === 'piscina' ? new Piscina(options as object) : new Tinypool(options);
       return {
         noop: (x) => pool.run(x) as Promise<Small>,

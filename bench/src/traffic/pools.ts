@@ -2,7 +2,7 @@
 // worker_threads pool, each running the same bodies (src/tasks.ts: light, spin) on the same threads;
 // the soak runs the first two.
 import { Piscina } from 'piscina';
-import { rawPool, type CandidateInfo } from '../candidates.ts';
+import { poolOptions, rawPool, smartasync, type CandidateInfo } from '../candidates.ts';
 import { pace } from '../lib/arrivals.ts';
 import type { Recorder } from '../lib/stats.ts';
 import { interleave, pick, type BlockOut, type CandidateResult } from '../micro.ts';
@@ -39,9 +39,7 @@ export const POOLS: TrafficCandidate[] = [
     note: 'smartasync(fn) of a sync function, awaited; configure({ size }), then getPool().warm() (which also starts the express worker)',
     async create({ workers }) {
       const t0 = performance.now();
-      const lib = await import('smartasync');
-      lib.configure({ size: workers });
-      const fns = await import('../workers/smartasync.ts');
+      const { lib, tasks: fns } = await smartasync(workers);
       await lib.getPool().warm();
       const count = () => lib.getPool().stats().workers;
       return {
@@ -59,8 +57,7 @@ export const POOLS: TrafficCandidate[] = [
     note: 'piscina defaults, minThreads = maxThreads = pool size, idleTimeout off',
     async create({ workers }) {
       const t0 = performance.now();
-      const filename = new URL('../workers/pool-task.ts', import.meta.url).href;
-      const pool = new Piscina({ filename, minThreads: workers, maxThreads: workers, idleTimeout: 1 << 30 });
+      const pool = new Piscina(poolOptions(workers));
       return {
         ...tasks((name, arg) => pool.run(arg, { name })),
         workers: () => pool.threads.length,
