@@ -8,6 +8,9 @@ import { bold, find, jobsOf, modes, ms, pct, poolSizes, rate, rate6, ratio, tabl
 type N = number | undefined;
 const src = (f: string) => `Scenario: [\`${f}\`](../${f}).`;
 const name = (c: CandidateResult) => (c.kind === 'subject' ? `**${c.id}**` : c.id);
+/** A failed candidate's row: its name, its error in column `at`, the other cells empty. */
+const errorRow = (name: string, error: string, cols: number, at = 1) =>
+  [name, ...Array<string>(at - 1).fill(''), `_${error}_`, ...Array<string>(cols - at - 1).fill('')].join(' | ');
 const cell = (c: CandidateResult, key: string, f: (x: N) => string) =>
   c.metrics[key] ? `${f(c.metrics[key].median)} <sub>${f(c.metrics[key].min)}–${f(c.metrics[key].max)}</sub>` : '–';
 /** Candidates best first by `key`, then the failed ones with their error. */
@@ -16,9 +19,7 @@ const rows = (j: JobResult, key: string, dir: 1 | -1, cols: number, row: (c: Can
     .filter((c) => !c.error)
     .sort((a, b) => dir * ((a.metrics[key]?.median ?? 0) - (b.metrics[key]?.median ?? 0)))
     .map(row),
-  ...j.candidates
-    .filter((c) => c.error)
-    .map((c) => [name(c), `_${c.error}_`, ...Array<string>(cols - 2).fill('')].join(' | ')),
+  ...j.candidates.filter((c) => c.error).map((c) => errorRow(name(c), c.error!, cols)),
 ];
 
 export function latencyTable(r: Results, section: Section): string {
@@ -83,9 +84,6 @@ export function appTable(r: Results): string {
 type Start = { start?: { method: string; ms: number; workers?: number } };
 const startWords = ({ start: s }: Start) =>
   s ? `${s.method}, ${ms(s.ms)} ms${s.workers !== undefined ? `, ${s.workers} workers up` : ''}` : '–';
-/** A failed candidate's row: its error in column `at`, the other cells empty. */
-const errorRow = (id: string, error: string, cols: number, at = 1) =>
-  [bold(id), ...Array<string>(at - 1).fill(''), `_${error}_`, ...Array<string>(cols - at - 1).fill('')].join(' | ');
 const dist3 = (l: Recorded['latency']) => `${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.max)}`;
 const p99cell = (p99: number, rounds: { min: number; max: number }) =>
   `${ms(p99)} <sub>${ms(rounds.min)}–${ms(rounds.max)}</sub>`;
@@ -95,7 +93,7 @@ function spaced(t: TrafficResult): string {
   const sp = ok(t.spaced)!;
   const rows = sp.candidates.flatMap((c) =>
     c.error
-      ? [errorRow(c.id, c.error, 9, 2)]
+      ? [errorRow(bold(c.id), c.error, 9, 2)]
       : GAPS.flatMap((g) => {
           const x = c.gaps[g];
           return x
@@ -115,7 +113,7 @@ function openloop(t: TrafficResult): string {
   const ol = ok(t.openloop)!;
   const rows = ol.candidates.flatMap((c) =>
     c.error
-      ? [errorRow(c.id, c.error, 10, 2)]
+      ? [errorRow(bold(c.id), c.error, 10, 2)]
       : c.points.map(
           ({ rate: offered, achieved, rec: { latency: l, split: s }, p99Rounds }) =>
             `${bold(c.id)} | ${rate6(offered)} | ${rate6(achieved)} | ${ms(l.p50)} | ${p99cell(l.p99, p99Rounds)} | ${ms(l.p999)} | ${ms(l.max)} | ${pq(s.lag)} | ${ms(s.queue.p99)} / ${ms(s.reply.p99)} | ${l.count}`,
@@ -135,7 +133,7 @@ function mixed(t: TrafficResult): string {
   const mx = ok(t.mixed)!;
   const rows = mx.candidates.map((c) =>
     c.error || !c.alone || !c.loaded
-      ? errorRow(c.id, c.error ?? 'no data', 9)
+      ? errorRow(bold(c.id), c.error ?? 'no data', 9)
       : `${bold(c.id)} | ${dist3(c.alone.latency)} | ${dist3(c.loaded.latency)} | ${ratio(c.loaded.latency.p99, c.alone.latency.p99)} | ${pct(c.loaded.latency.over5ms)} | ${pq(c.loaded.split.queue)} | ` +
         `${rate6(c.longAlone?.median)} / ${rate6(c.longLoaded?.median)} | ${ms(c.longRunMs?.alone)} / ${ms(c.longRunMs?.loaded)} | ${c.loaded.latency.count}`,
   );
@@ -160,7 +158,7 @@ function app(t: TrafficResult): string {
         `${report ? `${report.requestsPerSec.toFixed(1)} / ${ms(report.p50Ms)}` : '–'} | ${loop ? ms(loop.p99Ms) : '–'} | ${pool ? ms(pool.meanWaitMs) : '–'} | ${errors}`,
     );
   const first = a.firstRequest.map((x) => {
-    if (x.error) return `${x.build} | _${x.error}_${' | '.repeat(5)}`;
+    if (x.error) return errorRow(x.build, x.error, 7);
     const threads = [x.starts.map((s) => s.workersAtFirst), x.starts.map((s) => s.workersAfterFirst)].map((xs) =>
       [...new Set(xs)].join('/'),
     );
@@ -186,7 +184,7 @@ function idle(t: TrafficResult): string {
   const x = ok(t.idle)!;
   const rows = x.candidates.map((c) =>
     c.error
-      ? errorRow(c.id, c.error, 9)
+      ? errorRow(bold(c.id), c.error, 9)
       : `${bold(c.id)} | ${c.id === 'node' ? '–' : startWords(c)} | ${ms(c.firstCallMs)} | ${ms(c.warmCallMs)} | ${pct(c.coreShare, 2)} | ` +
         `${c.threads ? `${ms(c.threads.main)} / ${ms(c.threads.workers)} / ${ms(c.threads.other)}` : '–'} | ` +
         `${c.wakeupsPerS ? `${c.wakeupsPerS.main.toFixed(0)} / ${c.wakeupsPerS.workers.toFixed(0)}` : '–'} | ${ms(c.afterIdleCallMs)} | ${c.workers ?? '–'}`,
