@@ -109,10 +109,9 @@ export async function runJob(job: CompareJob): Promise<Metrics[][]> {
   );
   const failed = results.find((r) => r.error);
   if (failed) throw new Error(`${failed.lib}: ${failed.error}`);
-  // The round trip's median is this tool's p50.
   return results.map((r) =>
     Array.from({ length: job.rounds }, (_, i) =>
-      Object.fromEntries(Object.entries(r.perRound).map(([k, v]) => [k === 'median_us' ? 'p50_us' : k, v[i]!])),
+      Object.fromEntries(Object.entries(r.perRound).map(([k, v]) => [k, v[i]!])),
     ),
   );
 }
