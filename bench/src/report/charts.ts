@@ -16,14 +16,9 @@ function micro(r: Results, s: Section, title: string, subtitle: string, keys: [s
       })),
   );
   if (!data.length) return undefined;
-  const first = keys[0]![0];
-  const best = new Map<string, number>();
-  for (const d of data) {
-    const v = d[first] as number;
-    const prev = best.get(d.candidate as string);
-    if (prev === undefined || (up ? v > prev : v < prev)) best.set(d.candidate as string, v);
-  }
-  const sort = [...best].sort((a, b) => (up ? b[1] - a[1] : a[1] - b[1])).map(([c]) => c);
+  // Candidates in the order of their best value of the first metric.
+  const v = (d: Datum) => (up ? -1 : 1) * (d[keys[0]![0]] as number);
+  const sort = [...new Set([...data].sort((a, b) => v(a) - v(b)).map((d) => d.candidate as string))];
   // By mode, then pool size as a number ("2 workers" before "10 workers").
   const offsets = [...new Set(data.map((d) => d.mode as string))].sort((a, b) =>
     a.localeCompare(b, 'en', { numeric: true }),
