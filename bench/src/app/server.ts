@@ -9,13 +9,17 @@ import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { configure } from 'smartasync';
 import { buildApp } from 'users-api/app';
+import { WORKER_NICE } from 'users-api/config';
 import { exportText } from 'users-api/export-text';
 import { closeWorkerPool, DATA_METHODS, openStore, type Store } from 'users-api/store';
 import type { Build } from './http.ts';
 
 const [build, databaseUrl, cost] = process.argv.slice(2) as [Build, string, string | undefined];
 const reportCost = cost ? Number(cost) : undefined;
+// smartasync's pool as the server configures it (users-api src/main.ts): workers below the event loop.
+configure({ workerNice: Number(process.env.DB_WORKER_NICE ?? WORKER_NICE) });
 
 // As many threads as smartasync's default pool, kept alive: piscina's own defaults (1 to 1.5 × cores,
 // idleTimeout 0) would start and end threads, each opening a connection, and measure that instead.

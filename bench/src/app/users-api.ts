@@ -17,7 +17,10 @@ const BUILDS: { build: Build; note: string }[] = [
     build: 'manual-piscina',
     note: 'piscina, min = max threads = cores (as smartasync), a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
   },
-  { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool (users-api `mode: smartasync`)' },
+  {
+    build: 'smartasync',
+    note: 'smartasync(DatabaseManager), default pool size, workers at nice 10 as the server runs them (users-api `mode: smartasync`, `DB_WORKER_NICE`)',
+  },
   {
     build: 'smartasync-auto',
     note: "the users API as shipped (`mode: smartasync-auto`, the default): SQLite's primary-key reads through smartasync(DatabaseManager, { offload: 'auto', inlineBelowMs: 0.25 }), inline while they keep finishing under 0.25 ms; every other call on a worker",
