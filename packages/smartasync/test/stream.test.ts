@@ -59,6 +59,22 @@ test("a slow generator's items do not wait for a full chunk", async () => {
   assert.ok(first >= 0 && first < 600, `the first item arrived after ${first.toFixed(0)} ms`);
 });
 
+test("a waiting stream stops promptly while another stream's slow generator runs ahead on its worker", async () => {
+  const sab = shared();
+  const waiting = countTo(1_000_000, sab);
+  await waiting.next(); // it runs ahead to the window, then waits for its reader: it holds no thread
+  await new Promise((r) => setTimeout(r, 100));
+  // The one worker now runs this generator: 50 ms an item, 20 items within its window (1 s).
+  const slow = slowRows(20, 50);
+  await slow.next();
+  const started = performance.now();
+  await waiting.return(undefined); // its reader stops
+  const took = performance.now() - started;
+  assert.equal(counts(sab)[1], 1, 'its finally ran');
+  assert.ok(took < 400, `the waiting stream ended ${took.toFixed(0)} ms after its reader stopped`);
+  await slow.return(undefined);
+});
+
 test('breaking out of the loop ends the generator on the worker and frees it', async () => {
   const sab = shared();
   let read = 0;
