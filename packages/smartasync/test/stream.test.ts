@@ -68,7 +68,7 @@ test("a waiting stream stops promptly while another stream's slow generator runs
   const slow = slowRows(20, 50);
   await slow.next();
   const started = performance.now();
-  await waiting.return(undefined); // its reader stops
+  await waiting.return('stopped'); // its reader stops
   const took = performance.now() - started;
   assert.equal(counts(sab)[1], 1, 'its finally ran');
   assert.ok(took < 400, `the waiting stream ended ${took.toFixed(0)} ms after its reader stopped`);

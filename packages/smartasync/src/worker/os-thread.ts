@@ -20,20 +20,17 @@ export function osThreadId(): number {
 }
 
 /**
- * Runs this thread `steps` nice values below where it started (at most 19), Linux only: when
- * every core is busy, the kernel then runs the threads at the higher priority first (the event
- * loop) and this one with what is left; on an idle core it runs as fast as ever. A thread may
- * lower its own priority without privileges, but not raise it again, so this is done once, at
- * start. Returns the nice value now, or undefined where nothing was changed.
+ * Runs this thread (`tid`, from osThreadId) `steps` nice values below where it started (at most
+ * 19), Linux only: when every core is busy, the kernel then runs the threads at the higher
+ * priority first (the event loop) and this one with what is left; on an idle core it runs as
+ * fast as ever. A thread may lower its own priority without privileges, but not raise it again,
+ * so this is done once, at start.
  */
-export function lowerPriority(steps: number): number | undefined {
-  const tid = process.platform === 'linux' && steps > 0 ? osThreadId() : 0;
-  if (tid === 0) return undefined;
+export function lowerPriority(tid: number, steps: number): void {
+  if (process.platform !== 'linux' || tid === 0 || steps <= 0) return;
   try {
-    const nice = Math.min(19, os.getPriority(tid) + steps);
-    os.setPriority(tid, nice);
-    return nice;
+    os.setPriority(tid, Math.min(19, os.getPriority(tid) + steps));
   } catch {
-    return undefined; // refused (a sandbox without setpriority): the worker serves at its priority
+    // refused (a sandbox without setpriority): the worker serves at its priority
   }
 }
