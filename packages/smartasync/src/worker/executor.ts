@@ -342,8 +342,11 @@ export class Executor {
   private endStream(req: CallRequest, lastReply: () => void): void {
     if (!this.producers.delete(req.seq)) return;
     // Not running any more once the last reply is read: the pool takes this worker for stuck
-    // while the running word names a call that began over STALL_MS ago.
-    this.markRunning(0);
+    // while the running word names a call that began over STALL_MS ago. Only if the word names
+    // this stream: a waiting stream ended from between another's items (stopWaiting) leaves
+    // that one running.
+    const ctrl = this.control?.ctrl;
+    if (ctrl) Atomics.compareExchange(ctrl, CTRL_RUNNING, tagOf(req.seq), 0);
     lastReply();
     const uses = req.instance && this.streaming.get(req.instance.id);
     if (uses && --uses.count === 0) {
