@@ -44,8 +44,6 @@ const SPIN_LIMIT = Math.max(0, os.availableParallelism() - 1);
 
 function start(boot: WorkerBoot): void {
   const bridge = boot.role === 'bridge';
-  const tid = osThreadId();
-  lowerPriority(tid, boot.nice ?? 0); // before any call: user code never runs above it
   // Requests taken and not yet answered: while there are any, an async call may be in flight
   // and the event loop must run freely (its timers and I/O settle the call).
   let inFlight = 0;
@@ -88,14 +86,16 @@ function start(boot: WorkerBoot): void {
   if (bridge) answerIfItEnds(() => current && { seq: current.seq, label: executor.labelOf(current) }, send);
   // The ring's reader sleeps in Atomics.waitAsync, which holds no handle: this keeps the thread up.
   parentPort!.on('message', () => {});
-  serving(ctrl, tid, bridge ? undefined : channel);
+  serving(ctrl, boot.nice ?? 0, bridge ? undefined : channel);
 }
 
 /**
  * Says that this worker serves: from now on an exit is a crash, not a failed start; a pool,
  * which places no call on a worker still starting, also gets an empty reply to say it may now.
  */
-function serving(ctrl: Int32Array, tid: number, channel: Channel<Reply, Message> | undefined): void {
+function serving(ctrl: Int32Array, nice: number, channel: Channel<Reply, Message> | undefined): void {
+  const tid = osThreadId();
+  lowerPriority(tid, nice); // before READY, so before any call: user code never runs above it
   Atomics.store(ctrl, CTRL_TID, tid);
   Atomics.store(ctrl, CTRL_READY, 1);
   Atomics.notify(ctrl, CTRL_READY);
