@@ -91,38 +91,39 @@ test('a burst of sends owes one wake-up, paid before the task ends', async () =>
   close();
 });
 
-test('a reader that blocks between messages never sleeps on a reply its own thread wrote', async (t) => {
-  // The worker blocks up to 10 s between messages and writes each reply in a microtask
-  // after the one in which its reader looks at the ring again: if it blocked before paying
-  // the wake-up it owes, each reply would wait out the block.
-  const { port1, port2 } = new MessageChannel();
-  const { here, there } = createChannelEnds(port1, port2);
-  const worker = new Worker(new URL('./fixtures/transport-peer.ts', import.meta.url), {
-    workerData: { mode: 'reply-late', ends: there, blockMs: 10_000 },
-    transferList: [port2],
-  });
-  t.after(() => worker.terminate());
-  let reply: ((m: unknown) => void) | undefined;
-  const channel = new Channel<unknown, unknown>(here, (batch) => batch.forEach((m) => reply?.(m)));
-  const roundTrip = (n: number, limitMs: number): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`reply ${n} took over ${limitMs} ms: it waited for the block to end`)),
-        limitMs,
-      );
-      reply = (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      };
-      channel.send({ n }, { encoding: 'json' });
+for (const vouch of [false, true])
+  test(`a reader that blocks between messages never sleeps on a reply its own thread wrote (${vouch ? 'the owner says when it may block' : 'no word from the owner'})`, async (t) => {
+    // The worker blocks up to 10 s between messages and writes each reply in a microtask
+    // after the one in which its reader looks at the ring again: if it blocked before paying
+    // the wake-up it owes, each reply would wait out the block.
+    const { port1, port2 } = new MessageChannel();
+    const { here, there } = createChannelEnds(port1, port2);
+    const worker = new Worker(new URL('./fixtures/transport-peer.ts', import.meta.url), {
+      workerData: { mode: 'reply-late', ends: there, blockMs: 10_000, vouch },
+      transferList: [port2],
     });
-  assert.deepEqual(await roundTrip(0, 5_000), { echo: { n: 0 } }); // the worker is up
-  for (let n = 1; n <= 20; n++) {
-    await new Promise((r) => setTimeout(r, 2)); // the worker is blocked when the next arrives
-    assert.deepEqual(await roundTrip(n, 1_000), { echo: { n } });
-  }
-  channel.close();
-});
+    t.after(() => worker.terminate());
+    let reply: ((m: unknown) => void) | undefined;
+    const channel = new Channel<unknown, unknown>(here, (batch) => batch.forEach((m) => reply?.(m)));
+    const roundTrip = (n: number, limitMs: number): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`reply ${n} took over ${limitMs} ms: it waited for the block to end`)),
+          limitMs,
+        );
+        reply = (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        };
+        channel.send({ n }, { encoding: 'json' });
+      });
+    assert.deepEqual(await roundTrip(0, 5_000), { echo: { n: 0 } }); // the worker is up
+    for (let n = 1; n <= 20; n++) {
+      await new Promise((r) => setTimeout(r, 2)); // the worker is blocked when the next arrives
+      assert.deepEqual(await roundTrip(n, 1_000), { echo: { n } });
+    }
+    channel.close();
+  });
 
 test('a thread about to block pays the wake-ups it owes on its other channels first', async (t) => {
   // This thread sends on channel A without waking its reader yet, then blocks on channel B.

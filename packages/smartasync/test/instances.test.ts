@@ -47,17 +47,20 @@ test('each worker builds one replica from the constructor arguments and reuses i
 
 test('a replica is built once per worker, from the constructor arguments', async () => {
   const r = new SmartReplica('from-main');
-  const seen = await Promise.all(
-    Array.from({ length: 60 }, (_, i) => (i % 4 === 0 ? busyWait(2).then(() => r.whoami()) : r.whoami())),
-  );
   const perThread = new Map<number, number>();
-  for (const s of seen) {
-    assert.equal(s.tag, 'from-main');
-    perThread.set(s.threadId, Math.max(perThread.get(s.threadId) ?? 0, s.builds));
+  // Where calls land depends on timing (a worker quick to take the next call may take them
+  // all): rounds go on until two workers have served the instance, each round checked.
+  for (let round = 0; round < 20 && perThread.size < 2; round++) {
+    const seen = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 4 === 0 ? busyWait(2).then(() => r.whoami()) : r.whoami())),
+    );
+    for (const s of seen) {
+      assert.equal(s.tag, 'from-main');
+      perThread.set(s.threadId, Math.max(perThread.get(s.threadId) ?? 0, s.builds));
+    }
   }
   assert.ok(!perThread.has(0), 'all calls ran on workers');
-  // Both workers, and the express worker when both held a call that ran long.
-  assert.ok(perThread.size >= 2, `calls spread over ${perThread.size} workers`);
+  assert.ok(perThread.size >= 2, `calls spread over ${perThread.size} workers in 20 rounds`);
   for (const [thread, builds] of perThread)
     assert.equal(builds, 1, `worker ${thread} built its replica ${builds} times`);
 });

@@ -10,7 +10,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configure, getPool, WorkerCrashedError } from 'smartasync';
-import { chdir, exit, hostile, keepAndReturn, keptBytes, look, request, setEnv } from './fixtures/worker-scope.ts';
+import {
+  chdir,
+  exit,
+  hostile,
+  keepAndReturn,
+  keptBytes,
+  leaveWork,
+  leftWork,
+  look,
+  request,
+  setEnv,
+} from './fixtures/worker-scope.ts';
 import { describeExit, lastJson, runNode } from './fixtures/env/child.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -115,4 +126,15 @@ test("a worker's console output goes to the process's stdout and stderr", async 
   assert.equal(r.code, 0, describeExit(r));
   assert.equal(r.stdout, 'hello from a worker\n');
   assert.equal(r.stderr, 'hello from a worker (stderr)\n');
+});
+
+test('work a call leaves behind on its worker (a timer, an unawaited promise chain) runs while it is idle, with no further call', async () => {
+  const worker = await leaveWork('idle');
+  // Idle, the worker sleeps at most 20 ms at a time before it turns its event loop: 300 ms
+  // is a generous bound. No call meanwhile: a call would wake the worker itself.
+  await new Promise((r) => setTimeout(r, 300));
+  const seen = await leftWork(); // its body runs before anything the wake-up let through
+  assert.equal(seen.threadId, worker, 'the same worker');
+  for (const what of ['idle: promise chain', 'idle: timer', 'idle: immediate'])
+    assert.ok(seen.done.includes(what), `${what} ran: ${seen.done.join(', ') || 'nothing'}`);
 });
