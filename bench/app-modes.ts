@@ -21,40 +21,35 @@ const record = (key: string, ...xs: number[]) => {
   const f = figures.get(key) ?? figures.set(key, { rps: [], ratio: [], p99: [], p99Ratio: [] }).get(key)!;
   Object.values(f).forEach((list, k) => list.push(xs[k]!));
 };
-await withServers(
-  ['naive', 'smartasync', 'smartasync-auto'],
-  DEFAULT_REPORT_COST,
-  async (servers, errors) => {
-    if (errors.length) throw new Error(errors.map((e) => `${e.build}: ${e.error}`).join('; '));
-    for (const s of servers) {
-      await load(s.base, randomUser, 10, 2).done;
-      await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
+await withServers(['naive', 'smartasync', 'smartasync-auto'], DEFAULT_REPORT_COST, async (servers, errors) => {
+  if (errors.length) throw new Error(errors.map((e) => `${e.build}: ${e.error}`).join('; '));
+  for (const s of servers) {
+    await load(s.base, randomUser, 10, 2).done;
+    await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
+  }
+  for (let round = 0; round < rounds; round++) {
+    const k = round % servers.length;
+    const alone = new Map<Build, { requestsPerSec: number; p99Ms: number }>();
+    const rotated = [...servers.slice(k), ...servers.slice(0, k)];
+    for (const s of rotated) alone.set(s.build, await load(s.base, randomUser, 10, seconds).done);
+    for (const s of rotated) {
+      const report = load(s.base, '/reports/users', 1, seconds + 30);
+      await sleep(300);
+      const light = await load(s.base, randomUser, 10, seconds).done;
+      report.stop();
+      await report.done;
+      const naive = alone.get('naive')!.requestsPerSec;
+      const own = alone.get(s.build)!;
+      record(`${s.build} alone`, own.requestsPerSec, own.requestsPerSec / naive, own.p99Ms, 1);
+      const [rps, p99] = [light.requestsPerSec, light.p99Ms];
+      record(`${s.build} with report`, rps, rps / naive, p99, p99 / own.p99Ms);
+      console.log(
+        `round ${round + 1} ${s.build}: alone ${own.requestsPerSec.toFixed(0)} req/s (${(own.requestsPerSec / naive).toFixed(2)}x inline), p99 ${own.p99Ms.toFixed(2)} ms; ` +
+          `with report ${rps.toFixed(0)} req/s, p99 ${p99.toFixed(2)} ms (${(p99 / own.p99Ms).toFixed(2)}x alone)`,
+      );
     }
-    for (let round = 0; round < rounds; round++) {
-      const k = round % servers.length;
-      const alone = new Map<Build, { requestsPerSec: number; p99Ms: number }>();
-      const rotated = [...servers.slice(k), ...servers.slice(0, k)];
-      for (const s of rotated) alone.set(s.build, await load(s.base, randomUser, 10, seconds).done);
-      for (const s of rotated) {
-        const report = load(s.base, '/reports/users', 1, seconds + 30);
-        await sleep(300);
-        const light = await load(s.base, randomUser, 10, seconds).done;
-        report.stop();
-        await report.done;
-        const naive = alone.get('naive')!.requestsPerSec;
-        const own = alone.get(s.build)!;
-        record(`${s.build} alone`, own.requestsPerSec, own.requestsPerSec / naive, own.p99Ms, 1);
-        const [rps, p99] = [light.requestsPerSec, light.p99Ms];
-        record(`${s.build} with report`, rps, rps / naive, p99, p99 / own.p99Ms);
-        console.log(
-          `round ${round + 1} ${s.build}: alone ${own.requestsPerSec.toFixed(0)} req/s (${(own.requestsPerSec / naive).toFixed(2)}x inline), p99 ${own.p99Ms.toFixed(2)} ms; ` +
-            `with report ${rps.toFixed(0)} req/s, p99 ${p99.toFixed(2)} ms (${(p99 / own.p99Ms).toFixed(2)}x alone)`,
-        );
-      }
-    }
-  },
-  async () => undefined,
-);
+  }
+});
 console.log(
   `\nmedians over ${rounds} rounds: req/s, its ratio to inline alone in the same round; p99 ms, its ratio to the build alone`,
 );

@@ -25,13 +25,8 @@ try {
   process.stderr.write(`writing ${rows.toLocaleString('en')} users...\n`);
   await makeDatabase(dbPath, rows);
   const only = args.only(CANDIDATES.map((c) => c.id));
-  const options = {
-    rows,
-    rounds: Math.round(args.number('rounds', 3)),
-    lightSeconds: args.number('light-seconds', 3),
-    only,
-    dbPath,
-  };
+  const [rounds, lightSeconds] = [Math.round(args.number('rounds', 3)), args.number('light-seconds', 3)];
+  const options = { rows, rounds, lightSeconds, only, dbPath };
   const meta = runMeta(`node bench/export.ts ${process.argv.slice(2).join(' ')}`.trim());
   const { checks } = writeResults(out, options, await runExport(options), meta);
   for (const v of checks)

@@ -1,13 +1,8 @@
 // Sections 1–4 (round trip, throughput, payload, the sync direction) and the loop every comparison
 // shares: all candidates of a job alive in one process, measured in interleaved blocks (round r
 // starts at candidate r mod n), so drift on a shared machine lands on all of them alike.
-import {
-  asyncCandidates,
-  syncCandidates,
-  type AsyncInstance,
-  type CandidateInfo,
-  type SyncInstance,
-} from './candidates.ts';
+import { asyncCandidates, syncCandidates } from './candidates.ts';
+import type { AsyncInstance, CandidateInfo, SyncInstance } from './candidates.ts';
 import { median, quantile, sortedCopy, spread } from './lib/stats.ts';
 import { ROWS, type Row } from './tasks.ts';
 

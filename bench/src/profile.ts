@@ -14,7 +14,7 @@ type Cost = { fn: string; where: string; origin: string; selfMs: number; share: 
 export type ThreadProfile = {
   thread: 'main' | 'workers';
   busyMs: number;
-  byOrigin: { origin: string; selfMs: number; share: number }[];
+  byOrigin: Omit<Cost, 'fn' | 'where'>[];
   top: Cost[];
 };
 
@@ -34,12 +34,7 @@ function origin({ url, functionName: name }: CallFrame): string {
   return 'other';
 }
 
-function reduce(
-  thread: ThreadProfile['thread'],
-  profiles: CpuProfile[],
-  topN: number,
-  measured?: [number, number],
-): ThreadProfile {
+function reduce(thread: ThreadProfile['thread'], profiles: CpuProfile[], topN: number, measured?: [number, number]) {
   const byFn = new Map<string, Cost>();
   const byOrigin = new Map<string, number>();
   let busy = 0;
@@ -80,12 +75,8 @@ function reduce(
 
 /** Every profile --cpu-prof wrote into `dir` (CPU.<date>.<time>.<pid>.<threadId>.<seq>.cpuprofile; thread 0 is the main one). */
 export function summarise(dir: string, measured?: [number, number], topN = 15): ThreadProfile[] {
-  const main: CpuProfile[] = [];
-  const workers: CpuProfile[] = [];
+  const by = { main: [] as CpuProfile[], workers: [] as CpuProfile[] };
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')))
-    (f.split('.')[4] === '0' ? main : workers).push(JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
-  return [
-    ...(main.length ? [reduce('main', main, topN, measured)] : []),
-    ...(workers.length ? [reduce('workers', workers, topN, measured)] : []),
-  ];
+    by[f.split('.')[4] === '0' ? 'main' : 'workers'].push(JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
+  return (['main', 'workers'] as const).flatMap((t) => (by[t].length ? [reduce(t, by[t], topN, measured)] : []));
 }

@@ -21,15 +21,9 @@ export function rows(n: number): Row[] {
  * What a traffic call returns: the argument echoed (a crossed reply is caught), when the body started
  * on the worker (wall-clock ms, performance.timeOrigin + performance.now(), which agrees across the
  * threads of a process) and how long it ran, so a call's latency splits into waiting to start,
- * running and reply delivery.
+ * running and reply delivery. `h`: spin's result, returned so that its loop cannot be optimised away.
  */
-export interface Stamp {
-  a: number;
-  t: number;
-  r: number;
-  /** the loop's result, returned so that the loop cannot be optimised away */
-  h?: number;
-}
+export type Stamp = { a: number; t: number; r: number; h?: number };
 
 export function wallMs(): number {
   return performance.timeOrigin + performance.now();

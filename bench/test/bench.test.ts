@@ -64,13 +64,7 @@ test(
     const dir = tmp('bench-traffic-');
     run(['--smoke', '--sections=traffic', `--out=${dir}`], 140_000);
     const t = ok(read<Results>(dir, 'results.json').traffic) as TrafficResult;
-    const [spaced, openloop, mixed, idle, app] = [
-      ok(t.spaced)!,
-      ok(t.openloop)!,
-      ok(t.mixed)!,
-      ok(t.idle)!,
-      ok(t.app)!,
-    ];
+    const [spaced, openloop, mixed, idle, app] = [ok(t.spaced), ok(t.openloop), ok(t.mixed), ok(t.idle), ok(t.app)];
     assert.ok(spaced && openloop && mixed && idle && app, `every part ran: ${JSON.stringify(t).slice(0, 300)}`);
     const p = t.params;
     const ids = 'smartasync piscina:default raw:postMessage';

@@ -16,6 +16,9 @@ import { median, quantile, sortedCopy } from '../lib/stats.ts';
 
 export type Build = 'naive' | 'manual-piscina' | 'smartasync' | 'smartasync-auto' | 'export-all' | 'export-piscina';
 export const USERS = 1000;
+/** `{ build, note }` per key of `notes`, in order: the builds a section runs, as results.json lists them. */
+export const withNotes = <B extends string>(notes: Record<B, string>) =>
+  (Object.keys(notes) as B[]).map((build) => ({ build, note: notes[build] }));
 export const randomUser = () => `/users/${1 + Math.floor(Math.random() * USERS)}`;
 
 export async function seed(url: string): Promise<void> {
@@ -78,7 +81,7 @@ export async function withServers<T, U>(
   builds: Build[],
   reportCost: number,
   f: (servers: Server[], errors: { build: Build; error: string }[]) => Promise<T>,
-  after: (url: string) => Promise<U>,
+  after?: (url: string) => Promise<U>,
 ): Promise<[T, U]> {
   const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-app-'));
   const url = `sqlite:${join(dir, 'users.db')}`;
@@ -95,7 +98,7 @@ export async function withServers<T, U>(
     } finally {
       await Promise.all(servers.map(stopServer));
     }
-    return [out, await after(url)];
+    return [out, (await after?.(url)) as U]; // U is unknown where there is no `after`
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -138,18 +141,11 @@ export function load(
   }).then((r) => {
     const s = sortedCopy(latencies);
     const share = (ms: number) => (s.length ? latencies.filter((x) => x > ms).length / s.length : 0);
-    return {
-      requestsPerSec: r.requests.total / r.duration,
-      p50Ms: quantile(s, 0.5),
-      p90Ms: quantile(s, 0.9),
-      p99Ms: quantile(s, 0.99),
-      maxMs: s.length ? s[s.length - 1]! : Number.NaN,
-      requests: r.requests.total,
-      errors: r.errors + r.timeouts,
-      non2xx: r.non2xx,
-      over2msShare: share(2),
-      over10msShare: share(10),
-    };
+    const [p50Ms, p90Ms, p99Ms] = [quantile(s, 0.5), quantile(s, 0.9), quantile(s, 0.99)];
+    const [requests, maxMs] = [r.requests.total, s.length ? s[s.length - 1]! : Number.NaN];
+    const [errors, over2msShare, over10msShare] = [r.errors + r.timeouts, share(2), share(10)];
+    const figures = { requestsPerSec: requests / r.duration, p50Ms, p90Ms, p99Ms, maxMs, requests };
+    return { ...figures, errors, non2xx: r.non2xx, over2msShare, over10msShare };
   });
   return { done, stop: () => instance?.stop() };
 }
@@ -206,16 +202,9 @@ export async function observed<T>(s: Server, run: () => Promise<T>) {
   const loop = await loopDelay(s);
   const after = await poolCounters(s);
   const n = before && after ? after.calls - before.calls : 0;
-  const ms = (x: number) => (x * 1000) / n;
+  const ms = (k: 'waitS' | 'runS') => ((after![k] - before![k]) * 1000) / n;
   const pool =
-    n > 0
-      ? {
-          calls: n,
-          meanWaitMs: ms(after!.waitS - before!.waitS),
-          meanRunMs: ms(after!.runS - before!.runS),
-          maxWaitMs: after!.maxWaitS * 1000,
-        }
-      : undefined;
+    n > 0 ? { calls: n, meanWaitMs: ms('waitS'), meanRunMs: ms('runS'), maxWaitMs: after!.maxWaitS * 1000 } : undefined;
   return { out, pool, loop }; // undefined ones are left out of results.json
 }
 

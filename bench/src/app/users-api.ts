@@ -9,23 +9,17 @@ import { processCpuUs, threads, type Threads } from '../lib/proc.ts';
 import { sum } from '../lib/stats.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import * as http from './http.ts';
-import type { Build, Server } from './http.ts';
+import type { Server } from './http.ts';
 
-const BUILDS: { build: Build; note: string }[] = [
-  { build: 'naive', note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)' },
-  {
-    build: 'manual-piscina',
-    note: 'piscina, min = max threads = cores (as smartasync), a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
-  },
-  {
-    build: 'smartasync',
-    note: 'smartasync(DatabaseManager), default pool size, workers at nice 10 as the server runs them (users-api `mode: smartasync`, `DB_WORKER_NICE`)',
-  },
-  {
-    build: 'smartasync-auto',
-    note: "the users API as shipped (`mode: smartasync-auto`, the default): SQLite's primary-key reads through smartasync(DatabaseManager, { offload: 'auto', inlineBelowMs: 0.25 }), inline while they keep finishing under 0.25 ms; every other call on a worker",
-  },
-];
+const BUILDS = http.withNotes({
+  naive: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)',
+  'manual-piscina':
+    'piscina, min = max threads = cores (as smartasync), a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
+  smartasync:
+    'smartasync(DatabaseManager), default pool size, workers at nice 10 as the server runs them (users-api `mode: smartasync`, `DB_WORKER_NICE`)',
+  'smartasync-auto':
+    "the users API as shipped (`mode: smartasync-auto`, the default): SQLite's primary-key reads through smartasync(DatabaseManager, { offload: 'auto', inlineBelowMs: 0.25 }), inline while they keep finishing under 0.25 ms; every other call on a worker",
+});
 const [LIGHT_CONNECTIONS, REPORT_CONNECTIONS] = [10, 1];
 /** `with-cpu-hog`, smartasync only, is a control: a separate process spins on one core, as the report would, without touching the server. */
 type Scenario = 'alone' | 'with-report' | 'with-cpu-hog';
@@ -40,11 +34,7 @@ function cpuSplit(a: Threads | undefined, b: Threads | undefined, loadgenUs: num
 async function measure(s: Server, scenario: Scenario, seconds: number, round: number) {
   const [t0, cpu0] = [threads(s.proc.pid!), processCpuUs()];
   let report: ReturnType<typeof http.load> | undefined;
-  const {
-    out: light,
-    pool,
-    loop,
-  } = await http.observed(s, async () => {
+  const { out, pool, loop } = await http.observed(s, async () => {
     // The other load starts first and outlasts the light load.
     const end = `const end = Date.now() + ${Math.round((seconds + 2) * 1000)}; while (Date.now() < end);`;
     const hog = scenario === 'with-cpu-hog' ? spawn(process.execPath, ['-e', end], { stdio: 'ignore' }) : undefined;
@@ -60,9 +50,9 @@ async function measure(s: Server, scenario: Scenario, seconds: number, round: nu
   const reported = await report?.done;
   // Light-scenario CPU only: with the report running, its CPU would be charged to the light requests.
   const cpu =
-    scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), processCpuUs() - cpu0, light.requests) : undefined;
+    scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), processCpuUs() - cpu0, out.requests) : undefined;
   // Undefined fields are left out of results.json.
-  return { build: s.build, scenario, round, light, report: reported, pool, cpu, loop };
+  return { build: s.build, scenario, round, light: out, report: reported, pool, cpu, loop };
 }
 
 export type AppResult = Awaited<ReturnType<typeof runApp>>;
@@ -95,7 +85,6 @@ export async function runApp(o: { size: Size; log: (m: string) => void }) {
       });
       return errors;
     },
-    async () => undefined,
   );
   // Medians over rounds, but the counts are summed.
   const summary = BUILDS.flatMap(({ build }) =>
@@ -110,10 +99,6 @@ export async function runApp(o: { size: Size; log: (m: string) => void }) {
   );
   const { seconds, rounds } = p;
   const params = { seconds, rounds, lightConnections: LIGHT_CONNECTIONS, reportConnections: REPORT_CONNECTIONS };
-  return {
-    params: { ...params, users: http.USERS, reportCost: DEFAULT_REPORT_COST, builds: BUILDS },
-    measurements,
-    summary,
-    errors,
-  };
+  const all = { ...params, users: http.USERS, reportCost: DEFAULT_REPORT_COST, builds: BUILDS };
+  return { params: all, measurements, summary, errors };
 }

@@ -6,19 +6,13 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-export interface Build {
-  /** What it was built from: a ref as given, or `working tree`. */
-  readonly label: string;
-  readonly commit: string;
-  /** Holds dist/ (the library) and tasks.mjs (the functions the jobs call). */
-  readonly dir: string;
-}
+/** `label`: the ref as given, or `working tree`; `dir` holds dist/ (the library) and tasks.mjs (the functions the jobs call). */
+export type Build = { readonly label: string; readonly commit: string; readonly dir: string };
 
 const LIB = 'packages/smartasync';
 
-function git(repo: string, args: string[]): string {
-  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
-}
+const git = (repo: string, args: string[]) =>
+  execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
 
 /** The library's sources at `ref` (or the working tree's, `ref` undefined) as `into`/src. */
 function checkout(repo: string, ref: string | undefined, into: string): void {

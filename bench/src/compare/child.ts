@@ -7,18 +7,17 @@ import { asyncCandidates, syncCandidates } from '../candidates.ts';
 import { echoes, interleave, latencyBlock, throughputBlock } from '../micro.ts';
 import { IN_FLIGHT } from '../plan.ts';
 
+/**
+ * `size`: pool size; `calls` per block; `inFlight` (throughput); `gapMs` between spaced calls, 0 for
+ * setImmediate; `builds`: build directories, each with tasks.mjs, or keys of PEERS.
+ */
 export interface CompareJob {
   readonly kind: 'roundtrip' | 'throughput' | 'spaced' | 'sync' | 'large';
-  /** Pool size (worker threads). */
   readonly size: number;
-  /** Calls per block. */
   readonly calls: number;
   readonly rounds: number;
-  /** Calls in flight (throughput). */
   readonly inFlight?: number;
-  /** Gap between spaced calls: 0 is setImmediate, else milliseconds. */
   readonly gapMs?: number;
-  /** Build directories, each with tasks.mjs; or a key of PEERS. */
   readonly builds: readonly string[];
 }
 export type Metrics = Record<string, number>;

@@ -9,26 +9,19 @@ import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
 import { migrate } from 'users-api/migrate';
-import { startServer, stopServer } from '../app/http.ts';
+import { startServer, stopServer, withNotes } from '../app/http.ts';
 import type { runMeta } from '../lib/proc.ts';
 import { median, quantile, sortedCopy } from '../lib/stats.ts';
 import { table, verdict } from '../report/format.ts';
 
 export type Candidate = 'stream' | 'all' | 'piscina';
-export const CANDIDATES: { id: Candidate; note: string }[] = [
-  {
-    id: 'stream',
-    note: 'users-api as it is: DatabaseManager.exportText, a generator over better-sqlite3 .iterate() that encodes 256 rows a chunk, run by smartasync on a worker',
-  },
-  {
-    id: 'all',
-    note: '`await store.getAllUsers()` (smartasync, .all() on a worker): every row in one array, then encoded and written out',
-  },
-  {
-    id: 'piscina',
-    note: 'manual piscina build: a task encoding 256 rows a chunk, as the app does, and streaming the text through a MessagePort with credit-based backpressure (bench/src/workers/export-task.ts)',
-  },
-];
+export const CANDIDATES = withNotes<Candidate>({
+  stream:
+    'users-api as it is: DatabaseManager.exportText, a generator over better-sqlite3 .iterate() that encodes 256 rows a chunk, run by smartasync on a worker',
+  all: '`await store.getAllUsers()` (smartasync, .all() on a worker): every row in one array, then encoded and written out',
+  piscina:
+    'manual piscina build: a task encoding 256 rows a chunk, as the app does, and streaming the text through a MessagePort with credit-based backpressure (bench/src/workers/export-task.ts)',
+}).map(({ build: id, note }) => ({ id, note }));
 const LIGHT_CLIENTS = 4;
 /** Users the light requests pick from (every table has at least this many). */
 const LIGHT_IDS = 1000;
@@ -123,13 +116,9 @@ export function figures(runs: ExportRun[]) {
   return CANDIDATES.filter((c) => runs.some((r) => r.candidate === c.id)).map(({ id }) => {
     const mine = runs.filter((r) => r.candidate === id);
     const med = (f: (r: ExportRun) => number) => median(mine.map(f));
-    return {
-      candidate: id,
-      ms: med((r) => r.ms),
-      rssGrowthMb: med((r) => r.rssPeakMb - r.rssBeforeMb),
-      lightAloneP99Ms: med((r) => r.lightAloneP99Ms),
-      lightDuringP99Ms: med((r) => r.lightDuringP99Ms),
-    };
+    const [ms, rssGrowthMb] = [med((r) => r.ms), med((r) => r.rssPeakMb - r.rssBeforeMb)];
+    const [lightAloneP99Ms, lightDuringP99Ms] = [med((r) => r.lightAloneP99Ms), med((r) => r.lightDuringP99Ms)];
+    return { candidate: id, ms, rssGrowthMb, lightAloneP99Ms, lightDuringP99Ms };
   });
 }
 export type ExportFigures = ReturnType<typeof figures>[number];
@@ -140,28 +129,23 @@ export function verdicts(all: ExportFigures[], rows: number) {
   if (!stream) return [];
   const budgetMb = (64 * rows) / 1_000_000;
   const [p99, s] = [(x: number) => `${x.toFixed(2)} ms`, (x: number) => `${(x / 1000).toFixed(2)} s`];
-  const out = [
-    {
-      target: `Peak RSS growth ≤ 64 MB per 1 M rows`,
-      measured: `${stream.rssGrowthMb.toFixed(1)} MB`,
-      required: `≤ ${budgetMb.toFixed(1)} MB`,
-      met: stream.rssGrowthMb <= budgetMb,
-    },
-    {
-      target: 'Light p99 during the export ≤ 2× alone',
-      measured: p99(stream.lightDuringP99Ms),
-      required: `≤ ${p99(2 * stream.lightAloneP99Ms)} (2 × ${p99(stream.lightAloneP99Ms)})`,
-      met: stream.lightDuringP99Ms <= 2 * stream.lightAloneP99Ms,
-    },
+  const v = (target: string, measured: string, required: string, met: boolean) => ({ target, measured, required, met });
+  const { rssGrowthMb: rss, lightAloneP99Ms: alone, lightDuringP99Ms: during } = stream;
+  const during2x = `≤ ${p99(2 * alone)} (2 × ${p99(alone)})`;
+  return [
+    v(`Peak RSS growth ≤ 64 MB per 1 M rows`, `${rss.toFixed(1)} MB`, `≤ ${budgetMb.toFixed(1)} MB`, rss <= budgetMb),
+    v('Light p99 during the export ≤ 2× alone', p99(during), during2x, during <= 2 * alone),
+    ...(dotAll
+      ? [
+          v(
+            'Time ≤ 1.2× `.all()`',
+            s(stream.ms),
+            `≤ ${s(1.2 * dotAll.ms)} (1.2 × ${s(dotAll.ms)})`,
+            stream.ms <= 1.2 * dotAll.ms,
+          ),
+        ]
+      : []),
   ];
-  if (dotAll)
-    out.push({
-      target: 'Time ≤ 1.2× `.all()`',
-      measured: s(stream.ms),
-      required: `≤ ${s(1.2 * dotAll.ms)} (1.2 × ${s(dotAll.ms)})`,
-      met: stream.ms <= 1.2 * dotAll.ms,
-    });
-  return out;
 }
 
 export function writeResults(out: string, o: ExportOptions, runs: ExportRun[], meta: ReturnType<typeof runMeta>) {

@@ -4,8 +4,11 @@ import { ok, type Results } from '../results.ts';
 import { GAPS } from '../traffic/spaced.ts';
 import { frame, jobsOf, panel, star, type Datum } from './format.ts';
 
-/** Sections 1–4: per candidate and mode (and pool size), the median over rounds of each metric. */
-function micro(r: Results, s: Section, title: string, subtitle: string, keys: [string, string][], up = false) {
+const [MEDIAN, P99, CPU] = ['median_us|median µs', 'p99_us|p99 µs', 'cpu_us_per_call|main-thread CPU µs / call'];
+
+/** Sections 1–4: per candidate and mode (and pool size), the median over rounds of each metric (`key|title`). */
+function micro(r: Results, s: Section, title: string, subtitle: string, metrics: string[], up = false) {
+  const keys = metrics.map((m) => m.split('|') as [string, string]);
   const data: Datum[] = jobsOf(r, s).flatMap((j) =>
     j.candidates
       .filter((c) => !c.error)
@@ -31,31 +34,22 @@ function micro(r: Results, s: Section, title: string, subtitle: string, keys: [s
 }
 
 export function charts(r: Results): Record<string, object | undefined> {
+  const lower = 'µs, lower is better';
   const specs: Record<string, object | undefined> = {
-    roundtrip: micro(r, 'roundtrip', 'Round trip: one no-op call at a time', 'µs, lower is better; 1 worker', [
-      ['median_us', 'median µs'],
-      ['p99_us', 'p99 µs'],
-      ['cpu_us_per_call', 'main-thread CPU µs / call'],
-    ]),
+    roundtrip: micro(r, 'roundtrip', 'Round trip: one no-op call at a time', `${lower}; 1 worker`, [MEDIAN, P99, CPU]),
     throughput: micro(
       r,
       'throughput',
       'Throughput: 256 calls in flight',
       'calls/s higher is better, CPU lower is better',
-      [
-        ['calls_per_s', 'calls / s'],
-        ['cpu_us_per_call', 'main-thread CPU µs / call'],
-      ],
+      ['calls_per_s|calls / s', CPU],
       true,
     ),
-    payload: micro(r, 'payload', 'Payload: a call returning 1,000 rows', 'µs, lower is better; 1 worker', [
-      ['median_us', 'round trip median µs'],
-      ['cpu_us_per_call', 'main-thread CPU µs / call'],
+    payload: micro(r, 'payload', 'Payload: a call returning 1,000 rows', `${lower}; 1 worker`, [
+      'median_us|round trip median µs',
+      CPU,
     ]),
-    sync: micro(r, 'sync', 'Sync direction: block until a worker settles an async function', 'µs, lower is better', [
-      ['median_us', 'median µs'],
-      ['p99_us', 'p99 µs'],
-    ]),
+    sync: micro(r, 'sync', 'Sync direction: block until a worker settles an async function', lower, [MEDIAN, P99]),
   };
   const app = ok(r.app);
   if (app) {
@@ -68,11 +62,7 @@ export function charts(r: Results): Record<string, object | undefined> {
       p99: s.light.p99Ms,
     }));
     const builds = ['smartasync', 'smartasync-auto', 'manual-piscina', 'naive'];
-    const panels = [
-      ['rps', 'light requests / s'],
-      ['p50', 'light p50 ms'],
-      ['p99', 'light p99 ms'],
-    ];
+    const panels = ['rps|light requests / s', 'p50|light p50 ms', 'p99|light p99 ms'].map((p) => p.split('|'));
     specs.app = {
       ...frame(r, 'Users API: GET /users/:id under autocannon', 'alone, with the report, next to a busy core'),
       data: { values },

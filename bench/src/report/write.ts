@@ -65,10 +65,8 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const problems = r.jobs.flatMap((j) =>
     'error' in j ? [`- job ${j.job.section} ${j.job.mode} workers=${j.job.workers} failed: ${j.error}`] : [],
   );
-  const [issue7, issue4] = [
-    checks.filter((c) => c.id.startsWith('traffic')),
-    checks.filter((c) => !c.id.startsWith('traffic')),
-  ];
+  const issue7 = checks.filter((c) => c.id.startsWith('traffic'));
+  const issue4 = checks.filter((c) => !issue7.includes(c));
   const chart = (n: string) => (charts.includes(n) ? `![${n}](${n}.svg)\n\n` : '');
   const loads = (xs?: number[]) => xs?.map((x) => x.toFixed(2)).join(' ') ?? '?';
   const warn = (on: boolean, text: string) => (on ? `\n**${text}**\n` : '');

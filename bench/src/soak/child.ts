@@ -5,14 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { POOLS } from '../traffic/pools.ts';
 import { HEAP_CHANNEL, type Row, type WorkerHeap } from './work.ts';
 
-export interface SoakJob {
+/** `concurrency`: calls kept in flight. */
+export type SoakJob = {
   candidate: 'smartasync' | 'piscina';
   seconds: number;
-  /** calls kept in flight */
   concurrency: number;
   workers: number;
   sampleMs: number;
-}
+};
 /** Process memory and every worker's V8 heap at one moment (bytes); `t` in seconds since the load started. */
 export type SoakSample = ReturnType<typeof sample>;
 export type SoakLine =

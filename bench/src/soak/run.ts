@@ -37,23 +37,12 @@ export function summarize(samples: SoakSample[], window = 5) {
   const [rssBefore, mainHeapTotal] = [first.rss / MB, last.heapTotal / MB];
   const workerHeapTotal = last.workers.reduce((a, w) => a + w.total, 0) / MB;
   const [growth, lastHalfGrowth] = [rssEnd - rssBefore, rssEnd - rssMid];
-  return {
-    seconds,
-    calls: last.calls,
-    callsPerSecond: seconds > 0 ? last.calls / seconds : 0,
-    failed: last.failed,
-    rssBefore,
-    rssMid,
-    rssEnd,
-    rssPeak: Math.max(...samples.map((s) => s.rss)) / MB,
-    growth,
-    lastHalfGrowth,
-    lastHalfSlope,
-    mainHeapTotal,
-    workerHeapTotal,
-    rest: last.rss / MB - mainHeapTotal - workerHeapTotal,
-    flat: lastHalfGrowth <= Math.max(FLAT_SHARE * growth, FLAT_FLOOR_MB),
-  };
+  const { calls, failed } = last;
+  const [callsPerSecond, rssPeak] = [seconds > 0 ? calls / seconds : 0, Math.max(...samples.map((s) => s.rss)) / MB];
+  const rest = last.rss / MB - mainHeapTotal - workerHeapTotal;
+  const flat = lastHalfGrowth <= Math.max(FLAT_SHARE * growth, FLAT_FLOOR_MB);
+  const memory = { rssBefore, rssMid, rssEnd, rssPeak, growth, lastHalfGrowth, lastHalfSlope };
+  return { seconds, calls, callsPerSecond, failed, ...memory, mainHeapTotal, workerHeapTotal, rest, flat };
 }
 
 type Run = { candidate: SoakJob['candidate']; samples: SoakSample[]; wrong?: number; firstWrong?: string };
@@ -131,19 +120,13 @@ const [f0, f1] = [(x: number) => x.toFixed(0), (x: number) => x.toFixed(1)];
 export function soakVerdicts(r: SoakResults) {
   const [sa, pi] = CANDIDATES.map((c) => r.runs.find((x) => x.candidate === c)?.summary);
   if (!sa || !pi || r.growthRatio === undefined) return [];
+  const v = (target: string, value: string, required: string, met: boolean) => ({ target, value, required, met });
+  const growth = `≤ ${f0(GROWTH_RATIO_TARGET * Math.max(pi.growth, 1))} MB (1.5 × ${f0(pi.growth)} MB)`;
+  const flat = `≤ ${f1(Math.max(FLAT_SHARE * sa.growth, FLAT_FLOOR_MB))} MB (max of ${FLAT_SHARE * 100}% of the growth, ${FLAT_FLOOR_MB} MB)`;
+  const ratioMet = r.growthRatio <= GROWTH_RATIO_TARGET;
   return [
-    {
-      target: 'RSS growth ≤ 1.5 × piscina’s',
-      value: `${f0(sa.growth)} MB (${r.growthRatio.toFixed(2)} ×)`,
-      required: `≤ ${f0(GROWTH_RATIO_TARGET * Math.max(pi.growth, 1))} MB (1.5 × ${f0(pi.growth)} MB)`,
-      met: r.growthRatio <= GROWTH_RATIO_TARGET,
-    },
-    {
-      target: 'Flat over the last half',
-      value: `+${f1(sa.lastHalfGrowth)} MB (${f1(sa.lastHalfSlope)} MB/min)`,
-      required: `≤ ${f1(Math.max(FLAT_SHARE * sa.growth, FLAT_FLOOR_MB))} MB (max of ${FLAT_SHARE * 100}% of the growth, ${FLAT_FLOOR_MB} MB)`,
-      met: sa.flat,
-    },
+    v('RSS growth ≤ 1.5 × piscina’s', `${f0(sa.growth)} MB (${r.growthRatio.toFixed(2)} ×)`, growth, ratioMet),
+    v('Flat over the last half', `+${f1(sa.lastHalfGrowth)} MB (${f1(sa.lastHalfSlope)} MB/min)`, flat, sa.flat),
   ];
 }
 

@@ -4,11 +4,7 @@ import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import v8 from 'node:v8';
 
 /** What a successful soak call returns. */
-export interface Row {
-  i: number;
-  name: string;
-  ok: true;
-}
+export type Row = { i: number; name: string; ok: true };
 
 /**
  * Odd `i` throws an Error with a message (a fresh stack each time), even `i` returns a row.
@@ -20,16 +16,12 @@ export function lookup(i: number): Row {
   return { i, name: `user-${i}`, ok: true };
 }
 
-/** A worker's V8 heap, as it reports it once a second on the `HEAP_CHANNEL` BroadcastChannel. */
-export interface WorkerHeap {
-  threadId: number;
-  /** bytes of live and not yet collected objects */
-  used: number;
-  /** bytes V8 has reserved for its heap (what the heap adds to RSS) */
-  total: number;
-  /** bytes held outside the heap by objects in it (Buffers, ArrayBuffers), as V8 counts them */
-  external: number;
-}
+/**
+ * A worker's V8 heap, as it reports it once a second on the `HEAP_CHANNEL` BroadcastChannel, in bytes: `used` by live
+ * and not yet collected objects, `total` reserved (what the heap adds to RSS), `external` held outside the heap by
+ * objects in it (Buffers, ArrayBuffers), as V8 counts them.
+ */
+export type WorkerHeap = { threadId: number; used: number; total: number; external: number };
 
 export const HEAP_CHANNEL = 'smartasync-bench-soak-heap';
 

@@ -12,17 +12,12 @@ import { workerThreads } from '../lib/proc.ts';
 import { Latencies, median, spread, sum } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 
-const BUILDS: { build: Build; note: string }[] = [
-  { build: 'smartasync', note: 'smartasync(DatabaseManager), default pool and options (users-api `mode: smartasync`)' },
-  {
-    build: 'manual-piscina',
-    note: 'piscina, min = max threads = cores, a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
-  },
-  {
-    build: 'naive',
-    note: 'DatabaseManager called directly on the event loop (users-api `mode: inline`): no offload, for reference',
-  },
-];
+const BUILDS = http.withNotes({
+  smartasync: 'smartasync(DatabaseManager), default pool and options (users-api `mode: smartasync`)',
+  'manual-piscina':
+    'piscina, min = max threads = cores, a hand-written worker module with a named export per query (bench/src/app/queries.ts)',
+  naive: 'DatabaseManager called directly on the event loop (users-api `mode: inline`): no offload, for reference',
+});
 const [LIGHT_CONNECTIONS, REPORT_CONNECTIONS] = [1, 3];
 // Enough that a request never waits for a free connection below saturation.
 const OPEN_CONNECTIONS = 32;
@@ -40,10 +35,10 @@ const timedGet = (url: string) =>
   });
 
 type FirstBuild = Build | 'smartasync (npm start)';
-export type FirstRequest = Awaited<ReturnType<typeof firstRequest>> & { error?: string };
+export type FirstRequest = Awaited<ReturnType<typeof freshStarts>> & { error?: string };
 
 /** Fresh starts of one build: spawn to listening, the first request, a warm one (median of 31), worker threads before and after the first. */
-async function firstRequest(kind: FirstBuild, url: string, starts: number, warmCalls: number) {
+async function freshStarts(kind: FirstBuild, url: string, starts: number, warmCalls: number) {
   const main = kind === 'smartasync (npm start)';
   const entry = main
     ? 'examples/users-api/src/main.ts (npm start, the default DATA_MODE)'
@@ -82,14 +77,8 @@ async function firstRequest(kind: FirstBuild, url: string, starts: number, warmC
     }
   }
   const med = (k: 'listenMs' | 'firstMs' | 'warmMs') => median(runs.map((x) => x[k]));
-  return {
-    build: kind,
-    entry,
-    starts: runs,
-    firstMs: med('firstMs'),
-    warmMs: med('warmMs'),
-    listenMs: med('listenMs'),
-  };
+  const [firstMs, warmMs, listenMs] = [med('firstMs'), med('warmMs'), med('listenMs')];
+  return { build: kind, entry, starts: runs, firstMs, warmMs, listenMs };
 }
 
 type Round = { p99: number; achieved: number; errors: number; report?: { requestsPerSec: number; p50Ms: number } };
@@ -101,7 +90,7 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
   // Per build and scenario: every request of every round in one histogram, and each round's figures.
   type Cell = { build: Build; scenario: string; rate?: number; rec: Latencies; rounds: Observed[] };
   const cells = new Map<string, Cell>();
-  const [[scenarios, errors], firstRequests] = await http.withServers(
+  const [[scenarios, errors], firstRequest] = await http.withServers(
     BUILDS.map((b) => b.build),
     DEFAULT_REPORT_COST,
     async (servers, errors) => {
@@ -165,28 +154,16 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
       }
       const scenarios = [...cells.values()].map(({ build, scenario, rate, rec, rounds }) => {
         const med = (f: (r: Observed) => number | undefined) => median(rounds.flatMap((r) => f(r) ?? []));
-        const [pool, loop] = [
-          http.medians(rounds.flatMap((r) => r.pool ?? [])),
-          http.medians(rounds.flatMap((r) => r.loop ?? [])),
-        ];
+        const pool = http.medians(rounds.flatMap((r) => r.pool ?? []));
+        const loop = http.medians(rounds.flatMap((r) => r.loop ?? []));
         const report = rounds.some((r) => r.out.report)
           ? { requestsPerSec: med((r) => r.out.report?.requestsPerSec), p50Ms: med((r) => r.out.report?.p50Ms) }
           : undefined;
         const [latency, achieved, errors] = [rec.dist(), med((r) => r.out.achieved), sum(rounds, (r) => r.out.errors)];
+        const p99Rounds = spread(rounds.map((r) => r.out.p99));
         rec.destroy();
         // Undefined fields (rate, report, pool, loop where there are none) are left out of results.json.
-        return {
-          build,
-          scenario,
-          rate,
-          achieved,
-          latency,
-          errors,
-          p99Rounds: spread(rounds.map((r) => r.out.p99)),
-          report,
-          pool,
-          loop,
-        };
+        return { build, scenario, rate, achieved, latency, errors, p99Rounds, report, pool, loop };
       });
       return [scenarios, errors] as const;
     },
@@ -195,7 +172,7 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
       const out: FirstRequest[] = [];
       for (const kind of ['smartasync (npm start)', 'smartasync', 'manual-piscina', 'naive'] as const) {
         try {
-          out.push(await firstRequest(kind, url, p.starts, o.size === 'smoke' ? 10 : 200));
+          out.push(await freshStarts(kind, url, p.starts, o.size === 'smoke' ? 10 : 200));
           o.log(
             `${kind}: first request ${out.at(-1)!.firstMs.toFixed(2)} ms, warm ${out.at(-1)!.warmMs.toFixed(2)} ms`,
           );
@@ -207,16 +184,7 @@ export async function runTrafficApp(o: { size: Size; log: (m: string) => void })
       return out;
     },
   );
-  return {
-    rounds: p.rounds,
-    seconds: p.seconds,
-    openSeconds: p.openSeconds,
-    rates: p.rates,
-    lightConnections: LIGHT_CONNECTIONS,
-    reportConnections: REPORT_CONNECTIONS,
-    builds: BUILDS,
-    scenarios,
-    firstRequest: firstRequests,
-    errors,
-  };
+  const { rounds, seconds, openSeconds, rates } = p;
+  const conns = { lightConnections: LIGHT_CONNECTIONS, reportConnections: REPORT_CONNECTIONS };
+  return { rounds, seconds, openSeconds, rates, ...conns, builds: BUILDS, scenarios, firstRequest, errors };
 }

@@ -9,20 +9,17 @@ import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
 import { POOLS, type StartInfo, type TrafficInstance } from './pools.ts';
 
-export interface IdleCandidate {
+/**
+ * ms: the first call, the median of 20 after it, one after the idle window; process CPU over the window
+ * (ms, and as a share of one core), CPU ms by thread, context switches per second.
+ */
+type Figures = 'firstCallMs' | 'warmCallMs' | 'afterIdleCallMs' | 'workers' | 'cpuMs' | 'coreShare';
+export interface IdleCandidate extends Partial<Record<Figures, number>> {
   id: string;
   lib: string;
   kind: string;
   seconds: number;
   start?: StartInfo;
-  /** the first call, the median of 20 after it, one after the idle window (ms) */
-  firstCallMs?: number;
-  warmCallMs?: number;
-  afterIdleCallMs?: number;
-  workers?: number;
-  /** process CPU over the window (ms, and as a share of one core), CPU ms by thread, context switches per second */
-  cpuMs?: number;
-  coreShare?: number;
   threads?: { main: number; workers: number; other: number };
   wakeupsPerS?: { workers: number; main: number };
   error?: string;

@@ -25,13 +25,10 @@ function longLoad(inst: TrafficInstance, callers: number, iters: number) {
   return { stop, completed: () => completed, runMs };
 }
 
-const lightCalls = (inst: TrafficInstance, seconds: number, everyMs: number, recs: Recorder[]) =>
-  paced(
-    () => everyMs,
-    seconds,
-    (i) => inst.light(i),
-    recs,
-  );
+const lightCalls = (inst: TrafficInstance, seconds: number, everyMs: number, recs: Recorder[]) => {
+  const gap = () => everyMs;
+  return paced(gap, seconds, (i) => inst.light(i), recs);
+};
 
 type Pooled = { alone: Recorder; loaded: Recorder; longRunAlone: number[]; longRunLoaded: number[] };
 type Opts = { seconds: number; longIters: number; longCallers: number; lightEveryMs: number };
