@@ -425,7 +425,10 @@ export async function warmUp(app: FastifyInstance): Promise<void> {
   await app.ready();
   const server = http.createServer((req, res) => app.routing(req, res));
   try {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // Exclusive: under src/cluster.ts a plain listen(0) goes through the primary, which gives
+    // every process the same port and deals its connections round-robin, so a process's
+    // warm-up requests reached a sibling's warm-up server, or a killed one's (fetch failed).
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, resolve));
     const { port } = server.address() as AddressInfo;
     // Rounds of every path, a few connections at once: each code path must run often enough
     // for V8 to compile it optimized, not once (3 rounds left the first requests at 2-5x warm).

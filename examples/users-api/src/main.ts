@@ -35,7 +35,9 @@ try {
   // Under src/cluster.ts: this process has started (a failure from here on is not a start failure).
   process.send?.(LISTENING);
 } catch (error) {
-  console.error(`users-api failed to start: ${(error as Error).message}`);
+  // fetch() says only "fetch failed": what failed is in its cause.
+  const cause = (error as Error).cause as Error | undefined;
+  console.error(`users-api failed to start: ${(error as Error).message}${cause ? ` (${cause.message ?? cause})` : ''}`);
   await app?.close();
   await closeWorkerPool();
   process.exit(1);
