@@ -11,7 +11,16 @@ import { pipeline } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 
-const TIMED = new Set(['responsiveness', 'export-load', 'slow-readers', 'slow-clients', 'outage', 'shutdown', 'fuzz', 'cluster']);
+const TIMED = new Set([
+  'responsiveness',
+  'export-load',
+  'slow-readers',
+  'slow-clients',
+  'outage',
+  'shutdown',
+  'fuzz',
+  'cluster',
+]);
 const dir = join(import.meta.dirname, '..');
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.test.ts'))
