@@ -2,12 +2,19 @@
 // driver the methods run right here; over an async one (mysql2, pg), on smartasync's bridge
 // worker while this thread waits. Arguments are read by node:util's parseArgs.
 import { writeSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { DataLayer } from './db/async.ts';
 import type { MigrateResult } from './db/migrate.ts';
 import { DEFAULT_DATABASE_URL } from './db/url.ts';
 import type { ExportType } from './export.ts';
 import { MAX_ID, PATTERN_MEANINGS, UserInput } from './schemas.ts';
+
+// A command is a short-lived process that compiles the same modules at every start: Node's
+// on-disk compile cache makes a start after the first about a third cheaper (0.63 -> 0.43 s for
+// `list`). Exported to the environment so that smartasync's bridge worker uses it too.
+const compileCache = enableCompileCache();
+if (compileCache.directory) process.env.NODE_COMPILE_CACHE ??= compileCache.directory;
 
 // Loaded once the command line is understood and its arguments checked: `--help` and usage
 // errors do without them, and never touch the database.
