@@ -449,12 +449,14 @@ export class Pool {
 
   private stopWorker(worker: PoolWorker, reason: string): void {
     worker.stopping = true;
-    this.retire(worker, `was terminated to stop ${reason}, which ran past its timeout or was aborted`);
+    worker.stoppedFor = { detail: `was terminated to stop ${reason}, which ran past its timeout or was aborted` };
+    this.retire(worker, worker.stoppedFor.detail);
     void worker.worker.terminate();
   }
 
   private onExit(worker: PoolWorker, code: number): void {
     if (workerExitChannel.hasSubscribers) workerExitChannel.publish(exitEvent(worker, code));
+    if (worker.stoppedFor) return this.failStarted(worker, worker.stoppedFor.detail);
     if (worker.stopping || worker.retired) return;
     if (!worker.ready)
       return this.startFailed(worker.lastError ?? new Error(`the worker exited with code ${code}`), worker);
@@ -515,20 +517,33 @@ export class Pool {
    */
   private retire(worker: PoolWorker, detail: string, cause?: Error): void {
     this.placement.retire(worker);
-    worker.channel.drain(); // replies written before the end: delivered, not failed
-    worker.channel.close();
+    // Calls it has not started are taken back first: a worker being terminated runs on until
+    // the termination lands, and must start none of them meanwhile.
     const again: Pending[] = [];
     for (const call of worker.inflight.values()) {
-      if (call.settled) continue;
-      const failure = () => new WorkerCrashedError(call.label, detail, cause ? { cause } : undefined);
-      if (!call.task) this.settle(call, call.okOnCrash, call.okOnCrash ? undefined : failure());
-      else if (worker.revoke(call.slot, call.seq)) again.push(call);
-      else this.settle(call, false, failure());
+      if (call.settled || !call.task || !worker.revoke(call.slot, call.seq)) continue;
+      again.push(call);
+      worker.inflight.delete(call.seq);
     }
-    worker.inflight.clear();
     worker.calls = worker.asyncCalls = 0;
     worker.exclusive = worker.held = 0;
     this.placement.replace([...again, ...worker.pinnedLine.splice(0)]);
+    // A worker being terminated may still finish what it started: its replies are read until
+    // it has exited, and what is left fails then (onExit).
+    if (worker.stoppedFor) return this.checkDrained();
+    this.failStarted(worker, detail, cause);
+  }
+
+  /** Calls `worker` (ended) started: a reply it wrote is delivered, the others fail as crashed. */
+  private failStarted(worker: PoolWorker, detail: string, cause?: Error): void {
+    worker.channel.drain();
+    worker.channel.close();
+    for (const call of worker.inflight.values()) {
+      if (call.settled) continue;
+      const failure = new WorkerCrashedError(call.label, detail, cause ? { cause } : undefined);
+      this.settle(call, call.okOnCrash, call.okOnCrash ? undefined : failure);
+    }
+    worker.inflight.clear();
     this.checkDrained();
   }
 }
