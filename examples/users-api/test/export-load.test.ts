@@ -74,7 +74,8 @@ for (const driver of ['better-sqlite3', 'pg', 'mysql'] as const) {
         const alone: number[] = [];
         const during: number[] = [];
         // This thread's CPU time while the exports ran, less what the light requests cost it
-        // (measured alone, per ms: at this pace about 2 ms per MB exported on a 2-core machine).
+        // (their CPU per ms, measured in the window without exports; on better-sqlite3 they had
+        // been 5-7 of the 9.4-11 ms per MB this test measured with them).
         let cpuMs = 0;
         let bytes = 0;
         const cpuSince = (from: NodeJS.CpuUsage) => {

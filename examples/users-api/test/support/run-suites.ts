@@ -1,6 +1,7 @@
 // `npm test` of the users API: every test file, in two groups. Files that assert how long
 // something takes (a request during a freeze, an export under load, the shutdown, the HTTP
-// bounds, a cluster's processes listening within 20 s) run one at a time, so that what they time is the server and not a neighbouring file.
+// bounds, a cluster's processes listening within 20 s) run one at a time, so that what they
+// time is the server and not a neighbouring file.
 // The others check outcomes only (what was stored, what was answered, what the CLI printed):
 // they run two files at a time, which this 2-core machine's waits (server starts, CLI
 // start-ups, database round trips) leave room for. (cli.test.ts alone keeps both cores about

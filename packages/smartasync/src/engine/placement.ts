@@ -116,7 +116,7 @@ export class PoolWorker extends WorkerLink {
   /** Taken out of the pool (stopped or dead): instances pinned to it must move. */
   retired = false;
   /** Why it was stopped to end a call: what its started calls fail with once it has exited. */
-  stoppedFor: { readonly detail: string } | undefined;
+  stoppedFor: string | undefined;
   /** A reply came: the worker started (a failed start is an exit before any). */
   answered = false;
   lastError: Error | undefined;

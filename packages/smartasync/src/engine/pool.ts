@@ -449,14 +449,14 @@ export class Pool {
 
   private stopWorker(worker: PoolWorker, reason: string): void {
     worker.stopping = true;
-    worker.stoppedFor = { detail: `was terminated to stop ${reason}, which ran past its timeout or was aborted` };
-    this.retire(worker, worker.stoppedFor.detail);
+    worker.stoppedFor = `was terminated to stop ${reason}, which ran past its timeout or was aborted`;
+    this.retire(worker, worker.stoppedFor);
     void worker.worker.terminate();
   }
 
   private onExit(worker: PoolWorker, code: number): void {
     if (workerExitChannel.hasSubscribers) workerExitChannel.publish(exitEvent(worker, code));
-    if (worker.stoppedFor) return this.failStarted(worker, worker.stoppedFor.detail);
+    if (worker.stoppedFor) return this.failStarted(worker, worker.stoppedFor);
     if (worker.stopping || worker.retired) return;
     if (!worker.ready)
       return this.startFailed(worker.lastError ?? new Error(`the worker exited with code ${code}`), worker);
