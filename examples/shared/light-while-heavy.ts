@@ -3,6 +3,7 @@
 // example compiles its tests to CommonJS on its own, so it keeps a copy.)
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import type { PoolStats } from 'smartasync';
 
 /** What each example's report returns for `rows` rows. */
 export function expectedChecksum(rows: number): number {
@@ -57,14 +58,26 @@ function describe(t: TestContext, { answered, slowest, ticks, reportMs }: Measur
   );
 }
 
-/** The report ran on a worker: light requests kept answering and the loop kept ticking. */
-export function assertResponsive(t: TestContext, m: Measured): void {
+/**
+ * The report ran on a worker: light requests kept answering and the loop kept ticking.
+ * `pool` describes the pool's state, for the message of a failure.
+ */
+export function assertResponsive(t: TestContext, m: Measured, pool: () => string = () => ''): void {
   describe(t, m);
   assert.ok(m.reportMs >= 150, `the report should be heavy, took ${m.reportMs.toFixed(0)} ms`);
   assert.ok(m.answered >= 5, `${m.answered} light responses during a ${m.reportMs.toFixed(0)} ms report`);
-  assert.ok(m.slowest < m.reportMs / 2, `slowest light response ${m.slowest.toFixed(0)} ms`);
+  assert.ok(m.slowest < m.reportMs / 2, `slowest light response ${m.slowest.toFixed(0)} ms; ${pool()}`);
   // A 10 ms interval ticks about reportMs / 10 times on a free loop; ask for a third of that.
   assert.ok(m.ticks >= m.reportMs / 30, `${m.ticks} timer ticks during ${m.reportMs.toFixed(0)} ms`);
+}
+
+/** What a failure's message says of the pool: where the light calls waited, and why. */
+export function describePool(stats: PoolStats): string {
+  const calls = stats.functions.map(
+    (f) =>
+      `${f.name} ${f.completed} calls (${f.expressCalls} express, mean wait ${(f.waitTime.sumMs / Math.max(1, f.waitTime.count)).toFixed(1)} ms)`,
+  );
+  return `pool: longest wait ${stats.waitTime.maxMs.toFixed(0)} ms, ${calls.join(', ')}`;
 }
 
 /** The control: the report ran on the event loop and held every request. */

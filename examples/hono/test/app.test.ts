@@ -13,6 +13,7 @@ import {
   assertBlocked,
   assertResponsive,
   checkUsersRoutes,
+  describePool,
   expectedChecksum,
   lightWhileHeavy,
 } from '../../shared/light-while-heavy.ts';
@@ -62,7 +63,7 @@ test('users: create, read, not found, bad input', async () => {
 test('the light route answers while the heavy report runs on a worker', async (t) => {
   const { base, close } = await serve(users);
   try {
-    assertResponsive(t, await lightWhileHeavy(base, light, CHECKSUM));
+    assertResponsive(t, await lightWhileHeavy(base, light, CHECKSUM), () => describePool(getPool().stats()));
   } finally {
     await close();
   }

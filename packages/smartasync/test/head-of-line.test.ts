@@ -37,6 +37,27 @@ function maxOverlap(spans: readonly { start: number; end: number }[]): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+test("a function's CPU share, read from a clock that advances by whole scheduler ticks", () => {
+  const hol = new HeadOfLine(undefined, 8, 8);
+  // 0.1 ms computing calls on a 4 ms tick: most read no CPU, one in 40 reads a whole tick.
+  const tiny = new CallProfile();
+  for (let i = 0; i < 200; i++) tiny.record(0.1, i % 40 === 39 ? 4 : 0);
+  assert.equal(hol.isCpuBound(tiny), true, 'calls far below a tick leave the share where it was');
+  // A 5 ms database wait reads no CPU: two such calls say so.
+  const waits = new CallProfile();
+  waits.record(5, 0);
+  assert.equal(hol.isCpuBound(waits), true, 'one 5 ms call is not enough to tell');
+  waits.record(5, 0);
+  assert.equal(hol.isCpuBound(waits), false);
+  // 5 ms of computing reads one tick or two (4 or 8 ms): it stays CPU-bound.
+  const computes = new CallProfile();
+  for (let i = 0; i < 50; i++) computes.record(5, i % 4 === 0 ? 8 : 4);
+  assert.equal(hol.isCpuBound(computes), true);
+  // Turned from computing to waiting: known within a few calls.
+  for (let i = 0; i < 3; i++) computes.record(20, 1);
+  assert.equal(hol.isCpuBound(computes), false);
+});
+
 test('the policy: what is long, what is held back, and for how long', () => {
   const hol = new HeadOfLine(undefined, 8, 8);
   assert.equal(
@@ -81,6 +102,19 @@ test('the policy: what is long, what is held back, and for how long', () => {
   assert.equal(hol.classify(bursty), 'doubtful', 'a call of it seen stuck right now: doubtful');
   for (const ms of [30, 30]) bursty.record(ms);
   assert.equal(hol.classify(bursty), 'long', 'half of its latest calls long: long');
+
+  // Held back: the call after two slow calls in a row, not after one among short ones.
+  const slowOnce = new CallProfile();
+  for (const ms of [0.05, 0.05, 0.05, 15]) slowOnce.record(ms, ms);
+  assert.equal(hol.classify(slowOnce), 'doubtful');
+  assert.equal(hol.isHoldable(slowOnce), false, 'one slow call (a GC pause, say) is not held back');
+  slowOnce.record(15, 15);
+  assert.equal(hol.isHoldable(slowOnce), true, 'two in a row are');
+  slowOnce.stalled = true;
+  slowOnce.record(0.05, 0.05);
+  slowOnce.stalled = true;
+  assert.equal(hol.isHoldable(slowOnce), true, 'a call of it seen stuck right now is');
+  assert.equal(hol.isHoldable(new CallProfile()), true, 'a function never seen is taken to compute');
 
   const off = new HeadOfLine(false, 2, 2);
   off.shortArrived(0);

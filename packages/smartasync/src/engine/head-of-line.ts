@@ -17,10 +17,13 @@
  * its processor to a new thread when one blocks in a system call, to the same end).
  *
  * While short calls keep arriving (the last one less than `holdMs` ago), CPU-bound long calls
- * (and doubtful ones: a function never seen is taken to compute until it shows otherwise) run on at most `cores - reservedCores` workers at once (never fewer than one), so a core stays
+ * (and doubtful ones: a function never seen is taken to compute until it shows otherwise) run
+ * on at most `cores - reservedCores` workers at once (never fewer than one), so a core stays
  * free for the event loop and the short calls: an idle worker is not enough when the operating
  * system time-slices more busy threads than there are cores. Long calls that mostly wait (on a
- * database, a disk) are not held back, since they leave the CPU free.
+ * database, a disk) are not held back, since they leave the CPU free. Nor is the call after
+ * one slow call of a short function (a GC pause, page faults): held back, it would wait for
+ * the whole of a long call for one slow call's sake. After two slow calls in a row it is.
  *
  * Nothing starves: a freed worker takes waiting calls in the order they came, short or long, so
  * a long call waits only for the calls that came before it (and, while the hold lasts, for the
@@ -80,6 +83,21 @@ export class HeadOfLine {
   /** Whether a long call with this profile keeps a CPU busy while it runs. */
   isCpuBound(profile: CallProfile): boolean {
     return profile.cpuShare >= CPU_BOUND_SHARE;
+  }
+
+  /** Whether a long or doubtful call with this profile is held back by the hold (see above). */
+  isHoldable(profile: CallProfile): boolean {
+    return this.isCpuBound(profile) && !this.slowOnce(profile);
+  }
+
+  /** Its function's calls were short, and only the latest ran clearly long. */
+  private slowOnce(profile: CallProfile): boolean {
+    return (
+      !profile.stalled &&
+      profile.typicalMs < this.longCallMs &&
+      profile.lastMs >= this.doubtMs &&
+      profile.previousMs < this.longCallMs
+    );
   }
 
   /** Notes that a short call arrived at `now` (performance.now()). */

@@ -32,7 +32,7 @@ export interface Pending {
   readonly enqueuedAt: number;
   /** How it is placed (head-of-line.ts); a doubtful call may prove short while it waits. */
   cls: CallClass;
-  /** A long or doubtful call that keeps (or may keep) a CPU busy: the hold on long calls counts it. */
+  /** A long or doubtful call the hold on long calls counts (see HeadOfLine.isHoldable). */
   cpuBound: boolean;
   /** A release settles when its worker dies (the replica is gone); a prepare fails. */
   okOnCrash: boolean;

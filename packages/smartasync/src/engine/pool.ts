@@ -121,7 +121,7 @@ export class Pool {
     if (cls === 'short' && !task.instance?.pinned) policy.shortArrived(now);
     const call = newPending(task.label, task, resolve, reject, cls, now);
     call.onChunk = onChunk;
-    call.cpuBound = cls !== 'short' && policy.isCpuBound(task.profile);
+    call.cpuBound = cls !== 'short' && policy.isHoldable(task.profile);
     if (onChunk) call.credit = STREAM_WINDOW;
     if (callChannel.hasSubscribers) {
       call.trace = { name: task.label };

@@ -4,8 +4,20 @@
  * ones; `offload: 'auto'` uses it to run calls inline once they prove cheap.
  */
 
-/** Weight of the newest sample in the running mean of the CPU share. */
-const WEIGHT = 0.25;
+/**
+ * The CPU share is a ratio of decayed sums (CPU ms over run ms), each earlier call's weight
+ * multiplied by this per newer one. Sums, not a mean of per-call shares: a thread's CPU clock
+ * often advances by whole scheduler ticks (4 ms on a 250 Hz kernel), so a 0.1 ms call reads 0
+ * or 4 ms of CPU. Each reading is right on average; a per-call share, clamped to 1, is not.
+ */
+const DECAY = 0.75;
+
+/**
+ * What the sums start from: this many ms of run, all of it on a CPU. A function is taken to
+ * compute until its calls show otherwise, and calls far shorter than a tick barely move it:
+ * two 5 ms calls that read no CPU (a database wait) bring the share under one half.
+ */
+const PRIOR_MS = 10;
 
 /** How many of the latest run times a profile keeps. */
 export const RECENT = 8;
@@ -26,25 +38,30 @@ export class CallProfile {
   typicalMs = 0;
   /** The latest call's run time, in ms. */
   lastMs = 0;
+  /** The run time of the call before the latest, in ms; Infinity before there was one. */
+  previousMs = Infinity;
   /** A call of it was seen running long (stuck past the stall threshold) since the latest record. */
   stalled = false;
   /**
-   * Smoothed share of a call's run time in which it wanted a CPU (ran on one, or was runnable
-   * and waited for one), from the calls measured; 1 until one was. Below one half, the call
-   * mostly waits on something else (a database, a disk).
+   * Share of a call's run time in which it wanted a CPU (ran on one, or was runnable and waited
+   * for one), from the calls measured, the latest weighing most (see DECAY); 1 until one was.
+   * Below one half, the call mostly waits on something else (a database, a disk).
    */
   cpuShare = 1;
-  private cpuSamples = 0;
+  private cpuSum = PRIOR_MS;
+  private runSum = PRIOR_MS;
 
   /** Adds one call that ran `runMs`, of which `cpuMs` on a CPU when measured. */
   record(runMs: number, cpuMs?: number): void {
     this.recent[this.count++ % RECENT] = runMs;
+    this.previousMs = this.count === 1 ? Infinity : this.lastMs;
     this.lastMs = runMs;
     this.stalled = false;
     this.typicalMs = upperMedian(this.recent, Math.min(this.count, RECENT));
     if (cpuMs === undefined || runMs <= 0) return;
-    const share = Math.min(1, cpuMs / runMs);
-    this.cpuShare = this.cpuSamples++ === 0 ? share : this.cpuShare + WEIGHT * (share - this.cpuShare);
+    this.cpuSum = DECAY * this.cpuSum + cpuMs;
+    this.runSum = DECAY * this.runSum + runMs;
+    this.cpuShare = Math.min(1, this.cpuSum / this.runSum);
   }
 }
 

@@ -4,7 +4,9 @@
  * cores) from work that waits on a server or a disk. Plain CPU time would misjudge computing
  * work on a busy machine, where it spends much of its time waiting for a core.
  *
- * CPU time comes from the thread's CPU clock (process.threadCpuUsage, exact at any moment).
+ * CPU time comes from the thread's CPU clock (process.threadCpuUsage). On many Linux kernels it
+ * advances by whole scheduler ticks (4 ms at 250 Hz): right on average, not per short call, so
+ * the pool sums readings over calls (profile.ts).
  * Time waiting for a core comes, on Linux, from the thread's schedstat, read through a
  * descriptor kept open (about 2 µs a read); its CPU field is not used, because the kernel
  * brings it up to date only when the thread is descheduled. Elsewhere waiting is not seen.

@@ -224,6 +224,7 @@ export function checkWaits(p: Played): string[] {
   const crashes = [
     ...p.calls.filter((c) => c.command.op === 'die').map((c) => ran.get(c.id)?.start ?? Infinity),
     ...p.calls.filter(killed).map((c) => c.settledAt!),
+    ...p.workerExits,
   ];
   // Calls made so far and not done yet, swept in call order.
   let active: { c: CallRecord; r: Ran; short: boolean }[] = [];

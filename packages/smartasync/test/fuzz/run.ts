@@ -1,5 +1,6 @@
 // Plays a generated scenario against the real default pool: real workers, the side-effect log
 // of test/fixtures/fuzz-target.ts, and a record of what every caller was told and when.
+import dc from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,6 +57,11 @@ export interface Played {
    * machine). No call can be placed or run meanwhile, so waits allow it.
    */
   readonly noiseMs: number;
+  /**
+   * When the pool saw a worker end (its exit event), in `now()` time: a worker killed by a
+   * timer's throw dies whenever its thread next runs its timers, long after the call began.
+   */
+  readonly workerExits: readonly number[];
   /**
    * Each function's latest run times (ms, oldest first, at most 8) from the scenarios played
    * before this one in this process: the pool learns a function across pools, so what a call
@@ -251,6 +257,9 @@ export async function play(scenario: Scenario): Promise<Played> {
   configure(scenario.pool);
   const player = new Player(log);
   const loop = monitorEventLoopDelay({ resolution: 5 });
+  const workerExits: number[] = [];
+  const onExit = () => void workerExits.push(now());
+  dc.subscribe('smartasync:worker:exit', onExit);
   try {
     // Workers up and every module loaded: what the bounds measure is the scheduling.
     await getPool().warm(...player.ledgers);
@@ -285,8 +294,10 @@ export async function play(scenario: Scenario): Promise<Played> {
       unsettled,
       closeError,
       noiseMs,
+      workerExits,
     };
   } finally {
+    dc.unsubscribe('smartasync:worker:exit', onExit);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
