@@ -13,7 +13,7 @@ const args = scriptOptions(
   --rows=1000000       users in the table
   --rounds=3           runs per candidate, interleaved (medians)
   --light-seconds=3    light load alone before each export
-  --only=a,b           stream, all, piscina (default: all three)
+  --only=a,b           stream, stream-nice0, all, piscina (default: all four)
   --out=dir            where to write export.{md,json} (default bench/results)
 `,
 );

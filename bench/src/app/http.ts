@@ -39,9 +39,9 @@ export interface Server<B extends string = Build> {
   base: string;
 }
 
-export function startServer(build: Build, url: string, reportCost: number): Promise<Server> {
+export function startServer(build: Build, url: string, reportCost: number, env?: NodeJS.ProcessEnv): Promise<Server> {
   const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
-  return launch(build, [entry, build, url, String(reportCost)], undefined, /PORT (\d+)/);
+  return launch(build, [entry, build, url, String(reportCost)], env && { ...process.env, ...env }, /PORT (\d+)/);
 }
 
 /** Spawns a server process and resolves once its stdout matches `port` (the port in group 1). */
