@@ -18,8 +18,7 @@ export type Candidate = 'stream' | 'stream-nice0' | 'all' | 'piscina';
 export const CANDIDATES = withNotes<Candidate>({
   stream:
     'users-api as it is: DatabaseManager.exportText, a generator over better-sqlite3 .iterate() that encodes 256 rows a chunk, run by smartasync on a worker (at nice 10, `DB_WORKER_NICE`, the default: the event loop comes first)',
-  'stream-nice0':
-    'the same with `DB_WORKER_NICE=0`: the pool workers at the event loop\'s priority, as piscina\'s are',
+  'stream-nice0': "the same with `DB_WORKER_NICE=0`: the pool workers at the event loop's priority, as piscina's are",
   all: '`await store.getAllUsers()` (smartasync, .all() on a worker): every row in one array, then encoded and written out',
   piscina:
     'manual piscina build: a task encoding 256 rows a chunk, as the app does, and streaming the text through a MessagePort with credit-based backpressure (bench/src/workers/export-task.ts)',
@@ -54,7 +53,7 @@ const p99 = (ms: number[]) => quantile(sortedCopy(ms), 0.99);
 
 async function measure(candidate: Candidate, round: number, o: ExportOptions) {
   // `stream` is the app as it is: the smartasync build.
-  const build = candidate.startsWith('stream') ? 'smartasync' : (`export-${candidate}` as const);
+  const build = candidate === 'all' || candidate === 'piscina' ? (`export-${candidate}` as const) : 'smartasync';
   const env = candidate === 'stream-nice0' ? { DB_WORKER_NICE: '0' } : undefined;
   const server = await startServer(build, `sqlite:${o.dbPath}`, DEFAULT_REPORT_COST, env);
   const agent = new Agent({ connections: LIGHT_CLIENTS + 1 });
