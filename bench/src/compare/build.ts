@@ -43,6 +43,12 @@ import { smartasync, configure, getPool } from './dist/index.js';
 export const noop = smartasync(function noop(x) { return x; });
 export const ping = smartasync(async function ping(x) { return x; });
 export const echo = smartasync(function echo(x) { return x; });
+// n chunks of NDJSON text, 256 rows each (about 16 KB), as an export streams them.
+export const lines = smartasync(function* lines(n) {
+  let text = '';
+  for (let i = 0; i < 256; i++) text += JSON.stringify({ id: i, name: 'User ' + i, email: 'user' + i + '@example.com' }) + '\\n';
+  for (let c = 0; c < n; c++) yield text;
+});
 export { configure, getPool };
 `;
 

@@ -12,7 +12,7 @@ import { IN_FLIGHT } from '../plan.ts';
  * setImmediate; `builds`: build directories, each with tasks.mjs, or keys of PEERS.
  */
 export interface CompareJob {
-  readonly kind: 'roundtrip' | 'throughput' | 'spaced' | 'sync' | 'large';
+  readonly kind: 'roundtrip' | 'throughput' | 'spaced' | 'sync' | 'large' | 'stream';
   readonly size: number;
   readonly calls: number;
   readonly rounds: number;
@@ -26,6 +26,8 @@ type Instance = {
   noop(x: Small): Promise<Small>;
   sync(x: Small): Small;
   echo<T>(x: T): Promise<T>;
+  /** A stream of `n` chunks of NDJSON text; builds and peers without one leave it out. */
+  lines?(n: number): AsyncIterable<string>;
   close(): Promise<void>;
 };
 
@@ -47,13 +49,29 @@ async function load(dir: string, size: number): Promise<Instance> {
     const close = () => Promise.all([pool.close(), echoPool.destroy()]).then(() => {});
     return { noop: pool.noop, sync: synckit.ping, echo, close };
   }
-  type Tasks = { noop: Instance['noop'] & { sync: never }; ping: { sync: Instance['sync'] }; echo: Instance['echo'] };
+  type Tasks = {
+    noop: Instance['noop'] & { sync: never };
+    ping: { sync: Instance['sync'] };
+    echo: Instance['echo'];
+    lines?: Instance['lines'];
+  };
   const t = (await import(pathToFileURL(`${dir}/tasks.mjs`).href)) as Tasks & {
     configure(o: { size: number }): void;
     getPool(): { close(): Promise<void> };
   };
   t.configure({ size });
-  return { noop: t.noop, sync: (x) => t.ping.sync(x), echo: t.echo, close: () => t.getPool().close() };
+  return { noop: t.noop, sync: (x) => t.ping.sync(x), echo: t.echo, lines: t.lines, close: () => t.getPool().close() };
+}
+
+// A stream of NDJSON text (an export's): ms for `n` chunks, and the calling thread's CPU per MB.
+async function streamBlock(t: Instance, n: number) {
+  if (!t.lines) throw new Error('this build has no stream to compare');
+  const t0 = performance.now();
+  const cpu0 = process.threadCpuUsage();
+  let units = 0;
+  for await (const text of t.lines(n)) units += text.length;
+  const cpu = process.threadCpuUsage(cpu0);
+  return { values: { text_ms: performance.now() - t0, cpu_ms_per_mb: (cpu.user + cpu.system) / 1000 / (units / 1e6) } };
 }
 
 // A 10 MB string and a 10 MB Buffer as argument and result, against structuredClone of each
@@ -98,12 +116,14 @@ export async function runJob(job: CompareJob): Promise<Metrics[][]> {
         ? throughputBlock(job.calls, job.inFlight ?? IN_FLIGHT, (a) => t.noop({ a }))
         : job.kind === 'large'
           ? largeBlock(t, job.calls)
-          : latencyBlock(
-              job.calls,
-              job.kind === 'sync' ? (i) => t.sync({ a: i }) : (i) => t.noop({ a: i }),
-              echoes,
-              gap,
-            ),
+          : job.kind === 'stream'
+            ? streamBlock(t, job.calls)
+            : latencyBlock(
+                job.calls,
+                job.kind === 'sync' ? (i) => t.sync({ a: i }) : (i) => t.noop({ a: i }),
+                echoes,
+                gap,
+              ),
     (m) => void process.stderr.write(m + '\n'),
   );
   const failed = results.find((r) => r.error);

@@ -65,6 +65,24 @@ test('messages arrive in send order, whichever way each one travels', async () =
   close();
 });
 
+test('texts cross as raw UTF-8 beside a JSON message, in order with the rest, the port too past the limit', async () => {
+  const { a, received, until, close } = pair(64 * 1024);
+  const ndjson = '{"id":1,"name":"Zoë \\"Z\\" 🐝"}\n{"id":2,"name":"line\\nbreak"}\n';
+  const texts = [ndjson, '', 'ascii only', '"quoted"\t\u0000', ndjson.repeat(100)];
+  a.send({ n: 1 }, { encoding: 'json' });
+  a.send({ n: 2, value: { items: [] } }, { encoding: 'json', texts });
+  a.send({ n: 3 }, { encoding: 'json', texts: ['x'.repeat(20_000)] }); // over a record (64 K / 4): by port
+  a.send({ n: 4 }, { encoding: 'json' });
+  await until(4);
+  close();
+  assert.deepEqual(received, [
+    { n: 1 },
+    { n: 2, value: { items: [] }, texts },
+    { n: 3, texts: ['x'.repeat(20_000)] },
+    { n: 4 },
+  ]);
+});
+
 test('a burst larger than the ring waits in a backlog and arrives whole and in order', async () => {
   const { a, received, until, close } = pair(1024);
   const count = 500; // about 20 kB of records through a 1 kB ring, sent in one task

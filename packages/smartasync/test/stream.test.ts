@@ -5,7 +5,18 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { threadId } from 'node:worker_threads';
 import { configure, getPool, release, CallAbortedError, WorkerCrashedError } from 'smartasync';
-import { countTo, ticker, SmartTable, whereSync, InsufficientFunds, dieAfter, slowRows } from './fixtures/basic.ts';
+import {
+  countTo,
+  ticker,
+  SmartTable,
+  whereSync,
+  InsufficientFunds,
+  dieAfter,
+  slowRows,
+  textLine,
+  textLines,
+  textLinesAsync,
+} from './fixtures/basic.ts';
 
 configure({ size: 1 });
 after(() => getPool().close());
@@ -188,4 +199,18 @@ test('an async function*: awaited it runs here; .sync() reads it blocking from t
   let read = 1;
   for (const _ of blocking) if (++read === 5) break;
   assert.equal(counts(sab)[1], 1, 'break ended it there: its finally ran');
+});
+
+test('a stream of text crosses exactly: quotes, escapes, characters beyond ASCII, lone surrogates, mixed items', async () => {
+  for (const odd of [false, true]) {
+    const expected = Array.from({ length: 2_000 }, (_, i) => textLine(i, odd));
+    const items = [];
+    for await (const item of textLines(2_000, odd)) items.push(item);
+    assert.deepEqual(items, expected, `awaited, odd items ${odd}`);
+    assert.deepEqual(
+      [...textLinesAsync.sync(2_000, odd)],
+      expected,
+      `.sync() from the bridge worker, odd items ${odd}`,
+    );
+  }
 });

@@ -6,9 +6,8 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { restoreBuffers } from '../wire/values.ts';
 import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
-import type { Reply, StreamChunk } from '../wire/protocol.ts';
+import { replyValue, type Reply, type StreamChunk } from '../wire/protocol.ts';
 import { allRegistrations, unfindableReason, type Registration } from '../registry/registry.ts';
 import {
   CallAbortedError,
@@ -342,7 +341,7 @@ export class Pool {
       const call = worker.inflight.get(reply.seq);
       if (!call) continue;
       if (reply.more) {
-        if (!call.settled) this.onChunk(call, restoreBuffers(reply.value, reply.buffers) as StreamChunk);
+        if (!call.settled) this.onChunk(call, replyValue(reply) as StreamChunk);
         continue; // a chunk of a stream: its last reply is still to come
       }
       this.placement.unhold(worker, call);
@@ -354,7 +353,7 @@ export class Pool {
         movedShort = this.placement.record(task.profile, reply.runMs - (reply.waitMs ?? 0), reply.cpuMs) || movedShort;
         if (reply.changedFields) task.onChanged?.(reply.changedFields);
       }
-      if (reply.ok) this.settle(call, true, restoreBuffers(reply.value, reply.buffers));
+      if (reply.ok) this.settle(call, true, replyValue(reply));
       else this.settle(call, false, decodeThrown(reply.value as ThrownData, task?.caller?.stack));
     }
     // Calls that proved short may go to any worker taking short calls, the express one too.

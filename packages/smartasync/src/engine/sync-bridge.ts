@@ -9,9 +9,8 @@
  * to it, no lock it holds), since that thread cannot run until the work settles.
  */
 import { performance } from 'node:perf_hooks';
-import { restoreBuffers } from '../wire/values.ts';
 import { decodeThrown, type ThrownData } from '../wire/thrown.ts';
-import { CTRL_READY, type Reply, type StreamChunk } from '../wire/protocol.ts';
+import { CTRL_READY, replyValue, type Reply, type StreamChunk } from '../wire/protocol.ts';
 import { CallAbortedError, CallTimeoutError, WorkerStartError } from '../errors.ts';
 import { WorkerLink } from './worker-link.ts';
 import { configuredExecArgv } from './pool.ts';
@@ -94,7 +93,7 @@ function callBlocking(task: Task, span: CallSpan | undefined): unknown {
     void b.worker.terminate();
     throw new CallTimeoutError(label, options!.timeout!, 'killed');
   }
-  if (reply.ok) return restoreBuffers(reply.value, reply.buffers);
+  if (reply.ok) return replyValue(reply);
   throw decodeThrown(reply.value as ThrownData, task.caller?.stack);
 }
 
@@ -176,7 +175,7 @@ class BlockingStream extends StreamBuffer implements Generator<unknown, unknown,
 
   private receive(): void {
     const reply = this.nextReply();
-    const value = reply.ok ? (restoreBuffers(reply.value, reply.buffers) as StreamChunk) : undefined;
+    const value = reply.ok ? (replyValue(reply) as StreamChunk) : undefined;
     if (!value) this.fail(decodeThrown(reply.value as ThrownData, this.task.caller?.stack));
     else if (reply.more) this.push(value.items);
     else this.finish(value.items, value.returned);

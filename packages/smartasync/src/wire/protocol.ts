@@ -3,7 +3,7 @@
  * survive structured clone; the transport moves these without looking inside.
  */
 import { isMainThread, workerData } from 'node:worker_threads';
-import type { ValuePath } from './values.ts';
+import { restoreBuffers, type ValuePath } from './values.ts';
 import type { ChannelEnds } from './transport.ts';
 import type { ThrownData } from './thrown.ts';
 import type { TraceCarrier } from './otel.ts';
@@ -134,6 +134,17 @@ export interface Reply {
    * has it false and `value` `{ items, returned }` (or an error, `ok` false).
    */
   readonly more?: boolean;
+  /**
+   * Streams only: the items, when they are long strings (NDJSON text, say), sent as raw UTF-8
+   * beside the JSON (the transport's `texts`); `value.items` is then empty.
+   */
+  readonly texts?: string[];
+}
+
+/** A reply's value as the caller gets it: its Buffers restored, a stream's texts back as items. */
+export function replyValue(reply: Reply): unknown {
+  const value = restoreBuffers(reply.value, reply.buffers);
+  return reply.texts ? { ...(value as StreamChunk), items: reply.texts } : value;
 }
 
 /** The value of a stream's chunk or last reply. */

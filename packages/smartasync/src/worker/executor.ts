@@ -49,6 +49,22 @@ export interface ControlWords {
 
 type Replica = Record<string, unknown>;
 
+/**
+ * A stream's items that are all strings and add up to this many units cross as raw text (see
+ * the transport's `texts`): NDJSON through JSON text costs an escape per quote each way.
+ */
+const TEXT_ITEMS_UNITS = 1024;
+
+/** The items, if they should cross as raw text. */
+function asTexts(items: unknown[]): string[] | undefined {
+  let units = 0;
+  for (const item of items) {
+    if (typeof item !== 'string' || !item.isWellFormed()) return undefined;
+    units += item.length;
+  }
+  return units >= TEXT_ITEMS_UNITS ? (items as string[]) : undefined;
+}
+
 /** Calls that ran this long (ms) or more say how long their thread was preempted meanwhile. */
 const PREEMPTION_CHECK_MS = 2;
 
@@ -263,7 +279,10 @@ export class Executor {
       const { plain, first, perItem } = chunk;
       const buffers = chunk.take();
       const runMs = more ? 0 : performance.now() - started;
-      const message = { seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) };
+      const texts = plain ? asTexts(value.items) : undefined;
+      const message = texts
+        ? { seq, ok: true, value: { ...value, items: [] }, runMs, more, texts }
+        : { seq, ok: true, value, runMs, more, ...(buffers ? { buffers } : {}) };
       let sent = this.trySend(message, plain ? 'json' : 'v8', `the items of ${label}`);
       // The check passed an item the encoder refuses (a Proxy inside a Date's place, say): send
       // the items before it one by one, then fail at it, as if the check had caught it.

@@ -42,6 +42,13 @@ const SPIN_MAX_US = os.availableParallelism() > 1 ? 100 : 0;
  */
 const SPIN_LIMIT = Math.max(0, os.availableParallelism() - 1);
 
+/** Sends `reply`; a stream's text items go beside it as raw text (the transport's `texts`). */
+function sendReply(channel: Channel<Reply, Message>, reply: Reply, encoding: Encoding, now: boolean): void {
+  if (!reply.texts) return channel.send(reply, { encoding, now });
+  const { texts, ...rest } = reply;
+  channel.send(rest, { encoding, now, texts });
+}
+
 function start(boot: WorkerBoot): void {
   const bridge = boot.role === 'bridge';
   // Requests taken and not yet answered: while there are any, an async call may be in flight
@@ -74,7 +81,7 @@ function start(boot: WorkerBoot): void {
     // A stream's chunk is sent from inside the generator's loop, which may run on for long:
     // the reader is woken now, not when this thread next yields. A reply that cannot be
     // encoded throws here, having sent nothing: the executor answers with the error instead.
-    channel.send(reply, { encoding, now: bridge || reply.more === true });
+    sendReply(channel, reply, encoding, bridge || reply.more === true);
     if (!reply.more) inFlight--; // a stream's chunks are not its answer: the last reply is
     if (reply.seq === current?.seq && !reply.more) current = undefined;
   };
