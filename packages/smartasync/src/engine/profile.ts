@@ -38,8 +38,6 @@ export class CallProfile {
   typicalMs = 0;
   /** The latest call's run time, in ms. */
   lastMs = 0;
-  /** The run time of the call before the latest, in ms; Infinity before there was one. */
-  previousMs = Infinity;
   /** A call of it was seen running long (stuck past the stall threshold) since the latest record. */
   stalled = false;
   /**
@@ -51,10 +49,14 @@ export class CallProfile {
   private cpuSum = PRIOR_MS;
   private runSum = PRIOR_MS;
 
+  /** The run time of the call before the latest, in ms; Infinity before there was one. */
+  get previousMs(): number {
+    return this.count < 2 ? Infinity : this.recent[(this.count - 2) % RECENT]!;
+  }
+
   /** Adds one call that ran `runMs`, of which `cpuMs` on a CPU when measured. */
   record(runMs: number, cpuMs?: number): void {
     this.recent[this.count++ % RECENT] = runMs;
-    this.previousMs = this.count === 1 ? Infinity : this.lastMs;
     this.lastMs = runMs;
     this.stalled = false;
     this.typicalMs = upperMedian(this.recent, Math.min(this.count, RECENT));
