@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { Channel, createChannelEnds, owesWakeups } from '../src/wire/transport.ts';
+import { Ring } from '../src/wire/ring.ts';
 
 /** Both ends of one channel on this thread; `received` collects what B reads. */
 function pair(ringBytes: number) {
@@ -169,4 +170,68 @@ test('a thread about to block pays the wake-ups it owes on its other channels fi
   }
   out.close();
   back.close();
+});
+
+test('a reader that expects nothing reads the reply its peer wrote while being woken, in the same task', async (t) => {
+  // The peer is played by hand on this thread: it "sleeps" on its ring, and when this thread
+  // pays the wake-up (Atomics.notify on that ring) it answers at once, as a worker woken on
+  // this core does before this thread runs on. The reader expects nothing (no request in
+  // flight) until the send, so it has not slept on its own ring: it looks again right after
+  // paying, and the reply is handed over before any macrotask. A reader asleep in waitAsync
+  // would get it only after an event-loop turn.
+  const { port1, port2 } = new MessageChannel();
+  const { here, there } = createChannelEnds(port1, port2, 4096);
+  const peerIn = new Ring(there.in);
+  const peerOut = new Ring(there.out);
+  const notify = Atomics.notify;
+  let answered = 0;
+  Atomics.notify = (array, index, count) => {
+    if (array.buffer === there.in) {
+      peerIn.read((bytes, start, end) => {
+        const request = JSON.parse(Buffer.from(bytes.subarray(start, end)).toString()) as { n: number };
+        peerOut.writeString(JSON.stringify({ reply: request.n }));
+        peerOut.notify();
+        answered++;
+      });
+    }
+    return notify(array as Int32Array, index, count);
+  };
+  t.after(() => {
+    Atomics.notify = notify;
+  });
+  let expected = 0;
+  const replies: unknown[] = [];
+  const channel = new Channel<unknown, unknown>(
+    here,
+    (batch) => {
+      expected -= batch.length;
+      replies.push(...batch);
+    },
+    { expectsNothing: () => expected === 0 },
+  );
+  t.after(() => channel.close());
+  void peerIn.waitAsync(peerIn.seq()); // the peer sleeps: a write to it must be paid with a wake-up
+  await new Promise((r) => setImmediate(r)); // the reader has looked, found nothing, and expects nothing
+  for (let n = 1; n <= 3; n++) {
+    let turned = false;
+    setImmediate(() => (turned = true));
+    expected++;
+    channel.send({ n }, { encoding: 'json' });
+    for (let i = 0; i < 10 && replies.length < n; i++) await Promise.resolve();
+    assert.equal(answered, n, 'the peer was woken and answered');
+    assert.deepEqual(replies.at(-1), { reply: n }, 'the reply was read in the task that sent');
+    assert.equal(turned, false, 'no event-loop turn came between');
+    void peerIn.waitAsync(peerIn.seq());
+    await new Promise((r) => setImmediate(r));
+  }
+  // A reply still to come (the peer slower than the wake-up) is waited for as usual.
+  expected++;
+  Atomics.notify = notify;
+  channel.send({ n: 4 }, { encoding: 'json' });
+  await new Promise((r) => setImmediate(r));
+  peerIn.read(() => {});
+  peerOut.writeString(JSON.stringify({ reply: 4 }));
+  peerOut.notify();
+  for (let i = 0; i < 100 && replies.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(replies.at(-1), { reply: 4 });
 });

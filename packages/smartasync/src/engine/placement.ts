@@ -148,6 +148,11 @@ export class PoolWorker extends WorkerLink {
     this.express = express;
   }
 
+  /** Started (its first reply came), and no call or request of the pool's is in flight here. */
+  protected override expectsNothing(): boolean {
+    return this.answered && this.inflight.size === 0;
+  }
+
   /**
    * Whether it is stuck in one synchronous call (see STALL_MS). Never while it holds no call:
    * the running word may still name the one whose last reply was just read, and a worker

@@ -173,8 +173,13 @@ export class WorkerLink {
     port1.unref();
     const onReplies = options.onReplies;
     this.channel = onReplies
-      ? new Channel(ends.here, onReplies)
+      ? new Channel(ends.here, onReplies, { expectsNothing: () => this.expectsNothing() })
       : new Channel(ends.here, () => {}, { receive: 'sync' });
+  }
+
+  /** Whether no reply or stream item can come before this thread sends the worker a request (see ChannelOptions). */
+  protected expectsNothing(): boolean {
+    return false;
   }
 
   // ---- the control words -----------------------------------------------------------------

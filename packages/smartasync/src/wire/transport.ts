@@ -104,6 +104,15 @@ export interface ChannelOptions {
    * blocks for its reply). Default 'async'.
    */
   readonly receive?: 'async' | 'sync';
+  /**
+   * For a reader on the event loop: whether its owner expects no message now (none of its
+   * requests is in flight, so nothing can come before this thread sends again). The reader
+   * then does not sleep on the ring but looks again once this thread has sent and paid the
+   * wake-up. Where the woken thread answered at once (it ran on this core while the wake-up
+   * was paid), the reply is read in the same task: no task posted to this thread, no
+   * event-loop turn (a 1-core round trip: 25 -> 16 µs). Else it sleeps on the ring as usual.
+   */
+  readonly expectsNothing?: () => boolean;
 }
 
 /** Yield to the event loop (timers, I/O) at least this often while messages keep coming. */
@@ -117,6 +126,11 @@ const MACROTASK_YIELD_MS = 4;
  * a wake-up, or its reader would sleep on a message that is already there.
  */
 const owed = new Set<Ring>();
+/**
+ * Readers of this thread that expect nothing until it sends, by the ring their channel sends
+ * on: each looks again once a wake-up on that ring is paid (see `ChannelOptions.expectsNothing`).
+ */
+const dormant = new Map<Ring, () => void>();
 let payQueued = false;
 /** When this thread first owed the wake-ups it owes now (performance.now()). */
 let owedSince = 0;
@@ -134,8 +148,17 @@ function owe(ring: Ring): void {
 export function payWakeups(): void {
   payQueued = false;
   if (owed.size === 0) return;
-  for (const ring of owed) ring.notify();
+  let looks: (() => void)[] | undefined;
+  for (const ring of owed) {
+    ring.notify();
+    const look = dormant.get(ring);
+    if (look) {
+      dormant.delete(ring);
+      (looks ??= []).push(look);
+    }
+  }
   owed.clear();
+  if (looks) for (const look of looks) look();
 }
 
 /** Whether this thread owes any reader a wake-up (for tests of the invariant). */
@@ -172,12 +195,14 @@ export class Channel<Out, In> {
   private readonly mayBlock: () => boolean;
   private readonly vouched: boolean;
   private readonly spin: Spin;
+  private readonly expectsNothing: (() => boolean) | undefined;
 
   constructor(ends: ChannelEnds, onBatch: (messages: In[]) => void, options: ChannelOptions = {}) {
     this.blockingWaitMs = options.blockingWaitMs ?? 0;
     this.spin = new Spin(options.spinMaxUs ?? 0, options.spinners, options.spinLimit ?? 1);
     this.mayBlock = options.mayBlock ?? (() => true);
     this.vouched = options.mayBlock !== undefined;
+    this.expectsNothing = options.expectsNothing;
     this.out = new Ring(ends.out);
     this.in = new Ring(ends.in);
     this.maxRecord = this.out.capacity / 4;
@@ -218,10 +243,11 @@ export class Channel<Out, In> {
 
   /** Wakes the reader now, or once per burst of sends (see `owe`). */
   private wake(now: boolean | undefined): void {
-    if (now) {
-      owed.delete(this.out);
-      this.out.notify();
-    } else owe(this.out);
+    if (!now) return owe(this.out);
+    owed.delete(this.out);
+    this.out.notify();
+    // A dormant reader looks again at the payment, once its owner has recorded what it expects now.
+    if (dormant.has(this.out)) owe(this.out);
   }
 
   /**
@@ -253,6 +279,7 @@ export class Channel<Out, In> {
   /** Stops reading; the threads' ends are released with them. */
   close(): void {
     this.closed = true;
+    dormant.delete(this.out);
     if (this.retry) clearTimeout(this.retry);
     this.in.wake();
   }
@@ -371,6 +398,15 @@ export class Channel<Out, In> {
         const woke = this.in.waitSync(seq, this.blockingWaitMs);
         this.spin.learn(woke ? performance.now() - blockedAt : Infinity);
         if (woke) continue;
+      }
+      if (owed.size > 0) {
+        // Pay what this thread sent before sleeping, and look once more: see expectsNothing.
+        payWakeups();
+        if (this.in.seq() !== seq) continue;
+      }
+      if (this.expectsNothing?.()) {
+        dormant.set(this.out, this.readLoop);
+        return;
       }
       this.lastYield = performance.now();
       const wake = this.in.waitAsync(seq);
