@@ -1,4 +1,4 @@
-// results.md (the targets of issues 4 and 7 with a verdict each and, for a miss, its measured reason;
+// results.md (the targets of issues 4, 7 and 16 with a verdict each and, for a miss, its measured reason;
 // then one table and one chart per comparison; the profiles), targets.json, the charts, and the
 // headline table of bench/README.md.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import type { Results } from '../results.ts';
 import { charts } from './charts.ts';
 import { renderSvg, table, type TargetCheck } from './format.ts';
 import { appTable, latencyTable, profiles, throughputTable, trafficTables } from './tables.ts';
-import { profileLine, targets } from './targets.ts';
+import { profileLine, targets, type ExportReport } from './targets.ts';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const DEFAULT_RESULTS = resolve(fileURLToPath(new URL('../../results', import.meta.url)));
@@ -29,8 +29,14 @@ function targetsTable(checks: TargetCheck[]): string {
   );
 }
 
+/** The export's report (`npm run export`) beside this one, if it was run: issue 16 judges its time too. */
+function exportReport(dir: string): ExportReport | undefined {
+  const file = join(dir, 'export.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ExportReport) : undefined;
+}
+
 export async function writeReport(r: Results, dir: string): Promise<void> {
-  const checks = targets(r);
+  const checks = targets(r, exportReport(dir));
   const names: string[] = [];
   for (const [name, spec] of Object.entries(charts(r)))
     if (spec) {
@@ -45,7 +51,7 @@ export async function writeReport(r: Results, dir: string): Promise<void> {
   const [a, b] = [text.indexOf(START), text.indexOf(END)];
   if (a < 0 || b < a) return;
   const m = r.meta;
-  const block = `${START}\nTargets of issues 4 and 7, from \`${m.command}\` on ${m.date.slice(0, 10)} (Node ${m.node}, ${m.cpus} × ${m.cpuModel}, smartasync ${m.smartasyncVersion ?? '?'} at ${m.commit}); details and reasons in [results.md](results/results.md).\n\n${targetsTable(checks)}\n${END}`;
+  const block = `${START}\nTargets of issues 4, 7 and 16, from \`${m.command}\` on ${m.date.slice(0, 10)} (Node ${m.node}, ${m.cpus} × ${m.cpuModel}, smartasync ${m.smartasyncVersion ?? '?'} at ${m.commit}); details and reasons in [results.md](results/results.md).\n\n${targetsTable(checks)}\n${END}`;
   writeFileSync(README, text.slice(0, a) + block + text.slice(b + END.length));
 }
 
@@ -65,8 +71,9 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const problems = r.jobs.flatMap((j) =>
     'error' in j ? [`- job ${j.job.section} ${j.job.mode} workers=${j.job.workers} failed: ${j.error}`] : [],
   );
+  const issue16 = checks.filter((c) => c.id.startsWith('i16-'));
   const issue7 = checks.filter((c) => c.id.startsWith('traffic'));
-  const issue4 = checks.filter((c) => !issue7.includes(c));
+  const issue4 = checks.filter((c) => !issue7.includes(c) && !issue16.includes(c));
   const chart = (n: string) => (charts.includes(n) ? `![${n}](${n}.svg)\n\n` : '');
   const loads = (xs?: number[]) => xs?.map((x) => x.toFixed(2)).join(' ') ?? '?';
   const warn = (on: boolean, text: string) => (on ? `\n**${text}**\n` : '');
@@ -92,6 +99,12 @@ ${issue(issue4, '_No comparison of issue 4 in this run._')}
 ## Targets (issue 7, server traffic)
 
 ${issue(issue7, '_The traffic section was not run (`--sections=traffic`)._')}
+
+## Targets (issue 16, the hot path)
+
+Ratios are to piscina measured in the same process. Rows that repeat an issue 7 target carry its verdict. The export's rows come from \`export.json\` (\`npm run export -w smartasync-bench\`, a run of its own, dated). The 10 MB string and Buffer target is measured by \`npm run bench:compare\` (its \`10 MB argument and result\` job, as a ratio to \`structuredClone\` in the same process).
+
+${issue(issue16, '_No comparison of issue 16 in this run._')}
 ${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
 ## 1. Round trip (no-op returning a small object, one call at a time, 1 worker)
 
