@@ -122,7 +122,8 @@ try {
       ]);
     }
   }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.filter((r) => r.length > 2).map((r) => r[c]!.length)));
+  // Rows of a job the peers do not run (the stream) have no peer column.
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.filter((r) => r.length > 2).map((r) => r[c]?.length ?? 0)));
   const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ');
   for (const r of rows) console.log(line(r).trimEnd());
   console.log(`\n${worse} figure(s) worse beyond noise`);
