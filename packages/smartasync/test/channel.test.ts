@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { Channel, createChannelEnds, owesWakeups } from '../src/wire/transport.ts';
+import { Channel, createChannelEnds, owesWakeups, Spin } from '../src/wire/transport.ts';
 import { Ring } from '../src/wire/ring.ts';
 
 /** Both ends of one channel on this thread; `received` collects what B reads. */
@@ -234,4 +234,21 @@ test('a reader that expects nothing reads the reply its peer wrote while being w
   peerOut.notify();
   for (let i = 0; i < 100 && replies.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(replies.at(-1), { reply: 4 });
+});
+
+test('a reader polls while messages come within a poll of each other, and stops when they come wider apart', () => {
+  // learn(ms): how long the reader then blocked after a poll that found nothing.
+  const spin = new Spin(100, undefined, 1);
+  assert.equal(spin.budgetUs, 25);
+  for (let i = 0; i < 5; i++) spin.learn(0.01); // the next call came 10 µs after the poll gave up
+  assert.equal(spin.budgetUs, 100, 'calls back to back: it polls up to the maximum');
+  for (let i = 0; i < 12; i++) spin.learn(0.15); // calls 150 µs past the poll: no poll of 100 µs would catch them
+  assert.ok(spin.budgetUs < 1, `calls spaced wider than the maximum: no polling (${spin.budgetUs} µs)`);
+  spin.learn(0.005); // a call right after the block: it polls again
+  assert.ok(spin.budgetUs >= 4);
+  for (let i = 0; i < 5; i++) spin.learn(0.015); // back to back again
+  assert.equal(spin.budgetUs, 100);
+  const off = new Spin(0, undefined, 1); // one core: never
+  off.learn(0.001);
+  assert.equal(off.budgetUs, 0);
 });
