@@ -206,7 +206,7 @@ function taskFor(
     reg: b.reg,
     label: b.label,
     args,
-    argsReport: checkCloneable(args, `the arguments of ${b.label}`, 'args', options?.transfer),
+    argsReport: checkCloneable(args, () => `the arguments of ${b.label}`, 'args', options?.transfer),
     instance: b.instance,
     method: b.method,
     options,

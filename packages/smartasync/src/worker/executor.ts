@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { labelOf, lookupKey, type Registration } from '../registry/registry.ts';
 import {
   checkCloneable,
+  type Described,
   encodingOf,
   isPlainJson,
   restoreBuffers,
@@ -438,6 +439,8 @@ export class Executor {
       );
       return;
     }
+    // Named only if something fails: a label made per call costs every call.
+    const returned = (): string => `the return value of ${labelOf(reg, req.instance?.method)}`;
     let report;
     try {
       // A generator's JSON is the array of its items, collected here.
@@ -445,7 +448,7 @@ export class Executor {
         value = toJsonText(
           isIterator(value) && Symbol.iterator in value ? Array.from(value as Iterable<unknown>) : value,
         );
-      report = checkCloneable(value, `the return value of ${labelOf(reg, req.instance?.method)}`, 'result');
+      report = checkCloneable(value, returned, 'result');
     } catch (err) {
       return this.fail(req.seq, err, started, cpuMs);
     }
@@ -456,7 +459,7 @@ export class Executor {
       buffers || changed
         ? { ...reply, ...(buffers ? { buffers } : {}), ...(changed ? { changedFields: changed } : {}) }
         : reply;
-    const sent = this.trySend(extra, encodingOf(report), `the return value of ${labelOf(reg, req.instance?.method)}`);
+    const sent = this.trySend(extra, encodingOf(report), returned);
     if (sent !== true) this.fail(req.seq, sent, started, cpuMs);
   }
 
@@ -498,13 +501,14 @@ export class Executor {
    * Proxy, an object whose getter throws) must fail its own call, not the worker: the error
    * that says so is returned, to be sent instead.
    */
-  private trySend(reply: Reply, encoding: Encoding, what: string): true | TypeError {
+  private trySend(reply: Reply, encoding: Encoding, what: Described): true | TypeError {
     try {
       this.send(reply, encoding);
       return true;
     } catch (err) {
       const why = (err as Error | null)?.message ?? String(err);
-      return new TypeError(`smartasync: ${what} cannot be sent to another thread: ${why}`, { cause: err });
+      const whose = typeof what === 'string' ? what : what();
+      return new TypeError(`smartasync: ${whose} cannot be sent to another thread: ${why}`, { cause: err });
     }
   }
 
