@@ -24,7 +24,7 @@ function origin({ url, functionName: name }: CallFrame): string {
     '(program)': 'V8/native (program)',
     '(idle)': 'idle',
   };
-  if (fixed[name]) return fixed[name];
+  if (Object.hasOwn(fixed, name)) return fixed[name]!; // not `fixed[name]`: a function may be called toString
   if (url.includes('/smartasync/dist/') || url.includes('/packages/smartasync/')) return 'smartasync';
   if (url.includes('/bench/')) return 'bench harness';
   if (url.startsWith('node:')) return 'Node internals (JS)';
