@@ -18,13 +18,6 @@ export interface TargetCheck {
   why?: string;
 }
 
-/** A verdict: `row` is `id|target|where|value|required`, as the targets table reads; `why` is worked out for a miss only. */
-export function target(ok: boolean | undefined, row: string, why?: () => string | undefined): TargetCheck {
-  const [id, name, where, value, required] = row.split('|') as [string, string, string, string, string];
-  const verdict = ok === undefined ? 'not measured' : ok ? 'met' : 'missed';
-  return { id, target: name, where, value, required, verdict, why: ok === false ? why?.() : undefined };
-}
-
 export const verdict = (met: boolean) => (met ? '✅ met' : '❌ missed');
 
 /** A Markdown table: header cells separated by `|`, each row's cells by ` | `; every column but the first right-aligned. */
@@ -39,9 +32,6 @@ export function table(head: string, rows: string[]): string {
 
 type N = number | undefined;
 const ok = (x: N): x is number => x !== undefined && Number.isFinite(x);
-/** Both defined: f(a, b); else undefined. */
-export const both = <T>(a: N, b: N, f: (a: number, b: number) => T): T | undefined =>
-  a === undefined || b === undefined ? undefined : f(a, b);
 /** Sections 1–5: µs and ms with one decimal below 100. */
 export const us = (x: N) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 export const rate = (x: N) =>
