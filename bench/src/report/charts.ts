@@ -5,9 +5,18 @@ import { GAPS } from '../traffic/spaced.ts';
 import { frame, jobsOf, panel, star, type Datum } from './format.ts';
 
 const [MEDIAN, P99, CPU] = ['median_us|median µs', 'p99_us|p99 µs', 'cpu_us_per_call|main-thread CPU µs / call'];
+const [RATE, PAYLOAD] = ['calls_per_s|calls / s', 'median_us|round trip median µs'];
 
-/** Sections 1–4: per candidate and mode (and pool size), the median over rounds of each metric (`key|title`). */
-function micro(r: Results, s: Section, title: string, subtitle: string, metrics: string[], up = false) {
+/** Sections 1–4: title, subtitle, the metrics (`key|title`), and whether higher is better. */
+const MICRO: [Section, string, string, string[], boolean?][] = [
+  ['roundtrip', 'Round trip: one no-op call at a time', 'µs, lower is better; 1 worker', [MEDIAN, P99, CPU]],
+  ['throughput', 'Throughput: 256 calls in flight', 'calls/s higher is better, CPU lower is better', [RATE, CPU], true],
+  ['payload', 'Payload: a call returning 1,000 rows', 'µs, lower is better; 1 worker', [PAYLOAD, CPU]],
+  ['sync', 'Sync direction: block until a worker settles an async function', 'µs, lower is better', [MEDIAN, P99]],
+];
+
+/** Per candidate and mode (and pool size), the median over rounds of each metric. */
+function micro(r: Results, [s, title, subtitle, metrics, up]: (typeof MICRO)[number]) {
   const keys = metrics.map((m) => m.split('|') as [string, string]);
   const data: Datum[] = jobsOf(r, s).flatMap((j) =>
     j.candidates
@@ -27,45 +36,23 @@ function micro(r: Results, s: Section, title: string, subtitle: string, metrics:
     a.localeCompare(b, 'en', { numeric: true }),
   );
   return {
-    ...frame(r, title, `${subtitle} · median over rounds`),
-    data: { values: data },
+    ...frame(r, title, `${subtitle} · median over rounds`, data),
     hconcat: keys.map(([k, t]) => panel(k, t, 'candidate', sort, 'mode', offsets)),
   };
 }
 
 export function charts(r: Results): Record<string, object | undefined> {
-  const lower = 'µs, lower is better';
-  const specs: Record<string, object | undefined> = {
-    roundtrip: micro(r, 'roundtrip', 'Round trip: one no-op call at a time', `${lower}; 1 worker`, [MEDIAN, P99, CPU]),
-    throughput: micro(
-      r,
-      'throughput',
-      'Throughput: 256 calls in flight',
-      'calls/s higher is better, CPU lower is better',
-      ['calls_per_s|calls / s', CPU],
-      true,
-    ),
-    payload: micro(r, 'payload', 'Payload: a call returning 1,000 rows', `${lower}; 1 worker`, [
-      'median_us|round trip median µs',
-      CPU,
-    ]),
-    sync: micro(r, 'sync', 'Sync direction: block until a worker settles an async function', lower, [MEDIAN, P99]),
-  };
+  const specs: Record<string, object | undefined> = Object.fromEntries(MICRO.map((m) => [m[0], micro(r, m)]));
   const app = ok(r.app);
   if (app) {
     const scenarios = ['alone', 'with-report', 'with-cpu-hog'];
-    const values = app.summary.map((s) => ({
-      build: s.build,
-      scenario: s.scenario,
-      rps: s.light.requestsPerSec,
-      p50: s.light.p50Ms,
-      p99: s.light.p99Ms,
-    }));
     const builds = ['smartasync', 'smartasync-auto', 'manual-piscina', 'naive'];
+    const values = app.summary.map(({ build, scenario, light }) => {
+      return { build, scenario, rps: light.requestsPerSec, p50: light.p50Ms, p99: light.p99Ms };
+    });
     const panels = ['rps|light requests / s', 'p50|light p50 ms', 'p99|light p99 ms'].map((p) => p.split('|'));
     specs.app = {
-      ...frame(r, 'Users API: GET /users/:id under autocannon', 'alone, with the report, next to a busy core'),
-      data: { values },
+      ...frame(r, 'Users API: GET /users/:id under autocannon', 'alone, with the report, next to a busy core', values),
       hconcat: panels.map(([k, title]) => panel(k!, title!, 'build', builds, 'scenario', scenarios)),
     };
   }
@@ -73,43 +60,39 @@ export function charts(r: Results): Record<string, object | undefined> {
   const pools = ['★ smartasync', 'piscina:default', 'raw:postMessage'];
   const log = 'ms, log scale, lower is better';
   const sp = t && ok(t.spaced);
-  if (sp)
+  if (sp) {
+    const values = sp.candidates.flatMap((c) =>
+      GAPS.flatMap((gap) => (c.gaps[gap] ? [{ candidate: star(c.id), gap, ...c.gaps[gap].latency }] : [])),
+    );
     specs['traffic-spaced'] = {
-      ...frame(r, 'Spaced calls: one light call at a time, a gap between calls', log),
-      data: {
-        values: sp.candidates.flatMap((c) =>
-          GAPS.flatMap((gap) => (c.gaps[gap] ? [{ candidate: star(c.id), gap, ...c.gaps[gap].latency }] : [])),
-        ),
-      },
+      ...frame(r, 'Spaced calls: one light call at a time, a gap between calls', log, values),
       hconcat: ['p50', 'p99', 'max'].map((k) => panel(k, `${k} ms`, 'gap', [...GAPS], 'candidate', pools, true)),
     };
+  }
   const ol = t && ok(t.openloop);
-  const rates = ol?.rates.map((x) => String(Math.round(x))) ?? [];
-  if (ol)
+  if (ol) {
+    const rates = ol.rates.map((x) => String(Math.round(x)));
+    const values = ol.candidates.flatMap((c) =>
+      c.points.map((p) => ({ candidate: star(c.id), rate: String(Math.round(p.rate)), ...p.rec.latency })),
+    );
     specs['traffic-openloop'] = {
-      ...frame(r, 'Open-loop arrivals: latency from the intended send time', `${log} · by offered calls/s`),
-      data: {
-        values: ol.candidates.flatMap((c) =>
-          c.points.map((p) => ({ candidate: star(c.id), rate: String(Math.round(p.rate)), ...p.rec.latency })),
-        ),
-      },
+      ...frame(r, 'Open-loop arrivals: latency from the intended send time', `${log} · by offered calls/s`, values),
       hconcat: ['p50', 'p99', 'p999'].map((k) => panel(k, `${k} ms`, 'rate', rates, 'candidate', pools, true)),
     };
+  }
   const mx = t && ok(t.mixed);
   if (mx) {
     const phases = ['light alone', 'with long calls'];
+    const values = mx.candidates.flatMap((c) =>
+      c.alone && c.loaded
+        ? [c.alone.latency.p99, c.loaded.latency.p99].map((p99, k) => {
+            const long = (k ? c.longLoaded : c.longAlone)?.median ?? NaN;
+            return { candidate: star(c.id), phase: phases[k]!, p99, long };
+          })
+        : [],
+    );
     specs['traffic-mixed'] = {
-      ...frame(r, 'Light calls among long ones', `light p99 (${log}) and long calls/s, alone and together`),
-      data: {
-        values: mx.candidates.flatMap((c) =>
-          c.alone && c.loaded
-            ? [c.alone.latency.p99, c.loaded.latency.p99].map((p99, k) => {
-                const long = (k ? c.longLoaded : c.longAlone)?.median ?? NaN;
-                return { candidate: star(c.id), phase: phases[k]!, p99, long };
-              })
-            : [],
-        ),
-      },
+      ...frame(r, 'Light calls among long ones', `light p99 (${log}) and long calls/s, alone and together`, values),
       hconcat: [
         panel('p99', 'light p99 ms', 'candidate', pools, 'phase', phases, true),
         panel('long', 'long calls / s', 'candidate', pools, 'phase', phases),
@@ -117,14 +100,15 @@ export function charts(r: Results): Record<string, object | undefined> {
     };
   }
   const ta = t && ok(t.app);
-  const scenarios = ['alone', 'with-report', ...(ta?.rates.map((x) => `open-${x}`) ?? [])];
-  if (ta)
+  if (ta) {
+    const scenarios = ['alone', 'with-report', ...ta.rates.map((x) => `open-${x}`)];
+    const values = ta.scenarios.map((s) => ({ build: star(s.build), scenario: s.scenario, p99: s.latency.p99 }));
+    const subtitle = `${log} · one client looping, alone and with the report; open loop`;
+    const builds = ['★ smartasync', 'manual-piscina', 'naive'];
     specs['traffic-app'] = {
-      ...frame(r, 'Users API: GET /users/:id p99', `${log} · one client looping, alone and with the report; open loop`),
-      data: { values: ta.scenarios.map((s) => ({ build: star(s.build), scenario: s.scenario, p99: s.latency.p99 })) },
-      hconcat: [
-        panel('p99', 'p99 ms', 'scenario', scenarios, 'build', ['★ smartasync', 'manual-piscina', 'naive'], true),
-      ],
+      ...frame(r, 'Users API: GET /users/:id p99', subtitle, values),
+      hconcat: [panel('p99', 'p99 ms', 'scenario', scenarios, 'build', builds, true)],
     };
+  }
   return specs;
 }

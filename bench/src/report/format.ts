@@ -6,28 +6,19 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { CandidateResult, JobResult, Mode, Section } from '../micro.ts';
 import type { Results } from '../results.ts';
 
-export type Verdict = 'met' | 'missed' | 'not measured';
-export interface TargetCheck {
-  id: string;
-  target: string;
-  where: string;
-  value: string;
-  required: string;
-  verdict: Verdict;
-  /** for a miss: the measured reason */
+/** A target's row in targets.json and results.md; `why`, for a miss, is its measured reason. */
+export type TargetCheck = Record<'id' | 'target' | 'where' | 'value' | 'required', string> & {
+  verdict: 'met' | 'missed' | 'not measured';
   why?: string;
-}
+};
 
 export const verdict = (met: boolean) => (met ? '✅ met' : '❌ missed');
 
 /** A Markdown table: header cells separated by `|`, each row's cells by ` | `; every column but the first right-aligned. */
 export function table(head: string, rows: string[]): string {
   const cols = head.split('|');
-  return [
-    `| ${cols.join(' | ')} |`,
-    `| ${cols.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r} |`),
-  ].join('\n');
+  const rule = cols.map((_, i) => (i ? '---:' : '---'));
+  return [cols.join(' | '), rule.join(' | '), ...rows].map((r) => `| ${r} |`).join('\n');
 }
 
 type N = number | undefined;
@@ -66,8 +57,8 @@ export const values = (j: JobResult | undefined, key: string, ...ids: string[]) 
 export type Datum = Record<string, string | number>;
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFontSize: 11, titleFontSize: 12 };
 
-/** The frame of every chart: title, subtitle with the run, fonts. */
-export const frame = (r: Results, title: string, subtitle: string) => ({
+/** The frame of every chart: title, subtitle with the run, fonts; and its data. */
+export const frame = (r: Results, title: string, subtitle: string, values: Datum[]) => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: {
     text: title,
@@ -78,6 +69,7 @@ export const frame = (r: Results, title: string, subtitle: string) => ({
   config: { axis: { ...FONT, labelLimit: 260 }, legend: { ...FONT, labelLimit: 260 }, view: { stroke: null } },
   background: 'white',
   padding: 12,
+  data: { values },
 });
 
 /**

@@ -94,13 +94,9 @@ function spaced(sp: SpacedResult): string {
   const rows = sp.candidates.flatMap((c) =>
     c.error
       ? [errorRow(bold(c.id), c.error, 9, 2)]
-      : GAPS.flatMap((g) => {
-          const x = c.gaps[g];
-          return x
-            ? [
-                `${bold(c.id)} | ${g} | ${ms(x.latency.p50)} | ${p99cell(x.latency.p99, x.p99Rounds)} | ${ms(x.latency.max)} | ${pct(x.latency.over5ms)} | ${pq(x.split.queue)} | ${pq(x.split.reply)} | ${x.latency.count}`,
-              ]
-            : [];
+      : GAPS.filter((g) => c.gaps[g]).map((g) => {
+          const { latency: l, p99Rounds, split } = c.gaps[g]!;
+          return `${bold(c.id)} | ${g} | ${ms(l.p50)} | ${p99cell(l.p99, p99Rounds)} | ${ms(l.max)} | ${pct(l.over5ms)} | ${pq(split.queue)} | ${pq(split.reply)} | ${l.count}`;
         }),
   );
   const head = 'candidate|gap|p50 ms|p99 ms|max ms|> 5 ms|to start p50 / p99 ms|reply p50 / p99 ms|calls';

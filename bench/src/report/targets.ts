@@ -94,11 +94,8 @@ function issue4(r: Results) {
     const [s, k, floor] = values(find(r, 'sync', mode), 'median_us', ...ids);
     const twoThirds = both(k, 3, (k, d) => (2 * k) / d);
     const why = `the Atomics floor (a futex hand-off each way, no message) is ${us(floor)} µs in the same run.`;
-    add(
-      atMost(s, twoThirds),
-      `sync|f.sync() ≤ ⅔ synckit|${mode}|${us(s)} µs|≤ ${us(twoThirds)} µs (⅔ × synckit ${us(k)} µs)`,
-      why,
-    );
+    const row = `sync|f.sync() ≤ ⅔ synckit|${mode}|${us(s)} µs|≤ ${us(twoThirds)} µs (⅔ × synckit ${us(k)} µs)`;
+    add(atMost(s, twoThirds), row, why);
     const row16 = `i16-sync|f.sync() of an async body ≤ synckit (goal ≤ ⅔)|${mode}|${us(s)} µs (${ratio(s, k)})|≤ ${us(k)} µs (synckit)`;
     add16(atMost(s, k), row16, why);
   }
@@ -136,11 +133,9 @@ function issue4(r: Results) {
     `app-vs-naive|Light req/s alone ≥ 0.9× naive|no report running|${rate(sRps)} req/s|≥ ${rate(times(nRps, 0.9))} (0.9 × naive ${rate(nRps)})`,
     `server CPU per request: smartasync ${us(total(sA?.cpu))} µs (main thread ${us(sA?.cpu?.mainUs)}, workers ${us(sA?.cpu?.workersUs)}), naive ${us(total(nA?.cpu))} µs; every core is busy, so req/s follows CPU per request.`,
   );
+  const row = `app-vs-manual|Light req/s ahead of manual piscina|no report running|${rate(sRps)} req/s|> ${rate(mRps)} (manual piscina)`;
   const ahead = both(sRps, mRps, (s, m) => s > m);
-  add(
-    ahead,
-    `app-vs-manual|Light req/s ahead of manual piscina|no report running|${rate(sRps)} req/s|> ${rate(mRps)} (manual piscina)`,
-  );
+  add(ahead, row);
   return [out, hot] as const;
 }
 
@@ -234,8 +229,9 @@ function issue16(r: Results, issue7Checks: TargetCheck[], exported?: ExportRepor
       .filter((c) => c.id === id && (!where || c.where === where))
       .map((c) => ({ ...c, id: `i16-${c.id}`, why: undefined })); // its reason is given once, under issue 7
   out.push(...again('traffic-spaced', GAP_LABEL.setImmediate), ...again('traffic-spaced', GAP_LABEL['1ms']));
-  for (const v of exported?.verdicts.filter((v) => !v.target.startsWith('Peak') && !v.target.includes('.all()')) ??
-    []) {
+  // Peak RSS and the time against `.all()` are issue 11's targets, not issue 16's.
+  const judged = exported?.verdicts.filter((v) => !v.target.startsWith('Peak') && !v.target.includes('.all()'));
+  for (const v of judged ?? []) {
     const row = `i16-export|1M-row export: ${v.target.replace(' (issue 16)', '')}|npm run export, ${exported!.meta.date.slice(0, 10)} at ${exported!.meta.commit}|${v.measured}|${v.required}`;
     const why = v.target.startsWith('Time')
       ? 'the app as shipped runs its export worker at nice 10 (DB_WORKER_NICE), so it gives way to light requests; export.md has the same app at nice 0 beside it.'
@@ -245,22 +241,14 @@ function issue16(r: Results, issue7Checks: TargetCheck[], exported?: ExportRepor
   const app = ok(r.app);
   if (app) {
     const get = (b: string, sc: string) => app.summary.find((x) => x.build === b && x.scenario === sc)?.light;
-    const [auto, report, inline] = [
-      get('smartasync-auto', 'alone'),
-      get('smartasync-auto', 'with-report'),
-      get('naive', 'alone'),
-    ];
-    const [a, n] = [auto?.requestsPerSec, inline?.requestsPerSec];
+    const [auto, report] = ['alone', 'with-report'].map((s) => get('smartasync-auto', s));
+    const [a, n] = [auto?.requestsPerSec, get('naive', 'alone')?.requestsPerSec];
     const goal = both(a, n, (a, n) => (a >= 0.95 * n ? ', goal met' : ''));
-    add(
-      atLeast(a, times(n, 0.8)),
-      `i16-app-inline|Users API GET /users/:id alone ≥ 0.8× inline (goal ≥ 0.95×)|the app as shipped (offload 'auto')|${rate(a)} req/s (${ratio(a, n)})|≥ ${rate(times(n, 0.8))} (0.8 × inline ${rate(n)}${goal})`,
-    );
+    const inline = `i16-app-inline|Users API GET /users/:id alone ≥ 0.8× inline (goal ≥ 0.95×)|the app as shipped (offload 'auto')|${rate(a)} req/s (${ratio(a, n)})|≥ ${rate(times(n, 0.8))} (0.8 × inline ${rate(n)}${goal})`;
+    add(atLeast(a, times(n, 0.8)), inline);
     const [pa, pr] = [auto?.p99Ms, report?.p99Ms];
-    add(
-      atMost(pr, times(pa, 2)),
-      `i16-app-report|Users API GET /users/:id p99 under the hammered report ≤ 2× alone|the app as shipped (offload 'auto')|${us(pr)} ms|≤ ${us(times(pa, 2))} ms (2 × ${us(pa)} ms alone)`,
-    );
+    const underReport = `i16-app-report|Users API GET /users/:id p99 under the hammered report ≤ 2× alone|the app as shipped (offload 'auto')|${us(pr)} ms|≤ ${us(times(pa, 2))} ms (2 × ${us(pa)} ms alone)`;
+    add(atMost(pr, times(pa, 2)), underReport);
   }
   out.push(...again('traffic-first'), ...again('traffic-idle'));
   return out;
