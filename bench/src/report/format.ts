@@ -73,25 +73,18 @@ export const frame = (r: Results, title: string, subtitle: string, values: Datum
 });
 
 /**
- * One panel: a mark per row of `y` (× `offset`, coloured by it), at `x`; bars from zero, or points on a
- * log scale for latencies spanning orders of magnitude. A value label beside each mark.
+ * One panel: a mark per row of `y` (in `ySort`'s order), at `x`, one beside the other per value of `by`
+ * (coloured by it, in `bySort`'s order); bars from zero, or points on a log scale for latencies
+ * spanning orders of magnitude. A value label beside each mark.
  */
-export function panel(
-  x: string,
-  title: string,
-  y: string,
-  sort: string[],
-  offset: string,
-  offsets: string[],
-  log = false,
-) {
+export function panel(x: string, title: string, y: string, ySort: string[], by: string, bySort: string[], log = false) {
   const xEnc = { field: x, type: 'quantitative', title, ...(log ? { scale: { type: 'log' } } : {}) };
   return {
     width: 230,
     encoding: {
-      y: { field: y, type: 'nominal', title: null, sort },
-      yOffset: { field: offset, sort: offsets },
-      color: { field: offset, type: 'nominal', title: null, sort: offsets, legend: { orient: 'bottom' } },
+      y: { field: y, type: 'nominal', title: null, sort: ySort },
+      yOffset: { field: by, sort: bySort },
+      color: { field: by, type: 'nominal', title: null, sort: bySort, legend: { orient: 'bottom' } },
     },
     layer: [
       { mark: log ? { type: 'point', filled: true, size: 60, opacity: 1 } : { type: 'bar' }, encoding: { x: xEnc } },
