@@ -66,8 +66,7 @@ export const appTable = (r: Results) =>
     const pct2 = (x: number) => `${(x * 100).toFixed(2)}%`;
     const main = summary.map(
       ({ build, scenario, light: l, report, loop, pool }) =>
-        `${bold(build)} | ${scenario} | ${rate(l.requestsPerSec)} | ${us(l.p50Ms)} | ${us(l.p99Ms)} | ${us(l.maxMs)} | ${pct2(l.over2msShare ?? NaN)} | ${pct2(l.over10msShare)} | ` +
-        `${report ? report.requestsPerSec.toFixed(1) : '–'} | ${report ? us(report.p50Ms) : '–'} | ${loop ? us(loop.p99Ms) : '–'} | ${pool ? pool.meanWaitMs.toFixed(3) : '–'} | ${l.errors} / ${l.non2xx}`,
+        `${bold(build)} | ${scenario} | ${rate(l.requestsPerSec)} | ${us(l.p50Ms)} | ${us(l.p99Ms)} | ${us(l.maxMs)} | ${pct2(l.over2msShare ?? NaN)} | ${pct2(l.over10msShare)} | ${report ? report.requestsPerSec.toFixed(1) : '–'} | ${report ? us(report.p50Ms) : '–'} | ${loop ? us(loop.p99Ms) : '–'} | ${pool ? pool.meanWaitMs.toFixed(3) : '–'} | ${l.errors} / ${l.non2xx}`,
     );
     const cpu = summary.flatMap(({ build, cpu: c }) =>
       c
@@ -120,8 +119,7 @@ function mixed(mx: MixedResult): string {
   const rows = mx.candidates.map((c) =>
     c.error || !c.alone || !c.loaded
       ? errorRow(bold(c.id), c.error ?? 'no data', 9)
-      : `${bold(c.id)} | ${dist3(c.alone.latency)} | ${dist3(c.loaded.latency)} | ${ratio(c.loaded.latency.p99, c.alone.latency.p99)} | ${pct(c.loaded.latency.over5ms)} | ${pq(c.loaded.split.queue)} | ` +
-        `${rate6(c.longAlone?.median)} / ${rate6(c.longLoaded?.median)} | ${ms(c.longRunMs?.alone)} / ${ms(c.longRunMs?.loaded)} | ${c.loaded.latency.count}`,
+      : `${bold(c.id)} | ${dist3(c.alone.latency)} | ${dist3(c.loaded.latency)} | ${ratio(c.loaded.latency.p99, c.alone.latency.p99)} | ${pct(c.loaded.latency.over5ms)} | ${pq(c.loaded.split.queue)} | ${rate6(c.longAlone?.median)} / ${rate6(c.longLoaded?.median)} | ${ms(c.longRunMs?.alone)} / ${ms(c.longRunMs?.loaded)} | ${c.loaded.latency.count}`,
   );
   const head = `candidate|light alone p50 / p99 / max ms|light under long calls p50 / p99 / max ms|p99 ratio|light > 5 ms|light to start p50 / p99 ms|long calls/s alone / with light|long call run ms alone / with light|light calls`;
   return `${src('src/traffic/mixed.ts')} ${mx.workers} workers; a light call every ${mx.lightEveryMs} ms alone, ${mx.longCallers} callers of ≈${mx.longMs} ms calls alone, then both; ${mx.rounds} round(s) × ${mx.seconds} s per phase.\n\n${table(head, rows)}`;
@@ -134,8 +132,7 @@ function app(a: TrafficAppResult): string {
     .sort((x, y) => order(x) - order(y) || x.build.localeCompare(y.build))
     .map(
       ({ scenario, build, achieved, latency: l, p99Rounds, report, loop, pool, errors }) =>
-        `${scenario} | ${bold(build)} | ${rate6(achieved)} | ${ms(l.p50)} | ${p99cell(l.p99, p99Rounds)} | ${ms(l.p999)} | ${ms(l.max)} | ${pct(l.over5ms)} | ` +
-        `${report ? `${report.requestsPerSec.toFixed(1)} / ${ms(report.p50Ms)}` : '–'} | ${loop ? ms(loop.p99Ms) : '–'} | ${pool ? ms(pool.meanWaitMs) : '–'} | ${errors}`,
+        `${scenario} | ${bold(build)} | ${rate6(achieved)} | ${ms(l.p50)} | ${p99cell(l.p99, p99Rounds)} | ${ms(l.p999)} | ${ms(l.max)} | ${pct(l.over5ms)} | ${report ? `${report.requestsPerSec.toFixed(1)} / ${ms(report.p50Ms)}` : '–'} | ${loop ? ms(loop.p99Ms) : '–'} | ${pool ? ms(pool.meanWaitMs) : '–'} | ${errors}`,
     );
   const first = a.firstRequest.map((x) => {
     if (x.error) return errorRow(x.build, x.error, 7);
@@ -146,20 +143,14 @@ function app(a: TrafficAppResult): string {
   });
   const head = `scenario|build|req/s|p50 ms|p99 ms|p99.9 ms|max ms|> 5 ms|report req/s / p50 ms|server loop delay p99 ms|pool wait ms/call|errors`;
   const firstHead = `server|started as|spawn → listening ms|first request ms|warm request ms|first / warm|worker threads before → after the first request`;
-  return (
-    `${src('src/traffic/app.ts')} \`alone\`: ${a.lightConnections} client looping \`GET /users/:id\` for ${a.seconds} s; \`with-report\`: the same while ${a.reportConnections} clients loop \`GET /reports/users\`; ` +
-    `\`open-N\`: Poisson arrivals at N req/s for ${a.openSeconds} s, latency from the intended send time. ${a.rounds} round(s); p99 in small print: min–max over rounds.\n\n${builds(a.builds)}\n\n${table(head, rows)}` +
-    `\n\n**First request after start** (median over fresh starts; warm: median of 31 later requests, each on a new connection):\n\n${table(firstHead, first)}${errors(a.errors)}`
-  );
+  return `${src('src/traffic/app.ts')} \`alone\`: ${a.lightConnections} client looping \`GET /users/:id\` for ${a.seconds} s; \`with-report\`: the same while ${a.reportConnections} clients loop \`GET /reports/users\`; \`open-N\`: Poisson arrivals at N req/s for ${a.openSeconds} s, latency from the intended send time. ${a.rounds} round(s); p99 in small print: min–max over rounds.\n\n${builds(a.builds)}\n\n${table(head, rows)}\n\n**First request after start** (median over fresh starts; warm: median of 31 later requests, each on a new connection):\n\n${table(firstHead, first)}${errors(a.errors)}`;
 }
 
 function idle(x: IdleResult): string {
   const rows = x.candidates.map((c) =>
     c.error
       ? errorRow(bold(c.id), c.error, 9)
-      : `${bold(c.id)} | ${c.id === 'node' ? '–' : startWords(c)} | ${ms(c.firstCallMs)} | ${ms(c.warmCallMs)} | ${pct(c.coreShare, 2)} | ` +
-        `${c.threads ? `${ms(c.threads.main)} / ${ms(c.threads.workers)} / ${ms(c.threads.other)}` : '–'} | ` +
-        `${c.wakeupsPerS ? `${c.wakeupsPerS.main.toFixed(0)} / ${c.wakeupsPerS.workers.toFixed(0)}` : '–'} | ${ms(c.afterIdleCallMs)} | ${c.workers ?? '–'}`,
+      : `${bold(c.id)} | ${c.id === 'node' ? '–' : startWords(c)} | ${ms(c.firstCallMs)} | ${ms(c.warmCallMs)} | ${pct(c.coreShare, 2)} | ${c.threads ? `${ms(c.threads.main)} / ${ms(c.threads.workers)} / ${ms(c.threads.other)}` : '–'} | ${c.wakeupsPerS ? `${c.wakeupsPerS.main.toFixed(0)} / ${c.wakeupsPerS.workers.toFixed(0)}` : '–'} | ${ms(c.afterIdleCallMs)} | ${c.workers ?? '–'}`,
   );
   const head = `candidate|start|first call ms|warm call ms|idle CPU (share of a core)|CPU ms main / workers / helpers|switches/s main / workers|call after idle ms|workers`;
   return `${src('src/traffic/idle.ts')} One process per candidate, ${x.workers} workers each, idle for ${x.seconds} s; \`node\` has no pool.\n\n${table(head, rows)}`;

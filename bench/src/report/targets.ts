@@ -24,10 +24,10 @@ export type ExportReport = { meta: { date: string; commit: string }; verdicts: R
  */
 function collect() {
   const out: TargetCheck[] = [];
-  const add = (ok: boolean | undefined, row: string, why?: string) => {
+  const add = (met: boolean | undefined, row: string, why?: string) => {
     const [id, target, where, value, required] = row.split('|') as [string, string, string, string, string];
-    const verdict = ok === undefined ? 'not measured' : ok ? 'met' : 'missed';
-    out.push({ id, target, where, value, required, verdict, why: ok === false ? why : undefined });
+    const verdict = met === undefined ? 'not measured' : met ? 'met' : 'missed';
+    out.push({ id, target, where, value, required, verdict, why: met === false ? why : undefined });
   };
   return [out, add] as const;
 }
