@@ -173,11 +173,8 @@ function issue7(r: Results): TargetCheck[] {
     const [a, b] = [get(ol!.candidates, SUBJECT)?.points[k]?.rec, get(ol!.candidates, PEER)?.points[k]?.rec];
     const [sa, pb] = [a?.latency.p99, b?.latency.p99];
     const row = `traffic-openloop|Open-loop p99 ≤ piscina p99|${rate6(rt)} calls/s (${pct(rt / ol!.saturation, 0)} of saturation)|${ms(sa)} ms (${ratio(sa, pb)})|≤ ${ms(pb)} ms (piscina p99)`;
-    add(
-      atMost(sa, pb),
-      row,
-      a && b && `smartasync: sender late p99 ${ms(a.split.lag.p99)} ms, ${where(a)}. piscina: ${where(b)}.`,
-    );
+    const why = a && b && `smartasync: sender late p99 ${ms(a.split.lag.p99)} ms, ${where(a)}. piscina: ${where(b)}.`;
+    add(atMost(sa, pb), row, why);
   }
   if (mx) {
     const s = get(mx.candidates, SUBJECT);

@@ -37,13 +37,10 @@ function exportReport(dir: string): ExportReport | undefined {
 
 export async function writeReport(r: Results, dir: string): Promise<void> {
   const checks = targets(r, exportReport(dir));
-  const names: string[] = [];
-  for (const [name, spec] of Object.entries(charts(r)))
-    if (spec) {
-      writeFileSync(join(dir, `${name}.svg`), await renderSvg(spec));
-      names.push(name);
-    }
+  const specs = Object.entries(charts(r)).filter((e): e is [string, object] => e[1] !== undefined);
+  for (const [name, spec] of specs) writeFileSync(join(dir, `${name}.svg`), await renderSvg(spec));
   writeFileSync(join(dir, 'targets.json'), JSON.stringify(checks, null, 1) + '\n');
+  const names = specs.map(([name]) => name);
   writeFileSync(join(dir, 'results.md'), markdown(r, checks, names));
   // Only a full run into bench/results holding every section updates the README.
   if (!updatesHeadline(r) || resolve(dir) !== DEFAULT_RESULTS || !existsSync(README)) return;
