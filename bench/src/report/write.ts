@@ -74,17 +74,7 @@ export function markdown(r: Results, checks: TargetCheck[], charts: string[]): s
   const chart = (n: string) => (charts.includes(n) ? `![${n}](${n}.svg)\n\n` : '');
   const loads = (xs?: number[]) => xs?.map((x) => x.toFixed(2)).join(' ') ?? '?';
   const warn = (on: boolean, text: string) => (on ? `\n**${text}**\n` : '');
-  const sections = [
-    [
-      '1. Round trip (no-op returning a small object, one call at a time, 1 worker)',
-      'roundtrip',
-      latencyTable(r, 'roundtrip'),
-    ],
-    ['2. Throughput (256 calls in flight)', 'throughput', throughputTable(r)],
-    ['3. Payload (a call returning 1,000 rows `{id, name, email}`, 1 worker)', 'payload', latencyTable(r, 'payload')],
-    ['4. Sync direction (`f.sync()` of an async function)', 'sync', latencyTable(r, 'sync')],
-    ['5. The application (users API)', 'app', appTable(r)],
-  ].map(([title, name, text]) => `## ${title}\n\n${chart(name!)}${text}`);
+  const section = (title: string, name: string, text: string) => `## ${title}\n\n${chart(name)}${text}`;
   const issue = (cs: TargetCheck[], none: string) =>
     cs.length
       ? `${cs.filter((c) => c.verdict === 'met').length} met, ${cs.filter((c) => c.verdict === 'missed').length} missed.\n\n${targetsTable(cs)}`
@@ -114,7 +104,15 @@ Ratios are to piscina measured in the same process. Rows that repeat an issue 7 
 
 ${issue(issue16, '_No comparison of issue 16 in this run._')}
 ${why.length ? `\n### Why the misses (measured)\n\n${why.join('\n')}\n` : ''}
-${sections.join('\n\n')}
+${section('1. Round trip (no-op returning a small object, one call at a time, 1 worker)', 'roundtrip', latencyTable(r, 'roundtrip'))}
+
+${section('2. Throughput (256 calls in flight)', 'throughput', throughputTable(r))}
+
+${section('3. Payload (a call returning 1,000 rows `{id, name, email}`, 1 worker)', 'payload', latencyTable(r, 'payload'))}
+
+${section('4. Sync direction (`f.sync()` of an async function)', 'sync', latencyTable(r, 'sync'))}
+
+${section('5. The application (users API)', 'app', appTable(r))}
 
 ## 6. Server traffic (issue 7)
 
