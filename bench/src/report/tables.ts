@@ -1,6 +1,7 @@
 // The tables of results.md, one per comparison, each under a line naming the scenario file that made it.
 import type { CandidateResult, JobResult, Section } from '../micro.ts';
-import { ok, type Part, type Results } from '../results.ts';
+import type { ThreadProfile } from '../profile.ts';
+import { ok, type Part, type ProfileResult, type Results, type TrafficResult } from '../results.ts';
 import type { Recorded } from '../lib/stats.ts';
 import type { TrafficAppResult } from '../traffic/app.ts';
 import type { IdleResult } from '../traffic/idle.ts';
@@ -68,13 +69,9 @@ export const appTable = (r: Results) =>
       ({ build, scenario, light: l, report, loop, pool }) =>
         `${bold(build)} | ${scenario} | ${rate(l.requestsPerSec)} | ${us(l.p50Ms)} | ${us(l.p99Ms)} | ${us(l.maxMs)} | ${pct2(l.over2msShare ?? NaN)} | ${pct2(l.over10msShare)} | ${report ? report.requestsPerSec.toFixed(1) : '–'} | ${report ? us(report.p50Ms) : '–'} | ${loop ? us(loop.p99Ms) : '–'} | ${pool ? pool.meanWaitMs.toFixed(3) : '–'} | ${l.errors} / ${l.non2xx}`,
     );
-    const cpu = summary.flatMap(({ build, cpu: c }) =>
-      c
-        ? [
-            `${build} | ${us(c.mainUs)} | ${us(c.workersUs)} | ${us(c.otherUs)} | ${us(c.mainUs + c.workersUs + c.otherUs)} | ${us(c.loadgenUs)}`,
-          ]
-        : [],
-    );
+    const cpuRow = (build: string, c: { mainUs: number; workersUs: number; otherUs: number; loadgenUs: number }) =>
+      `${build} | ${us(c.mainUs)} | ${us(c.workersUs)} | ${us(c.otherUs)} | ${us(c.mainUs + c.workersUs + c.otherUs)} | ${us(c.loadgenUs)}`;
+    const cpu = summary.flatMap(({ build, cpu: c }) => (c ? [cpuRow(build, c)] : []));
     const head = `build|scenario|light req/s|light p50 ms|light p99 ms|light max ms|light > 2 ms|light > 10 ms|report req/s|report p50 ms|server loop delay p99 ms|pool wait ms/call|errors / non-2xx`;
     const cpuHead = 'build|server main thread|server workers|server other threads|server total|load generator';
     const cpuText = `\n\nCPU µs per light request with no report running (\`/proc/<pid>/task/*/stat\`):\n\n${table(cpuHead, cpu)}`;
@@ -157,33 +154,27 @@ function idle(x: IdleResult): string {
 }
 
 /** Section 6: its parts under their headings, each below its chart (`chart` is '' for none). */
-export const trafficTables = (r: Results, chart: (name: string) => string) =>
-  part(
-    r.traffic,
-    (t) => {
-      const sections = [
-        `### 6.1 Spaced calls\n\n${chart('traffic-spaced')}${part(t.spaced, spaced)}`,
-        `### 6.2 Open-loop arrivals\n\n${chart('traffic-openloop')}${part(t.openloop, openloop)}`,
-        `### 6.3 Light calls among long calls\n\n${chart('traffic-mixed')}${part(t.mixed, mixed)}`,
-        `### 6.4 The users API under traffic\n\n${chart('traffic-app')}${part(t.app, app)}`,
-        `### 6.5 Idle cost and first call\n\n${part(t.idle, idle)}`,
-      ];
-      return `smartasync, piscina with its defaults and a hand-written \`worker_threads\` pool, ${t.params.workers} workers each, interleaved in rounds, unpinned.\n\n${sections.join('\n\n')}\n`;
-    },
-    '_not run (`--sections=traffic`)_',
-  );
+export function trafficTables(r: Results, chart: (name: string) => string): string {
+  const text = (t: TrafficResult) => {
+    const sections = [
+      `### 6.1 Spaced calls\n\n${chart('traffic-spaced')}${part(t.spaced, spaced)}`,
+      `### 6.2 Open-loop arrivals\n\n${chart('traffic-openloop')}${part(t.openloop, openloop)}`,
+      `### 6.3 Light calls among long calls\n\n${chart('traffic-mixed')}${part(t.mixed, mixed)}`,
+      `### 6.4 The users API under traffic\n\n${chart('traffic-app')}${part(t.app, app)}`,
+      `### 6.5 Idle cost and first call\n\n${part(t.idle, idle)}`,
+    ];
+    return `smartasync, piscina with its defaults and a hand-written \`worker_threads\` pool, ${t.params.workers} workers each, interleaved in rounds, unpinned.\n\n${sections.join('\n\n')}\n`;
+  };
+  return part(r.traffic, text, '_not run (`--sections=traffic`)_');
+}
 
 export function profiles(r: Results): string {
   if (!r.profiles.length) return '_not profiled in this run (`--profile`)_';
-  const thread = (p: Results['profiles'][number], t: Results['profiles'][number]['threads'][number]) => {
+  const thread = (p: ProfileResult, t: ThreadProfile) => {
     const perCall = (ms: number) => (p.calls ? ((ms * 1000) / p.calls).toFixed(2) : '–');
-    const rows = t.top
-      .slice(0, 10)
-      .map(
-        (f) =>
-          `${f.fn.replace(/\|/g, '\\|')} | ${f.where || '(native)'} | ${f.origin} | ${(f.share * 100).toFixed(1)}% | ${perCall(f.selfMs)}`,
-      );
-    return `**${p.label} — ${t.thread} thread${t.thread === 'workers' ? 's' : ''}**: ${t.busyMs.toFixed(0)} ms busy over ${p.calls} calls = ${perCall(t.busyMs)} µs per call\n\nBy origin: ${t.byOrigin.map((o) => `${o.origin} ${(o.share * 100).toFixed(1)}%`).join(' · ')}\n\n${table('function|where|origin|share of busy|µs per call', rows)}`;
+    const row = (f: ThreadProfile['top'][number]) =>
+      `${f.fn.replace(/\|/g, '\\|')} | ${f.where || '(native)'} | ${f.origin} | ${(f.share * 100).toFixed(1)}% | ${perCall(f.selfMs)}`;
+    return `**${p.label} — ${t.thread} thread${t.thread === 'workers' ? 's' : ''}**: ${t.busyMs.toFixed(0)} ms busy over ${p.calls} calls = ${perCall(t.busyMs)} µs per call\n\nBy origin: ${t.byOrigin.map((o) => `${o.origin} ${(o.share * 100).toFixed(1)}%`).join(' · ')}\n\n${table('function|where|origin|share of busy|µs per call', t.top.slice(0, 10).map(row))}`;
   };
   return r.profiles
     .flatMap((p) => (p.error ? [`**${p.label}**: failed (${p.error})`] : p.threads.map((t) => thread(p, t))))
