@@ -247,6 +247,7 @@ function issue16(r: Results, issue7Checks: TargetCheck[], exported?: ExportRepor
   return out;
 }
 
+/** Every verdict, in targets.json's order: issue 4, issue 7, then issue 16 (its rows on sections 1–4 first). */
 export function targets(r: Results, exported?: ExportReport): TargetCheck[] {
   const [four, hotPath] = issue4(r);
   const seven = issue7(r);
