@@ -113,8 +113,6 @@ export async function warmUp(servers: Server[], connections: number, seconds: nu
   }
 }
 
-export type LoadFigures = Awaited<ReturnType<typeof load>['done']>;
-
 /**
  * Closed loop: `connections` autocannon connections on `path` (a function: a new path per request),
  * each sending its next request once the previous response is read, for `seconds` or until stop().

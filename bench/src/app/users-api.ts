@@ -32,7 +32,7 @@ function cpuSplit(a: Threads | undefined, b: Threads | undefined, loadgenUs: num
 }
 
 /** One build in one scenario for `seconds`: the light load's figures, the report's, and what the server saw. */
-export async function measure(s: http.Server, scenario: Scenario, seconds: number, round: number) {
+async function measure(s: http.Server, scenario: Scenario, seconds: number, round: number) {
   const [t0, cpu0] = [threads(s.proc.pid!), processCpuUs()];
   const light = () => http.load(s.base, http.randomUser, LIGHT_CONNECTIONS, seconds).done;
   const { out, pool, loop } = await http.observed(s, async () => {
