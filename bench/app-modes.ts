@@ -5,9 +5,8 @@
 // report. Short slices, many rounds: on a shared machine the load drifts, and a ratio is taken
 // between slices seconds apart. Prints each round and the medians of the per-round ratios:
 // req/s to the inline build's alone, p99 with the report to the same build's alone.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_REPORT_COST } from 'users-api/manager';
-import { load, randomUser, withServers, type Build } from './src/app/http.ts';
+import { load, randomUser, rotated, warmUp, withReport, withServers, type Build } from './src/app/http.ts';
 import { scriptOptions } from './src/lib/cli.ts';
 import { median } from './src/lib/stats.ts';
 
@@ -23,25 +22,18 @@ const record = (key: string, ...xs: number[]) => {
 };
 await withServers(['naive', 'smartasync', 'smartasync-auto'], DEFAULT_REPORT_COST, async (servers, errors) => {
   if (errors.length) throw new Error(errors.map((e) => `${e.build}: ${e.error}`).join('; '));
-  for (const s of servers) {
-    await load(s.base, randomUser, 10, 2).done;
-    await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
-  }
+  await warmUp(servers, 10, 2);
+  const light = (base: string) => load(base, randomUser, 10, seconds).done;
   for (let round = 0; round < rounds; round++) {
-    const k = round % servers.length;
     const alone = new Map<Build, { requestsPerSec: number; p99Ms: number }>();
-    const rotated = [...servers.slice(k), ...servers.slice(0, k)];
-    for (const s of rotated) alone.set(s.build, await load(s.base, randomUser, 10, seconds).done);
-    for (const s of rotated) {
-      const report = load(s.base, '/reports/users', 1, seconds + 30);
-      await sleep(300);
-      const light = await load(s.base, randomUser, 10, seconds).done;
-      report.stop();
-      await report.done;
+    for (const s of rotated(servers, round)) alone.set(s.build, await light(s.base));
+    for (const s of rotated(servers, round)) {
+      const both = await withReport(s, 1, 300, () => light(s.base));
+      await both.report;
       const naive = alone.get('naive')!.requestsPerSec;
       const own = alone.get(s.build)!;
       record(`${s.build} alone`, own.requestsPerSec, own.requestsPerSec / naive, own.p99Ms, 1);
-      const [rps, p99] = [light.requestsPerSec, light.p99Ms];
+      const [rps, p99] = [both.light.requestsPerSec, both.light.p99Ms];
       record(`${s.build} with report`, rps, rps / naive, p99, p99 / own.p99Ms);
       console.log(
         `round ${round + 1} ${s.build}: alone ${own.requestsPerSec.toFixed(0)} req/s (${(own.requestsPerSec / naive).toFixed(2)}x inline), p99 ${own.p99Ms.toFixed(2)} ms; ` +

@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type Result } from 'autocannon';
 import type { Pool } from 'undici';
@@ -21,7 +20,7 @@ export const withNotes = <B extends string>(notes: Record<B, string>) =>
   (Object.keys(notes) as B[]).map((build) => ({ build, note: notes[build] }));
 export const randomUser = () => `/users/${1 + Math.floor(Math.random() * USERS)}`;
 
-export async function seed(url: string): Promise<void> {
+async function seed(url: string): Promise<void> {
   await migrate(url); // the app's schema
   const db = new DatabaseManager(url);
   try {
@@ -33,15 +32,11 @@ export async function seed(url: string): Promise<void> {
   }
 }
 
-export interface Server<B extends string = Build> {
-  build: B;
-  proc: ChildProcess;
-  base: string;
-}
+export type Server<B extends string = Build> = { build: B; proc: ChildProcess; base: string };
 
 export function startServer(build: Build, url: string, reportCost: number, env?: NodeJS.ProcessEnv): Promise<Server> {
-  const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
-  return launch(build, [entry, build, url, String(reportCost)], env && { ...process.env, ...env }, /PORT (\d+)/);
+  const args = [join(import.meta.dirname, 'server.ts'), build, url, String(reportCost)];
+  return launch(build, args, env && { ...process.env, ...env }, /PORT (\d+)/);
 }
 
 /** Spawns a server process and resolves once its stdout matches `port` (the port in group 1). */
@@ -77,7 +72,7 @@ export async function stopServer(s: Server<string>): Promise<void> {
  * A seeded database in a directory of its own and a server per build, up while `f` runs (builds that
  * fail to start are in `errors`); the database outlives the servers for `after`.
  */
-export async function withServers<T, U>(
+export async function withServers<T, U = undefined>(
   builds: Build[],
   reportCost: number,
   f: (servers: Server[], errors: { build: Build; error: string }[]) => Promise<T>,
@@ -85,12 +80,12 @@ export async function withServers<T, U>(
 ): Promise<[T, U]> {
   const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-app-'));
   const url = `sqlite:${join(dir, 'users.db')}`;
-  const servers: Server[] = [];
   try {
     await seed(url);
-    const errors: { build: Build; error: string }[] = [];
-    (await Promise.allSettled(builds.map((b) => startServer(b, url, reportCost)))).forEach((s, i) =>
-      s.status === 'fulfilled' ? servers.push(s.value) : errors.push({ build: builds[i]!, error: String(s.reason) }),
+    const started = await Promise.allSettled(builds.map((b) => startServer(b, url, reportCost)));
+    const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const errors = started.flatMap((s, i) =>
+      s.status === 'rejected' ? [{ build: builds[i]!, error: String(s.reason) }] : [],
     );
     let out: T;
     try {
@@ -98,17 +93,23 @@ export async function withServers<T, U>(
     } finally {
       await Promise.all(servers.map(stopServer));
     }
-    return [out, (await after?.(url)) as U]; // U is unknown where there is no `after`
+    return [out, (await after?.(url)) as U]; // U is undefined where there is no `after`
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Round r starts at server r mod n, as every comparison interleaves its candidates. */
-export async function interleaved(rounds: number, servers: Server[], f: (s: Server, round: number) => Promise<void>) {
-  for (let round = 0; round < rounds; round++) {
-    const k = round % Math.max(1, servers.length);
-    for (const s of [...servers.slice(k), ...servers.slice(0, k)]) await f(s, round);
+export function rotated<T>(xs: T[], round: number): T[] {
+  const k = round % Math.max(1, xs.length);
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+/** Warm-up of each server: JIT, lazily started workers and their connections, on both endpoints. */
+export async function warmUp(servers: Server[], connections: number, seconds: number): Promise<void> {
+  for (const s of servers) {
+    await load(s.base, randomUser, connections, seconds).done;
+    await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
   }
 }
 
@@ -126,28 +127,42 @@ export function load(
   onLatency?: (ms: number) => void,
 ) {
   const latencies: number[] = [];
-  const requests =
-    typeof path === 'string' ? {} : { requests: [{ setupRequest: (req: object) => ({ ...req, path: path() }) }] };
+  const perRequest = typeof path === 'function' && {
+    requests: [{ setupRequest: (req: object) => ({ ...req, path: path() }) }],
+  };
   const url = base + (typeof path === 'string' ? path : '/');
-  let instance: ReturnType<typeof autocannon> | undefined;
-  const done = new Promise<Result>((resolve, reject) => {
-    instance = autocannon({ url, connections, duration: seconds, timeout: 30, ...requests }, (err, r) =>
-      err ? reject(err) : resolve(r),
-    );
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
-      latencies.push(ms);
-      onLatency?.(ms);
-    });
-  }).then((r) => {
+  const { promise, resolve, reject } = Promise.withResolvers<Result>();
+  const opts = { url, connections, duration: seconds, timeout: 30, ...perRequest };
+  const instance = autocannon(opts, (err, r) => (err ? reject(err) : resolve(r)));
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+    latencies.push(ms);
+    onLatency?.(ms);
+  });
+  const done = promise.then((r) => {
     const s = sortedCopy(latencies);
     const share = (ms: number) => (s.length ? latencies.filter((x) => x > ms).length / s.length : 0);
     const [p50Ms, p90Ms, p99Ms] = [quantile(s, 0.5), quantile(s, 0.9), quantile(s, 0.99)];
-    const [requests, maxMs] = [r.requests.total, s.length ? s[s.length - 1]! : Number.NaN];
+    const [requests, maxMs] = [r.requests.total, s.at(-1) ?? Number.NaN];
     const [errors, over2msShare, over10msShare] = [r.errors + r.timeouts, share(2), share(10)];
     const figures = { requestsPerSec: requests / r.duration, p50Ms, p90Ms, p99Ms, maxMs, requests };
     return { ...figures, errors, non2xx: r.non2xx, over2msShare, over10msShare };
   });
-  return { done, stop: () => instance?.stop() };
+  return { done, stop: () => instance.stop() };
+}
+
+/**
+ * `light()` while `connections` more connections loop the heavy report, which starts `leadMs` first
+ * and outlasts the light load. It is stopped then, but autocannon ends it (and resolves `report`) at
+ * its next sample tick, up to a second later.
+ */
+export async function withReport<T>(s: Server, connections: number, leadMs: number, light: () => Promise<T>) {
+  const report = load(s.base, '/reports/users', connections, 3600);
+  await sleep(leadMs);
+  try {
+    return { light: await light(), report: report.done };
+  } finally {
+    report.stop();
+  }
 }
 
 /** Open loop: Poisson arrivals at `rate` req/s on GET /users/:id; latency from each request's intended send time. */
@@ -177,15 +192,13 @@ export async function openLoop(
 
 // The smartasync build exposes its pool's statistics on /metrics: the difference over a measurement
 // says how long calls waited for a worker, where a light request stuck behind a report loses its time.
-type PoolCounters = { calls: number; waitS: number; runS: number; maxWaitS: number };
-async function poolCounters(s: Server): Promise<PoolCounters | undefined> {
+async function poolCounters(s: Server) {
   if (s.build !== 'smartasync') return undefined;
   const text = await (await fetch(`${s.base}/metrics`)).text();
   const read = (name: string) =>
     Number(new RegExp(`^smartasync_pool_${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const names = 'completed_calls_total wait_seconds_total run_seconds_total wait_seconds_max';
-  const [calls, waitS, runS, maxWaitS] = names.split(' ').map(read) as [number, number, number, number];
-  return { calls, waitS, runS, maxWaitS };
+  const [calls, waitS, runS] = [read('completed_calls_total'), read('wait_seconds_total'), read('run_seconds_total')];
+  return { calls, waitS, runS, maxWaitS: read('wait_seconds_max') };
 }
 
 /** The server's event-loop delay since the last read (a bench-only route of ./server.ts); reading resets it. */

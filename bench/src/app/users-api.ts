@@ -9,7 +9,6 @@ import { processCpuUs, threads, type Threads } from '../lib/proc.ts';
 import { sum } from '../lib/stats.ts';
 import { PARAMS, type Size } from '../plan.ts';
 import * as http from './http.ts';
-import type { Server } from './http.ts';
 
 const BUILDS = http.withNotes({
   naive: 'DatabaseManager called directly on the event loop (users-api `mode: inline`)',
@@ -22,7 +21,8 @@ const BUILDS = http.withNotes({
 });
 const [LIGHT_CONNECTIONS, REPORT_CONNECTIONS] = [10, 1];
 /** `with-cpu-hog`, smartasync only, is a control: a separate process spins on one core, as the report would, without touching the server. */
-type Scenario = 'alone' | 'with-report' | 'with-cpu-hog';
+const SCENARIOS = ['alone', 'with-report', 'with-cpu-hog'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
 /** CPU time per light request by thread (/proc/<pid>/task/<tid>/stat; USER_HZ = 100) and of the load generator. */
 function cpuSplit(a: Threads | undefined, b: Threads | undefined, loadgenUs: number, requests: number) {
@@ -31,28 +31,24 @@ function cpuSplit(a: Threads | undefined, b: Threads | undefined, loadgenUs: num
   return { mainUs: per('main'), workersUs: per('workers'), otherUs: per('other'), loadgenUs: loadgenUs / requests };
 }
 
-async function measure(s: Server, scenario: Scenario, seconds: number, round: number) {
+/** One build in one scenario for `seconds`: the light load's figures, the report's, and what the server saw. */
+async function measure(s: http.Server, scenario: Scenario, seconds: number, round: number) {
   const [t0, cpu0] = [threads(s.proc.pid!), processCpuUs()];
-  let report: ReturnType<typeof http.load> | undefined;
+  const light = () => http.load(s.base, http.randomUser, LIGHT_CONNECTIONS, seconds).done;
   const { out, pool, loop } = await http.observed(s, async () => {
-    // The other load starts first and outlasts the light load.
+    if (scenario === 'with-report') return http.withReport(s, REPORT_CONNECTIONS, 300, light);
+    // The hog, like the report, starts first and outlasts the light load.
     const end = `const end = Date.now() + ${Math.round((seconds + 2) * 1000)}; while (Date.now() < end);`;
     const hog = scenario === 'with-cpu-hog' ? spawn(process.execPath, ['-e', end], { stdio: 'ignore' }) : undefined;
-    if (scenario === 'with-report') report = http.load(s.base, '/reports/users', REPORT_CONNECTIONS, seconds + 30);
-    if (scenario !== 'alone') await sleep(300);
-    try {
-      return await http.load(s.base, http.randomUser, LIGHT_CONNECTIONS, seconds).done;
-    } finally {
-      hog?.kill('SIGKILL');
-      report?.stop();
-    }
+    if (hog) await sleep(300);
+    return { light: await light().finally(() => hog?.kill('SIGKILL')), report: undefined };
   });
-  const reported = await report?.done;
+  const report = await out.report;
   // Light-scenario CPU only: with the report running, its CPU would be charged to the light requests.
   const cpu =
-    scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), processCpuUs() - cpu0, out.requests) : undefined;
+    scenario === 'alone' ? cpuSplit(t0, threads(s.proc.pid!), processCpuUs() - cpu0, out.light.requests) : undefined;
   // Undefined fields are left out of results.json.
-  return { build: s.build, scenario, round, light: out, report: reported, pool, cpu, loop };
+  return { build: s.build, scenario, round, light: out.light, report, pool, cpu, loop };
 }
 
 export type AppResult = Awaited<ReturnType<typeof runApp>>;
@@ -65,33 +61,26 @@ export async function runApp(o: { size: Size; log: (m: string) => void }) {
     DEFAULT_REPORT_COST,
     async (servers, errors) => {
       o.log(`servers up: ${servers.map((s) => s.build).join(', ')}`);
-      for (const s of servers) {
-        // Warm-up: JIT, lazily started workers and their connections, on both endpoints.
-        await http.load(s.base, http.randomUser, LIGHT_CONNECTIONS, p.warmup).done;
-        await fetch(`${s.base}/reports/users`).then((r) => r.arrayBuffer());
-      }
-      await http.interleaved(p.rounds, servers, async (s, round) => {
-        for (const scenario of [
-          'alone',
-          'with-report',
-          ...(s.build === 'smartasync' ? ['with-cpu-hog'] : []),
-        ] as Scenario[]) {
-          const m = await measure(s, scenario, p.seconds, round);
-          o.log(
-            `${s.build} ${scenario}: ${m.light.requestsPerSec.toFixed(0)} req/s, p50 ${m.light.p50Ms.toFixed(2)} ms, p99 ${m.light.p99Ms.toFixed(2)} ms`,
-          );
-          measurements.push(m);
-        }
-      });
+      await http.warmUp(servers, LIGHT_CONNECTIONS, p.warmup);
+      for (let round = 0; round < p.rounds; round++)
+        for (const s of http.rotated(servers, round))
+          for (const scenario of SCENARIOS.filter((x) => x !== 'with-cpu-hog' || s.build === 'smartasync')) {
+            const m = await measure(s, scenario, p.seconds, round);
+            const { requestsPerSec, p50Ms, p99Ms } = m.light;
+            o.log(
+              `${s.build} ${scenario}: ${requestsPerSec.toFixed(0)} req/s, p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms`,
+            );
+            measurements.push(m);
+          }
       return errors;
     },
   );
   // Medians over rounds, but the counts are summed.
   const summary = BUILDS.flatMap(({ build }) =>
-    (['alone', 'with-report', 'with-cpu-hog'] as Scenario[]).flatMap((scenario) => {
+    SCENARIOS.flatMap((scenario) => {
       const ms = measurements.filter((m) => m.build === build && m.scenario === scenario);
       const med = <K extends 'light' | 'report' | 'pool' | 'cpu' | 'loop'>(k: K) =>
-        http.medians(ms.flatMap((m) => (m[k] ? [m[k]!] : [])));
+        http.medians(ms.flatMap((m) => m[k] ?? []));
       const [light, report, pool, cpu, loop] = [med('light'), med('report'), med('pool'), med('cpu'), med('loop')];
       for (const k of ['requests', 'errors', 'non2xx'] as const) if (light) light[k] = sum(ms, (x) => x.light[k]);
       return light ? [{ build, scenario, light, report, pool, cpu, loop }] : [];

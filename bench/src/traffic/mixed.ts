@@ -5,30 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { median, Recorder } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
-import { check, interleavePools, paced, type TrafficInstance } from './pools.ts';
-
-/** `callers` closed-loop callers of the long call until stop(); completed calls and their worker run times. */
-function longLoad(inst: TrafficInstance, callers: number, iters: number) {
-  let [running, completed, next] = [true, 0, 0];
-  const runMs: number[] = [];
-  const lanes = Array.from({ length: callers }, async () => {
-    for (let a = next++; running; a = next++) {
-      const r = await inst.spin(a, iters);
-      check(r, a);
-      if (running) {
-        completed++;
-        runMs.push(r.r);
-      }
-    }
-  });
-  const stop = async () => void ((running = false), await Promise.all(lanes));
-  return { stop, completed: () => completed, runMs };
-}
-
-const lightCalls = (inst: TrafficInstance, seconds: number, everyMs: number, recs: Recorder[]) => {
-  const gap = () => everyMs;
-  return paced(gap, seconds, (i) => inst.light(i), recs);
-};
+import { closedLoop, interleavePools, paced, type TrafficInstance } from './pools.ts';
 
 type Pooled = { alone: Recorder; loaded: Recorder; longRunAlone: number[]; longRunLoaded: number[] };
 type Opts = { seconds: number; longIters: number; longCallers: number; lightEveryMs: number };
@@ -36,29 +13,25 @@ type Opts = { seconds: number; longIters: number; longCallers: number; lightEver
 /** Three phases of `seconds`: light calls alone; long calls alone; both, the long callers starting first and stopping last. */
 async function block(inst: TrafficInstance, o: Opts, pooled?: Pooled) {
   const [alone, loaded] = [new Recorder(), new Recorder()];
-  await lightCalls(inst, o.seconds, o.lightEveryMs, pooled ? [alone, pooled.alone] : [alone]);
-  let load = longLoad(inst, o.longCallers, o.longIters);
-  let t0 = performance.now();
+  const every = () => o.lightEveryMs;
+  const light = (recs: (Recorder | undefined)[]) => paced(every, o.seconds, (i) => inst.light(i), recs);
+  await light([alone, pooled?.alone]);
+  let [load, t0] = [closedLoop(inst, o.longCallers, o.longIters), performance.now()];
   await sleep(o.seconds * 1000);
-  const longAlone = load.completed() / ((performance.now() - t0) / 1000);
+  const longAlone = load.runMs.length / ((performance.now() - t0) / 1000);
   await load.stop();
   pooled?.longRunAlone.push(...load.runMs);
 
-  load = longLoad(inst, o.longCallers, o.longIters);
+  load = closedLoop(inst, o.longCallers, o.longIters);
   // Let every worker take a long call first: the light calls then arrive at a busy pool.
   await sleep(Math.min(20, o.seconds * 100));
-  const c0 = load.completed();
+  const c0 = load.runMs.length;
   t0 = performance.now();
-  await lightCalls(inst, o.seconds, o.lightEveryMs, pooled ? [loaded, pooled.loaded] : [loaded]);
-  const longLoaded = (load.completed() - c0) / ((performance.now() - t0) / 1000);
+  await light([loaded, pooled?.loaded]);
+  const longLoaded = (load.runMs.length - c0) / ((performance.now() - t0) / 1000);
   await load.stop();
   pooled?.longRunLoaded.push(...load.runMs);
-  const values = {
-    light_p99_alone_ms: alone.p99(),
-    light_p99_loaded_ms: loaded.p99(),
-    long_per_s_alone: longAlone,
-    long_per_s_loaded: longLoaded,
-  };
+  const values = { p99Alone: alone.p99(), p99Loaded: loaded.p99(), longAlone, longLoaded };
   alone.destroy();
   loaded.destroy();
   return { values };
@@ -74,17 +47,14 @@ export async function mixed({ size, only }: { size: Size; only?: string[] }) {
     { only, workers, rounds: m.rounds },
     (): Pooled => ({ alone: new Recorder(), loaded: new Recorder(), longRunAlone: [], longRunLoaded: [] }),
     (inst, _round, pooled) => block(inst, pooled ? opts : { ...opts, seconds: Math.min(0.5, m.seconds) }, pooled),
-    (r, pl) => {
-      const x = r.metrics;
-      return {
-        ...(pl && { alone: pl.alone.result(), loaded: pl.loaded.result() }),
-        ...(pl && { longRunMs: { alone: median(pl.longRunAlone), loaded: median(pl.longRunLoaded) } }),
-        ...(x.light_p99_alone_ms && { p99AloneRounds: x.light_p99_alone_ms }),
-        ...(x.light_p99_loaded_ms && { p99LoadedRounds: x.light_p99_loaded_ms }),
-        ...(x.long_per_s_alone && { longAlone: x.long_per_s_alone }),
-        ...(x.long_per_s_loaded && { longLoaded: x.long_per_s_loaded }),
-      };
-    },
+    ({ metrics: x }, pl) => ({
+      ...(pl && { alone: pl.alone.result(), loaded: pl.loaded.result() }),
+      ...(pl && { longRunMs: { alone: median(pl.longRunAlone), loaded: median(pl.longRunLoaded) } }),
+      ...(x.p99Alone && { p99AloneRounds: x.p99Alone }),
+      ...(x.p99Loaded && { p99LoadedRounds: x.p99Loaded }),
+      ...(x.longAlone && { longAlone: x.longAlone }),
+      ...(x.longLoaded && { longLoaded: x.longLoaded }),
+    }),
   );
   return { rounds: m.rounds, workers, longMs: m.longMs, ...opts, candidates };
 }

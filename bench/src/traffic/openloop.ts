@@ -1,11 +1,12 @@
 // 6.2 Open-loop arrivals: each pool's closed-loop throughput (64 in flight, calls of ≈50 µs of CPU)
 // first, then Poisson arrivals at fractions of the lowest, the same seeded schedule for every pool.
 // Latency counts from each call's intended send time (src/lib/arrivals.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { poisson, rng } from '../lib/arrivals.ts';
 import { Recorder, sum } from '../lib/stats.ts';
 import { TRAFFIC, type Size } from '../plan.ts';
 import { calibrate } from '../tasks.ts';
-import { check, interleavePools, paced, type TrafficInstance } from './pools.ts';
+import { closedLoop, interleavePools, paced, type TrafficInstance } from './pools.ts';
 
 const IN_FLIGHT = 64;
 
@@ -16,53 +17,48 @@ export const openLoopRun = (
   seconds: number,
   workIters: number,
   seed: number,
-  recs: Recorder[],
+  recs: (Recorder | undefined)[],
 ) => paced(poisson(rate, rng(seed)), seconds, (i) => inst.spin(i, workIters), recs);
-
-/** Closed loop: `inFlight` lanes each issue their next call as soon as the previous one settles; calls/s. */
-async function closedLoop(inst: TrafficInstance, seconds: number, workIters: number): Promise<number> {
-  const t0 = performance.now();
-  let [done, next] = [0, 0];
-  const lane = async () => {
-    for (let a = next++; performance.now() < t0 + seconds * 1000; a = next++, done++)
-      check(await inst.spin(a, workIters), a);
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-  return done / ((performance.now() - t0) / 1000);
-}
 
 export type OpenLoopResult = Awaited<ReturnType<typeof openloop>>;
 
 export async function openloop({ size, only }: { size: Size; only?: string[] }) {
   const { workers, openloop: o } = TRAFFIC[size];
   const workIters = calibrate(o.workMs);
+  /** Calls/s completed by `IN_FLIGHT` closed-loop callers over `seconds`. */
+  const closed = async (inst: TrafficInstance, seconds: number) => {
+    const [load, t0] = [closedLoop(inst, IN_FLIGHT, workIters), performance.now()];
+    await sleep(seconds * 1000);
+    const perS = load.runMs.length / ((performance.now() - t0) / 1000);
+    await load.stop();
+    return perS;
+  };
   const saturation = new Map<string, number>();
   let rates: number[] = [];
-  const log = (m: string) => void process.stderr.write(m + '\n');
   const candidates = await interleavePools(
     { only, workers, rounds: o.rounds },
     () => ({ recs: o.fractions.map(() => new Recorder()), achieved: o.fractions.map((): number[] => []) }),
     async (inst, round, mine, id) => {
       if (!mine) {
         // The warm-up block measures each pool's closed-loop throughput, after a short unmeasured run.
-        await closedLoop(inst, Math.min(0.3, o.saturationSeconds), workIters);
-        saturation.set(id, await closedLoop(inst, o.saturationSeconds, workIters));
-        log(`  ${id}: saturation ${Math.round(saturation.get(id)!)} calls/s closed loop`);
+        await closed(inst, Math.min(0.3, o.saturationSeconds));
+        saturation.set(id, await closed(inst, o.saturationSeconds));
+        process.stderr.write(`  ${id}: saturation ${Math.round(saturation.get(id)!)} calls/s closed loop\n`);
         return { values: {} };
       }
       if (!rates.length) {
         rates = o.fractions.map((f) => Math.max(10, Math.round(f * Math.min(...saturation.values()))));
-        log(`  rates: ${rates.join(', ')} calls/s`);
+        process.stderr.write(`  rates: ${rates.join(', ')} calls/s\n`);
       }
       // Every rate once, unmeasured, before the first round: the first run at a new, higher rate pays
       // for the heap and JIT adjusting to it.
       if (round === 0)
         for (const [k, rate] of rates.entries())
-          await openLoopRun(inst, rate, Math.min(0.3, o.seconds / 4), workIters, 999 + k, [new Recorder()]);
+          await openLoopRun(inst, rate, Math.min(0.3, o.seconds / 4), workIters, 999 + k, []);
       const values: Record<string, number> = {};
       for (const [k, rate] of rates.entries()) {
         const rec = new Recorder();
-        const res = await openLoopRun(inst, rate, o.seconds, workIters, 1000 * round + k, [rec, mine.recs[k]!]);
+        const res = await openLoopRun(inst, rate, o.seconds, workIters, 1000 * round + k, [rec, mine.recs[k]]);
         values[`p99_ms_r${k}`] = rec.p99();
         mine.achieved[k]!.push(res.achieved);
         rec.destroy();

@@ -1,6 +1,6 @@
 // The three pools of section 6: smartasync, piscina with its defaults and a hand-written
 // worker_threads pool, each running the same bodies (src/tasks.ts: light, spin) on the same threads;
-// the soak runs the first two.
+// the soak runs the first two. Then what the parts share: rounds, calls on a schedule, closed loops.
 import { Piscina } from 'piscina';
 import { poolOptions, rawPool, smartasync, type CandidateInfo } from '../candidates.ts';
 import { pace } from '../lib/arrivals.ts';
@@ -124,12 +124,15 @@ export function check(r: Stamp, a: number): void {
   if (r.a !== a) throw new Error(`wrong result: ${JSON.stringify(r)} for a=${a}`);
 }
 
-/** `call`s on the schedule `gaps()` for `seconds` (src/lib/arrivals.ts), latency from the intended send time; calls/s done. */
+/**
+ * `call`s on the schedule `gaps()` for `seconds` (src/lib/arrivals.ts), each recorded by every recorder
+ * given, latency from its intended send time; calls/s done.
+ */
 export async function paced(
   gaps: () => number,
   seconds: number,
   call: (i: number) => Promise<Stamp>,
-  recs: Recorder[],
+  recs: (Recorder | undefined)[],
 ) {
   const t0 = performance.now();
   const n = await pace(gaps, seconds * 1000, async (i, intended) => {
@@ -137,7 +140,31 @@ export async function paced(
     const r = await call(i);
     const settled = performance.now();
     check(r, i);
-    for (const rec of recs) rec.call(intended, sent, settled, r);
+    for (const rec of recs) rec?.call(intended, sent, settled, r);
   });
   return { achieved: n / ((performance.now() - t0) / 1000) };
+}
+
+/**
+ * `callers` closed-loop callers of spin(iters), each sending its next call once the previous one
+ * settles, until stop(): the worker run time of each call completed meanwhile.
+ */
+export function closedLoop(inst: TrafficInstance, callers: number, iters: number) {
+  let [running, next] = [true, 0];
+  const runMs: number[] = [];
+  const lanes = Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let a = next++; running; a = next++) {
+        const r = await inst.spin(a, iters);
+        check(r, a);
+        if (running) runMs.push(r.r);
+      }
+    }),
+  );
+  lanes.catch(() => {}); // a failed call is thrown by stop()
+  const stop = async () => {
+    running = false;
+    await lanes;
+  };
+  return { runMs, stop };
 }
