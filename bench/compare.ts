@@ -12,9 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { buildAt } from './src/compare/build.ts';
 import { PEERS, type CompareJob, type Metrics } from './src/compare/child.ts';
+import { scriptOptions } from './src/lib/cli.ts';
 import { hasTaskset, runChild } from './src/lib/proc.ts';
 import { median, sortedCopy } from './src/lib/stats.ts';
 import { IN_FLIGHT } from './src/plan.ts';
@@ -40,34 +40,29 @@ const JOBS: readonly JobSpec[] = [
 /** Figures where more is better; the rest are times. */
 const HIGHER_IS_BETTER = new Set(['calls_per_s']);
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { rounds: { type: 'string', default: '10' }, only: { type: 'string' }, peer: { type: 'boolean' } },
-});
-const ref = positionals[0];
-if (!ref) {
-  console.error('usage: npm run bench:compare -- <git-ref> [--rounds=N] [--only=substring,...]');
-  process.exit(2);
-}
-const rounds = Number(values.rounds);
-if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--rounds must be a whole number ≥ 2`);
-const only = values.only?.split(',');
+const args = scriptOptions(
+  ['rounds', 'only'],
+  `npm run bench:compare -- <git-ref> [options]     (node bench/compare.ts <git-ref> [options])
+  --rounds=10          rounds per job (each build measured once a round, in alternation); at least 2
+  --only=a,b           only the jobs whose name contains one of these
+  --peer               also piscina (its better batching configuration per round) and synckit
+`,
+  { flags: ['peer'], positionals: true },
+);
+const [ref] = args.positionals;
+if (!ref) args.fail('a git ref to compare with is required');
+const rounds = args.number('rounds', 10);
+if (!Number.isInteger(rounds) || rounds < 2) args.fail('--rounds must be a whole number ≥ 2');
+const only = args.get('only')?.split(',');
+const peer = args.flag('peer');
 const jobs = only ? JOBS.filter((j) => only.some((o) => j.name.includes(o))) : JOBS;
-
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'smartasync-compare-'));
 const pinning = hasTaskset();
-
-const runJob = (job: CompareJob, pinned: boolean) =>
-  runChild<Metrics[][]>(new URL('./src/compare/child.ts', import.meta.url), 'runJob', job, {
-    pinned: pinned && pinning,
-    timeoutMs: 600_000,
-    log: (line) => void process.stderr.write(line + '\n'),
-  });
-
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 try {
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const child = new URL('./src/compare/child.ts', import.meta.url);
   const base = await buildAt(repo, ref, join(work, 'ref'), 'ref');
   const tree = await buildAt(repo, undefined, join(work, 'tree'), 'tree');
   console.log(`bench:compare: ${tree.label} (${tree.commit}) over ${base.label} (${base.commit}), ${rounds} rounds`);
@@ -77,17 +72,21 @@ try {
       '"beyond noise": that range leaves 1.0 out and the ratio is off 1.0 by 2% or more\n',
   );
   const rows: string[][] = [
-    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(values.peer ? ['tree/peer'] : [])],
+    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(peer ? ['tree/peer'] : [])],
   ];
   let worse = 0;
   for (const spec of jobs) {
     const { name, pinned, ...job } = spec;
     // The peers stream nothing of the kind: the stream job compares the builds alone.
-    const withPeers = values.peer && job.kind !== 'stream';
+    const withPeers = peer && job.kind !== 'stream';
     const builds = withPeers ? [base.dir, tree.dir, ...Object.keys(PEERS)] : [base.dir, tree.dir];
     let measured: Metrics[][];
     try {
-      measured = await runJob({ ...job, rounds, builds }, pinned ?? false);
+      measured = await runChild<Metrics[][]>(child, 'runJob', { ...job, rounds, builds } satisfies CompareJob, {
+        pinned: pinned && pinning,
+        timeoutMs: 600_000,
+        log: (line) => void process.stderr.write(line + '\n'),
+      });
     } catch (err) {
       // An older ref may lack what a job measures (streams, say): say so, and go on.
       rows.push([name, `failed: ${String((err as Error).message ?? err).split(/\n| \| /)[0]}`]);

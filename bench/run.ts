@@ -87,7 +87,13 @@ const results: Results = {
 };
 mkdirSync(out, { recursive: true });
 const save = () => writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
-const timeoutMs = (job: Job) => job.rounds * 60_000 + 60_000;
+const runJob = (job: Job, nodeArgs?: string[]) =>
+  runChild<JobResult>(micro, 'runJob', job, {
+    pinned: job.mode === 'pinned',
+    timeoutMs: job.rounds * 60_000 + 60_000,
+    nodeArgs,
+    log: indent,
+  });
 
 // Sections 1–4. Latency sections use one worker: with more, successive calls alternate between threads
 // and each finds its worker asleep, which measures the scheduler, not the library.
@@ -99,15 +105,10 @@ const jobs = MICRO.filter((s) => sections.includes(s)).flatMap((section) =>
   ),
 );
 for (const [i, job] of jobs.entries()) {
-  log(
-    `[${i + 1}/${jobs.length}] ${job.section} ${job.mode} workers=${job.workers}: ${job.rounds} rounds x ${job.block} calls`,
-  );
+  const { section, mode, workers, rounds, block } = job;
+  log(`[${i + 1}/${jobs.length}] ${section} ${mode} workers=${workers}: ${rounds} rounds x ${block} calls`);
   try {
-    const res = await runChild<JobResult>(micro, 'runJob', job, {
-      pinned: job.mode === 'pinned',
-      timeoutMs: timeoutMs(job),
-      log: indent,
-    });
+    const res = await runJob(job);
     results.jobs.push(res);
     log(`    done in ${res.wallSeconds.toFixed(1)} s`);
   } catch (err) {
@@ -129,8 +130,7 @@ if (profile && (!only || only.some((x) => x.startsWith('smartasync'))))
     log(`[profile] ${section} ${candidate}`);
     const dir = mkdtempSync(join(tmpdir(), 'smartasync-prof-'));
     try {
-      const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-      const r = await runChild<JobResult>(micro, 'runJob', job, { timeoutMs: timeoutMs(job), nodeArgs, log: indent });
+      const r = await runJob(job, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
       Object.assign(res, { calls: job.rounds * job.block, threads: summarise(dir, r.measuredUs as [number, number]) });
       if (r.candidates[0]?.error) res.error = r.candidates[0].error;
     } catch (err) {
