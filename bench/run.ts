@@ -3,8 +3,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { runApp } from './src/app/users-api.ts';
+import { scriptOptions } from './src/lib/cli.ts';
 import { hasTaskset, machineLoad, runChild, runMeta, subjectBuild } from './src/lib/proc.ts';
 import type { Job, JobResult, Mode, Section } from './src/micro.ts';
 import { IN_FLIGHT, PARAMS, TRAFFIC, type Size } from './src/plan.ts';
@@ -36,30 +36,11 @@ const indent = (m: string) => log('    ' + m);
 const errText = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 
 const argv = process.argv.slice(2);
-const { values: o } = parseArgs({
-  args: argv,
-  allowNegative: true,
-  options: {
-    quick: { type: 'boolean' },
-    smoke: { type: 'boolean' },
-    sections: { type: 'string' },
-    traffic: { type: 'string' },
-    only: { type: 'string' },
-    out: { type: 'string' },
-    pin: { type: 'boolean', default: true },
-    'pinned-only': { type: 'boolean' },
-    workers: { type: 'string' },
-    profile: { type: 'boolean' },
-    'report-only': { type: 'boolean' },
-    help: { type: 'boolean' },
-  },
+const args = scriptOptions(['sections', 'traffic', 'only', 'workers', 'out'], HELP, {
+  flags: ['quick', 'smoke', 'no-pin', 'pinned-only', 'profile', 'no-profile', 'report-only'],
 });
-if (o.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const out = resolve(o.out ?? new URL('./results', import.meta.url).pathname);
-if (o['report-only']) {
+const out = resolve(args.get('out') ?? new URL('./results', import.meta.url).pathname);
+if (args.flag('report-only')) {
   await writeReport(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results, out);
   process.exit(0);
 }
@@ -68,15 +49,17 @@ const list = (s: string | undefined, all: string[], what: string) => {
   for (const x of xs) if (!all.includes(x)) throw new Error(`unknown ${what} ${x} (one of ${all.join(', ')})`);
   return xs;
 };
-const size: Size = o.smoke ? 'smoke' : o.quick ? 'quick' : 'full';
-const sections = list(o.sections, SECTIONS, 'section');
-const parts = sections.includes('traffic') ? list(o.traffic, TRAFFIC_PARTS, 'traffic part') : [];
-const modes = (o['pinned-only'] ? ['pinned'] : o.pin ? ['unpinned', 'pinned'] : ['unpinned']).filter(
-  (m) => m === 'unpinned' || hasTaskset(),
-) as Mode[];
-const only = o.only?.split(',').map((s) => s.trim());
+const size: Size = args.flag('smoke') ? 'smoke' : args.flag('quick') ? 'quick' : 'full';
+const sections = list(args.get('sections'), SECTIONS, 'section');
+const parts = sections.includes('traffic') ? list(args.get('traffic'), TRAFFIC_PARTS, 'traffic part') : [];
+const wanted = args.flag('pinned-only') ? ['pinned'] : args.flag('no-pin') ? ['unpinned'] : ['unpinned', 'pinned'];
+const modes = wanted.filter((m) => m === 'unpinned' || hasTaskset()) as Mode[];
+const only = args
+  .get('only')
+  ?.split(',')
+  .map((s) => s.trim());
 // Profiles explain misses; they cost a few seconds, so quick runs skip them unless asked.
-const profile = o.profile ?? size === 'full';
+const profile = args.flag('profile') || (!args.flag('no-profile') && size === 'full');
 
 const t0 = performance.now();
 const machine = machineLoad();
@@ -100,7 +83,7 @@ const runJob = (job: Job, nodeArgs?: string[]) =>
 const base = { inFlight: IN_FLIGHT, only };
 const microModes = modes.length ? modes : (['unpinned'] as Mode[]);
 const jobs = MICRO.filter((s) => sections.includes(s)).flatMap((section) =>
-  (section === 'throughput' ? (o.workers?.split(',').map(Number) ?? [1, 2]) : [1]).flatMap((workers) =>
+  (section === 'throughput' ? (args.get('workers')?.split(',').map(Number) ?? [1, 2]) : [1]).flatMap((workers) =>
     microModes.map((mode): Job => ({ section, mode, workers, ...PARAMS[size][section], ...base })),
   ),
 );
