@@ -1,13 +1,10 @@
-// npm run bench:compare -- <git-ref> [--rounds=N] [--only=job,job] [--peer]
-//
-// Builds smartasync at <git-ref> and from the working tree, loads both in one process per job
-// and measures them in alternating blocks: round trip (one core and two), throughput (one and
-// two workers), spaced calls, .sync(), main-thread CPU per call, a 10 MB string and Buffer (also
-// against structuredClone in the same block). Prints, per figure, the working
-// tree's value over the ref's: the median of the per-round ratios, their range, and whether
-// that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina
-// (its two best batching configurations, the better of them per round) and synckit (.sync()) to
-// every job, and the working tree's ratio to them.
+// npm run bench:compare -- <git-ref> [options] (--help lists them). Builds smartasync at <git-ref> and from
+// the working tree, loads both in one process per job and measures them in alternating blocks: round trip
+// (one core and two), throughput (one and two workers), spaced calls, .sync(), main-thread CPU per call, a
+// 10 MB string and Buffer (also against structuredClone in the same block), a text stream. Prints, per
+// figure, the working tree's value over the ref's: the median of the per-round ratios, their range, and
+// whether that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina (its
+// two best batching configurations, the better of them per round) and synckit (.sync()) to every job.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
