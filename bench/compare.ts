@@ -51,7 +51,7 @@ if (!ref) args.fail('a git ref to compare with is required');
 const rounds = args.number('rounds', 10);
 if (!Number.isInteger(rounds) || rounds < 2) args.fail('--rounds must be a whole number ≥ 2');
 const only = args.get('only')?.split(',');
-const peer = args.flag('peer');
+const withPeer = args.flag('peer');
 const jobs = only ? JOBS.filter((j) => only.some((o) => j.name.includes(o))) : JOBS;
 const work = mkdtempSync(join(tmpdir(), 'smartasync-compare-'));
 const pinning = hasTaskset();
@@ -69,24 +69,22 @@ try {
       '"beyond noise": that range leaves 1.0 out and the ratio is off 1.0 by 2% or more\n',
   );
   const rows: string[][] = [
-    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(peer ? ['tree/peer'] : [])],
+    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(withPeer ? ['tree/peer'] : [])],
   ];
   let worse = 0;
   for (const spec of jobs) {
     const { name, pinned, ...job } = spec;
     // The peers stream nothing of the kind: the stream job compares the builds alone.
-    const withPeers = peer && job.kind !== 'stream';
+    const withPeers = withPeer && job.kind !== 'stream';
     const builds = withPeers ? [base.dir, tree.dir, ...Object.keys(PEERS)] : [base.dir, tree.dir];
-    let measured: Metrics[][];
-    try {
-      measured = await runChild<Metrics[][]>(child, 'runJob', { ...job, rounds, builds } satisfies CompareJob, {
-        pinned: pinned && pinning,
-        timeoutMs: 600_000,
-        log: (line) => void process.stderr.write(line + '\n'),
-      });
-    } catch (err) {
-      // An older ref may lack what a job measures (streams, say): say so, and go on.
-      rows.push([name, `failed: ${String((err as Error).message ?? err).split(/\n| \| /)[0]}`]);
+    const measured = await runChild<Metrics[][]>(child, 'runJob', { ...job, rounds, builds } satisfies CompareJob, {
+      pinned: pinned && pinning,
+      timeoutMs: 600_000,
+      log: (line) => void process.stderr.write(line + '\n'),
+    }).catch((err: Error) => err);
+    // An older ref may lack what a job measures (streams, say): say so, and go on.
+    if (measured instanceof Error) {
+      rows.push([name, `failed: ${measured.message.split(/\n| \| /)[0]}`]);
       continue;
     }
     const [a, b, ...peers] = measured;
@@ -99,23 +97,16 @@ try {
       const ratios = sortedCopy(bv.map((v, i) => v / av[i]!));
       // Leave out the most extreme tenth of the rounds at each end: one odd round is not a verdict.
       const cut = Math.floor(ratios.length / 10);
-      const lo = ratios[cut]!;
-      const hi = ratios[ratios.length - 1 - cut]!;
+      const [lo, hi, higher] = [ratios[cut]!, ratios[ratios.length - 1 - cut]!, HIGHER_IS_BETTER.has(metric)];
       // A shift under 2% is not called, however steady: builds of one commit differ that much by layout alone.
       const shifted = Math.abs(median(ratios) - 1) >= 0.02;
-      const better = shifted && (HIGHER_IS_BETTER.has(metric) ? lo > 1 : hi < 1);
-      const poorer = shifted && (HIGHER_IS_BETTER.has(metric) ? hi < 1 : lo > 1);
+      const better = shifted && (higher ? lo > 1 : hi < 1);
+      const poorer = shifted && (higher ? hi < 1 : lo > 1);
       if (poorer) worse++;
-      rows.push([
-        name,
-        metric,
-        fmt(median(av)),
-        fmt(median(bv)),
-        `${median(ratios).toFixed(3)}x`,
-        `${lo.toFixed(2)}-${hi.toFixed(2)}`,
-        better ? 'better, beyond noise' : poorer ? 'WORSE, beyond noise' : 'within noise',
-        ...(peerRatio === undefined ? [] : [`${peerRatio.toFixed(3)}x`]),
-      ]);
+      const verdict = better ? 'better, beyond noise' : poorer ? 'WORSE, beyond noise' : 'within noise';
+      const [refCell, treeCell, ratio] = [fmt(median(av)), fmt(median(bv)), `${median(ratios).toFixed(3)}x`];
+      const peerCell = peerRatio === undefined ? [] : [`${peerRatio.toFixed(3)}x`];
+      rows.push([name, metric, refCell, treeCell, ratio, `${lo.toFixed(2)}-${hi.toFixed(2)}`, verdict, ...peerCell]);
     }
   }
   // Rows of a job the peers do not run (the stream) have no peer column.

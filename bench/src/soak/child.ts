@@ -6,13 +6,7 @@ import { POOLS } from '../traffic/pools.ts';
 import { HEAP_CHANNEL, type Row, type WorkerHeap } from './work.ts';
 
 /** `concurrency`: calls kept in flight. */
-export type SoakJob = {
-  candidate: 'smartasync' | 'piscina';
-  seconds: number;
-  concurrency: number;
-  workers: number;
-  sampleMs: number;
-};
+export type SoakJob = { candidate: 'smartasync' | 'piscina'; seconds: number; concurrency: number; workers: number };
 /** Process memory and every worker's V8 heap at one moment (bytes); `t` in seconds since the load started. */
 export type SoakSample = Pick<NodeJS.MemoryUsage, 'rss' | 'heapUsed' | 'heapTotal' | 'external'> & {
   t: number;
@@ -56,7 +50,7 @@ export async function soak(job: SoakJob, log = (m: string) => void process.stder
   await sleep(1500);
   t0 = performance.now();
   sample();
-  const timer = setInterval(sample, job.sampleMs);
+  const timer = setInterval(sample, 1000);
   const end = t0 + job.seconds * 1000;
 
   const check = (i: number, row: Row | undefined, err: unknown) => {

@@ -66,7 +66,7 @@ async function runOne(job: SoakJob, log: (line: string) => void): Promise<SoakRu
 }
 
 export async function runSoak(
-  o: Omit<SoakJob, 'candidate' | 'sampleMs'> & {
+  o: Omit<SoakJob, 'candidate'> & {
     only: readonly SoakJob['candidate'][];
     out: string;
     command: string;
@@ -78,7 +78,7 @@ export async function runSoak(
   const runs: SoakRun[] = [];
   for (const candidate of CANDIDATES.filter((c) => o.only.includes(c))) {
     o.log(`[soak] ${candidate}: ${o.seconds} s, ${o.concurrency} calls in flight, ${o.workers} workers`);
-    const job = { candidate, seconds: o.seconds, concurrency: o.concurrency, workers: o.workers, sampleMs: 1000 };
+    const job = { candidate, seconds: o.seconds, concurrency: o.concurrency, workers: o.workers };
     runs.push(await runOne(job, (m) => o.log(`    ${m}`)));
     if (runs.at(-1)!.error) o.log(`    FAILED: ${runs.at(-1)!.error}`);
   }
