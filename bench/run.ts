@@ -44,8 +44,9 @@ if (args.flag('report-only')) {
   await writeReport(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results, out);
   process.exit(0);
 }
+const split = (s: string | undefined) => s?.split(',').map((x) => x.trim());
 const list = (s: string | undefined, all: string[], what: string) => {
-  const xs = s?.split(',').map((x) => x.trim()) ?? all;
+  const xs = split(s) ?? all;
   for (const x of xs) if (!all.includes(x)) throw new Error(`unknown ${what} ${x} (one of ${all.join(', ')})`);
   return xs;
 };
@@ -54,10 +55,7 @@ const sections = list(args.get('sections'), SECTIONS, 'section');
 const parts = sections.includes('traffic') ? list(args.get('traffic'), TRAFFIC_PARTS, 'traffic part') : [];
 const wanted = args.flag('pinned-only') ? ['pinned'] : args.flag('no-pin') ? ['unpinned'] : ['unpinned', 'pinned'];
 const modes = wanted.filter((m) => m === 'unpinned' || hasTaskset()) as Mode[];
-const only = args
-  .get('only')
-  ?.split(',')
-  .map((s) => s.trim());
+const only = split(args.get('only'));
 // Profiles explain misses; they cost a few seconds, so quick runs skip them unless asked.
 const profile = args.flag('profile') || (!args.flag('no-profile') && size === 'full');
 
@@ -165,10 +163,8 @@ if (parts.length) {
 
 const m = results.meta;
 Object.assign(m, { loadavgAfter: loadavg(), otherCores: machine.otherCores(), smartasyncBuildAfter: subjectBuild() });
-if (m.smartasyncBuildAfter !== m.smartasyncBuild)
-  log(
-    `WARNING: smartasync was rebuilt during the run (${m.smartasyncBuild} -> ${m.smartasyncBuildAfter}); its figures mix two builds`,
-  );
+const rebuilt = `smartasync was rebuilt during the run (${m.smartasyncBuild} -> ${m.smartasyncBuildAfter})`;
+if (m.smartasyncBuildAfter !== m.smartasyncBuild) log(`WARNING: ${rebuilt}; its figures mix two builds`);
 m.wallSeconds = Math.round((performance.now() - t0) / 100) / 10;
 save();
 await writeReport(results, out);
