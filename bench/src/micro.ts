@@ -55,13 +55,11 @@ export async function latencyBlock(
 
 /** Closed loop: `inFlight` lanes each issue their next call as soon as their previous one settles. */
 export async function throughputBlock(n: number, inFlight: number, call: (a: number) => Promise<{ a: number }>) {
-  let issued = 0;
-  let bad = 0;
+  let [issued, bad] = [0, 0];
   const lane = async () => {
     for (let a = issued++; a < n; a = issued++) if ((await call(a)).a !== a) bad++;
   };
-  const cpu0 = cpuUs();
-  const t0 = performance.now();
+  const [cpu0, t0] = [cpuUs(), performance.now()];
   await Promise.all(Array.from({ length: Math.min(inFlight, n) }, lane));
   const secs = (performance.now() - t0) / 1000;
   if (bad) throw new Error(`${bad} wrong results`);
