@@ -93,14 +93,10 @@ export class Recorder extends Latencies {
   }
 
   result() {
-    const p = this.parts;
-    const m = (k: 'total' | 'queue' | 'reply') => median(this.slow.map((s) => s[k]));
-    const slow = {
-      count: this.slow.length,
-      medianMs: m('total'),
-      queueMedianMs: m('queue'),
-      replyMedianMs: m('reply'),
-    };
+    // `late`: the calls over SLOW_MS.
+    const [p, late] = [this.parts, this.slow];
+    const m = (k: 'total' | 'queue' | 'reply') => median(late.map((s) => s[k]));
+    const slow = { count: late.length, medianMs: m('total'), queueMedianMs: m('queue'), replyMedianMs: m('reply') };
     const split = { lag: pq(p.lag), queue: pq(p.queue), run: pq(p.run), reply: pq(p.reply) };
     return { latency: this.dist(), split, slow };
   }
