@@ -1,20 +1,17 @@
-// npm run bench:compare -- <git-ref> [--rounds=N] [--only=job,job] [--peer]
-//
-// Builds smartasync at <git-ref> and from the working tree, loads both in one process per job
-// and measures them in alternating blocks: round trip (one core and two), throughput (one and
-// two workers), spaced calls, .sync(), main-thread CPU per call, a 10 MB string and Buffer (also
-// against structuredClone in the same block). Prints, per figure, the working
-// tree's value over the ref's: the median of the per-round ratios, their range, and whether
-// that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina
-// (its two best batching configurations, the better of them per round) and synckit (.sync()) to
-// every job, and the working tree's ratio to them.
+// npm run bench:compare -- <git-ref> [options] (--help lists them). Builds smartasync at <git-ref> and from
+// the working tree, loads both in one process per job and measures them in alternating blocks: round trip
+// (one core and two), throughput (one and two workers), spaced calls, .sync(), main-thread CPU per call, a
+// 10 MB string and Buffer (also against structuredClone in the same block), a text stream. Prints, per
+// figure, the working tree's value over the ref's: the median of the per-round ratios, their range, and
+// whether that range leaves 1.0 out (a difference beyond the noise of this run). --peer adds piscina (its
+// two best batching configurations, the better of them per round) and synckit (.sync()) to every job.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { buildAt } from './src/compare/build.ts';
 import { PEERS, type CompareJob, type Metrics } from './src/compare/child.ts';
+import { scriptOptions } from './src/lib/cli.ts';
 import { hasTaskset, runChild } from './src/lib/proc.ts';
 import { median, sortedCopy } from './src/lib/stats.ts';
 import { IN_FLIGHT } from './src/plan.ts';
@@ -40,34 +37,29 @@ const JOBS: readonly JobSpec[] = [
 /** Figures where more is better; the rest are times. */
 const HIGHER_IS_BETTER = new Set(['calls_per_s']);
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { rounds: { type: 'string', default: '10' }, only: { type: 'string' }, peer: { type: 'boolean' } },
-});
-const ref = positionals[0];
-if (!ref) {
-  console.error('usage: npm run bench:compare -- <git-ref> [--rounds=N] [--only=substring,...]');
-  process.exit(2);
-}
-const rounds = Number(values.rounds);
-if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--rounds must be a whole number ≥ 2`);
-const only = values.only?.split(',');
+const args = scriptOptions(
+  ['rounds', 'only'],
+  `npm run bench:compare -- <git-ref> [options]     (node bench/compare.ts <git-ref> [options])
+  --rounds=10          rounds per job (each build measured once a round, in alternation); at least 2
+  --only=a,b           only the jobs whose name contains one of these
+  --peer               also piscina (its better batching configuration per round) and synckit
+`,
+  { flags: ['peer'], positionals: true },
+);
+const [ref] = args.positionals;
+if (!ref) args.fail('a git ref to compare with is required');
+const rounds = args.number('rounds', 10);
+if (!Number.isInteger(rounds) || rounds < 2) args.fail('--rounds must be a whole number ≥ 2');
+const only = args.get('only')?.split(',');
+const withPeer = args.flag('peer');
 const jobs = only ? JOBS.filter((j) => only.some((o) => j.name.includes(o))) : JOBS;
-
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'smartasync-compare-'));
 const pinning = hasTaskset();
-
-const runJob = (job: CompareJob, pinned: boolean) =>
-  runChild<Metrics[][]>(new URL('./src/compare/child.ts', import.meta.url), 'runJob', job, {
-    pinned: pinned && pinning,
-    timeoutMs: 600_000,
-    log: (line) => void process.stderr.write(line + '\n'),
-  });
-
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 try {
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const child = new URL('./src/compare/child.ts', import.meta.url);
   const base = await buildAt(repo, ref, join(work, 'ref'), 'ref');
   const tree = await buildAt(repo, undefined, join(work, 'tree'), 'tree');
   console.log(`bench:compare: ${tree.label} (${tree.commit}) over ${base.label} (${base.commit}), ${rounds} rounds`);
@@ -77,20 +69,22 @@ try {
       '"beyond noise": that range leaves 1.0 out and the ratio is off 1.0 by 2% or more\n',
   );
   const rows: string[][] = [
-    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(values.peer ? ['tree/peer'] : [])],
+    ['job', 'figure', 'ref', 'tree', 'ratio', 'range', 'verdict', ...(withPeer ? ['tree/peer'] : [])],
   ];
   let worse = 0;
   for (const spec of jobs) {
     const { name, pinned, ...job } = spec;
     // The peers stream nothing of the kind: the stream job compares the builds alone.
-    const withPeers = values.peer && job.kind !== 'stream';
+    const withPeers = withPeer && job.kind !== 'stream';
     const builds = withPeers ? [base.dir, tree.dir, ...Object.keys(PEERS)] : [base.dir, tree.dir];
-    let measured: Metrics[][];
-    try {
-      measured = await runJob({ ...job, rounds, builds }, pinned ?? false);
-    } catch (err) {
-      // An older ref may lack what a job measures (streams, say): say so, and go on.
-      rows.push([name, `failed: ${String((err as Error).message ?? err).split(/\n| \| /)[0]}`]);
+    const measured = await runChild<Metrics[][]>(child, 'runJob', { ...job, rounds, builds } satisfies CompareJob, {
+      pinned: pinned && pinning,
+      timeoutMs: 600_000,
+      log: (line) => void process.stderr.write(line + '\n'),
+    }).catch((err: Error) => err);
+    // An older ref may lack what a job measures (streams, say): say so, and go on.
+    if (measured instanceof Error) {
+      rows.push([name, `failed: ${measured.message.split(/\n| \| /)[0]}`]);
       continue;
     }
     const [a, b, ...peers] = measured;
@@ -103,23 +97,16 @@ try {
       const ratios = sortedCopy(bv.map((v, i) => v / av[i]!));
       // Leave out the most extreme tenth of the rounds at each end: one odd round is not a verdict.
       const cut = Math.floor(ratios.length / 10);
-      const lo = ratios[cut]!;
-      const hi = ratios[ratios.length - 1 - cut]!;
+      const [lo, hi, higher] = [ratios[cut]!, ratios[ratios.length - 1 - cut]!, HIGHER_IS_BETTER.has(metric)];
       // A shift under 2% is not called, however steady: builds of one commit differ that much by layout alone.
       const shifted = Math.abs(median(ratios) - 1) >= 0.02;
-      const better = shifted && (HIGHER_IS_BETTER.has(metric) ? lo > 1 : hi < 1);
-      const poorer = shifted && (HIGHER_IS_BETTER.has(metric) ? hi < 1 : lo > 1);
+      const better = shifted && (higher ? lo > 1 : hi < 1);
+      const poorer = shifted && (higher ? hi < 1 : lo > 1);
       if (poorer) worse++;
-      rows.push([
-        name,
-        metric,
-        fmt(median(av)),
-        fmt(median(bv)),
-        `${median(ratios).toFixed(3)}x`,
-        `${lo.toFixed(2)}-${hi.toFixed(2)}`,
-        better ? 'better, beyond noise' : poorer ? 'WORSE, beyond noise' : 'within noise',
-        ...(peerRatio === undefined ? [] : [`${peerRatio.toFixed(3)}x`]),
-      ]);
+      const verdict = better ? 'better, beyond noise' : poorer ? 'WORSE, beyond noise' : 'within noise';
+      const [refCell, treeCell, ratio] = [fmt(median(av)), fmt(median(bv)), `${median(ratios).toFixed(3)}x`];
+      const peerCell = peerRatio === undefined ? [] : [`${peerRatio.toFixed(3)}x`];
+      rows.push([name, metric, refCell, treeCell, ratio, `${lo.toFixed(2)}-${hi.toFixed(2)}`, verdict, ...peerCell]);
     }
   }
   // Rows of a job the peers do not run (the stream) have no peer column.

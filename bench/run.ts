@@ -3,8 +3,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { runApp } from './src/app/users-api.ts';
+import { scriptOptions } from './src/lib/cli.ts';
 import { hasTaskset, machineLoad, runChild, runMeta, subjectBuild } from './src/lib/proc.ts';
 import type { Job, JobResult, Mode, Section } from './src/micro.ts';
 import { IN_FLIGHT, PARAMS, TRAFFIC, type Size } from './src/plan.ts';
@@ -36,47 +36,28 @@ const indent = (m: string) => log('    ' + m);
 const errText = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 
 const argv = process.argv.slice(2);
-const { values: o } = parseArgs({
-  args: argv,
-  allowNegative: true,
-  options: {
-    quick: { type: 'boolean' },
-    smoke: { type: 'boolean' },
-    sections: { type: 'string' },
-    traffic: { type: 'string' },
-    only: { type: 'string' },
-    out: { type: 'string' },
-    pin: { type: 'boolean', default: true },
-    'pinned-only': { type: 'boolean' },
-    workers: { type: 'string' },
-    profile: { type: 'boolean' },
-    'report-only': { type: 'boolean' },
-    help: { type: 'boolean' },
-  },
+const args = scriptOptions(['sections', 'traffic', 'only', 'workers', 'out'], HELP, {
+  flags: ['quick', 'smoke', 'no-pin', 'pinned-only', 'profile', 'no-profile', 'report-only'],
 });
-if (o.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const out = resolve(o.out ?? new URL('./results', import.meta.url).pathname);
-if (o['report-only']) {
+const out = resolve(args.get('out') ?? new URL('./results', import.meta.url).pathname);
+if (args.flag('report-only')) {
   await writeReport(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results, out);
   process.exit(0);
 }
+const split = (s: string | undefined) => s?.split(',').map((x) => x.trim());
 const list = (s: string | undefined, all: string[], what: string) => {
-  const xs = s?.split(',').map((x) => x.trim()) ?? all;
+  const xs = split(s) ?? all;
   for (const x of xs) if (!all.includes(x)) throw new Error(`unknown ${what} ${x} (one of ${all.join(', ')})`);
   return xs;
 };
-const size: Size = o.smoke ? 'smoke' : o.quick ? 'quick' : 'full';
-const sections = list(o.sections, SECTIONS, 'section');
-const parts = sections.includes('traffic') ? list(o.traffic, TRAFFIC_PARTS, 'traffic part') : [];
-const modes = (o['pinned-only'] ? ['pinned'] : o.pin ? ['unpinned', 'pinned'] : ['unpinned']).filter(
-  (m) => m === 'unpinned' || hasTaskset(),
-) as Mode[];
-const only = o.only?.split(',').map((s) => s.trim());
+const size: Size = args.flag('smoke') ? 'smoke' : args.flag('quick') ? 'quick' : 'full';
+const sections = list(args.get('sections'), SECTIONS, 'section');
+const parts = sections.includes('traffic') ? list(args.get('traffic'), TRAFFIC_PARTS, 'traffic part') : [];
+const wanted = args.flag('pinned-only') ? ['pinned'] : args.flag('no-pin') ? ['unpinned'] : ['unpinned', 'pinned'];
+const modes = wanted.filter((m) => m === 'unpinned' || hasTaskset()) as Mode[];
+const only = split(args.get('only'));
 // Profiles explain misses; they cost a few seconds, so quick runs skip them unless asked.
-const profile = o.profile ?? size === 'full';
+const profile = args.flag('profile') || (!args.flag('no-profile') && size === 'full');
 
 const t0 = performance.now();
 const machine = machineLoad();
@@ -87,27 +68,28 @@ const results: Results = {
 };
 mkdirSync(out, { recursive: true });
 const save = () => writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
-const timeoutMs = (job: Job) => job.rounds * 60_000 + 60_000;
+const runJob = (job: Job, nodeArgs?: string[]) =>
+  runChild<JobResult>(micro, 'runJob', job, {
+    pinned: job.mode === 'pinned',
+    timeoutMs: job.rounds * 60_000 + 60_000,
+    nodeArgs,
+    log: indent,
+  });
 
 // Sections 1–4. Latency sections use one worker: with more, successive calls alternate between threads
 // and each finds its worker asleep, which measures the scheduler, not the library.
 const base = { inFlight: IN_FLIGHT, only };
 const microModes = modes.length ? modes : (['unpinned'] as Mode[]);
 const jobs = MICRO.filter((s) => sections.includes(s)).flatMap((section) =>
-  (section === 'throughput' ? (o.workers?.split(',').map(Number) ?? [1, 2]) : [1]).flatMap((workers) =>
+  (section === 'throughput' ? (args.get('workers')?.split(',').map(Number) ?? [1, 2]) : [1]).flatMap((workers) =>
     microModes.map((mode): Job => ({ section, mode, workers, ...PARAMS[size][section], ...base })),
   ),
 );
 for (const [i, job] of jobs.entries()) {
-  log(
-    `[${i + 1}/${jobs.length}] ${job.section} ${job.mode} workers=${job.workers}: ${job.rounds} rounds x ${job.block} calls`,
-  );
+  const { section, mode, workers, rounds, block } = job;
+  log(`[${i + 1}/${jobs.length}] ${section} ${mode} workers=${workers}: ${rounds} rounds x ${block} calls`);
   try {
-    const res = await runChild<JobResult>(micro, 'runJob', job, {
-      pinned: job.mode === 'pinned',
-      timeoutMs: timeoutMs(job),
-      log: indent,
-    });
+    const res = await runJob(job);
     results.jobs.push(res);
     log(`    done in ${res.wallSeconds.toFixed(1)} s`);
   } catch (err) {
@@ -129,8 +111,7 @@ if (profile && (!only || only.some((x) => x.startsWith('smartasync'))))
     log(`[profile] ${section} ${candidate}`);
     const dir = mkdtempSync(join(tmpdir(), 'smartasync-prof-'));
     try {
-      const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-      const r = await runChild<JobResult>(micro, 'runJob', job, { timeoutMs: timeoutMs(job), nodeArgs, log: indent });
+      const r = await runJob(job, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
       Object.assign(res, { calls: job.rounds * job.block, threads: summarise(dir, r.measuredUs as [number, number]) });
       if (r.candidates[0]?.error) res.error = r.candidates[0].error;
     } catch (err) {
@@ -182,10 +163,8 @@ if (parts.length) {
 
 const m = results.meta;
 Object.assign(m, { loadavgAfter: loadavg(), otherCores: machine.otherCores(), smartasyncBuildAfter: subjectBuild() });
-if (m.smartasyncBuildAfter !== m.smartasyncBuild)
-  log(
-    `WARNING: smartasync was rebuilt during the run (${m.smartasyncBuild} -> ${m.smartasyncBuildAfter}); its figures mix two builds`,
-  );
+const rebuilt = `smartasync was rebuilt during the run (${m.smartasyncBuild} -> ${m.smartasyncBuildAfter})`;
+if (m.smartasyncBuildAfter !== m.smartasyncBuild) log(`WARNING: ${rebuilt}; its figures mix two builds`);
 m.wallSeconds = Math.round((performance.now() - t0) / 100) / 10;
 save();
 await writeReport(results, out);

@@ -62,81 +62,71 @@ export async function smartasync(workers: number) {
   return { lib, tasks: await import('./workers/smartasync.ts') };
 }
 
-const subject = (id: string, note: string, json: boolean): AsyncCandidate => ({
-  ...info(`${id}|subject|default|${note}`),
-  sections: json ? ['payload'] : ALL,
-  async create({ workers }) {
+/** A candidate of sections 1–3 from its `id|kind|config|note` row; `open` starts it on `workers` threads. */
+const asyncCandidate = (
+  row: string,
+  sections: Section[],
+  open: (workers: number) => AsyncInstance | Promise<AsyncInstance>,
+): AsyncCandidate => ({ ...info(row), sections, create: async ({ workers }) => open(workers) });
+const syncCandidate = (row: string, create: () => Promise<SyncInstance>): SyncCandidate => ({ ...info(row), create });
+
+const subject = (id: string, note: string, json: boolean) =>
+  asyncCandidate(`${id}|subject|default|${note}`, json ? ['payload'] : ALL, async (workers) => {
     const { lib, tasks } = await smartasync(workers);
     const rows = json ? (n: number) => tasks.rows.json(n) : (n: number) => tasks.rows(n) as Promise<Row[]>;
     return { noop: (x) => tasks.noop(x) as Promise<Small>, rows, close: () => lib.getPool().close() };
-  },
-});
+  });
 
-// piscina's best batching configuration depends on the run (atomics 'sync' and 'async' trade places
-// within noise), so both are measured and the targets compare against the better.
+// The tuned configurations allow IN_FLIGHT calls per worker: the throughput section's 256 calls over one
+// or two workers never exceed it, so no pool holds a call back. piscina's best batching configuration
+// depends on the run (atomics 'sync' and 'async' trade places within noise), so both are measured and the
+// targets compare against the better.
 function tinyOrPiscina(lib: 'piscina' | 'tinypool', config: 'default' | 'best' | 'best-async'): AsyncCandidate {
-  const atomics = config === 'best' ? 'sync' : 'async';
-  const tuned =
-    config === 'default'
-      ? {}
-      : lib === 'tinypool'
-        ? { concurrentTasksPerWorker: IN_FLIGHT }
-        : { concurrentTasksPerWorker: IN_FLIGHT, atomics, recordTiming: false };
+  const [tuned, atomics] = [config !== 'default', config === 'best' ? 'sync' : 'async'];
+  const piscinaOnly = lib === 'piscina' ? { atomics, recordTiming: false } : {};
+  const batching = tuned ? { concurrentTasksPerWorker: IN_FLIGHT, ...piscinaOnly } : {};
   const piscinaNote = lib === 'piscina' ? `, atomics '${atomics}', recordTiming false` : '';
-  return {
-    ...info(`${lib}:${config}|peer|${config === 'default' ? 'default' : 'best'}|`),
-    note: config === 'default' ? 'defaults' : `concurrentTasksPerWorker ${IN_FLIGHT}${piscinaNote}`,
-    sections: config === 'default' ? ALL : NO_PAYLOAD,
-    async create({ workers }) {
-      const options = { ...poolOptions(workers), ...tuned };
-      const pool = lib === 'piscina' ? new Piscina(options as object) : new Tinypool(options);
-      return {
-        noop: (x) => pool.run(x) as Promise<Small>,
-        rows: (n) => pool.run(n, { name: 'rows' }) as Promise<Row[]>,
-        close: () => pool.destroy(),
-      };
-    },
-  };
+  const note = tuned ? `concurrentTasksPerWorker ${IN_FLIGHT}${piscinaNote}` : 'defaults';
+  const row = `${lib}:${config}|peer|${tuned ? 'best' : 'default'}|${note}`;
+  return asyncCandidate(row, tuned ? NO_PAYLOAD : ALL, (workers) => {
+    const options = { ...poolOptions(workers), ...batching };
+    const pool = lib === 'piscina' ? new Piscina(options as object) : new Tinypool(options);
+    return { noop: (x) => pool.run(x), rows: (n) => pool.run(n, { name: 'rows' }), close: () => pool.destroy() };
+  });
 }
 
 // The tuned poolifier: a tasks queue deep enough for every call in flight, round robin, no events or stealing.
 const queue = { concurrency: IN_FLIGHT, size: IN_FLIGHT * 4, taskStealing: false, tasksStealingOnBackPressure: false };
 const poolifierBest = { enableEvents: false, enableTasksQueue: true, tasksQueueOptions: queue };
-
+const poolifierNotes = {
+  default: 'defaults (FixedThreadPool)',
+  best: `tasks queue concurrency ${IN_FLIGHT}, ROUND_ROBIN, events off, no stealing`,
+};
 function poolifier(config: 'default' | 'best'): AsyncCandidate {
-  const note = `tasks queue concurrency ${IN_FLIGHT}, ROUND_ROBIN, events off, no stealing`;
-  return {
-    ...info(`poolifier:${config}|peer|${config}|${config === 'best' ? note : 'defaults (FixedThreadPool)'}`),
-    sections: config === 'default' ? ALL : NO_PAYLOAD,
-    async create({ workers }) {
-      const file = fileURLToPath(worker('poolifier-worker.ts'));
-      const opts = config === 'best' ? { ...poolifierBest, workerChoiceStrategy: 'ROUND_ROBIN' as const } : {};
-      const pool = new FixedThreadPool<{ a: number } | number, Small | Row[]>(workers, file, opts);
-      return {
-        noop: (x) => pool.execute(x, 'noop') as Promise<Small>,
-        rows: (n) => pool.execute(n, 'rows') as Promise<Row[]>,
-        close: () => pool.destroy(),
-      };
-    },
-  };
+  const row = `poolifier:${config}|peer|${config}|${poolifierNotes[config]}`;
+  return asyncCandidate(row, config === 'best' ? NO_PAYLOAD : ALL, (workers) => {
+    const file = fileURLToPath(worker('poolifier-worker.ts'));
+    const opts = config === 'best' ? { ...poolifierBest, workerChoiceStrategy: 'ROUND_ROBIN' as const } : {};
+    const pool = new FixedThreadPool<{ a: number } | number, Small | Row[]>(workers, file, opts);
+    return {
+      noop: (x) => pool.execute(x, 'noop') as Promise<Small>,
+      rows: (n) => pool.execute(n, 'rows') as Promise<Row[]>,
+      close: () => pool.destroy(),
+    };
+  });
 }
 
 // workerpool runs one task per worker at a time and has no knob for more: its default is its best.
-const workerpoolCandidate: AsyncCandidate = {
-  ...info(
-    "workerpool:default|peer|default|defaults, workerType 'thread' (one task per worker at a time; no batching option)",
-  ),
-  sections: ALL,
-  async create({ workers }) {
-    const file = fileURLToPath(worker('workerpool-worker.ts'));
-    const pool = workerpool.pool(file, { minWorkers: workers, maxWorkers: workers, workerType: 'thread' });
-    return {
-      noop: (x) => pool.exec('noop', [x]) as unknown as Promise<Small>,
-      rows: (n) => pool.exec('rows', [n]) as unknown as Promise<Row[]>,
-      close: async () => void (await pool.terminate()),
-    };
-  },
-};
+const workerpoolNote = "defaults, workerType 'thread' (one task per worker at a time; no batching option)";
+const workerpoolCandidate = asyncCandidate(`workerpool:default|peer|default|${workerpoolNote}`, ALL, (workers) => {
+  const file = fileURLToPath(worker('workerpool-worker.ts'));
+  const pool = workerpool.pool(file, { minWorkers: workers, maxWorkers: workers, workerType: 'thread' });
+  return {
+    noop: (x) => pool.exec('noop', [x]) as unknown as Promise<Small>,
+    rows: (n) => pool.exec('rows', [n]) as unknown as Promise<Row[]>,
+    close: async () => void (await pool.terminate()),
+  };
+});
 
 const online = (w: Worker) =>
   new Promise<void>((resolve, reject) => {
@@ -173,18 +163,17 @@ export async function rawPool(workers: number, pick: (outstanding: number[], id:
   };
 }
 
-const raw = (json: boolean): AsyncCandidate => ({
-  ...info(
+const raw = (json: boolean) =>
+  asyncCandidate(
     json
       ? 'raw:postMessage+JSON|baseline|-|as raw:postMessage, but the worker sends the rows as JSON.stringify text (payload only)'
       : 'raw:postMessage|baseline|-|worker.postMessage([id, op, arg]) each way, replies matched by id, round-robin over workers',
-  ),
-  sections: json ? ['payload'] : ALL,
-  async create({ workers }) {
-    const pool = await rawPool(workers, (_, id) => id % workers);
-    return { noop: (x) => pool.call(0, x), rows: (n) => pool.call(json ? 2 : 1, n), close: pool.close };
-  },
-});
+    json ? ['payload'] : ALL,
+    async (workers) => {
+      const pool = await rawPool(workers, (_, id) => id % workers);
+      return { noop: (x) => pool.call(0, x), rows: (n) => pool.call(json ? 2 : 1, n), close: pool.close };
+    },
+  );
 
 /** The floors: a SharedArrayBuffer ping-pong with a worker (slot 0 the request, 1 the reply, 2–3 values). */
 async function atomicsWorker(file: string) {
@@ -200,83 +189,68 @@ async function atomicsWorker(file: string) {
 }
 
 // One call at a time by construction, so reported only in the round trip: the lower bound of any thread hop here.
-const floor: AsyncCandidate = {
-  ...info(
-    'floor:atomics|floor|-|SharedArrayBuffer ping-pong: Atomics.notify to wake the worker, Atomics.waitAsync for the reply; an int, no object',
-  ),
-  sections: ['roundtrip'],
-  async create() {
+const floor = asyncCandidate(
+  'floor:atomics|floor|-|SharedArrayBuffer ping-pong: Atomics.notify to wake the worker, Atomics.waitAsync for the reply; an int, no object',
+  ['roundtrip'],
+  async () => {
     const { i32, send, close } = await atomicsWorker('floor-worker.ts');
     let seq = 0;
-    return {
-      async noop(x) {
-        send(++seq, x.a);
-        for (let cur = Atomics.load(i32, 1); cur !== seq; cur = Atomics.load(i32, 1)) {
-          const r = Atomics.waitAsync(i32, 1, cur);
-          if (r.async) await r.value;
-        }
-        return { ok: true, a: Atomics.load(i32, 2) - 1 };
-      },
-      close,
+    const noop = async (x: { a: number }): Promise<Small> => {
+      send(++seq, x.a);
+      for (let cur = Atomics.load(i32, 1); cur !== seq; cur = Atomics.load(i32, 1)) {
+        const r = Atomics.waitAsync(i32, 1, cur);
+        if (r.async) await r.value;
+      }
+      return { ok: true, a: Atomics.load(i32, 2) - 1 };
     };
+    return { noop, close };
   },
-};
+);
 
-const syncFloor: SyncCandidate = {
-  ...info(
-    'floor:atomics-sync|floor|-|caller blocks in Atomics.wait; worker wakes via Atomics.waitAsync, awaits the async function, notifies; an int, no object',
-  ),
-  async create() {
+const syncFloor = syncCandidate(
+  'floor:atomics-sync|floor|-|caller blocks in Atomics.wait; worker wakes via Atomics.waitAsync, awaits the async function, notifies; an int, no object',
+  async () => {
     const { i32, send, close } = await atomicsWorker('sync-floor-worker.ts');
     let seq = 0;
-    return {
-      ping(x) {
-        send(++seq, x.a);
-        while (Atomics.load(i32, 1) !== seq)
-          if (Atomics.wait(i32, 1, seq - 1, 5000) === 'timed-out')
-            throw new Error('sync floor worker did not answer in 5 s');
-        return { ok: true, a: Atomics.load(i32, 2) };
-      },
-      close,
+    const ping = (x: { a: number }): Small => {
+      send(++seq, x.a);
+      while (Atomics.load(i32, 1) !== seq)
+        if (Atomics.wait(i32, 1, seq - 1, 5000) === 'timed-out')
+          throw new Error('sync floor worker did not answer in 5 s');
+      return { ok: true, a: Atomics.load(i32, 2) };
     };
+    return { ping, close };
   },
-};
+);
 
-const smartasyncSync: SyncCandidate = {
-  ...info(
-    'smartasync.sync|subject|default|f.sync(x) of an async function: the caller blocks until a pool worker settles it',
-  ),
-  async create() {
+const smartasyncSync = syncCandidate(
+  'smartasync.sync|subject|default|f.sync(x) of an async function: the caller blocks until a pool worker settles it',
+  async () => {
     const { lib, tasks } = await smartasync(1);
     tasks.ping.sync({ a: 0 });
     return { ping: (x) => tasks.ping.sync(x) as Small, close: () => lib.getPool().close() };
   },
-};
+);
 
-const synckit: SyncCandidate = {
-  ...info(
-    "synckit:default|peer|default|createSyncFn(worker) with defaults; Node's own type stripping as the TS runner",
-  ),
-  async create() {
-    const fn = createSyncFn<(x: { a: number }) => Promise<Small>>(fileURLToPath(worker('synckit-worker.ts')), {
-      tsRunner: 'node',
-    });
+const synckit = syncCandidate(
+  "synckit:default|peer|default|createSyncFn(worker) with defaults; Node's own type stripping as the TS runner",
+  async () => {
+    const file = fileURLToPath(worker('synckit-worker.ts'));
+    const fn = createSyncFn<(x: { a: number }) => Promise<Small>>(file, { tsRunner: 'node' });
     fn({ a: 0 });
     return { ping: (x) => fn(x), close: async () => {} };
   },
-};
+);
 
-const makeSync: SyncCandidate = {
-  ...info(
-    'make-synchronous:default|peer|default|makeSynchronous(async fn); the function travels as source text, so its body is inlined',
-  ),
-  async create() {
+const makeSync = syncCandidate(
+  'make-synchronous:default|peer|default|makeSynchronous(async fn); the function travels as source text, so its body is inlined',
+  async () => {
     // Re-evaluated from its source in the worker, where no import is in scope: the body of `noop`, inline.
     const fn = makeSynchronous(async (x: { a: number }) => ({ ok: true as const, a: x.a }));
     fn({ a: 0 });
     return { ping: (x) => fn(x), close: async () => {} };
   },
-};
+);
 
 export const asyncCandidates: AsyncCandidate[] = [
   subject('smartasync', 'smartasync(fn) of a sync function, awaited; configure({ size }) only', false),

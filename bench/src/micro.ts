@@ -55,13 +55,11 @@ export async function latencyBlock(
 
 /** Closed loop: `inFlight` lanes each issue their next call as soon as their previous one settles. */
 export async function throughputBlock(n: number, inFlight: number, call: (a: number) => Promise<{ a: number }>) {
-  let issued = 0;
-  let bad = 0;
+  let [issued, bad] = [0, 0];
   const lane = async () => {
     for (let a = issued++; a < n; a = issued++) if ((await call(a)).a !== a) bad++;
   };
-  const cpu0 = cpuUs();
-  const t0 = performance.now();
+  const [cpu0, t0] = [cpuUs(), performance.now()];
   await Promise.all(Array.from({ length: Math.min(inFlight, n) }, lane));
   const secs = (performance.now() - t0) / 1000;
   if (bad) throw new Error(`${bad} wrong results`);
@@ -156,32 +154,23 @@ export type JobResult = Awaited<ReturnType<typeof runJob>>;
 export async function runJob(job: Job, log = (m: string) => void process.stderr.write(m + '\n')) {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const info = ({ id, lib, kind, config, note }: CandidateInfo): CandidateInfo => ({ id, lib, kind, config, note });
   const measured: { start?: bigint; end?: bigint } = {};
-  const { section, block: n } = job;
+  const { section, block: n, rounds, workers } = job;
+  // Only the description goes into results.json, not the sections or the constructor.
+  const info = ({ id, lib, kind, config, note }: CandidateInfo): CandidateInfo => ({ id, lib, kind, config, note });
+  const syncs = pick(syncCandidates, job.only).map((c) => ({ info: info(c), create: () => c.create() }));
+  const asyncs = pick(asyncCandidates, job.only).filter((c) => section !== 'sync' && c.sections.includes(section));
+  const starts = asyncs.map((c) => ({ info: info(c), create: () => c.create({ workers }) }));
+  const blocks = {
+    roundtrip: (inst: AsyncInstance) => latencyBlock(n, (i) => inst.noop({ a: i }), echoes),
+    throughput: (inst: AsyncInstance) => throughputBlock(n, job.inFlight, (a) => inst.noop({ a })),
+    payload: (inst: AsyncInstance) => latencyBlock(n, () => inst.rows!(ROWS), rowsOk),
+    sync: (inst: SyncInstance) => latencyBlock(n, (i) => inst.ping({ a: i }), echoes),
+  };
   const candidates =
     section === 'sync'
-      ? await interleave<SyncInstance>(
-          job.rounds,
-          pick(syncCandidates, job.only).map((c) => ({ info: info(c), create: () => c.create() })),
-          (inst) => latencyBlock(n, (i) => inst.ping({ a: i }), echoes),
-          log,
-          measured,
-        )
-      : await interleave<AsyncInstance>(
-          job.rounds,
-          pick(asyncCandidates, job.only)
-            .filter((c) => c.sections.includes(section))
-            .map((c) => ({ info: info(c), create: () => c.create({ workers: job.workers }) })),
-          (inst) =>
-            section === 'throughput'
-              ? throughputBlock(n, job.inFlight, (a) => inst.noop({ a }))
-              : section === 'payload'
-                ? latencyBlock(n, () => inst.rows!(ROWS), rowsOk)
-                : latencyBlock(n, (i) => inst.noop({ a: i }), echoes),
-          log,
-          measured,
-        );
+      ? await interleave(rounds, syncs, blocks.sync, log, measured)
+      : await interleave(rounds, starts, blocks[section], log, measured);
   const us = (t?: bigint) => (t === undefined ? 0 : Number(t / 1000n));
   const wallSeconds = (performance.now() - t0) / 1000;
   return { job, startedAt, wallSeconds, measuredUs: [us(measured.start), us(measured.end)], candidates };

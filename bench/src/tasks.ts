@@ -25,9 +25,7 @@ export function rows(n: number): Row[] {
  */
 export type Stamp = { a: number; t: number; r: number; h?: number };
 
-export function wallMs(): number {
-  return performance.timeOrigin + performance.now();
-}
+export const wallMs = (): number => performance.timeOrigin + performance.now();
 
 /** A trivial call: the light request of a server. */
 export function light(x: { a: number }): Stamp {

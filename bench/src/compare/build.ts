@@ -2,7 +2,7 @@
 // two builds can run side by side in one process: an ESM bundle of the library and its worker
 // entry, and a module of the functions the comparison calls, registered with that build.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -17,13 +17,8 @@ const git = (repo: string, args: string[]) =>
 /** The library's sources at `ref` (or the working tree's, `ref` undefined) as `into`/src. */
 function checkout(repo: string, ref: string | undefined, into: string): void {
   mkdirSync(into, { recursive: true });
-  if (ref === undefined) {
-    execFileSync('cp', ['-r', join(repo, LIB, 'src'), into]);
-    return;
-  }
-  const tar = execFileSync('git', ['-C', repo, 'archive', '--format=tar', ref, `${LIB}/src`], {
-    maxBuffer: 1 << 28,
-  });
+  if (ref === undefined) return cpSync(join(repo, LIB, 'src'), join(into, 'src'), { recursive: true });
+  const tar = execFileSync('git', ['-C', repo, 'archive', '--format=tar', ref, `${LIB}/src`], { maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '--strip-components=2', '-C', into], { input: tar });
 }
 

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
 import { asyncCandidates, syncCandidates } from '../candidates.ts';
-import { echoes, interleave, latencyBlock, throughputBlock } from '../micro.ts';
+import { echoes, interleave, latencyBlock, throughputBlock, type BlockOut } from '../micro.ts';
 import { IN_FLIGHT } from '../plan.ts';
 
 /**
@@ -38,6 +38,13 @@ type Instance = {
  */
 export const PEERS = { 'peer:async': 'piscina:best-async', 'peer:sync': 'piscina:best' } as const;
 
+/** What a build's tasks.mjs exports (src/compare/build.ts). */
+type BuildTasks = Pick<Instance, 'noop' | 'echo' | 'lines'> & {
+  ping: { sync: Instance['sync'] };
+  configure(o: { size: number }): void;
+  getPool(): { close(): Promise<void> };
+};
+
 async function load(dir: string, size: number): Promise<Instance> {
   if (dir in PEERS) {
     const id = PEERS[dir as keyof typeof PEERS];
@@ -49,16 +56,7 @@ async function load(dir: string, size: number): Promise<Instance> {
     const close = () => Promise.all([pool.close(), echoPool.destroy()]).then(() => {});
     return { noop: pool.noop, sync: synckit.ping, echo, close };
   }
-  type Tasks = {
-    noop: Instance['noop'] & { sync: never };
-    ping: { sync: Instance['sync'] };
-    echo: Instance['echo'];
-    lines?: Instance['lines'];
-  };
-  const t = (await import(pathToFileURL(`${dir}/tasks.mjs`).href)) as Tasks & {
-    configure(o: { size: number }): void;
-    getPool(): { close(): Promise<void> };
-  };
+  const t = (await import(pathToFileURL(`${dir}/tasks.mjs`).href)) as BuildTasks;
   t.configure({ size });
   return { noop: t.noop, sync: (x) => t.ping.sync(x), echo: t.echo, lines: t.lines, close: () => t.getPool().close() };
 }
@@ -103,34 +101,25 @@ async function largeBlock(t: Instance, n: number) {
 
 /** Each build's metrics, round by round (`[build][round]`). */
 export async function runJob(job: CompareJob): Promise<Metrics[][]> {
-  const gap = job.kind === 'spaced' ? () => (job.gapMs ? sleep(job.gapMs) : immediate()) : undefined;
+  const { calls, gapMs } = job;
+  const gap = () => (gapMs ? sleep(gapMs) : immediate());
+  const blocks: Record<CompareJob['kind'], (t: Instance) => Promise<BlockOut>> = {
+    roundtrip: (t) => latencyBlock(calls, (i) => t.noop({ a: i }), echoes),
+    spaced: (t) => latencyBlock(calls, (i) => t.noop({ a: i }), echoes, gap),
+    sync: (t) => latencyBlock(calls, (i) => t.sync({ a: i }), echoes),
+    throughput: (t) => throughputBlock(calls, job.inFlight ?? IN_FLIGHT, (a) => t.noop({ a })),
+    large: (t) => largeBlock(t, calls),
+    stream: (t) => streamBlock(t, calls),
+  };
   const candidates = job.builds.map((dir, k) => ({
     info: { id: `${k}`, lib: dir, kind: 'subject' as const, config: '-' as const, note: dir },
     create: () => load(dir, job.size),
   }));
-  const results = await interleave<Instance>(
-    job.rounds,
-    candidates,
-    (t) =>
-      job.kind === 'throughput'
-        ? throughputBlock(job.calls, job.inFlight ?? IN_FLIGHT, (a) => t.noop({ a }))
-        : job.kind === 'large'
-          ? largeBlock(t, job.calls)
-          : job.kind === 'stream'
-            ? streamBlock(t, job.calls)
-            : latencyBlock(
-                job.calls,
-                job.kind === 'sync' ? (i) => t.sync({ a: i }) : (i) => t.noop({ a: i }),
-                echoes,
-                gap,
-              ),
-    (m) => void process.stderr.write(m + '\n'),
-  );
+  const log = (m: string) => void process.stderr.write(m + '\n');
+  const results = await interleave<Instance>(job.rounds, candidates, blocks[job.kind], log);
   const failed = results.find((r) => r.error);
   if (failed) throw new Error(`${failed.lib}: ${failed.error}`);
-  return results.map((r) =>
-    Array.from({ length: job.rounds }, (_, i) =>
-      Object.fromEntries(Object.entries(r.perRound).map(([k, v]) => [k, v[i]!])),
-    ),
-  );
+  const round = (perRound: Record<string, number[]>, i: number) =>
+    Object.fromEntries(Object.entries(perRound).map(([k, v]) => [k, v[i]!]));
+  return results.map((r) => Array.from({ length: job.rounds }, (_, i) => round(r.perRound, i)));
 }

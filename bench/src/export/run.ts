@@ -105,8 +105,9 @@ export async function runExport(o: ExportOptions, log = (line: string) => proces
   for (let round = 1; round <= o.rounds; round++)
     for (const { id } of CANDIDATES.filter((c) => o.only.includes(c.id))) {
       const r = await measure(id, round, o);
+      const p99s = `${r.lightAloneP99Ms.toFixed(2)} -> ${r.lightDuringP99Ms.toFixed(2)} ms`;
       log(
-        `round ${round} ${id}: ${r.ms.toFixed(0)} ms, RSS +${(r.rssPeakMb - r.rssBeforeMb).toFixed(1)} MB, light p99 ${r.lightAloneP99Ms.toFixed(2)} -> ${r.lightDuringP99Ms.toFixed(2)} ms`,
+        `round ${round} ${id}: ${r.ms.toFixed(0)} ms, RSS +${(r.rssPeakMb - r.rssBeforeMb).toFixed(1)} MB, light p99 ${p99s}`,
       );
       runs.push(r);
     }
@@ -153,10 +154,11 @@ export function verdicts(all: ExportFigures[], rows: number) {
 export function writeResults(out: string, o: ExportOptions, runs: ExportRun[], meta: ReturnType<typeof runMeta>) {
   const rows = figures(runs);
   const checks = verdicts(rows, o.rows);
-  writeFileSync(
-    join(out, 'export.json'),
-    JSON.stringify({ meta, options: o, runs, figures: rows, verdicts: checks }, null, 2) + '\n',
-  );
+  const json = { meta, options: o, runs, figures: rows, verdicts: checks };
+  writeFileSync(join(out, 'export.json'), JSON.stringify(json, null, 2) + '\n');
+  const figureRow = (f: ExportFigures) =>
+    `${f.candidate} | ${(f.ms / 1000).toFixed(2)} s | ${f.rssGrowthMb.toFixed(1)} MB | ${f.lightAloneP99Ms.toFixed(2)} ms | ${f.lightDuringP99Ms.toFixed(2)} ms`;
+  const verdictRow = (v: (typeof checks)[number]) => `${v.target} | ${v.measured} | ${v.required} | ${verdict(v.met)}`;
   const md = [
     '# Export: every user through GET /users/export',
     '',
@@ -164,20 +166,11 @@ export function writeResults(out: string, o: ExportOptions, runs: ExportRun[], m
       `${o.rounds} round(s), candidates interleaved, each in a fresh server process; medians. Light load: ${LIGHT_CLIENTS} clients looping GET /users/:id, ${o.lightSeconds} s alone, then during the export. ` +
       `${meta.command} on ${meta.date.slice(0, 10)} (Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, load average ${meta.loadavgBefore.map((l) => l.toFixed(2)).join(' ')} at the start).`,
     '',
-    table(
-      'candidate|time|peak RSS over baseline|light p99 alone|light p99 during',
-      rows.map(
-        (f) =>
-          `${f.candidate} | ${(f.ms / 1000).toFixed(2)} s | ${f.rssGrowthMb.toFixed(1)} MB | ${f.lightAloneP99Ms.toFixed(2)} ms | ${f.lightDuringP99Ms.toFixed(2)} ms`,
-      ),
-    ),
+    table('candidate|time|peak RSS over baseline|light p99 alone|light p99 during', rows.map(figureRow)),
     '',
     ...CANDIDATES.filter((c) => rows.some((f) => f.candidate === c.id)).map((c) => `- **${c.id}**: ${c.note}`),
     '',
-    table(
-      'target (streamed export)|measured|required|verdict',
-      checks.map((v) => `${v.target} | ${v.measured} | ${v.required} | ${verdict(v.met)}`),
-    ),
+    table('target (streamed export)|measured|required|verdict', checks.map(verdictRow)),
     '',
   ];
   writeFileSync(join(out, 'export.md'), md.join('\n'));

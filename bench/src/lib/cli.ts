@@ -1,25 +1,34 @@
-// The options of the stand-alone scripts (soak.ts, export.ts): `--name=value`, `--help`, and the usage
-// text on any mistake (exit 2).
+// The options of the stand-alone scripts (soak.ts, export.ts, compare.ts): `--name=value`, boolean
+// `flags`, positionals where allowed, `--help`, and the usage text on any mistake (exit 2).
 import { parseArgs } from 'node:util';
 
-export function scriptOptions(names: string[], usage: string) {
+export function scriptOptions(names: string[], usage: string, o: { flags?: string[]; positionals?: boolean } = {}) {
   const fail = (message: string): never => {
     process.stderr.write(`${message}\n${usage}`);
     process.exit(2);
   };
-  let values: Record<string, string | boolean | undefined> = {};
-  try {
-    const options = Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
-    values = parseArgs({ args: process.argv.slice(2), options: { ...options, help: { type: 'boolean' } } }).values;
-  } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
-  }
+  const options = Object.fromEntries([
+    ...names.map((n) => [n, { type: 'string' as const }]),
+    ...[...(o.flags ?? []), 'help'].map((n) => [n, { type: 'boolean' as const }]),
+  ]);
+  type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  const parse = (): Parsed => {
+    try {
+      return parseArgs({ args: process.argv.slice(2), options, allowPositionals: o.positionals }) as Parsed;
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+  };
+  const { values, positionals } = parse();
   if (values.help) {
     process.stderr.write(usage);
     process.exit(0);
   }
   return {
+    fail,
+    positionals,
     get: (name: string) => values[name] as string | undefined,
+    flag: (name: string) => values[name] === true,
     /** A positive number, `fallback` when the flag is absent. */
     number(name: string, fallback: number): number {
       const v = Number(values[name] ?? fallback);

@@ -1,6 +1,7 @@
 // Processes and what /proc says about them: jobs run in child processes (pinned or not, with a hard
 // time limit), threads told apart by name, CPU taken by other processes, and what was measured.
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,13 +9,8 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
-export const hasTaskset = (() => {
-  let ok: boolean | undefined;
-  return () => (ok ??= spawnSync('taskset', ['-c', '0', 'true']).status === 0);
-})();
-export const pinned = (on: boolean, argv: string[]): [string, string[]] =>
-  on ? ['taskset', ['-c', '0', ...argv]] : [argv[0]!, argv.slice(1)];
+let tasksetWorks: boolean | undefined;
+export const hasTaskset = () => (tasksetWorks ??= spawnSync('taskset', ['-c', '0', 'true']).status === 0);
 
 /**
  * Runs `fn` of module `mod` on `job` in a child process (src/lib/child.ts) and returns its result. A
@@ -29,27 +25,25 @@ export async function runChild<T>(
   const dir = mkdtempSync(join(tmpdir(), 'smartasync-bench-'));
   const [jobFile, outFile] = [join(dir, 'job.json'), join(dir, 'out.json')];
   writeFileSync(jobFile, JSON.stringify(job));
-  const argv = [process.execPath, '--expose-gc', ...(o.nodeArgs ?? []), CHILD, mod.href, fn, jobFile, outFile];
-  const [cmd, args] = pinned(o.pinned ?? false, argv);
+  const entry = fileURLToPath(new URL('./child.ts', import.meta.url));
+  const argv = [process.execPath, '--expose-gc', ...(o.nodeArgs ?? []), entry, mod.href, fn, jobFile, outFile];
+  if (o.pinned) argv.unshift('taskset', '-c', '0');
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        for (const line of d.toString().split('\n')) if (line.trim()) o.log(line);
-      });
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`job exceeded ${o.timeoutMs / 1000} s and was killed`));
-      }, o.timeoutMs);
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolve();
-        else
-          reject(new Error(`child exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
-      });
+    // spawn's `timeout` kills the child (and sets `killed`) when the job overruns.
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      timeout: o.timeoutMs,
+      killSignal: 'SIGKILL',
     });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      for (const line of d.toString().split('\n')) if (line.trim()) o.log(line);
+    });
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    if (child.killed) throw new Error(`job exceeded ${o.timeoutMs / 1000} s and was killed`);
+    const last = stderr.trim().split('\n').slice(-3).join(' | ');
+    if (code !== 0) throw new Error(`child exited with ${signal ?? code}: ${last}`);
     return JSON.parse(readFileSync(outFile, 'utf8')) as T;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -118,38 +112,31 @@ const cpuTicks = () =>
 
 /** Starts counting: `otherCores()` is how many cores other processes kept busy on average since. */
 export function machineLoad(): { otherCores(): number | undefined } {
-  const t0 = performance.now();
-  const a = cpuTicks();
-  return {
-    otherCores() {
-      const b = cpuTicks();
-      if (!a || !b) return undefined;
-      return Math.max(0, b.machine - a.machine - (b.own - a.own)) / 100 / ((performance.now() - t0) / 1000);
-    },
+  const [t0, a] = [performance.now(), cpuTicks()];
+  const otherCores = () => {
+    const [b, seconds] = [cpuTicks(), (performance.now() - t0) / 1000];
+    return a && b ? Math.max(0, b.machine - a.machine - (b.own - a.own)) / 100 / seconds : undefined;
   };
+  return { otherCores };
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const git = (args: string[]) =>
   attempt(() => execFileSync('git', args, { cwd: here, encoding: 'utf8' }).trim(), 'unknown');
-const resolveSubject = (f: string) => createRequire(import.meta.url).resolve(f);
+const requireHere = createRequire(import.meta.url);
 const smartasyncVersion = () =>
-  attempt(
-    () => (JSON.parse(readFileSync(resolveSubject('smartasync/package.json'), 'utf8')) as { version: string }).version,
-    null,
-  );
+  attempt(() => (requireHere('smartasync/package.json') as { version: string }).version, null);
 
 /** A fingerprint of smartasync's built files, taken before and after a run: a rebuild in the middle would mix two versions. */
 export const subjectBuild = () =>
   attempt(() => {
-    const dir = dirname(resolveSubject('smartasync'));
+    const dir = dirname(requireHere.resolve('smartasync'));
     const h = createHash('sha1');
-    for (const f of readdirSync(dir)
-      .filter((f) => f.endsWith('.js'))
-      .sort())
-      h.update(readFileSync(join(dir, f)));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.js'));
+    for (const f of files.sort()) h.update(readFileSync(join(dir, f)));
     return h.digest('hex').slice(0, 12);
   }, null);
+
 /** What every results file records about its run: when, what ran, on what, and how loaded the machine was. */
 export function runMeta(command: string) {
   return {

@@ -13,14 +13,11 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return n ? sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]! : Number.NaN;
 }
 
-export function sortedCopy(xs: ArrayLike<number>): Float64Array {
-  return Float64Array.from(xs).sort();
-}
+export const sortedCopy = (xs: ArrayLike<number>): Float64Array => Float64Array.from(xs).sort();
 
 /** The middle value, or the mean of the two middle values of an even count. */
 export function median(xs: ArrayLike<number>): number {
-  const s = sortedCopy(xs);
-  const n = s.length;
+  const [s, n] = [sortedCopy(xs), xs.length];
   return n === 0 ? Number.NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
@@ -30,7 +27,7 @@ export const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((n, x) => n + 
 export type Spread = ReturnType<typeof spread>;
 export function spread(values: number[]) {
   const s = sortedCopy(values);
-  const [min, max] = s.length ? [s[0]!, s[s.length - 1]!] : [Number.NaN, Number.NaN];
+  const [min, max] = [s[0] ?? Number.NaN, s.at(-1) ?? Number.NaN];
   return { median: median(s), min, max, q1: quantile(s, 0.25), q3: quantile(s, 0.75), n: s.length };
 }
 
@@ -59,10 +56,10 @@ export class Latencies {
   }
   /** Percentiles of the distribution, ms, with the histogram itself (compressed base64, µs). */
   dist() {
-    const [h, count] = [this.h, this.h.totalCount];
-    const ms = (q: number) => (count ? at(h, q) : Number.NaN);
+    const { h, count } = this;
     const [max, mean] = count ? [h.maxValue / 1000, h.mean / 1000] : [Number.NaN, Number.NaN];
     const [over5ms, encoded] = [count ? this.over5 / count : 0, hdr.encodeIntoCompressedBase64(h)];
+    const ms = (q: number) => (count ? at(h, q) : Number.NaN);
     return { count, p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9), max, mean, over5ms, hdr: encoded };
   }
   destroy(): void {
@@ -96,14 +93,10 @@ export class Recorder extends Latencies {
   }
 
   result() {
-    const p = this.parts;
-    const m = (k: 'total' | 'queue' | 'reply') => median(this.slow.map((s) => s[k]));
-    const slow = {
-      count: this.slow.length,
-      medianMs: m('total'),
-      queueMedianMs: m('queue'),
-      replyMedianMs: m('reply'),
-    };
+    // `late`: the calls over SLOW_MS.
+    const [p, late] = [this.parts, this.slow];
+    const m = (k: 'total' | 'queue' | 'reply') => median(late.map((s) => s[k]));
+    const slow = { count: late.length, medianMs: m('total'), queueMedianMs: m('queue'), replyMedianMs: m('reply') };
     const split = { lag: pq(p.lag), queue: pq(p.queue), run: pq(p.run), reply: pq(p.reply) };
     return { latency: this.dist(), split, slow };
   }

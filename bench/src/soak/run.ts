@@ -2,16 +2,13 @@
 // half the calls throwing, back to back, each in a process of its own (./child.ts); RSS and every
 // thread's V8 heap sampled once a second. Memory is compared by growth, not level: the level
 // depends on how big the heaps were sized before the load started.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { machineLoad, runMeta } from '../lib/proc.ts';
+import { machineLoad, runChild, runMeta } from '../lib/proc.ts';
 import { median } from '../lib/stats.ts';
 import { renderSvg, table, verdict } from '../report/format.ts';
-import type { SoakJob, SoakLine, SoakSample } from './child.ts';
+import type { SoakJob, SoakOutcome, SoakSample } from './child.ts';
 
 export const CANDIDATES = ['smartasync', 'piscina'] as const;
 /** smartasync's RSS growth may be at most this multiple of piscina's (issue 8). */
@@ -45,47 +42,31 @@ export function summarize(samples: SoakSample[], window = 5) {
   return { seconds, calls, callsPerSecond, failed, ...memory, mainHeapTotal, workerHeapTotal, rest, flat };
 }
 
-type Run = { candidate: SoakJob['candidate']; samples: SoakSample[]; wrong?: number; firstWrong?: string };
-export type SoakRun = Run & { summary?: ReturnType<typeof summarize>; error?: string };
+export type SoakRun = Omit<Partial<SoakOutcome>, 'samples'> & {
+  candidate: SoakJob['candidate'];
+  samples: SoakSample[];
+  summary?: ReturnType<typeof summarize>;
+  error?: string;
+};
 export type SoakResults = Awaited<ReturnType<typeof runSoak>>;
 
-function runOne(job: SoakJob, log: (line: string) => void): Promise<SoakRun> {
+async function runOne(job: SoakJob, log: (line: string) => void): Promise<SoakRun> {
   const run: SoakRun = { candidate: job.candidate, samples: [] };
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./child.ts', import.meta.url)), JSON.stringify(job)]);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const every = Math.max(1, Math.round(job.seconds / 10));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    if (!text.startsWith('{')) return log(text);
-    const line = JSON.parse(text) as SoakLine;
-    if (line.type === 'end') return void Object.assign(run, { wrong: line.wrong, firstWrong: line.firstWrong });
-    const { type: _, ...s } = line;
-    run.samples.push(s);
-    if ((run.samples.length - 1) % every === 0)
-      log(
-        `${s.t.toFixed(0)} s: ${s.calls} calls, RSS ${(s.rss / MB).toFixed(0)} MB, heaps: main ${(s.heapTotal / MB).toFixed(0)}, workers ${s.workers.map((w) => (w.total / MB).toFixed(0)).join('+')} MB`,
-      );
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), (job.seconds + 120) * 1000);
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0)
-        run.error = `child exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
-      else if (run.wrong === undefined) run.error = 'the child ended without its closing line';
-      else if (run.wrong > 0) run.error = `${run.wrong} calls settled wrongly, first: ${run.firstWrong}`;
-      try {
-        if (!run.error) run.summary = summarize(run.samples);
-      } catch (err) {
-        run.error = String(err);
-      }
-      resolve(run);
-    }),
-  );
+  try {
+    const child = new URL('./child.ts', import.meta.url);
+    const timeoutMs = (job.seconds + 120) * 1000;
+    const { samples, wrong, firstWrong } = await runChild<SoakOutcome>(child, 'soak', job, { timeoutMs, log });
+    Object.assign(run, { samples, wrong, firstWrong });
+    if (wrong > 0) run.error = `${wrong} calls settled wrongly, first: ${firstWrong}`;
+    else run.summary = summarize(samples);
+  } catch (err) {
+    run.error = err instanceof Error ? err.message : String(err);
+  }
+  return run;
 }
 
 export async function runSoak(
-  o: Omit<SoakJob, 'candidate' | 'sampleMs'> & {
+  o: Omit<SoakJob, 'candidate'> & {
     only: readonly SoakJob['candidate'][];
     out: string;
     command: string;
@@ -97,7 +78,7 @@ export async function runSoak(
   const runs: SoakRun[] = [];
   for (const candidate of CANDIDATES.filter((c) => o.only.includes(c))) {
     o.log(`[soak] ${candidate}: ${o.seconds} s, ${o.concurrency} calls in flight, ${o.workers} workers`);
-    const job = { candidate, seconds: o.seconds, concurrency: o.concurrency, workers: o.workers, sampleMs: 1000 };
+    const job = { candidate, seconds: o.seconds, concurrency: o.concurrency, workers: o.workers };
     runs.push(await runOne(job, (m) => o.log(`    ${m}`)));
     if (runs.at(-1)!.error) o.log(`    FAILED: ${runs.at(-1)!.error}`);
   }

@@ -9,12 +9,8 @@ import { workerData } from 'piscina';
 import { type ExportType, exportTextSync } from 'users-api/export-text';
 import type { User } from 'users-api/manager';
 
-export interface ExportTask {
-  port: MessagePort;
-  type: ExportType;
-  /** Chunks the worker may send before the reader asks for more. */
-  credit: number;
-}
+/** `credit`: chunks the worker may send before the reader asks for more. */
+export type ExportTask = { port: MessagePort; type: ExportType; credit: number };
 
 export default async function exportUsers({ port, type, credit }: ExportTask): Promise<number> {
   const db = new Database((workerData as { path: string }).path, { readonly: true });

@@ -4,21 +4,13 @@ import { smartasync } from 'smartasync';
 import { light as lightBody, noop as noopBody, rows as rowsBody, spin as spinBody } from '../tasks.ts';
 import { lookup as lookupBody } from '../soak/work.ts';
 
-export const noop = smartasync(function noop(x: { a: number }) {
-  return noopBody(x);
-});
-export const rows = smartasync(function rows(n: number) {
-  return rowsBody(n);
-});
+// The bodies are wrapped as they are (as each peer's worker file exports them); `ping` is the async
+// function whose `.sync()` the sync direction calls.
+export const noop = smartasync(noopBody);
+export const rows = smartasync(rowsBody);
 export const ping = smartasync(async function ping(x: { a: number }) {
   return noopBody(x);
 });
-export const light = smartasync(function light(x: { a: number }) {
-  return lightBody(x);
-});
-export const spin = smartasync(function spin(x: { a: number; iters: number }) {
-  return spinBody(x);
-});
-export const lookup = smartasync(function lookup(i: number) {
-  return lookupBody(i);
-});
+export const light = smartasync(lightBody);
+export const spin = smartasync(spinBody);
+export const lookup = smartasync(lookupBody);
