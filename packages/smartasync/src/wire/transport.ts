@@ -114,6 +114,9 @@ export interface ChannelOptions {
    * A send with `now` wakes the other side at once and does not make a dormant reader look
    * again: the owner must expect something before it sends with `now` what will be answered
    * (the pool sends its calls without it; it signals with it only about streams in flight).
+   * Worth it only where the peer shares this thread's core: elsewhere the reply comes later,
+   * and the wait registered after the send (Atomics.waitAsync) takes the lock of V8's wait
+   * list just as the woken peer needs it. The pool says so only on one core.
    */
   readonly expectsNothing?: () => boolean;
 }
