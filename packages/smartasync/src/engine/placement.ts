@@ -19,18 +19,6 @@ import type { CallContext } from './channels.ts';
 import type { CallSpan } from './trace.ts';
 import { heldChannel, workerStartChannel } from './channels.ts';
 
-/**
- * Whether this process may run on one core only (taskset, a one-CPU container). Only there does
- * the event loop let its reader go dormant while a worker holds none of its calls: the worker
- * woken by the next call runs while the caller pays the wake-up, and the reply is read in the
- * same task (a 1-core round trip: 25 -> 16 µs). With a core to spare the worker answers later,
- * so the reader must register its wait (Atomics.waitAsync, about 3 µs) after the send: it then
- * holds the lock of V8's wait list just as the woken worker needs it, and delays it by as much.
- * Registered while idle, after the previous reply, it costs the next call nothing (spaced calls
- * at 1 ms gaps: 0.92x the median; back-to-back round trips on 2 cores: 1.03x).
- */
-const ONE_CORE = os.availableParallelism() === 1;
-
 /** A request in flight or waiting: a call (with its Task) or the pool's own bookkeeping. */
 export interface Pending {
   /** For messages: `hash()`, `release of an instance of class Db`. */
@@ -160,12 +148,9 @@ export class PoolWorker extends WorkerLink {
     this.express = express;
   }
 
-  /**
-   * Started (its first reply came), no call or request of the pool's is in flight here, and
-   * the process has one core (see ONE_CORE).
-   */
+  /** Started (its first reply came), and no call or request of the pool's is in flight here. */
   protected override expectsNothing(): boolean {
-    return ONE_CORE && this.answered && this.inflight.size === 0;
+    return this.answered && this.inflight.size === 0;
   }
 
   /**
